@@ -1,0 +1,166 @@
+"""Action forms: how an agent's action becomes an order quantity [q].
+
+One class per form, chosen by name through :data:`ACTION_FORMS`:
+
+======================  =========================  ==================================
+form                    space per site             order placed
+======================  =========================  ==================================
+``discrete``            Discrete(max_order + 1)    q = a
+``continuous``          Box(0, max_order, (1,))    q = a
+``demand_plus``         Discrete(2 m + 1)          q = max(0, incoming order + a - m)
+======================  =========================  ==================================
+
+``demand_plus`` is the "d + x" rule of Oroojlooyjadid et al. (2022, "A deep
+Q-network for the beer game"): order what was asked plus an adjustment x in
+[-m, m]. An action outside its space raises :class:`~envs.errors.ActionError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from gymnasium import spaces
+
+from envs.errors import ActionError
+from envs.scenario import Scenario
+
+
+def default_max_order(scenario: Scenario) -> np.ndarray:
+    """Per-site order bound: the site's ``max_order``, else 4 x mean demand through it (>= 1)."""
+    out = []
+    for s in scenario.sites:
+        if s.max_order is not None:
+            out.append(float(s.max_order))
+        else:
+            out.append(float(max(1, math.ceil(4 * scenario.mean_demand_through(s.name)))))
+    return np.array(out)
+
+
+class ActionForm:
+    """Maps per-site actions ``[B, S]`` to order quantities ``[B, S]``."""
+
+    name: str = ""
+
+    def __init__(self, names: Sequence[str], max_order: np.ndarray, max_adjust: int = 2):
+        self.names = tuple(names)
+        self.max_order = np.asarray(max_order, dtype=np.float64)
+        self.max_adjust = int(max_adjust)
+
+    def site_space(self, i: int) -> spaces.Space:
+        raise NotImplementedError
+
+    def joint_space(self) -> spaces.Space:
+        raise NotImplementedError
+
+    def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
+        """Validate ``actions`` (``[B, S]``) and return orders; never mutates anything."""
+        raise NotImplementedError
+
+    def _check_finite(self, arr: np.ndarray) -> None:
+        if not np.isfinite(arr).all():
+            bad = int(np.argwhere(~np.isfinite(arr))[0][-1])
+            raise ActionError(f"action of '{self.names[bad]}': must be finite (got NaN or inf)")
+
+
+class _IntegerForm(ActionForm):
+    def _upper(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check(self, actions: np.ndarray) -> np.ndarray:
+        self._check_finite(actions)
+        upper = self._upper()
+        bad = (actions < 0) | (actions > upper) | (actions != np.floor(actions))
+        if bad.any():
+            b, i = np.argwhere(bad)[0]
+            raise ActionError(
+                f"action of '{self.names[i]}': must be a whole number in 0..{int(upper[i])} "
+                f"(got {actions[b, i]:g})"
+            )
+        return actions
+
+
+class DiscreteOrder(_IntegerForm):
+    """Order quantity chosen from 0, 1, ..., max_order."""
+
+    name = "discrete"
+
+    def _upper(self) -> np.ndarray:
+        return self.max_order
+
+    def site_space(self, i: int) -> spaces.Space:
+        return spaces.Discrete(int(self.max_order[i]) + 1)
+
+    def joint_space(self) -> spaces.Space:
+        return spaces.MultiDiscrete((self.max_order + 1).astype(np.int64))
+
+    def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
+        return self._check(actions)
+
+
+class ContinuousOrder(ActionForm):
+    """Real order quantity in [0, max_order]."""
+
+    name = "continuous"
+
+    def site_space(self, i: int) -> spaces.Space:
+        return spaces.Box(0.0, float(self.max_order[i]), shape=(1,), dtype=np.float32)
+
+    def joint_space(self) -> spaces.Space:
+        return spaces.Box(0.0, self.max_order.astype(np.float32), dtype=np.float32)
+
+    def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
+        self._check_finite(actions)
+        bad = (actions < 0) | (actions > self.max_order * (1 + 1e-6))
+        if bad.any():
+            b, i = np.argwhere(bad)[0]
+            raise ActionError(
+                f"action of '{self.names[i]}': must be in [0, {self.max_order[i]:g}] (got {actions[b, i]:g})"
+            )
+        return actions
+
+
+class DemandPlus(_IntegerForm):
+    """Order the incoming order plus an adjustment in -m..m (action a means x = a - m)."""
+
+    name = "demand_plus"
+
+    def _upper(self) -> np.ndarray:
+        return np.full(len(self.names), 2.0 * self.max_adjust)
+
+    def site_space(self, i: int) -> spaces.Space:
+        return spaces.Discrete(2 * self.max_adjust + 1)
+
+    def joint_space(self) -> spaces.Space:
+        return spaces.MultiDiscrete(np.full(len(self.names), 2 * self.max_adjust + 1))
+
+    def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
+        self._check(actions)
+        return np.maximum(incoming + actions - self.max_adjust, 0.0)
+
+
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    DiscreteOrder.name: DiscreteOrder,
+    ContinuousOrder.name: ContinuousOrder,
+    DemandPlus.name: DemandPlus,
+}
+
+
+def make_action_form(
+    form: str, scenario: Scenario, max_order: float | Sequence[float] | None = None, max_adjust: int = 2
+) -> ActionForm:
+    """Build the named action form for a scenario; bad names or bounds raise ValueError."""
+    if form not in ACTION_FORMS:
+        raise ValueError(f"action: must be one of {', '.join(ACTION_FORMS)} (got {form!r})")
+    if max_order is None:
+        bound = default_max_order(scenario)
+    else:
+        bound = np.broadcast_to(np.asarray(max_order, dtype=np.float64), (len(scenario.sites),)).copy()
+        if not np.isfinite(bound).all() or (bound <= 0).any():
+            raise ValueError(f"max_order: must be finite and > 0 (got {max_order!r})")
+        if form != "continuous" and (bound != np.floor(bound)).any():
+            raise ValueError(f"max_order: must be whole numbers for action={form!r} (got {max_order!r})")
+    if not isinstance(max_adjust, int) or isinstance(max_adjust, bool) or max_adjust < 1:
+        raise ValueError(f"max_adjust: must be a whole number >= 1 (got {max_adjust!r})")
+    return ACTION_FORMS[form](scenario.site_names, bound, max_adjust)

@@ -1,0 +1,100 @@
+"""Gymnasium shell for one central controller that orders for every site.
+
+## Description
+
+One agent sees the whole network and places every site's order each period
+(centralized control). Same core, same period as the PettingZoo shells.
+
+## Action Space
+
+The joint action over sites (site order, most downstream first), by ``action=``:
+``discrete`` ``MultiDiscrete(max_order + 1)`` (default), ``continuous``
+``Box(0, max_order, (S,))``, or ``demand_plus`` ``MultiDiscrete(2 m + 1)``.
+
+## Observation Space
+
+``Box`` of float32, every site's 8 features (:mod:`envs.observations`) flattened
+site-major: index ``8 i + f`` is feature f of site i.
+
+## Rewards
+
+The negative team cost of the period (sum over sites). ``info["site_costs"]``
+holds each site's cost.
+
+## Starting State
+
+The scenario's initial inventory and pipeline; randomness from ``self.np_random``
+seeded by ``reset(seed=...)``.
+
+## Episode End
+
+Truncated after the scenario's ``periods``; never terminated.
+
+## Arguments
+
+>>> import gymnasium, envs
+>>> env = gymnasium.make("echelon/Central-v0", scenario="textbook_serial", action="continuous")
+
+## Version History
+
+* v0: initial release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envs.errors import ActionError
+from envs.observations import joint_observation_space, site_features
+from envs.render import RENDER_MODES
+from envs.scenario import Scenario
+from envs.shell import SimulatorShell
+
+
+def joint_action(action: Any, n_sites: int) -> np.ndarray:
+    """A controller's action as a ``[1, S]`` float array; a wrong shape raises ActionError."""
+    try:
+        arr = np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ActionError(f"action: expected {n_sites} numbers, one per site (got {action!r})") from None
+    if arr.shape != (n_sites,):
+        raise ActionError(f"action: expected shape ({n_sites},), one number per site (got {arr.shape})")
+    return arr[None, :]
+
+
+class CentralSupplyChainEnv(SimulatorShell, gym.Env):
+    """Gymnasium ``Env``: one controller, joint action; see the module docstring."""
+
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
+    def __init__(
+        self,
+        scenario: Scenario | str = "beer_game",
+        action: str = "discrete",
+        periods: int | None = None,
+        max_order: float | Sequence[float] | None = None,
+        max_adjust: int = 2,
+        render_mode: str | None = None,
+    ):
+        self._init_shell(scenario, periods, action, max_order, max_adjust, render_mode)
+        self.observation_space = joint_observation_space(self.sim.n_sites)
+        self.action_space = self.action_form.joint_space()
+
+    def _observation(self) -> np.ndarray:
+        return site_features(self.sim.state, self.sim.params)[0].ravel()
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.sim.reset(self.np_random)
+        return self._observation(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        orders = self.action_form.to_orders(joint_action(action, self.sim.n_sites), self.sim.state.incoming)
+        flows = self.sim.step(orders, validate=False)
+        cost = flows.cost[0]
+        info = {"site_costs": dict(zip(self.sim.params.names, cost.tolist(), strict=True)), "orders": orders[0]}
+        return self._observation(), -float(cost.sum()), False, self.sim.done, info

@@ -1,0 +1,409 @@
+"""The batched simulation core: one pure function advances every copy one period.
+
+State is a handful of NumPy arrays with a leading batch axis ``[batch, sites]``
+(pipelines ``[batch, sites, slots]``); site index 0 is the most downstream site.
+:func:`step` knows nothing of Gymnasium, PettingZoo or agents; every shell calls it.
+
+One period, in order (Snyder & Shen, *Fundamentals of Supply Chain Theory*,
+ch. 6, periodic-review serial model, as stockpyl simulates it):
+
+1. **Orders.** The orders placed at the end of the previous period (cut to the
+   site's capacity [C]) enter order transmission; those due (after the site's
+   order delay [l_o], 0 = at once) reach the supplier and join what it owes.
+2. **Shipping.** Every supplier ships what it can of what it owes, from the
+   on-hand stock it had at the end of the previous period. A supplier short of
+   stock for several customers allocates by the scenario's rule (proportional,
+   or priority). The outside supplier of a top site ships everything.
+   A shipment into a site with lead time [L] arrives in step 3 of the period
+   L - 1 periods later.
+3. **Arrivals.** Shipments due join on-hand stock. So an order placed at the
+   end of period t (no order delay, supplier in stock) is on hand at the start
+   of period t + L, in time for that period's demand, and echelon lead times add
+   up along a chain as Clark & Scarf (1960) assume.
+4. **Demand.** Customer demand at customer-facing sites is served from on-hand
+   stock together with earlier backlog; the rest is backlogged, or lost at
+   lost-sales sites.
+5. **Costs** (charged per site, at the end of the period):
+   holding [h'] x on hand; pipeline holding (if on) at the shipping site's rate
+   x units in transit into the site; shortage [p] x (external backlog + orders
+   owed to customers) at backlog sites, or [p] x units lost at lost-sales sites;
+   ordering [c] x quantity + [K] if an order was placed.
+
+Invariants (tested): units are conserved per site and in total, and
+``inventory_position = on_hand - backlog + pipeline``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.errors import ActionError
+from envs.scenario import Scenario
+
+_TINY = 1e-300
+_ROUND = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class CoreParams:
+    """Arrays compiled once from a :class:`~envs.scenario.Scenario` for :func:`step`.
+
+    Matrices over sites (``[S, S]``):
+    ``feeds[c, s] = 1`` if internal site s supplies c;
+    ``selects[s, c] = 1`` if s supplies c (picks each customer's supplier's stock);
+    ``siblings[c2, c] = 1`` if c2 and c share a supplier (outside-supplied sites form their own group);
+    ``ahead[c2, c] = 1`` if c2 is served before c by the same internal supplier;
+    ``subtree[k, j] = 1`` if k is j or downstream of j (echelon membership).
+    """
+
+    names: tuple[str, ...]
+    supplier: np.ndarray  # int [S], -1: outside supplier
+    feeds: np.ndarray
+    selects: np.ndarray
+    siblings: np.ndarray
+    ahead: np.ndarray
+    subtree: np.ndarray
+    outside_stock: np.ndarray  # [S], inf where a site's supplier is the outside one, else 0
+    lead_time: np.ndarray  # int [S], fixed lead times (the maximum where random)
+    lead_values: tuple[tuple[int, ...], ...]
+    lead_probs: tuple[tuple[float, ...], ...]
+    random_lead: bool
+    lead_slots: int
+    order_delay: np.ndarray  # int [S]
+    delay_slots: int
+    capacity: np.ndarray  # [S], inf = uncapacitated
+    capacitated: bool
+    holding_cost: np.ndarray  # [S] h'
+    pipeline_rate: np.ndarray  # [S] holding rate of the site's shipper, 0 if off or outside
+    shortage_cost: np.ndarray  # [S] p
+    lost: np.ndarray  # float [S], 1 at lost-sales sites
+    any_lost: bool
+    supplier_lost: np.ndarray  # float [S], 1 where the site's internal supplier loses unmet orders
+    any_supplier_lost: bool
+    order_cost: np.ndarray  # [S] c
+    fixed_order_cost: np.ndarray  # [S] K
+    proportional: bool
+    integral: bool
+    customer_facing: np.ndarray  # bool [S]
+    initial_inventory: np.ndarray
+    initial_pipeline: np.ndarray
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> CoreParams:
+        sites = scenario.sites
+        n = len(sites)
+        index = {s.name: i for i, s in enumerate(sites)}
+        supplier = np.array([-1 if s.supplier is None else index[s.supplier] for s in sites])
+        feeds = np.zeros((n, n))
+        selects = np.zeros((n, n))
+        siblings = np.zeros((n, n))
+        ahead = np.zeros((n, n))
+        for c in range(n):
+            s = supplier[c]
+            if s >= 0:
+                feeds[c, s] = 1.0
+                selects[s, c] = 1.0
+            for c2 in range(n):
+                if s >= 0 and supplier[c2] == s:
+                    siblings[c2, c] = 1.0
+                    rank2, rank = (sites[c2].priority, c2), (sites[c].priority, c)
+                    if rank2 < rank:
+                        ahead[c2, c] = 1.0
+            if s < 0:
+                siblings[c, c] = 1.0
+        subtree = np.zeros((n, n))
+        for k in range(n):
+            j = k
+            while j >= 0:
+                subtree[k, j] = 1.0
+                j = supplier[j]
+        holding = np.array([s.holding_cost for s in sites])
+        rate = np.array([holding[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
+        lost = np.array([float(s.lost_sales) for s in sites])
+        supplier_lost = np.array([lost[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
+        capacity = np.array([s.capacity for s in sites])
+        lead_max = np.array([s.lead_time.max for s in sites])
+        delay = np.array([s.order_delay for s in sites])
+        return cls(
+            names=scenario.site_names,
+            supplier=supplier,
+            feeds=feeds,
+            selects=selects,
+            siblings=siblings,
+            ahead=ahead,
+            subtree=subtree,
+            outside_stock=np.where(supplier < 0, np.inf, 0.0),
+            lead_time=lead_max,
+            lead_values=tuple(s.lead_time.values for s in sites),
+            lead_probs=tuple(s.lead_time.probs for s in sites),
+            random_lead=any(not s.lead_time.fixed for s in sites),
+            lead_slots=int(lead_max.max()),
+            order_delay=delay,
+            delay_slots=int(delay.max()) + 1,
+            capacity=capacity,
+            capacitated=bool(np.isfinite(capacity).any()),
+            holding_cost=holding,
+            pipeline_rate=rate * float(scenario.pipeline_holding),
+            shortage_cost=np.array([s.shortage_cost for s in sites]),
+            lost=lost,
+            any_lost=bool(lost.any()),
+            supplier_lost=supplier_lost,
+            any_supplier_lost=bool(supplier_lost.any()),
+            order_cost=np.array([s.order_cost for s in sites]),
+            fixed_order_cost=np.array([s.fixed_order_cost for s in sites]),
+            proportional=scenario.allocation == "proportional",
+            integral=all(m.integral for m in scenario.demand.values()),
+            customer_facing=np.array([s.name in scenario.demand for s in sites]),
+            initial_inventory=np.array([s.initial_inventory for s in sites]),
+            initial_pipeline=np.array([s.initial_pipeline for s in sites]),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class State:
+    """End-of-period state of a batch of copies of one network.
+
+    All quantities are units of stock, ``[batch, sites]`` unless noted.
+    """
+
+    on_hand: np.ndarray  # physical stock at the site
+    backlog: np.ndarray  # external customer demand not yet served (backlog sites)
+    owed: np.ndarray  # ordered by the site, received by its supplier, not yet shipped
+    transit: np.ndarray  # [B, S, L] shipped to the site; slot k arrives k + 1 periods from now
+    pending: np.ndarray  # [B, S, D] orders in transmission; slot k reaches the supplier k + 1 periods from now
+    last_order: np.ndarray  # the order the site placed last (after capacity)
+    incoming: np.ndarray  # demand on the site last period: customer demand + orders received
+    received: np.ndarray  # units that arrived at the site last period
+    demand: np.ndarray  # customer demand at the site last period
+
+    @property
+    def batch(self) -> int:
+        return self.on_hand.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class Flows:
+    """What happened in one period, ``[batch, sites]`` each."""
+
+    orders: np.ndarray  # orders placed (after capacity)
+    shipped: np.ndarray  # units shipped to the site by its supplier
+    received: np.ndarray  # units arriving at the site
+    demand: np.ndarray  # external customer demand
+    sales: np.ndarray  # customer demand (incl. earlier backlog) served from stock
+    lost: np.ndarray  # customer demand or customer orders lost (lost-sales sites)
+    holding_cost: np.ndarray
+    pipeline_cost: np.ndarray
+    shortage_cost: np.ndarray
+    ordering_cost: np.ndarray
+    cost: np.ndarray  # total of the four above
+
+
+def initial_state(params: CoreParams, batch: int) -> State:
+    """The state at the start of an episode, ``batch`` identical copies.
+
+    ``initial_pipeline`` x puts x units in every transit slot that can be
+    occupied at a period's end (L - 1 of them) and every order-transmission slot
+    (l_o of them): the steady flow of x units per period.
+    """
+    n = params.n_sites
+    flow = params.initial_pipeline
+    transit = np.zeros((batch, n, params.lead_slots))
+    pending = np.zeros((batch, n, params.delay_slots))
+    for i in range(n):
+        transit[:, i, : params.lead_time[i] - 1] = flow[i]
+        pending[:, i, : params.order_delay[i]] = flow[i]
+    return State(
+        on_hand=np.broadcast_to(params.initial_inventory, (batch, n)).copy(),
+        backlog=np.zeros((batch, n)),
+        owed=np.zeros((batch, n)),
+        transit=transit,
+        pending=pending,
+        last_order=np.broadcast_to(flow, (batch, n)).copy(),
+        incoming=np.broadcast_to(flow, (batch, n)).copy(),
+        received=np.broadcast_to(flow, (batch, n)).copy(),
+        demand=np.broadcast_to(flow * params.customer_facing, (batch, n)).copy(),
+    )
+
+
+def allocate(owed: np.ndarray, stock: np.ndarray, params: CoreParams) -> np.ndarray:
+    """Units each customer is shipped, ``[B, S]`` indexed by customer.
+
+    ``stock[:, c]`` is the on-hand stock of c's supplier (inf for the outside one).
+    Priority: customers are served in rank order, each in full while stock lasts.
+    Proportional: each customer gets owed x min(1, stock / total owed to its
+    supplier); in integral scenarios shares are rounded down and the units left
+    go out in priority order, so shipments stay whole.
+    """
+    if not params.proportional:
+        return _allocate_priority(owed, stock, params.ahead)
+    total = owed @ params.siblings
+    ship = owed * np.minimum(stock / np.maximum(total, _TINY), 1.0)
+    if params.integral:
+        base = np.floor(ship + _ROUND)
+        rest = owed - base
+        ship = base + _allocate_priority(rest, stock - base @ params.siblings, params.ahead)
+    return ship
+
+
+def _allocate_priority(owed: np.ndarray, stock: np.ndarray, ahead: np.ndarray) -> np.ndarray:
+    return np.minimum(np.maximum(stock - owed @ ahead, 0.0), owed)
+
+
+def step(
+    state: State,
+    orders: np.ndarray,
+    demand: np.ndarray,
+    params: CoreParams,
+    lead_time: np.ndarray | None = None,
+) -> tuple[State, Flows]:
+    """Advance every copy one period. Pure: ``state`` is not modified.
+
+    Args:
+        state: end-of-previous-period state.
+        orders: ``[B, S]`` order quantities placed at the end of the previous
+            period (finite, >= 0; shells validate, see :func:`check_orders`).
+        demand: ``[B, S]`` customer demand this period (0 at sites with none).
+        params: the compiled network.
+        lead_time: ``[B, S]`` lead time of this period's shipments where lead
+            times are random; ``None`` uses the fixed ones.
+
+    Returns:
+        The end-of-period state and the period's :class:`Flows` (incl. costs).
+    """
+    p = params
+    batch, n = state.on_hand.shape
+    sites = np.arange(n)
+    q = np.minimum(orders, p.capacity) if p.capacitated else orders
+
+    # 1. orders reach suppliers after the transmission delay
+    if p.delay_slots == 1:
+        arriving = q
+        pending = state.pending
+    else:
+        pend = state.pending.copy()
+        pend[:, sites, p.order_delay] += q
+        arriving = pend[:, :, 0]
+        pending = np.zeros_like(pend)
+        pending[:, :, :-1] = pend[:, :, 1:]
+    owed = state.owed + arriving
+
+    # 2. shipping from last period's on-hand stock
+    stock = state.on_hand @ p.selects + p.outside_stock
+    ship = allocate(owed, stock, p)
+    owed = owed - ship
+    on_hand = state.on_hand - ship @ p.feeds
+    if p.any_supplier_lost:
+        cut = owed * p.supplier_lost
+        owed = owed - cut
+        lost_orders = cut @ p.feeds
+    else:
+        lost_orders = 0.0
+
+    # 3. arrivals
+    transit = state.transit.copy()
+    if lead_time is None:
+        transit[:, sites, p.lead_time - 1] += ship
+    else:
+        transit[np.arange(batch)[:, None], sites[None, :], lead_time - 1] += ship
+    received = transit[:, :, 0]
+    next_transit = np.zeros_like(transit)
+    next_transit[:, :, :-1] = transit[:, :, 1:]
+    on_hand = on_hand + received
+
+    # 4. customer demand
+    need = state.backlog + demand
+    sales = np.minimum(on_hand, need)
+    on_hand = on_hand - sales
+    unmet = need - sales
+    if p.any_lost:
+        lost_demand = unmet * p.lost
+        backlog = unmet - lost_demand
+    else:
+        lost_demand = 0.0
+        backlog = unmet
+    lost = lost_demand + lost_orders
+
+    # 5. costs
+    holding = p.holding_cost * on_hand
+    pipeline = p.pipeline_rate * next_transit.sum(axis=2)
+    shortage = p.shortage_cost * (backlog + owed @ p.feeds + lost)
+    ordering = p.order_cost * q + p.fixed_order_cost * (q > 0)
+    cost = holding + pipeline + shortage + ordering
+
+    next_state = State(
+        on_hand=on_hand,
+        backlog=backlog,
+        owed=owed,
+        transit=next_transit,
+        pending=pending,
+        last_order=q,
+        incoming=demand + arriving @ p.feeds,
+        received=received,
+        demand=demand,
+    )
+    flows = Flows(
+        orders=q, shipped=ship, received=received, demand=demand, sales=sales,
+        lost=np.broadcast_to(lost, on_hand.shape), holding_cost=holding, pipeline_cost=pipeline,
+        shortage_cost=shortage, ordering_cost=ordering, cost=cost,
+    )
+    return next_state, flows
+
+
+# --------------------------------------------------------------------------- derived quantities
+
+def backlog_total(state: State, params: CoreParams) -> np.ndarray:
+    """Backorders of each site [B]: external backlog plus orders it owes its customers."""
+    return state.backlog + state.owed @ params.feeds
+
+
+def inventory_level(state: State, params: CoreParams) -> np.ndarray:
+    """Inventory level [IL] = on hand - backlog."""
+    return state.on_hand - backlog_total(state, params)
+
+
+def pipeline(state: State) -> np.ndarray:
+    """Ordered, not yet received: in transmission + owed by the supplier + in transit."""
+    return state.pending.sum(axis=2) + state.owed + state.transit.sum(axis=2)
+
+
+def inventory_position(state: State, params: CoreParams) -> np.ndarray:
+    """Installation inventory position [IP] = inventory level + pipeline."""
+    return inventory_level(state, params) + pipeline(state)
+
+
+def echelon_inventory_position(state: State, params: CoreParams) -> np.ndarray:
+    """Echelon inventory position [IP^e] of every site (Clark & Scarf 1960).
+
+    Stock on hand and in transit anywhere in the site's subtree (itself and
+    everything downstream of it), less external backlog there, plus what the
+    site has on order from outside its subtree. Orders and backorders between
+    members of the subtree cancel out.
+    """
+    physical = state.on_hand + state.transit.sum(axis=2) - state.backlog
+    return physical @ params.subtree + state.owed + state.pending.sum(axis=2)
+
+
+def check_orders(orders: np.ndarray, shape: tuple[int, ...], where: str = "orders") -> np.ndarray:
+    """Validate order quantities: right shape, finite, >= 0. Returns a float64 array."""
+    try:
+        arr = np.asarray(orders, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ActionError(f"{where}: not numeric ({orders!r})") from None
+    if arr.shape != shape:
+        raise ActionError(f"{where}: expected shape {shape}, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ActionError(f"{where}: must be finite (got NaN or inf)")
+    if (arr < 0).any():
+        raise ActionError(f"{where}: order quantities must be >= 0 (got {arr.min():g})")
+    return arr
+
+
+def order_up_to(levels: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Base-stock (order-up-to) rule: q = max(0, S - IP) for levels [S] and positions [IP]."""
+    return np.maximum(levels - position, 0.0)

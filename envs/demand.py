@@ -1,0 +1,320 @@
+"""Customer-demand models [D].
+
+Every model draws a whole episode at once, ``sample(rng, batch, periods) ->
+array[batch, periods]``, from an explicit :class:`numpy.random.Generator`, so an
+episode's randomness is fixed at reset and policies compared on the same seed see
+the same demand (common random numbers).
+
+Models are chosen by ``kind`` in a scenario's ``demand:`` block through the
+:data:`DEMAND_MODELS` registry; each builder validates its own parameters and
+raises :class:`envs.errors.ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from envs.errors import ConfigError
+
+
+class DemandModel(Protocol):
+    """A per-period customer demand process at one customer-facing site."""
+
+    mean: float
+    """Long-run mean demand per period [E D]."""
+    integral: bool
+    """True when every draw is a whole number."""
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        """Draw ``[batch, periods]`` demands (float64, >= 0)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Poisson:
+    """Poisson demand with mean [lambda]."""
+
+    mean: float
+    integral: bool = True
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        return rng.poisson(self.mean, size=(batch, periods)).astype(np.float64)
+
+    def pmf(self, support: np.ndarray) -> np.ndarray:
+        """Probability mass at integer ``support`` points (for exact optimisation)."""
+        k = np.asarray(support, dtype=np.float64)
+        log_p = k * math.log(self.mean) - self.mean - np.array([math.lgamma(x + 1) for x in k])
+        return np.exp(log_p) if self.mean > 0 else (k == 0).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Normal:
+    """Normal demand N(mean, std^2), censored at 0 (a negative draw becomes 0).
+
+    With ``mean`` several ``std`` above 0 (the usual textbook case) censoring
+    changes nothing measurable; ``mean`` reports the parameter, not the censored mean.
+    """
+
+    mean: float
+    std: float
+    integral: bool = False
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        return np.maximum(rng.normal(self.mean, self.std, size=(batch, periods)), 0.0)
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """Discrete uniform demand on the integers ``low..high`` (both included)."""
+
+    low: int
+    high: int
+    integral: bool = True
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        return (self.low + self.high) / 2.0
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        return rng.integers(self.low, self.high + 1, size=(batch, periods)).astype(np.float64)
+
+    def pmf(self, support: np.ndarray) -> np.ndarray:
+        k = np.asarray(support)
+        inside = (k >= self.low) & (k <= self.high)
+        return inside / (self.high - self.low + 1.0)
+
+
+@dataclass(frozen=True)
+class Seasonal:
+    """Poisson demand whose mean follows a sine wave.
+
+    mean_t = base + amplitude * sin(2 pi (t + phase) / cycle), clipped at 0,
+    for period t = 0, 1, ... of the episode.
+    """
+
+    base: float
+    amplitude: float
+    cycle: int
+    phase: int = 0
+    integral: bool = True
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        return self.base
+
+    def means(self, periods: int) -> np.ndarray:
+        t = np.arange(periods) + self.phase
+        return np.maximum(self.base + self.amplitude * np.sin(2 * np.pi * t / self.cycle), 0.0)
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        lam = np.broadcast_to(self.means(periods), (batch, periods))
+        return rng.poisson(lam).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class StepChange:
+    """Demand that jumps from ``before`` to ``after`` at period ``at`` (0-based).
+
+    Deterministic by default (the classic beer game: 4 cases a week, then 8
+    from week 5, i.e. ``at: 4``); ``noise: poisson`` draws Poisson demand with
+    that mean instead.
+    """
+
+    before: float
+    after: float
+    at: int
+    noise: str = "none"
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        return self.after
+
+    @property
+    def integral(self) -> bool:  # type: ignore[override]
+        return self.noise == "poisson" or (
+            float(self.before).is_integer() and float(self.after).is_integer()
+        )
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        level = np.where(np.arange(periods) < self.at, self.before, self.after)
+        level = np.broadcast_to(level, (batch, periods)).astype(np.float64)
+        if self.noise == "poisson":
+            return rng.poisson(level).astype(np.float64)
+        return level.copy()
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Replay of a recorded demand series (a CSV column).
+
+    Each episode reads ``periods`` consecutive values starting at row 0, or, with
+    ``random_start``, at an offset drawn uniformly from the rows that leave a full
+    episode.
+    """
+
+    values: np.ndarray
+    random_start: bool = False
+    source: str = ""
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        return float(self.values.mean())
+
+    @property
+    def integral(self) -> bool:  # type: ignore[override]
+        return bool(np.all(self.values == np.round(self.values)))
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        n = len(self.values)
+        if periods > n:
+            raise ConfigError(f"{self.source}: has {n} rows, fewer than the {periods} periods asked")
+        if self.random_start and n > periods:
+            start = rng.integers(0, n - periods + 1, size=batch)
+        else:
+            start = np.zeros(batch, dtype=np.int64)
+        return self.values[start[:, None] + np.arange(periods)[None, :]].astype(np.float64)
+
+
+# --------------------------------------------------------------------------- builders
+
+def _number(spec: Mapping[str, Any], key: str, where: str, *, minimum: float | None = 0.0,
+            strict: bool = False, integer: bool = False, default: Any = None) -> Any:
+    if key not in spec:
+        if default is not None:
+            return default
+        raise ConfigError(f"{where}: missing field '{key}'")
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{where}: field '{key}' must be a finite number (got {value!r})")
+    if integer and not float(value).is_integer():
+        raise ConfigError(f"{where}: field '{key}' must be a whole number (got {value!r})")
+    if minimum is not None and (value < minimum or (strict and value == minimum)):
+        op = ">" if strict else ">="
+        raise ConfigError(f"{where}: field '{key}' must be {op} {minimum} (got {value!r})")
+    return int(value) if integer else float(value)
+
+
+def _check_keys(spec: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(spec) - allowed - {"kind"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown field '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def _poisson(spec: Mapping[str, Any], where: str, base_dir: Path) -> Poisson:
+    _check_keys(spec, {"mean"}, where)
+    return Poisson(_number(spec, "mean", where, strict=True))
+
+
+def _normal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Normal:
+    _check_keys(spec, {"mean", "std"}, where)
+    return Normal(_number(spec, "mean", where), _number(spec, "std", where))
+
+
+def _uniform(spec: Mapping[str, Any], where: str, base_dir: Path) -> Uniform:
+    _check_keys(spec, {"low", "high"}, where)
+    low = _number(spec, "low", where, integer=True)
+    high = _number(spec, "high", where, integer=True)
+    if high < low:
+        raise ConfigError(f"{where}: field 'high' must be >= low ({low}) (got {high})")
+    return Uniform(low, high)
+
+
+def _seasonal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Seasonal:
+    _check_keys(spec, {"base", "amplitude", "cycle", "phase"}, where)
+    return Seasonal(
+        base=_number(spec, "base", where, strict=True),
+        amplitude=_number(spec, "amplitude", where),
+        cycle=_number(spec, "cycle", where, integer=True, minimum=1),
+        phase=_number(spec, "phase", where, integer=True, default=0),
+    )
+
+
+def _step(spec: Mapping[str, Any], where: str, base_dir: Path) -> StepChange:
+    _check_keys(spec, {"before", "after", "at", "noise"}, where)
+    noise = spec.get("noise", "none")
+    if noise not in ("none", "poisson"):
+        raise ConfigError(f"{where}: field 'noise' must be 'none' or 'poisson' (got {noise!r})")
+    return StepChange(
+        before=_number(spec, "before", where),
+        after=_number(spec, "after", where),
+        at=_number(spec, "at", where, integer=True),
+        noise=noise,
+    )
+
+
+def _csv(spec: Mapping[str, Any], where: str, base_dir: Path) -> Replay:
+    _check_keys(spec, {"path", "column", "random_start"}, where)
+    if "path" not in spec or not isinstance(spec["path"], str):
+        raise ConfigError(f"{where}: missing field 'path' (a CSV file)")
+    if "column" not in spec or not isinstance(spec["column"], str):
+        raise ConfigError(f"{where}: missing field 'column' (a CSV column name)")
+    path = Path(spec["path"])
+    if not path.is_absolute():
+        path = base_dir / path
+    values = read_csv_column(path, spec["column"])
+    random_start = spec.get("random_start", False)
+    if not isinstance(random_start, bool):
+        raise ConfigError(f"{where}: field 'random_start' must be true or false")
+    return Replay(values, random_start, source=f"{path} column '{spec['column']}'")
+
+
+def read_csv_column(path: Path, column: str) -> np.ndarray:
+    """Read one numeric column of a CSV file with a header row; errors name file, row, column."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read CSV file ({exc.__class__.__name__}: {exc})") from None
+    except csv.Error as exc:
+        raise ConfigError(f"{path}: malformed CSV ({exc})") from None
+    if not rows:
+        raise ConfigError(f"{path}: CSV file is empty")
+    header = [h.strip() for h in rows[0]]
+    if column not in header:
+        raise ConfigError(f"{path}: no column '{column}' (columns: {', '.join(header)})")
+    col = header.index(column)
+    values = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if col >= len(row):
+            raise ConfigError(f"{path}: line {line}: column '{column}' is missing")
+        try:
+            value = float(row[col])
+        except ValueError:
+            raise ConfigError(f"{path}: line {line}: column '{column}': not a number ({row[col]!r})") from None
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{path}: line {line}: column '{column}': demand must be a finite number >= 0 (got {row[col]!r})")
+        values.append(value)
+    if not values:
+        raise ConfigError(f"{path}: column '{column}' has no data rows")
+    return np.asarray(values, dtype=np.float64)
+
+
+DemandBuilder = Callable[[Mapping[str, Any], str, Path], DemandModel]
+
+DEMAND_MODELS: dict[str, DemandBuilder] = {
+    "poisson": _poisson,
+    "normal": _normal,
+    "uniform": _uniform,
+    "seasonal": _seasonal,
+    "step": _step,
+    "csv": _csv,
+}
+
+
+def build_demand(spec: Any, where: str, base_dir: Path) -> DemandModel:
+    """Build a demand model from its scenario spec, e.g. ``{kind: poisson, mean: 5}``."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where}: must be a mapping such as {{kind: poisson, mean: 5}} (got {spec!r})")
+    kind = spec.get("kind")
+    if kind not in DEMAND_MODELS:
+        raise ConfigError(f"{where}: field 'kind' must be one of {', '.join(DEMAND_MODELS)} (got {kind!r})")
+    return DEMAND_MODELS[kind](spec, where, base_dir)

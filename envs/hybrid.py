@@ -1,0 +1,120 @@
+"""Gymnasium shell for hybrid control: the centre sets targets, the sites execute.
+
+## Description
+
+Every ``review_period`` (K) periods a central planner sets each site's
+installation base-stock level [S_i]; for the next K periods each site orders up
+to it on its local inventory position, q_i = max(0, S_i - IP_i)
+(:func:`envs.core.order_up_to`). The planner sees the whole network; the sites
+react every period on local information.
+
+## Action Space
+
+The targets, one per site: ``target="continuous"`` ``Box(0, max_target, (S,))``
+(default) or ``"discrete"`` ``MultiDiscrete(max_target + 1)``. The default
+``max_target`` of a site is 3 x mean demand through it x (L + l_o + 1).
+
+## Observation Space
+
+As the central env: every site's 8 features flattened site-major.
+
+## Rewards
+
+The negative team cost summed over the K periods of a decision.
+
+## Starting State
+
+As the central env.
+
+## Episode End
+
+Truncated when the scenario's horizon is reached (the last decision may cover
+fewer than K periods).
+
+## Arguments
+
+>>> import gymnasium, envs
+>>> env = gymnasium.make("echelon/Hybrid-v0", scenario="distribution", review_period=4)
+
+## Version History
+
+* v0: initial release.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envs.central import joint_action
+from envs.core import inventory_position, order_up_to
+from envs.observations import joint_observation_space, site_features
+from envs.render import RENDER_MODES
+from envs.scenario import Scenario
+from envs.shell import SimulatorShell
+
+TARGET_FORMS = ("continuous", "discrete")
+
+
+def default_max_target(scenario: Scenario) -> np.ndarray:
+    """3 x mean demand through the site x (L + l_o + 1), at least 1, whole."""
+    return np.array([
+        float(max(1, math.ceil(
+            3 * scenario.mean_demand_through(s.name) * (s.lead_time.max + s.order_delay + 1)
+        )))
+        for s in scenario.sites
+    ])
+
+
+class HybridSupplyChainEnv(SimulatorShell, gym.Env):
+    """Gymnasium ``Env``: per-site base-stock targets every K periods; see the module docstring."""
+
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
+    def __init__(
+        self,
+        scenario: Scenario | str = "beer_game",
+        review_period: int = 4,
+        target: str = "continuous",
+        max_target: float | Sequence[float] | None = None,
+        periods: int | None = None,
+        render_mode: str | None = None,
+    ):
+        if not isinstance(review_period, int) or isinstance(review_period, bool) or review_period < 1:
+            raise ValueError(f"review_period: must be a whole number >= 1 (got {review_period!r})")
+        if target not in TARGET_FORMS:
+            raise ValueError(f"target: must be one of {', '.join(TARGET_FORMS)} (got {target!r})")
+        scen_max = None
+        if max_target is None:
+            from envs.scenario import load_scenario
+
+            scen_max = default_max_target(load_scenario(scenario))
+        self._init_shell(scenario, periods, target, max_target if scen_max is None else scen_max, 2, render_mode)
+        self.review_period = review_period
+        self.observation_space = joint_observation_space(self.sim.n_sites)
+        self.action_space = self.action_form.joint_space()
+
+    def _observation(self) -> np.ndarray:
+        return site_features(self.sim.state, self.sim.params)[0].ravel()
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.sim.reset(self.np_random)
+        return self._observation(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        levels = self.action_form.to_orders(joint_action(action, self.sim.n_sites), self.sim.state.incoming)
+        if self.sim.done:
+            self.sim.step(np.zeros_like(levels))  # raises the episode-ended error, state unchanged
+        cost = np.zeros(self.sim.n_sites)
+        periods = 0
+        while periods < self.review_period and not self.sim.done:
+            orders = order_up_to(levels, inventory_position(self.sim.state, self.sim.params))
+            cost += self.sim.step(orders, validate=False).cost[0]
+            periods += 1
+        info = {"site_costs": dict(zip(self.sim.params.names, cost.tolist(), strict=True)), "periods": periods}
+        return self._observation(), -float(cost.sum()), False, self.sim.done, info

@@ -1,0 +1,350 @@
+"""Scenarios: a supply network, its costs, demand and horizon, read from YAML.
+
+The format (see ``configs/scenarios/*.yaml`` and the README) lists sites
+downstream first: index 0 is the most downstream site, and every site's
+supplier is listed after it. Every site has at most one supplier (serial chains
+and distribution trees); a site with no supplier orders from an outside supplier
+with unlimited stock.
+
+Every error names the file, the site and the field, e.g.
+``configs/scenarios/x.yaml: site 'retailer': field 'lead_time' must be ...``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from envs.demand import DemandModel, build_demand
+from envs.errors import ConfigError
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
+
+TOP_KEYS = {"name", "description", "periods", "pipeline_holding", "allocation", "sites", "demand"}
+REQUIRED_TOP = ("periods", "sites", "demand")
+SITE_KEYS = {
+    "name", "supplier", "lead_time", "order_delay", "holding_cost", "backlog_cost",
+    "lost_sales_cost", "unmet", "initial_inventory", "initial_pipeline", "capacity",
+    "order_cost", "fixed_order_cost", "priority", "max_order",
+}
+REQUIRED_SITE = ("name", "lead_time", "holding_cost")
+ALLOCATION_RULES = ("proportional", "priority")
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    """Shipping lead time [L] of the lane into a site: fixed, or drawn per shipment.
+
+    An order placed at the end of period t, shipped at once by an in-stock
+    supplier, is on hand at the start of period t + L, in time for that period's
+    demand; so L >= 1. A random lead time draws L from ``values`` with
+    probabilities ``probs`` for every shipment independently (shipments may cross).
+    """
+
+    values: tuple[int, ...]
+    probs: tuple[float, ...] = (1.0,)
+
+    @property
+    def fixed(self) -> bool:
+        return len(self.values) == 1
+
+    @property
+    def max(self) -> int:
+        return max(self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(sum(v * p for v, p in zip(self.values, self.probs, strict=True)))
+
+
+@dataclass(frozen=True)
+class Site:
+    """One site (stage, echelon member) of the network; symbols as in Snyder & Shen ch. 6."""
+
+    name: str
+    supplier: str | None
+    lead_time: LeadTime
+    holding_cost: float  # [h'] local, per unit on hand per period
+    shortage_cost: float  # [p] per unit backlogged per period, or per unit of lost sale
+    lost_sales: bool  # unmet demand is lost (True) or backlogged (False)
+    order_delay: int = 0  # order-transmission delay in periods [l_o]
+    initial_inventory: float = 0.0
+    initial_pipeline: float = 0.0  # units per period already flowing in every pipeline slot
+    capacity: float = math.inf  # most a site can order per period [C]; larger orders are cut
+    order_cost: float = 0.0  # per unit ordered [c]
+    fixed_order_cost: float = 0.0  # per order placed [K]
+    priority: int = 0  # allocation rank among its supplier's customers (lower first)
+    max_order: float | None = None  # upper bound of the order actions, if set
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. ``sites[0]`` is the most downstream site."""
+
+    name: str
+    periods: int  # episode horizon [T]
+    sites: tuple[Site, ...]
+    demand: Mapping[str, DemandModel]  # per customer-facing site
+    pipeline_holding: bool = False
+    allocation: str = "proportional"
+    description: str = ""
+    source: str = "<dict>"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def site_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sites)
+
+    def index(self, name: str) -> int:
+        return self.site_names.index(name)
+
+    def customers(self, name: str) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sites if s.supplier == name)
+
+    def mean_demand_through(self, name: str) -> float:
+        """Mean demand per period flowing through a site: its own plus its customers'."""
+        own = self.demand[name].mean if name in self.demand else 0.0
+        return own + sum(self.mean_demand_through(c) for c in self.customers(name))
+
+    def is_serial(self) -> bool:
+        """One customer-facing site at index 0, and each site supplies the one before it."""
+        return list(self.demand) == [self.sites[0].name] and all(
+            s.supplier == (self.sites[i + 1].name if i + 1 < len(self.sites) else None)
+            for i, s in enumerate(self.sites)
+        )
+
+    def with_periods(self, periods: int) -> Scenario:
+        if not isinstance(periods, int) or isinstance(periods, bool) or periods < 1:
+            raise ConfigError(f"{self.source}: periods must be a whole number >= 1 (got {periods!r})")
+        return replace(self, periods=periods)
+
+
+# --------------------------------------------------------------------------- loading
+
+def available_scenarios() -> list[str]:
+    """Names of the built-in scenarios (file stems in ``configs/scenarios``)."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def resolve_scenario_path(name_or_path: str | Path) -> Path:
+    """A built-in scenario name (``beer_game``) or a path to a YAML file."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml") or "/" in text or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{text}: scenario file not found")
+        return path
+    builtin = SCENARIO_DIR / f"{text}.yaml"
+    if not builtin.is_file():
+        raise ConfigError(
+            f"unknown scenario '{text}' (built-in: {', '.join(available_scenarios())}; or give a YAML path)"
+        )
+    return builtin
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; unreadable or malformed files raise ConfigError naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read file ({exc.__class__.__name__})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{where}: malformed YAML ({problem})") from None
+
+
+def load_scenario(spec: str | Path | Mapping[str, Any] | Scenario) -> Scenario:
+    """Load and validate a scenario from a built-in name, a YAML path or a mapping."""
+    if isinstance(spec, Scenario):
+        return spec
+    if isinstance(spec, Mapping):
+        return parse_scenario(spec, source="<dict>", base_dir=Path.cwd())
+    path = resolve_scenario_path(spec)
+    return parse_scenario(read_yaml(path), source=str(path), base_dir=path.parent, default_name=path.stem)
+
+
+def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "scenario") -> Scenario:
+    """Validate a scenario mapping (as read from YAML) and build a :class:`Scenario`."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: a scenario must be a YAML mapping with keys {', '.join(REQUIRED_TOP)}")
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"{source}: unknown key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
+    for key in REQUIRED_TOP:
+        if key not in raw:
+            raise ConfigError(f"{source}: missing key '{key}'")
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{source}: key 'name' must be a non-empty string")
+    periods = raw["periods"]
+    if not _is_int(periods) or periods < 1:
+        raise ConfigError(f"{source}: key 'periods' must be a whole number >= 1 (got {periods!r})")
+    pipeline_holding = raw.get("pipeline_holding", False)
+    if not isinstance(pipeline_holding, bool):
+        raise ConfigError(f"{source}: key 'pipeline_holding' must be true or false")
+    allocation = raw.get("allocation", "proportional")
+    if allocation not in ALLOCATION_RULES:
+        raise ConfigError(f"{source}: key 'allocation' must be one of {', '.join(ALLOCATION_RULES)} (got {allocation!r})")
+    raw_sites = raw["sites"]
+    if not isinstance(raw_sites, list) or not raw_sites:
+        raise ConfigError(f"{source}: key 'sites' must be a non-empty list of sites")
+    sites = [_parse_site(s, i, source) for i, s in enumerate(raw_sites)]
+    names = [s.name for s in sites]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise ConfigError(f"{source}: site '{n}': field 'name' is used twice")
+    _check_topology(sites, source)
+
+    raw_demand = raw["demand"]
+    if not isinstance(raw_demand, Mapping) or not raw_demand:
+        raise ConfigError(f"{source}: key 'demand' must map customer-facing site names to demand models")
+    demand: dict[str, DemandModel] = {}
+    for site_name, dspec in raw_demand.items():
+        if site_name not in names:
+            raise ConfigError(f"{source}: demand: no site named '{site_name}' (sites: {', '.join(names)})")
+        demand[site_name] = build_demand(dspec, f"{source}: demand of site '{site_name}'", base_dir)
+    # order demand entries by site index so index order is the one convention
+    demand = {n: demand[n] for n in names if n in demand}
+
+    supplying = {s.supplier for s in sites if s.supplier is not None}
+    for s in sites:
+        if s.name not in demand and s.name not in supplying:
+            raise ConfigError(
+                f"{source}: site '{s.name}': no demand path (it faces no customer demand and supplies no site)"
+            )
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"{source}: key 'description' must be a string")
+    return Scenario(
+        name=name, periods=int(periods), sites=tuple(sites), demand=demand,
+        pipeline_holding=pipeline_holding, allocation=allocation, description=description,
+        source=source,
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _parse_site(raw: Any, i: int, source: str) -> Site:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: sites[{i}]: must be a mapping with keys {', '.join(REQUIRED_SITE)}")
+    label = f"site '{raw['name']}'" if isinstance(raw.get("name"), str) else f"sites[{i}]"
+    where = f"{source}: {label}"
+    for key in raw:
+        if key not in SITE_KEYS:
+            raise ConfigError(f"{where}: unknown field '{key}' (allowed: {', '.join(sorted(SITE_KEYS))})")
+    for key in REQUIRED_SITE:
+        if key not in raw:
+            raise ConfigError(f"{where}: missing field '{key}'")
+    name = raw["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: field 'name' must be a non-empty string")
+
+    def number(key: str, default: float, *, positive: bool = False) -> float:
+        value = raw.get(key, default)
+        if not _is_number(value):
+            raise ConfigError(f"{where}: field '{key}' must be a finite number (got {value!r})")
+        if value < 0 or (positive and value == 0):
+            op = "> 0" if positive else ">= 0"
+            raise ConfigError(f"{where}: field '{key}' must be {op} (got {value!r})")
+        return float(value)
+
+    def whole(key: str, default: int, minimum: int) -> int:
+        value = raw.get(key, default)
+        if not _is_int(value) or value < minimum:
+            raise ConfigError(f"{where}: field '{key}' must be a whole number >= {minimum} (got {value!r})")
+        return int(value)
+
+    supplier = raw.get("supplier")
+    if supplier is not None and (not isinstance(supplier, str) or not supplier):
+        raise ConfigError(f"{where}: field 'supplier' must be a site name or null (got {supplier!r})")
+    unmet = raw.get("unmet", "backlog")
+    if unmet not in ("backlog", "lost"):
+        raise ConfigError(f"{where}: field 'unmet' must be 'backlog' or 'lost' (got {unmet!r})")
+    lost = unmet == "lost"
+    if lost and "backlog_cost" in raw:
+        raise ConfigError(f"{where}: field 'backlog_cost' is for backlog sites; use 'lost_sales_cost' with unmet: lost")
+    if not lost and "lost_sales_cost" in raw:
+        raise ConfigError(f"{where}: field 'lost_sales_cost' needs unmet: lost (this site backlogs)")
+    shortage = number("lost_sales_cost" if lost else "backlog_cost", 0.0)
+    capacity = raw.get("capacity")
+    cap = math.inf if capacity is None else number("capacity", 0.0, positive=True)
+    max_order = raw.get("max_order")
+    return Site(
+        name=name,
+        supplier=supplier,
+        lead_time=_parse_lead_time(raw["lead_time"], where),
+        holding_cost=number("holding_cost", 0.0),
+        shortage_cost=shortage,
+        lost_sales=lost,
+        order_delay=whole("order_delay", 0, 0),
+        initial_inventory=number("initial_inventory", 0.0),
+        initial_pipeline=number("initial_pipeline", 0.0),
+        capacity=cap,
+        order_cost=number("order_cost", 0.0),
+        fixed_order_cost=number("fixed_order_cost", 0.0),
+        priority=whole("priority", i, 0),
+        max_order=None if max_order is None else number("max_order", 0.0, positive=True),
+    )
+
+
+def _parse_lead_time(raw: Any, where: str) -> LeadTime:
+    hint = "an order placed at the end of period t arrives at the start of period t + L, so L >= 1"
+    if _is_int(raw):
+        if raw < 1:
+            raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= 1 (got {raw}; {hint})")
+        return LeadTime((int(raw),))
+    if isinstance(raw, Mapping):
+        values, probs = raw.get("values"), raw.get("probs")
+        unknown = set(raw) - {"values", "probs"}
+        if unknown or not isinstance(values, list) or not isinstance(probs, list):
+            raise ConfigError(f"{where}: field 'lead_time' must be a whole number or {{values: [..], probs: [..]}}")
+        if not values or len(values) != len(probs):
+            raise ConfigError(f"{where}: field 'lead_time': values and probs must be non-empty and of equal length")
+        if not all(_is_int(v) and v >= 1 for v in values):
+            raise ConfigError(f"{where}: field 'lead_time': values must be whole numbers >= 1 ({hint})")
+        if not all(_is_number(p) and p >= 0 for p in probs) or abs(sum(probs) - 1.0) > 1e-9:
+            raise ConfigError(f"{where}: field 'lead_time': probs must be >= 0 and sum to 1 (got {probs})")
+        return LeadTime(tuple(int(v) for v in values), tuple(float(p) for p in probs))
+    raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= 1 (got {raw!r})")
+
+
+def _check_topology(sites: list[Site], source: str) -> None:
+    names = [s.name for s in sites]
+    by_name = {s.name: s for s in sites}
+    for s in sites:
+        if s.supplier is not None and s.supplier not in by_name:
+            raise ConfigError(
+                f"{source}: site '{s.name}': field 'supplier': no site named '{s.supplier}' (sites: {', '.join(names)})"
+            )
+        if s.supplier == s.name:
+            raise ConfigError(f"{source}: site '{s.name}': field 'supplier': a site cannot supply itself")
+    for s in sites:
+        seen = [s.name]
+        cur = s.supplier
+        while cur is not None:
+            if cur in seen:
+                cycle = " -> ".join([*seen[seen.index(cur):], cur])
+                raise ConfigError(f"{source}: site '{s.name}': field 'supplier': supply cycle {cycle}")
+            seen.append(cur)
+            cur = by_name[cur].supplier
+    for i, s in enumerate(sites):
+        if s.supplier is not None and names.index(s.supplier) < i:
+            raise ConfigError(
+                f"{source}: site '{s.name}': field 'supplier': '{s.supplier}' must be listed after "
+                f"'{s.name}' (sites are listed downstream first)"
+            )

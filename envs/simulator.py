@@ -1,0 +1,104 @@
+"""A batch of episodes of one scenario: the core's state, clock and random inputs.
+
+:class:`Simulator` is the one stateful object every shell (PettingZoo,
+Gymnasium, the SB3 vector env, evaluation rollouts) wraps. It owns no rules of
+its own: a period is :func:`envs.core.step`.
+
+All randomness of an episode (customer demand, random lead times) is drawn at
+:meth:`Simulator.reset` from the Generator passed in, so the same seed gives the
+same episode and policies compared on one seed face the same demand (common
+random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.core import CoreParams, Flows, State, check_orders, initial_state, step
+from envs.errors import ActionError
+from envs.scenario import Scenario, load_scenario
+
+
+@dataclass(frozen=True, eq=False)
+class Episode:
+    """Exogenous random inputs of a batch of episodes, time-major."""
+
+    demand: np.ndarray  # [T, B, S] customer demand, 0 at sites with none
+    lead_time: np.ndarray | None  # [T, B, S] shipment lead times where random, else None
+
+
+def sample_episode(
+    scenario: Scenario, params: CoreParams, rng: np.random.Generator, batch: int, periods: int
+) -> Episode:
+    """Draw an episode's demand (site by site, in index order) and random lead times."""
+    demand = np.zeros((periods, batch, params.n_sites))
+    for i, name in enumerate(params.names):
+        model = scenario.demand.get(name)
+        if model is not None:
+            demand[:, :, i] = model.sample(rng, batch, periods).T
+    lead = None
+    if params.random_lead:
+        lead = np.empty((periods, batch, params.n_sites), dtype=np.int64)
+        for i, (values, probs) in enumerate(zip(params.lead_values, params.lead_probs, strict=True)):
+            lead[:, :, i] = rng.choice(np.asarray(values), size=(periods, batch), p=np.asarray(probs))
+    return Episode(demand, lead)
+
+
+class Simulator:
+    """``batch`` copies of a scenario stepping in lockstep over ``periods`` periods.
+
+    Example:
+        >>> sim = Simulator("beer_game", batch=64)
+        >>> state = sim.reset(np.random.default_rng(0))
+        >>> flows = sim.step(np.full((64, 4), 4.0))
+    """
+
+    def __init__(self, scenario: Scenario | str, batch: int = 1, periods: int | None = None):
+        scen = load_scenario(scenario)
+        if periods is not None:
+            scen = scen.with_periods(periods)
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+            raise ValueError(f"batch must be a whole number >= 1 (got {batch!r})")
+        self.scenario = scen
+        self.params = CoreParams.from_scenario(scen)
+        self.batch = batch
+        self.periods = scen.periods
+        self.period = 0
+        self.state: State = initial_state(self.params, batch)
+        self.episode: Episode | None = None
+        self._order_shape = (batch, self.params.n_sites)
+
+    @property
+    def n_sites(self) -> int:
+        return self.params.n_sites
+
+    @property
+    def done(self) -> bool:
+        return self.period >= self.periods
+
+    def reset(self, rng: np.random.Generator, episode: Episode | None = None) -> State:
+        """Start new episodes, drawing their random inputs from ``rng`` (or using ``episode``)."""
+        self.episode = episode or sample_episode(self.scenario, self.params, rng, self.batch, self.periods)
+        self.period = 0
+        self.state = initial_state(self.params, self.batch)
+        return self.state
+
+    def step(self, orders: np.ndarray, validate: bool = True) -> Flows:
+        """Place ``orders`` ``[batch, sites]`` and run one period.
+
+        Raises :class:`~envs.errors.ActionError` (state unchanged) for a bad
+        order array or a step after the episode ended.
+        """
+        if self.episode is None:
+            raise ActionError("step() before reset(): call reset() first")
+        if self.period >= self.periods:
+            raise ActionError(f"the episode ended after {self.periods} periods: call reset()")
+        if validate:
+            orders = check_orders(orders, self._order_shape)
+        t = self.period
+        lead = None if self.episode.lead_time is None else self.episode.lead_time[t]
+        self.state, flows = step(self.state, orders, self.episode.demand[t], self.params, lead)
+        self.period = t + 1
+        return flows
