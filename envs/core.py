@@ -70,21 +70,27 @@ class CoreParams:
     lead_values: tuple[tuple[int, ...], ...]
     lead_probs: tuple[tuple[float, ...], ...]
     random_lead: bool
-    lead_slots: int
+    lead_slots: int  # R: ring length of the transit pipeline
+    lead_masks: np.ndarray  # [R, R, S]: lead_masks[r, k, i] = 1 if k == (r + L_i - 1) % R
     order_delay: np.ndarray  # int [S]
-    delay_slots: int
+    delay_slots: int  # D: ring length of order transmission
+    delay_masks: np.ndarray  # [D, D, S]: delay_masks[r, k, i] = 1 if k == (r + l_o_i) % D
     capacity: np.ndarray  # [S], inf = uncapacitated
     capacitated: bool
     holding_cost: np.ndarray  # [S] h'
     pipeline_rate: np.ndarray  # [S] holding rate of the site's shipper, 0 if off or outside
     shortage_cost: np.ndarray  # [S] p
     lost: np.ndarray  # float [S], 1 at lost-sales sites
+    backlogs: np.ndarray  # float [S], 1 - lost
     any_lost: bool
     supplier_lost: np.ndarray  # float [S], 1 where the site's internal supplier loses unmet orders
     any_supplier_lost: bool
+    pipeline_holding: bool  # any pipeline_rate > 0
     order_cost: np.ndarray  # [S] c
     fixed_order_cost: np.ndarray  # [S] K
+    ordering_costs: bool  # any c or K > 0
     proportional: bool
+    single_customer: bool  # no supplier has two customers (serial chains): no allocation needed
     integral: bool
     customer_facing: np.ndarray  # bool [S]
     initial_inventory: np.ndarray
@@ -130,6 +136,7 @@ class CoreParams:
         capacity = np.array([s.capacity for s in sites])
         lead_max = np.array([s.lead_time.max for s in sites])
         delay = np.array([s.order_delay for s in sites])
+        lead_slots, delay_slots = int(lead_max.max()), int(delay.max()) + 1
         return cls(
             names=scenario.site_names,
             supplier=supplier,
@@ -143,21 +150,27 @@ class CoreParams:
             lead_values=tuple(s.lead_time.values for s in sites),
             lead_probs=tuple(s.lead_time.probs for s in sites),
             random_lead=any(not s.lead_time.fixed for s in sites),
-            lead_slots=int(lead_max.max()),
+            lead_slots=lead_slots,
+            lead_masks=_ring_masks(lead_max - 1, lead_slots),
             order_delay=delay,
-            delay_slots=int(delay.max()) + 1,
+            delay_slots=delay_slots,
+            delay_masks=_ring_masks(delay, delay_slots),
             capacity=capacity,
             capacitated=bool(np.isfinite(capacity).any()),
             holding_cost=holding,
             pipeline_rate=rate * float(scenario.pipeline_holding),
             shortage_cost=np.array([s.shortage_cost for s in sites]),
             lost=lost,
+            backlogs=1.0 - lost,
             any_lost=bool(lost.any()),
             supplier_lost=supplier_lost,
             any_supplier_lost=bool(supplier_lost.any()),
+            pipeline_holding=bool((rate * float(scenario.pipeline_holding) > 0).any()),
             order_cost=np.array([s.order_cost for s in sites]),
             fixed_order_cost=np.array([s.fixed_order_cost for s in sites]),
+            ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites),
             proportional=scenario.allocation == "proportional",
+            single_customer=bool((feeds.sum(axis=0) <= 1).all()),
             integral=all(m.integral for m in scenario.demand.values()),
             customer_facing=np.array([s.name in scenario.demand for s in sites]),
             initial_inventory=np.array([s.initial_inventory for s in sites]),
@@ -165,18 +178,31 @@ class CoreParams:
         )
 
 
-@dataclass(frozen=True, eq=False)
+def _ring_masks(offset: np.ndarray, slots: int) -> np.ndarray:
+    """One-hot ``[R, R, S]`` masks: entry [r, k, i] = 1 where k == (r + offset_i) % R."""
+    masks = np.zeros((slots, slots, len(offset)))
+    for r in range(slots):
+        masks[r, (r + offset) % slots, np.arange(len(offset))] = 1.0
+    return masks
+
+
+@dataclass(slots=True, eq=False)
 class State:
     """End-of-period state of a batch of copies of one network.
 
-    All quantities are units of stock, ``[batch, sites]`` unless noted.
+    All quantities are units of stock, ``[batch, sites]`` unless noted. The
+    pipelines are ring buffers over periods, slot-major: slot ``(period + k) % R``
+    of ``transit`` holds the units that arrive at each site k periods from now
+    (k = 0: in the next period); likewise ``pending`` for orders in transmission
+    and the period they reach the supplier. Treat a State as immutable.
     """
 
+    period: int  # periods completed
     on_hand: np.ndarray  # physical stock at the site
     backlog: np.ndarray  # external customer demand not yet served (backlog sites)
     owed: np.ndarray  # ordered by the site, received by its supplier, not yet shipped
-    transit: np.ndarray  # [B, S, L] shipped to the site; slot k arrives k + 1 periods from now
-    pending: np.ndarray  # [B, S, D] orders in transmission; slot k reaches the supplier k + 1 periods from now
+    transit: np.ndarray  # [B, R, S] shipped to the site, by arrival period (ring)
+    pending: np.ndarray  # [B, D, S] orders in transmission, by period of receipt (ring)
     last_order: np.ndarray  # the order the site placed last (after capacity)
     incoming: np.ndarray  # demand on the site last period: customer demand + orders received
     received: np.ndarray  # units that arrived at the site last period
@@ -187,7 +213,7 @@ class State:
         return self.on_hand.shape[0]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Flows:
     """What happened in one period, ``[batch, sites]`` each."""
 
@@ -208,17 +234,19 @@ def initial_state(params: CoreParams, batch: int) -> State:
     """The state at the start of an episode, ``batch`` identical copies.
 
     ``initial_pipeline`` x puts x units in every transit slot that can be
-    occupied at a period's end (L - 1 of them) and every order-transmission slot
-    (l_o of them): the steady flow of x units per period.
+    occupied at a period's end (arriving in each of the next L - 1 periods) and
+    in every order-transmission slot (l_o of them): the steady flow of x units
+    per period.
     """
     n = params.n_sites
     flow = params.initial_pipeline
-    transit = np.zeros((batch, n, params.lead_slots))
-    pending = np.zeros((batch, n, params.delay_slots))
+    transit = np.zeros((batch, params.lead_slots, n))
+    pending = np.zeros((batch, params.delay_slots, n))
     for i in range(n):
-        transit[:, i, : params.lead_time[i] - 1] = flow[i]
-        pending[:, i, : params.order_delay[i]] = flow[i]
+        transit[:, : params.lead_time[i] - 1, i] = flow[i]
+        pending[:, : params.order_delay[i], i] = flow[i]
     return State(
+        period=0,
         on_hand=np.broadcast_to(params.initial_inventory, (batch, n)).copy(),
         backlog=np.zeros((batch, n)),
         owed=np.zeros((batch, n)),
@@ -235,11 +263,14 @@ def allocate(owed: np.ndarray, stock: np.ndarray, params: CoreParams) -> np.ndar
     """Units each customer is shipped, ``[B, S]`` indexed by customer.
 
     ``stock[:, c]`` is the on-hand stock of c's supplier (inf for the outside one).
-    Priority: customers are served in rank order, each in full while stock lasts.
-    Proportional: each customer gets owed x min(1, stock / total owed to its
-    supplier); in integral scenarios shares are rounded down and the units left
-    go out in priority order, so shipments stay whole.
+    A supplier with one customer ships min(owed, stock). Priority: customers are
+    served in rank order, each in full while stock lasts. Proportional: each
+    customer gets owed x min(1, stock / total owed to its supplier); in integral
+    scenarios shares are rounded down and the units left go out in priority
+    order, so shipments stay whole.
     """
+    if params.single_customer:
+        return np.minimum(owed, stock)
     if not params.proportional:
         return _allocate_priority(owed, stock, params.ahead)
     total = owed @ params.siblings
@@ -277,8 +308,7 @@ def step(
         The end-of-period state and the period's :class:`Flows` (incl. costs).
     """
     p = params
-    batch, n = state.on_hand.shape
-    sites = np.arange(n)
+    t = state.period
     q = np.minimum(orders, p.capacity) if p.capacitated else orders
 
     # 1. orders reach suppliers after the transmission delay
@@ -286,11 +316,10 @@ def step(
         arriving = q
         pending = state.pending
     else:
-        pend = state.pending.copy()
-        pend[:, sites, p.order_delay] += q
-        arriving = pend[:, :, 0]
-        pending = np.zeros_like(pend)
-        pending[:, :, :-1] = pend[:, :, 1:]
+        slot = t % p.delay_slots
+        pending = state.pending + q[:, None, :] * p.delay_masks[slot]
+        arriving = pending[:, slot, :].copy()
+        pending[:, slot, :] = 0.0
     owed = state.owed + arriving
 
     # 2. shipping from last period's on-hand stock
@@ -306,14 +335,16 @@ def step(
         lost_orders = 0.0
 
     # 3. arrivals
-    transit = state.transit.copy()
+    slot = t % p.lead_slots
     if lead_time is None:
-        transit[:, sites, p.lead_time - 1] += ship
+        transit = state.transit + ship[:, None, :] * p.lead_masks[slot]
     else:
-        transit[np.arange(batch)[:, None], sites[None, :], lead_time - 1] += ship
-    received = transit[:, :, 0]
-    next_transit = np.zeros_like(transit)
-    next_transit[:, :, :-1] = transit[:, :, 1:]
+        transit = state.transit.copy()
+        batch, n = ship.shape
+        rows = np.arange(batch)[:, None]
+        transit[rows, (t + lead_time - 1) % p.lead_slots, np.arange(n)[None, :]] += ship
+    received = transit[:, slot, :].copy()
+    transit[:, slot, :] = 0.0
     on_hand = on_hand + received
 
     # 4. customer demand
@@ -322,25 +353,33 @@ def step(
     on_hand = on_hand - sales
     unmet = need - sales
     if p.any_lost:
-        lost_demand = unmet * p.lost
-        backlog = unmet - lost_demand
+        lost = unmet * p.lost + lost_orders
+        backlog = unmet * p.backlogs
     else:
-        lost_demand = 0.0
+        lost = np.zeros(unmet.shape)
         backlog = unmet
-    lost = lost_demand + lost_orders
 
-    # 5. costs
+    # 5. costs (terms a scenario cannot incur are skipped, not computed as zeros)
     holding = p.holding_cost * on_hand
-    pipeline = p.pipeline_rate * next_transit.sum(axis=2)
     shortage = p.shortage_cost * (backlog + owed @ p.feeds + lost)
-    ordering = p.order_cost * q + p.fixed_order_cost * (q > 0)
-    cost = holding + pipeline + shortage + ordering
+    cost = holding + shortage
+    if p.pipeline_holding:
+        pipeline = p.pipeline_rate * transit.sum(axis=1)
+        cost += pipeline
+    else:
+        pipeline = np.zeros(cost.shape)
+    if p.ordering_costs:
+        ordering = p.order_cost * q + p.fixed_order_cost * (q > 0)
+        cost += ordering
+    else:
+        ordering = np.zeros(cost.shape)
 
     next_state = State(
+        period=t + 1,
         on_hand=on_hand,
         backlog=backlog,
         owed=owed,
-        transit=next_transit,
+        transit=transit,
         pending=pending,
         last_order=q,
         incoming=demand + arriving @ p.feeds,
@@ -348,9 +387,9 @@ def step(
         demand=demand,
     )
     flows = Flows(
-        orders=q, shipped=ship, received=received, demand=demand, sales=sales,
-        lost=np.broadcast_to(lost, on_hand.shape), holding_cost=holding, pipeline_cost=pipeline,
-        shortage_cost=shortage, ordering_cost=ordering, cost=cost,
+        orders=q, shipped=ship, received=received, demand=demand, sales=sales, lost=lost,
+        holding_cost=holding, pipeline_cost=pipeline, shortage_cost=shortage,
+        ordering_cost=ordering, cost=cost,
     )
     return next_state, flows
 
@@ -369,7 +408,7 @@ def inventory_level(state: State, params: CoreParams) -> np.ndarray:
 
 def pipeline(state: State) -> np.ndarray:
     """Ordered, not yet received: in transmission + owed by the supplier + in transit."""
-    return state.pending.sum(axis=2) + state.owed + state.transit.sum(axis=2)
+    return state.pending.sum(axis=1) + state.owed + state.transit.sum(axis=1)
 
 
 def inventory_position(state: State, params: CoreParams) -> np.ndarray:
@@ -385,8 +424,8 @@ def echelon_inventory_position(state: State, params: CoreParams) -> np.ndarray:
     site has on order from outside its subtree. Orders and backorders between
     members of the subtree cancel out.
     """
-    physical = state.on_hand + state.transit.sum(axis=2) - state.backlog
-    return physical @ params.subtree + state.owed + state.pending.sum(axis=2)
+    physical = state.on_hand + state.transit.sum(axis=1) - state.backlog
+    return physical @ params.subtree + state.owed + state.pending.sum(axis=1)
 
 
 def check_orders(orders: np.ndarray, shape: tuple[int, ...], where: str = "orders") -> np.ndarray:

@@ -41,14 +41,15 @@ OBSERVATION_LEVELS = ("local", "shared", "global")
 def site_features(state: State, params: CoreParams) -> np.ndarray:
     """``[B, S, F]`` float32 local features of every site."""
     backlog = backlog_total(state, params)
-    in_transit = state.transit.sum(axis=2)
-    on_order = state.owed + state.pending.sum(axis=2)
+    in_transit = state.transit.sum(axis=1)
+    on_order = state.owed + state.pending.sum(axis=1)
     position = state.on_hand - backlog + in_transit + on_order
-    return np.stack(
+    stacked = np.array(
         (state.on_hand, backlog, position, in_transit, on_order,
          state.incoming, state.received, state.last_order),
-        axis=2,
-    ).astype(np.float32)
+        dtype=np.float32,
+    )
+    return stacked.transpose(1, 2, 0)
 
 
 def _feature_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:

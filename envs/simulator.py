@@ -65,7 +65,6 @@ class Simulator:
         self.params = CoreParams.from_scenario(scen)
         self.batch = batch
         self.periods = scen.periods
-        self.period = 0
         self.state: State = initial_state(self.params, batch)
         self.episode: Episode | None = None
         self._order_shape = (batch, self.params.n_sites)
@@ -75,13 +74,17 @@ class Simulator:
         return self.params.n_sites
 
     @property
+    def period(self) -> int:
+        """Periods completed in the current episode."""
+        return self.state.period
+
+    @property
     def done(self) -> bool:
         return self.period >= self.periods
 
     def reset(self, rng: np.random.Generator, episode: Episode | None = None) -> State:
         """Start new episodes, drawing their random inputs from ``rng`` (or using ``episode``)."""
         self.episode = episode or sample_episode(self.scenario, self.params, rng, self.batch, self.periods)
-        self.period = 0
         self.state = initial_state(self.params, self.batch)
         return self.state
 
@@ -97,8 +100,7 @@ class Simulator:
             raise ActionError(f"the episode ended after {self.periods} periods: call reset()")
         if validate:
             orders = check_orders(orders, self._order_shape)
-        t = self.period
+        t = self.state.period
         lead = None if self.episode.lead_time is None else self.episode.lead_time[t]
         self.state, flows = step(self.state, orders, self.episode.demand[t], self.params, lead)
-        self.period = t + 1
         return flows
