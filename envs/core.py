@@ -22,7 +22,8 @@ ch. 6, periodic-review serial model, as stockpyl simulates it):
    up along a chain as Clark & Scarf (1960) assume.
 4. **Demand.** Customer demand at customer-facing sites is served from on-hand
    stock together with earlier backlog; the rest is backlogged, or lost at
-   lost-sales sites.
+   lost-sales sites. (A lost-sales site that supplies others also drops, at
+   step 2, the orders it cannot ship: its customers see them cancelled.)
 5. **Costs** (charged per site, at the end of the period):
    holding [h'] x on hand; pipeline holding (if on) at the shipping site's rate
    x units in transit into the site; shortage [p] x (external backlog + orders
@@ -223,6 +224,7 @@ class Flows:
     demand: np.ndarray  # external customer demand
     sales: np.ndarray  # customer demand (incl. earlier backlog) served from stock
     lost: np.ndarray  # customer demand or customer orders lost (lost-sales sites)
+    cancelled: np.ndarray  # the site's orders its lost-sales supplier could not fill and dropped
     holding_cost: np.ndarray
     pipeline_cost: np.ndarray
     shortage_cost: np.ndarray
@@ -328,10 +330,11 @@ def step(
     owed = owed - ship
     on_hand = state.on_hand - ship @ p.feeds
     if p.any_supplier_lost:
-        cut = owed * p.supplier_lost
-        owed = owed - cut
-        lost_orders = cut @ p.feeds
+        cancelled = owed * p.supplier_lost
+        owed = owed - cancelled
+        lost_orders = cancelled @ p.feeds
     else:
+        cancelled = np.zeros(owed.shape)
         lost_orders = 0.0
 
     # 3. arrivals
@@ -388,6 +391,7 @@ def step(
     )
     flows = Flows(
         orders=q, shipped=ship, received=received, demand=demand, sales=sales, lost=lost,
+        cancelled=cancelled,
         holding_cost=holding, pipeline_cost=pipeline, shortage_cost=shortage,
         ordering_cost=ordering, cost=cost,
     )

@@ -1,0 +1,108 @@
+"""API conformance: PettingZoo, Gymnasium and Stable-Baselines3 checkers on every scenario."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import envs
+
+SCENARIOS = envs.available_scenarios()
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the checkers warn about unbounded Box spaces
+        yield
+
+
+def test_builtin_scenarios_present():
+    assert {"beer_game", "textbook_serial", "distribution", "lost_sales"} <= set(SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("observation", ["local", "shared", "global"])
+@pytest.mark.parametrize("action", ["discrete", "continuous", "demand_plus"])
+def test_parallel_api(scenario, observation, action):
+    parallel_api_test(envs.parallel_env(scenario=scenario, observation=observation, action=action), num_cycles=60)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_aec_api_and_seeds(scenario):
+    api_test(envs.env(scenario=scenario), num_cycles=60)
+    parallel_seed_test(lambda: envs.parallel_env(scenario=scenario))
+    seed_test(lambda: envs.env(scenario=scenario))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("action", ["discrete", "continuous", "demand_plus"])
+def test_central_env_checkers(scenario, action):
+    env = gymnasium.make("echelon/Central-v0", scenario=scenario, action=action)
+    check_env(env.unwrapped)
+    sb3_check_env(envs.CentralSupplyChainEnv(scenario=scenario, action=action))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("target", ["continuous", "discrete"])
+def test_hybrid_env_checker(scenario, target):
+    check_env(gymnasium.make("echelon/Hybrid-v0", scenario=scenario, target=target).unwrapped)
+
+
+@pytest.mark.parametrize("mode", ["ansi", "rgb_array"])
+def test_render_modes(mode):
+    env = envs.parallel_env(scenario="distribution", render_mode=mode)
+    env.reset(seed=0)
+    env.step({a: 3 for a in env.agents})
+    out = env.render()
+    if mode == "ansi":
+        assert "north" in out and "period 1/100" in out
+    else:
+        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+        assert (out != 255).any()
+    central = envs.CentralSupplyChainEnv(scenario="beer_game", render_mode=mode)
+    central.reset(seed=1)
+    assert central.render() is not None
+
+
+def test_episode_length_and_truncation():
+    env = envs.parallel_env(scenario="beer_game")
+    env.reset(seed=0)
+    steps = 0
+    while env.agents:
+        _, _, terms, truncs, _ = env.step({a: 4 for a in env.agents})
+        steps += 1
+    assert steps == 36 and all(truncs.values()) and not any(terms.values())
+
+
+def test_reward_modes():
+    actions = {"retailer": 3, "wholesaler": 9, "distributor": 0, "factory": 5}
+    out = {}
+    for mode in ("decentralized", "cooperative", 0.25):
+        env = envs.parallel_env(scenario="beer_game", reward=mode)
+        env.reset(seed=3)
+        _, rewards, _, _, infos = env.step(actions)
+        out[mode] = (rewards, {a: i["cost"] for a, i in infos.items()})
+    own = out["decentralized"][1]
+    team = sum(own.values())
+    for a in actions:
+        assert out["decentralized"][0][a] == pytest.approx(-own[a])
+        assert out["cooperative"][0][a] == pytest.approx(-team)
+        assert out[0.25][0][a] == pytest.approx(-(0.75 * own[a] + 0.25 * team))
+
+
+def test_demand_plus_orders_incoming_plus_adjustment():
+    env = envs.parallel_env(scenario="beer_game", action="demand_plus", max_adjust=2)
+    env.reset(seed=0)
+    # steady state: every site's incoming order is 4; action 4 means +2 -> orders 6
+    env.step({a: 4 for a in env.agents})
+    np.testing.assert_allclose(env.sim.state.last_order[0], [6, 6, 6, 6])
+    incoming = env.sim.state.incoming[0].copy()  # orders received in period 1
+    env.step({a: 0 for a in env.agents})  # action 0 means -2
+    np.testing.assert_allclose(env.sim.state.last_order[0], np.maximum(incoming - 2, 0))

@@ -1,0 +1,143 @@
+"""Invariants of the core over random networks, orders and demand (Hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envs.core import CoreParams, backlog_total, initial_state, inventory_position, step
+from envs.scenario import load_scenario
+from envs.simulator import Simulator
+
+TOL = 1e-7
+
+
+@st.composite
+def networks(draw):
+    """A random tree listed downstream first: each site's supplier comes later in the list."""
+    n = draw(st.integers(1, 5))
+    sites = []
+    for i in range(n):
+        supplier = None if i == n - 1 else f"s{draw(st.integers(i + 1, n - 1))}"
+        lead = draw(st.one_of(
+            st.integers(1, 3),
+            st.just({"values": [1, 2, 3], "probs": [0.3, 0.3, 0.4]}),
+        ))
+        site = {
+            "name": f"s{i}", "supplier": supplier, "lead_time": lead,
+            "order_delay": draw(st.integers(0, 2)),
+            "holding_cost": draw(st.floats(0, 5)),
+            "initial_inventory": draw(st.integers(0, 20)),
+            "initial_pipeline": draw(st.integers(0, 5)),
+        }
+        if draw(st.booleans()):
+            site["unmet"] = "lost"
+            site["lost_sales_cost"] = draw(st.floats(0, 10))
+        else:
+            site["backlog_cost"] = draw(st.floats(0, 10))
+        if draw(st.booleans()):
+            site["capacity"] = draw(st.integers(1, 15))
+        sites.append(site)
+    # sites that supply nobody face demand; others may too
+    supplying = {s["supplier"] for s in sites if s["supplier"]}
+    demand = {}
+    for s in sites:
+        if s["name"] not in supplying or draw(st.booleans()):
+            demand[s["name"]] = draw(st.sampled_from([
+                {"kind": "poisson", "mean": 4}, {"kind": "normal", "mean": 5, "std": 2},
+                {"kind": "uniform", "low": 0, "high": 8},
+            ]))
+    return {
+        "periods": 30, "sites": sites, "demand": demand,
+        "allocation": draw(st.sampled_from(["proportional", "priority"])),
+        "pipeline_holding": draw(st.booleans()),
+    }
+
+
+def totals(state):
+    return state.on_hand + state.transit.sum(axis=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(spec=networks(), seed=st.integers(0, 2**32 - 1), batch=st.integers(1, 4))
+def test_units_conserved_and_nonnegative(spec, seed, batch):
+    sim = Simulator(load_scenario(spec), batch=batch)
+    p = sim.params
+    rng = np.random.default_rng(seed)
+    sim.reset(rng)
+    outside = p.supplier < 0
+    for _ in range(sim.periods):
+        before = sim.state
+        orders = rng.integers(0, 12, size=(batch, p.n_sites)).astype(float)
+        f = sim.step(orders)
+        after = sim.state
+        shipped_out = f.shipped @ p.feeds  # what each site shipped to its customers
+        # per site: start + received = end + shipped to customers + sold
+        np.testing.assert_allclose(
+            before.on_hand + f.received, after.on_hand + shipped_out + f.sales, atol=TOL
+        )
+        # whole system: stock on hand and in transit changes by outside inflow - sales
+        inflow = (f.shipped * outside).sum(axis=1)
+        np.testing.assert_allclose(
+            totals(before).sum(axis=1) + inflow, totals(after).sum(axis=1) + f.sales.sum(axis=1), atol=TOL
+        )
+        for name in ("on_hand", "backlog", "owed", "transit", "pending"):
+            assert (getattr(after, name) >= -TOL).all(), name
+        for name in ("sales", "lost", "shipped", "received", "cost"):
+            assert (getattr(f, name) >= -TOL).all(), name
+        assert (after.backlog[:, p.lost > 0] == 0).all()
+        # what a supplier ships never exceeds what it had
+        assert (shipped_out <= before.on_hand + TOL).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(spec=networks(), seed=st.integers(0, 2**32 - 1))
+def test_inventory_position_identity_and_recursion(spec, seed):
+    """IP = on hand - backlog + pipeline, and IP' = IP + q - incoming (+ lost) (Zipkin 2000, 3.2)."""
+    sim = Simulator(load_scenario(spec), batch=2)
+    p = sim.params
+    rng = np.random.default_rng(seed)
+    sim.reset(rng)
+    for _ in range(sim.periods):
+        before = inventory_position(sim.state, p)
+        f = sim.step(rng.integers(0, 12, size=(2, p.n_sites)).astype(float))
+        s = sim.state
+        ip = inventory_position(s, p)
+        by_parts = (s.on_hand - s.backlog - s.owed @ p.feeds
+                    + s.pending.sum(axis=1) + s.owed + s.transit.sum(axis=1))
+        np.testing.assert_allclose(ip, by_parts, atol=TOL)
+        np.testing.assert_allclose(backlog_total(s, p), s.backlog + s.owed @ p.feeds, atol=TOL)
+        # the inventory position rises by the order and falls by the demand on the site;
+        # units a site (or its supplier) loses leave its position too
+        np.testing.assert_allclose(
+            ip, before + f.orders - s.incoming + f.lost * p.lost - f.cancelled, atol=1e-6
+        )
+        # only a lost-sales supplier cancels, and what it cancels counts in its lost units
+        assert (f.cancelled[:, p.supplier_lost == 0] == 0).all()
+        assert (f.cancelled @ p.feeds <= f.lost * p.lost + TOL).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=networks(), seed=st.integers(0, 2**32 - 1))
+def test_same_seed_same_trajectory(spec, seed):
+    runs = []
+    for _ in range(2):
+        sim = Simulator(load_scenario(spec), batch=3)
+        rng = np.random.default_rng(seed)
+        sim.reset(rng)
+        costs = []
+        while not sim.done:
+            orders = rng.integers(0, 10, size=(3, sim.n_sites)).astype(float)
+            costs.append(sim.step(orders).cost)
+        runs.append(np.array(costs))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_pure_step_does_not_touch_its_input():
+    p = CoreParams.from_scenario(load_scenario("beer_game"))
+    s = initial_state(p, 2)
+    copies = {k: getattr(s, k).copy() for k in ("on_hand", "backlog", "owed", "transit", "pending")}
+    step(s, np.full((2, 4), 9.0), np.full((2, 4), 3.0), p)
+    for k, v in copies.items():
+        np.testing.assert_array_equal(getattr(s, k), v)
