@@ -162,12 +162,16 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         try:
             arr = np.array([actions[a] for a in self.possible_agents], dtype=np.float64)
         except (TypeError, ValueError):
-            raise ActionError("actions: every action must be a single number") from None
-        if arr.shape != (len(self.possible_agents),):
-            if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = None
+        if arr is None or arr.shape != (len(self.possible_agents),):
+            if arr is not None and arr.ndim == 2 and arr.shape[1] == 1:
                 arr = arr[:, 0]
             else:
-                raise ActionError(f"actions: each agent's action must be one number (got shape {arr.shape[1:]})")
+                for a in self.possible_agents:
+                    value = np.asarray(actions[a], dtype=object)
+                    if value.size != 1:
+                        raise ActionError(f"action of {a!r}: must be one number (got {actions[a]!r})")
+                raise ActionError("actions: every action must be one number")
         return arr[None, :]
 
     def step(

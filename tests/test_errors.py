@@ -1,0 +1,224 @@
+"""Bad input gives one clear error naming what and where, and never changes state."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import yaml
+
+import envs
+from envs.errors import ActionError, ConfigError
+from envs.scenario import load_scenario
+
+BASE = {
+    "name": "t",
+    "periods": 10,
+    "sites": [
+        {"name": "shop", "supplier": "depot", "lead_time": 1, "holding_cost": 1, "backlog_cost": 5},
+        {"name": "depot", "lead_time": 2, "holding_cost": 0.5},
+    ],
+    "demand": {"shop": {"kind": "poisson", "mean": 4}},
+}
+
+
+def write(tmp_path, data, name="scen.yaml"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return path
+
+
+def mutated(fn):
+    data = copy.deepcopy(BASE)
+    fn(data)
+    return data
+
+
+CASES = [
+    ("missing key", lambda d: d.pop("periods"), ["missing key 'periods'"]),
+    ("unknown key", lambda d: d.update(horizon=5), ["unknown key 'horizon'"]),
+    ("missing field", lambda d: d["sites"][0].pop("holding_cost"), ["site 'shop'", "holding_cost"]),
+    ("unknown field", lambda d: d["sites"][1].update(leadtime=3), ["site 'depot'", "leadtime"]),
+    ("negative lead", lambda d: d["sites"][0].update(lead_time=-1), ["site 'shop'", "lead_time", ">= 1"]),
+    ("zero lead", lambda d: d["sites"][0].update(lead_time=0), ["site 'shop'", "lead_time", "t + L"]),
+    ("negative cost", lambda d: d["sites"][1].update(holding_cost=-2), ["site 'depot'", "holding_cost", ">= 0"]),
+    ("bad backlog cost", lambda d: d["sites"][0].update(backlog_cost="high"), ["site 'shop'", "backlog_cost"]),
+    ("no supplier", lambda d: d["sites"][0].update(supplier="plant"), ["site 'shop'", "supplier", "'plant'"]),
+    ("cycle", lambda d: d["sites"][1].update(supplier="shop"), ["supply cycle", "supplier"]),
+    ("self supply", lambda d: d["sites"][1].update(supplier="depot"), ["site 'depot'", "supplier"]),
+    ("order", lambda d: d["sites"].reverse(), ["site 'shop'", "listed after"]),
+    ("no demand path", lambda d: d["sites"].append({"name": "spare", "lead_time": 1, "holding_cost": 1}),
+     ["site 'spare'", "no demand path"]),
+    ("demand unknown site", lambda d: d["demand"].update(mall={"kind": "poisson", "mean": 1}),
+     ["demand", "'mall'"]),
+    ("demand bad kind", lambda d: d["demand"].update(shop={"kind": "gamma", "mean": 1}), ["site 'shop'", "kind"]),
+    ("demand bad mean", lambda d: d["demand"].update(shop={"kind": "poisson", "mean": -3}),
+     ["site 'shop'", "'mean'"]),
+    ("demand missing std", lambda d: d["demand"].update(shop={"kind": "normal", "mean": 3}),
+     ["site 'shop'", "'std'"]),
+    ("uniform reversed", lambda d: d["demand"].update(shop={"kind": "uniform", "low": 5, "high": 2}),
+     ["site 'shop'", "'high'"]),
+    ("lost with backlog cost", lambda d: d["sites"][0].update(unmet="lost"), ["site 'shop'", "lost_sales_cost"]),
+    ("bad unmet", lambda d: d["sites"][0].update(unmet="drop"), ["site 'shop'", "unmet"]),
+    ("bad periods", lambda d: d.update(periods=0), ["periods"]),
+    ("bad allocation", lambda d: d.update(allocation="fair"), ["allocation"]),
+    ("random lead probs", lambda d: d["sites"][0].update(lead_time={"values": [1, 2], "probs": [0.5, 0.6]}),
+     ["site 'shop'", "lead_time", "sum to 1"]),
+    ("duplicate name", lambda d: d["sites"][1].update(name="shop"), ["site 'shop'", "twice"]),
+]
+
+
+@pytest.mark.parametrize(("label", "change", "needles"), CASES, ids=[c[0] for c in CASES])
+def test_bad_scenario_names_file_site_field(tmp_path, label, change, needles):
+    path = write(tmp_path, mutated(change))
+    with pytest.raises(ConfigError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "\n" not in message
+    for needle in needles:
+        assert needle in message, (needle, message)
+
+
+def test_malformed_and_unreadable_yaml(tmp_path):
+    bad = write(tmp_path, "periods: [1, 2\nsites: {", "bad.yaml")
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*line \d+.*malformed YAML"):
+        load_scenario(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_scenario(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="must be a YAML mapping"):
+        load_scenario(write(tmp_path, "- just\n- a list\n", "list.yaml"))
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_scenario(binary)
+    with pytest.raises(ConfigError, match="unknown scenario 'nope'.*beer_game"):
+        load_scenario("nope")
+
+
+def csv_scenario(tmp_path, csv_text, column="units", periods=3):
+    (tmp_path / "d.csv").write_text(csv_text)
+    return write(tmp_path, mutated(lambda d: d.update(
+        periods=periods, demand={"shop": {"kind": "csv", "path": "d.csv", "column": column}})))
+
+
+def test_csv_replay_reads_column(tmp_path):
+    scen = load_scenario(csv_scenario(tmp_path, "day,units\n1,4\n2,7\n3,0\n"))
+    sim = envs.Simulator(scen, batch=2)
+    sim.reset(np.random.default_rng(0))
+    np.testing.assert_array_equal(sim.episode.demand[:, :, 0].T, [[4, 7, 0], [4, 7, 0]])
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "periods", "needle"),
+    [
+        ("day,units\n1,4\n2,x\n", "units", 2, "line 3: column 'units': not a number"),
+        ("day,units\n1,4\n2,-1\n", "units", 2, "line 3"),
+        ("day,units\n1,4\n", "sales", 1, "no column 'sales'"),
+        ("", "units", 1, "empty"),
+        ("day,units\n", "units", 1, "no data rows"),
+        ("day,units\n1,4\n2,5\n", "units", 5, "fewer than the 5 periods"),
+    ],
+)
+def test_bad_csv(tmp_path, text, column, periods, needle):
+    with pytest.raises(ConfigError) as err:
+        scen = load_scenario(csv_scenario(tmp_path, text, column, periods))
+        envs.Simulator(scen).reset(np.random.default_rng(0))
+    assert needle in str(err.value) and "d.csv" in str(err.value)
+
+
+def test_missing_csv(tmp_path):
+    path = write(tmp_path, mutated(lambda d: d.update(demand={"shop": {"kind": "csv", "path": "nope.csv",
+                                                                          "column": "u"}})))
+    with pytest.raises(ConfigError, match="nope.csv: cannot read"):
+        load_scenario(path)
+
+
+def snapshot(sim):
+    s = sim.state
+    return (s.period, *(getattr(s, k).copy() for k in ("on_hand", "backlog", "owed", "transit", "pending")))
+
+
+def same(a, b):
+    return a[0] == b[0] and all(np.array_equal(x, y) for x, y in zip(a[1:], b[1:], strict=True))
+
+
+BAD_ACTIONS = [
+    ({"retailer": float("nan"), "wholesaler": 1, "distributor": 1, "factory": 1}, "finite"),
+    ({"retailer": -1, "wholesaler": 1, "distributor": 1, "factory": 1}, "retailer"),
+    ({"retailer": 1.5, "wholesaler": 1, "distributor": 1, "factory": 1}, "whole number"),
+    ({"retailer": 10**6, "wholesaler": 1, "distributor": 1, "factory": 1}, "0..32"),
+    ({"retailer": [1, 2], "wholesaler": 1, "distributor": 1, "factory": 1}, "one number"),
+    ({"retailer": 1, "wholesaler": 1, "distributor": 1}, "no action for agent 'factory'"),
+    ({"retailer": 1, "wholesaler": 1, "distributor": 1, "factory": 1, "mall": 2}, "unknown agent 'mall'"),
+    ([1, 2, 3, 4], "dict"),
+]
+
+
+@pytest.mark.parametrize(("actions", "needle"), BAD_ACTIONS)
+def test_bad_parallel_actions_change_nothing(actions, needle):
+    env = envs.parallel_env(scenario="beer_game")
+    env.reset(seed=0)
+    env.step({a: 4 for a in env.agents})
+    before = snapshot(env.sim)
+    with pytest.raises(ActionError, match=needle):
+        env.step(actions)
+    assert same(before, snapshot(env.sim))
+
+
+@pytest.mark.parametrize(
+    ("action", "needle"),
+    [(np.array([1.0, np.nan, 1.0]), "finite"), (np.array([1.0, -2.0, 0.0]), r"\[0, "),
+     (np.array([1.0, 2.0]), r"shape \(3,\)"), ("lots", "expected 3 numbers")],
+)
+def test_bad_central_actions_change_nothing(action, needle):
+    env = envs.CentralSupplyChainEnv(scenario="textbook_serial", action="continuous")
+    env.reset(seed=0)
+    before = snapshot(env.sim)
+    with pytest.raises(ActionError, match=needle):
+        env.step(action)
+    assert same(before, snapshot(env.sim))
+
+
+def test_step_after_episode_end():
+    env = envs.parallel_env(scenario="beer_game", periods=2)
+    env.reset(seed=0)
+    env.step({a: 4 for a in env.agents})
+    env.step({a: 4 for a in env.possible_agents})
+    before = snapshot(env.sim)
+    with pytest.raises(ActionError, match="episode ended"):
+        env.step({a: 4 for a in env.possible_agents})
+    assert same(before, snapshot(env.sim))
+    central = envs.CentralSupplyChainEnv(scenario="beer_game", periods=1)
+    central.reset(seed=0)
+    central.step(np.array([4, 4, 4, 4]))
+    with pytest.raises(ActionError, match="episode ended"):
+        central.step(np.array([4, 4, 4, 4]))
+    hybrid = envs.HybridSupplyChainEnv(scenario="beer_game", periods=2, review_period=2)
+    hybrid.reset(seed=0)
+    hybrid.step(np.full(4, 20.0))
+    with pytest.raises(ActionError, match="episode ended"):
+        hybrid.step(np.full(4, 20.0))
+
+
+def test_core_order_checks():
+    sim = envs.Simulator("beer_game", batch=2)
+    sim.reset(np.random.default_rng(0))
+    before = snapshot(sim)
+    for bad, needle in [(np.full((2, 3), 1.0), "shape"), (np.full((2, 4), -1.0), ">= 0"),
+                        (np.full((2, 4), np.inf), "finite")]:
+        with pytest.raises(ActionError, match=needle):
+            sim.step(bad)
+    assert same(before, snapshot(sim))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [({"reward": "selfish"}, "reward"), ({"reward": 1.5}, "reward"), ({"observation": "all"}, "observation"),
+     ({"action": "box"}, "action"), ({"max_order": -1}, "max_order"), ({"max_adjust": 0}, "max_adjust"),
+     ({"render_mode": "human"}, "render_mode"), ({"periods": 0}, "periods")],
+)
+def test_bad_env_options(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        envs.parallel_env(scenario="beer_game", **kwargs)
