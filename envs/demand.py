@@ -291,7 +291,9 @@ def read_csv_column(path: Path, column: str) -> np.ndarray:
         except ValueError:
             raise ConfigError(f"{path}: line {line}: column '{column}': not a number ({row[col]!r})") from None
         if not math.isfinite(value) or value < 0:
-            raise ConfigError(f"{path}: line {line}: column '{column}': demand must be a finite number >= 0 (got {row[col]!r})")
+            raise ConfigError(
+                f"{path}: line {line}: column '{column}': demand must be a finite number >= 0 (got {row[col]!r})"
+            )
         values.append(value)
     if not values:
         raise ConfigError(f"{path}: column '{column}' has no data rows")

@@ -119,12 +119,12 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         self._agent_set = set(self.possible_agents)
         self.state_space = joint_observation_space(len(self.possible_agents))
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - spaces are fixed per instance
+    @functools.cache  # noqa: B019 - spaces are fixed per instance
     def observation_space(self, agent: str) -> spaces.Space:
         self._check_agent(agent)
         return site_observation_space(self.observation_level, len(self.possible_agents))
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Space:
         return self.action_form.site_space(self._check_agent(agent))
 

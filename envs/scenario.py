@@ -193,7 +193,9 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         raise ConfigError(f"{source}: key 'pipeline_holding' must be true or false")
     allocation = raw.get("allocation", "proportional")
     if allocation not in ALLOCATION_RULES:
-        raise ConfigError(f"{source}: key 'allocation' must be one of {', '.join(ALLOCATION_RULES)} (got {allocation!r})")
+        raise ConfigError(
+            f"{source}: key 'allocation' must be one of {', '.join(ALLOCATION_RULES)} (got {allocation!r})"
+        )
     raw_sites = raw["sites"]
     if not isinstance(raw_sites, list) or not raw_sites:
         raise ConfigError(f"{source}: key 'sites' must be a non-empty list of sites")

@@ -1,0 +1,159 @@
+"""The ``echelon`` command line.
+
+Every user error (a bad scenario, argument or file) prints one line
+``echelon: error: ...`` to stderr and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from envs.errors import EchelonError
+
+EXAMPLES = """\
+examples:
+  echelon scenarios                      list the built-in scenarios
+  echelon show beer_game                 validate a scenario and print its network
+  echelon show my_network.yaml           ... or your own YAML file
+  echelon speed                          throughput of the core and the ParallelEnv
+"""
+
+
+class UserError(EchelonError):
+    """A bad command-line argument."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def _batch_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"batch sizes must be >= 1, got {text!r}")
+    return values
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from envs.scenario import available_scenarios, load_scenario
+
+    table = Table(title="Built-in scenarios (configs/scenarios)")
+    for col in ("name", "sites", "periods", "description"):
+        table.add_column(col)
+    for name in available_scenarios():
+        scen = load_scenario(name)
+        first = scen.description.split(". ")[0].strip().rstrip(".") + "."
+        table.add_row(name, str(len(scen.sites)), str(scen.periods), first)
+    Console().print(table)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from envs.scenario import load_scenario
+
+    scen = load_scenario(args.scenario)
+    console = Console()
+    console.print(f"[bold]{scen.name}[/bold] ({scen.source}): {len(scen.sites)} sites, "
+                  f"{scen.periods} periods, allocation {scen.allocation}, "
+                  f"pipeline holding {'on' if scen.pipeline_holding else 'off'}")
+    if scen.description:
+        console.print(scen.description.strip())
+    table = Table()
+    for col in ("#", "site", "supplier", "L", "l_o", "h'", "p", "unmet", "capacity", "demand"):
+        table.add_column(col)
+    for i, s in enumerate(scen.sites):
+        lead = str(s.lead_time.values[0]) if s.lead_time.fixed else f"~{s.lead_time.mean:g}"
+        demand = scen.demand.get(s.name)
+        table.add_row(
+            str(i), s.name, s.supplier or "(outside)", lead, str(s.order_delay), f"{s.holding_cost:g}",
+            f"{s.shortage_cost:g}", "lost" if s.lost_sales else "backlog",
+            "" if s.capacity == float("inf") else f"{s.capacity:g}",
+            "" if demand is None else f"{type(demand).__name__} mean {demand.mean:g}",
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_speed(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from envs.scenario import load_scenario
+    from evaluation.throughput import core_throughput, parallel_env_throughput
+
+    load_scenario(args.scenario)  # fail fast on a bad name
+    table = Table(title=f"Throughput on {args.scenario} ({args.seconds:g} s per row)")
+    for col in ("what", "batch", "steps/s", "site-steps/s"):
+        table.add_column(col, justify="right")
+    rows = [core_throughput(args.scenario, b, args.seconds) for b in args.batches]
+    rows.append(parallel_env_throughput(args.scenario, args.seconds))
+    for r in rows:
+        table.add_row(r.label, str(r.batch), f"{r.steps_per_s:,.0f}", f"{r.site_steps_per_s:,.3g}")
+    Console().print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="echelon",
+        description="Echelon: multi-agent reinforcement learning for multi-echelon inventory management.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("scenarios", help="list the built-in scenarios")
+    p.set_defaults(func=cmd_scenarios)
+
+    p = sub.add_parser("show", help="validate a scenario and print its network",
+                       epilog="example: echelon show textbook_serial")
+    p.add_argument("scenario", help="built-in name (beer_game) or a YAML path")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("speed", help="measure the throughput of the core and the ParallelEnv",
+                       epilog="example: echelon speed --scenario beer_game --seconds 2")
+    p.add_argument("--scenario", default="beer_game", help="scenario to time (default: beer_game)")
+    p.add_argument("--batches", type=_batch_list, default=[1, 64, 1024, 16384],
+                   help="comma-separated batch sizes (default: 1,64,1024,16384)")
+    p.add_argument("--seconds", type=_positive_float, default=2.0, help="seconds per measurement (default: 2)")
+    p.set_defaults(func=cmd_speed)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except (EchelonError, ValueError) as exc:
+        print(f"echelon: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("echelon: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
