@@ -49,7 +49,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.errors import ActionError
-from envs.observations import joint_observation_space, site_features
+from envs.observations import joint_observation_space
 from envs.render import RENDER_MODES
 from envs.scenario import Scenario
 from envs.shell import SimulatorShell
@@ -85,7 +85,7 @@ class CentralSupplyChainEnv(SimulatorShell, gym.Env):
         self.action_space = self.action_form.joint_space()
 
     def _observation(self) -> np.ndarray:
-        return site_features(self.sim.state, self.sim.params)[0].ravel()
+        return self.features(self.sim.state)[0].ravel()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)

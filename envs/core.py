@@ -36,6 +36,7 @@ Invariants (tested): units are conserved per site and in total, and
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,10 +73,10 @@ class CoreParams:
     lead_probs: tuple[tuple[float, ...], ...]
     random_lead: bool
     lead_slots: int  # R: ring length of the transit pipeline
-    lead_masks: np.ndarray  # [R, R, S]: lead_masks[r, k, i] = 1 if k == (r + L_i - 1) % R
+    lead_groups: tuple[tuple[int, slice | np.ndarray], ...]  # (L - 1, sites with that L)
     order_delay: np.ndarray  # int [S]
     delay_slots: int  # D: ring length of order transmission
-    delay_masks: np.ndarray  # [D, D, S]: delay_masks[r, k, i] = 1 if k == (r + l_o_i) % D
+    delay_groups: tuple[tuple[int, slice | np.ndarray], ...]  # (l_o, sites with that l_o)
     capacity: np.ndarray  # [S], inf = uncapacitated
     capacitated: bool
     holding_cost: np.ndarray  # [S] h'
@@ -152,10 +153,10 @@ class CoreParams:
             lead_probs=tuple(s.lead_time.probs for s in sites),
             random_lead=any(not s.lead_time.fixed for s in sites),
             lead_slots=lead_slots,
-            lead_masks=_ring_masks(lead_max - 1, lead_slots),
+            lead_groups=_groups(lead_max - 1),
             order_delay=delay,
             delay_slots=delay_slots,
-            delay_masks=_ring_masks(delay, delay_slots),
+            delay_groups=_groups(delay),
             capacity=capacity,
             capacitated=bool(np.isfinite(capacity).any()),
             holding_cost=holding,
@@ -179,12 +180,26 @@ class CoreParams:
         )
 
 
-def _ring_masks(offset: np.ndarray, slots: int) -> np.ndarray:
-    """One-hot ``[R, R, S]`` masks: entry [r, k, i] = 1 where k == (r + offset_i) % R."""
-    masks = np.zeros((slots, slots, len(offset)))
-    for r in range(slots):
-        masks[r, (r + offset) % slots, np.arange(len(offset))] = 1.0
-    return masks
+@functools.lru_cache(maxsize=64)
+def _zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only zero array: the flow of a cost or loss a scenario cannot incur."""
+    zeros = np.zeros(shape)
+    zeros.flags.writeable = False
+    return zeros
+
+
+def _groups(offset: np.ndarray) -> tuple[tuple[int, slice | np.ndarray], ...]:
+    """Sites grouped by an integer offset (lead time - 1, order delay): ``(offset, sites)``.
+
+    ``sites`` is a slice where the group is a contiguous run of sites, so the
+    common case (every site alike) places a whole pipeline row with one slice.
+    """
+    out = []
+    for value in np.unique(offset):
+        idx = np.flatnonzero(offset == value)
+        sites = slice(int(idx[0]), int(idx[-1]) + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
+        out.append((int(value), sites))
+    return tuple(out)
 
 
 @dataclass(slots=True, eq=False)
@@ -216,7 +231,7 @@ class State:
 
 @dataclass(slots=True, eq=False)
 class Flows:
-    """What happened in one period, ``[batch, sites]`` each."""
+    """What happened in one period, ``[batch, sites]`` each (read-only where structurally zero)."""
 
     orders: np.ndarray  # orders placed (after capacity)
     shipped: np.ndarray  # units shipped to the site by its supplier
@@ -319,7 +334,9 @@ def step(
         pending = state.pending
     else:
         slot = t % p.delay_slots
-        pending = state.pending + q[:, None, :] * p.delay_masks[slot]
+        pending = state.pending.copy()
+        for delay, sites in p.delay_groups:
+            pending[:, (slot + delay) % p.delay_slots, sites] += q[:, sites]
         arriving = pending[:, slot, :].copy()
         pending[:, slot, :] = 0.0
     owed = state.owed + arriving
@@ -334,15 +351,16 @@ def step(
         owed = owed - cancelled
         lost_orders = cancelled @ p.feeds
     else:
-        cancelled = np.zeros(owed.shape)
+        cancelled = _zeros(owed.shape)
         lost_orders = 0.0
 
     # 3. arrivals
     slot = t % p.lead_slots
+    transit = state.transit.copy()
     if lead_time is None:
-        transit = state.transit + ship[:, None, :] * p.lead_masks[slot]
+        for lag, sites in p.lead_groups:
+            transit[:, (slot + lag) % p.lead_slots, sites] += ship[:, sites]
     else:
-        transit = state.transit.copy()
         batch, n = ship.shape
         rows = np.arange(batch)[:, None]
         transit[rows, (t + lead_time - 1) % p.lead_slots, np.arange(n)[None, :]] += ship
@@ -359,23 +377,24 @@ def step(
         lost = unmet * p.lost + lost_orders
         backlog = unmet * p.backlogs
     else:
-        lost = np.zeros(unmet.shape)
+        lost = _zeros(unmet.shape)
         backlog = unmet
 
     # 5. costs (terms a scenario cannot incur are skipped, not computed as zeros)
     holding = p.holding_cost * on_hand
-    shortage = p.shortage_cost * (backlog + owed @ p.feeds + lost)
+    short = backlog + owed @ p.feeds
+    shortage = p.shortage_cost * (short + lost if p.any_lost or p.any_supplier_lost else short)
     cost = holding + shortage
     if p.pipeline_holding:
         pipeline = p.pipeline_rate * transit.sum(axis=1)
         cost += pipeline
     else:
-        pipeline = np.zeros(cost.shape)
+        pipeline = _zeros(cost.shape)
     if p.ordering_costs:
         ordering = p.order_cost * q + p.fixed_order_cost * (q > 0)
         cost += ordering
     else:
-        ordering = np.zeros(cost.shape)
+        ordering = _zeros(cost.shape)
 
     next_state = State(
         period=t + 1,

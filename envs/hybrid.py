@@ -52,7 +52,7 @@ import numpy as np
 
 from envs.central import joint_action
 from envs.core import inventory_position, order_up_to
-from envs.observations import joint_observation_space, site_features
+from envs.observations import joint_observation_space
 from envs.render import RENDER_MODES
 from envs.scenario import Scenario
 from envs.shell import SimulatorShell
@@ -99,7 +99,7 @@ class HybridSupplyChainEnv(SimulatorShell, gym.Env):
         self.action_space = self.action_form.joint_space()
 
     def _observation(self) -> np.ndarray:
-        return site_features(self.sim.state, self.sim.params)[0].ravel()
+        return self.features(self.sim.state)[0].ravel()
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)

@@ -52,6 +52,43 @@ def site_features(state: State, params: CoreParams) -> np.ndarray:
     return stacked.transpose(1, 2, 0)
 
 
+class FeatureMap:
+    """Fast :func:`site_features`: one matrix product on the packed state.
+
+    Every feature is linear in the state arrays, so the map is a matrix ``W``
+    with ``features = pack(state) @ W``. ``W`` is not written by hand: it is
+    read off :func:`site_features` by probing it with unit states, so the
+    definitions above stay the only ones.
+    """
+
+    def __init__(self, params: CoreParams):
+        n, r, d = params.n_sites, params.lead_slots, params.delay_slots
+        width = n * (6 + r + d)
+        probe = np.eye(width)
+        self.n_sites = n
+        self.matrix = site_features(self._unpack(probe, n, r, d), params).astype(np.float64).reshape(width, -1)
+
+    @staticmethod
+    def _unpack(packed: np.ndarray, n: int, r: int, d: int) -> State:
+        b = packed.shape[0]
+        cut = np.cumsum([n, n, n, r * n, d * n, n, n])
+        on_hand, backlog, owed, transit, pending, incoming, received, last = np.split(packed, cut, axis=1)
+        return State(
+            period=0, on_hand=on_hand, backlog=backlog, owed=owed, transit=transit.reshape(b, r, n),
+            pending=pending.reshape(b, d, n), last_order=last, incoming=incoming, received=received,
+            demand=np.zeros((b, n)),
+        )
+
+    def __call__(self, state: State) -> np.ndarray:
+        b = state.on_hand.shape[0]
+        packed = np.concatenate(
+            (state.on_hand, state.backlog, state.owed, state.transit.reshape(b, -1),
+             state.pending.reshape(b, -1), state.incoming, state.received, state.last_order),
+            axis=1,
+        )
+        return (packed @ self.matrix).astype(np.float32).reshape(b, self.n_sites, N_FEATURES)
+
+
 def _feature_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
     low = np.zeros((n, N_FEATURES), dtype=np.float32)
     low[:, _IP] = -np.inf

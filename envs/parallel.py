@@ -69,7 +69,6 @@ from envs.errors import ActionError
 from envs.observations import (
     OBSERVATION_LEVELS,
     joint_observation_space,
-    site_features,
     site_observation_space,
     site_observations,
 )
@@ -142,13 +141,13 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
 
     def _observations(self) -> dict[str, np.ndarray]:
         obs = site_observations(
-            site_features(self.sim.state, self.sim.params), self.observation_level, self.sim.state.demand
+            self.features(self.sim.state), self.observation_level, self.sim.state.demand
         )[0]
         return {a: obs[i] for i, a in enumerate(self.possible_agents)}
 
     def state(self) -> np.ndarray:
         """The global state: every site's features, flattened (``state_space``)."""
-        return site_features(self.sim.state, self.sim.params)[0].ravel()
+        return self.features(self.sim.state)[0].ravel()
 
     def _action_array(self, actions: Mapping[str, Any]) -> np.ndarray:
         if not isinstance(actions, Mapping):
@@ -181,16 +180,21 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
             raise ActionError("step() after the episode ended: call reset()")
         orders = self.action_form.to_orders(self._action_array(actions), self.sim.state.incoming)
         flows = self.sim.step(orders, validate=False)
-        cost = flows.cost[0]
-        team = float(cost.sum())
+        own = flows.cost[0].tolist()
+        agents = self.possible_agents
         w = self.team_weight
-        own = cost.tolist()
-        rewards = {a: -((1.0 - w) * c + w * team) for a, c in zip(self.possible_agents, own, strict=True)}
-        infos = {a: {"cost": c} for a, c in zip(self.possible_agents, own, strict=True)}
+        if w == 1.0:
+            rewards = dict.fromkeys(agents, -sum(own))
+        elif w == 0.0:
+            rewards = {a: -c for a, c in zip(agents, own, strict=True)}
+        else:
+            team = sum(own)
+            rewards = {a: -((1.0 - w) * c + w * team) for a, c in zip(agents, own, strict=True)}
+        infos = {a: {"cost": c} for a, c in zip(agents, own, strict=True)}
         observations = self._observations()
         done = self.sim.done
-        terminations = dict.fromkeys(self.possible_agents, False)
-        truncations = dict.fromkeys(self.possible_agents, done)
+        terminations = dict.fromkeys(agents, False)
+        truncations = dict.fromkeys(agents, done)
         if done:
             self.agents = []
         return observations, rewards, terminations, truncations, infos

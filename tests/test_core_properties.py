@@ -141,3 +141,17 @@ def test_pure_step_does_not_touch_its_input():
     step(s, np.full((2, 4), 9.0), np.full((2, 4), 3.0), p)
     for k, v in copies.items():
         np.testing.assert_array_equal(getattr(s, k), v)
+
+
+@settings(max_examples=30, deadline=None)
+@given(spec=networks(), seed=st.integers(0, 2**32 - 1))
+def test_fast_feature_map_equals_definitions(spec, seed):
+    from envs.observations import FeatureMap, site_features
+
+    sim = Simulator(load_scenario(spec), batch=3)
+    rng = np.random.default_rng(seed)
+    sim.reset(rng)
+    fast = FeatureMap(sim.params)
+    for _ in range(10):
+        sim.step(rng.integers(0, 12, size=(3, sim.n_sites)).astype(float))
+        np.testing.assert_allclose(fast(sim.state), site_features(sim.state, sim.params), rtol=1e-6, atol=1e-4)

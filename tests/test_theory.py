@@ -1,0 +1,62 @@
+"""The simulator agrees with inventory theory (Clark & Scarf 1960; Snyder & Shen ch. 6).
+
+Snyder & Shen, Fundamentals of Supply Chain Theory, Example 6.1 (our
+``textbook_serial``): with normal(5, 1) demand the optimal echelon base-stock
+levels are about 6.51, 12.02, 22.70 and the expected cost is 47.67 per period;
+with Poisson(5) demand they are 9, 15, 26 and 72.0435. Running those levels
+through the simulator must reproduce the costs, which checks the order of
+events, the lead-time convention and the (pipeline) holding and backlog costs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from envs.core import echelon_inventory_position, order_up_to
+from envs.demand import Poisson
+from envs.scenario import load_scenario
+from envs.simulator import Simulator
+
+
+def long_run_cost(scenario, levels, batch=2000, periods=120, warmup=20, seed=1):
+    sim = Simulator(scenario, batch=batch, periods=periods)
+    sim.reset(np.random.default_rng(seed))
+    costs = []
+    while not sim.done:
+        orders = order_up_to(np.asarray(levels)[None], echelon_inventory_position(sim.state, sim.params))
+        costs.append(sim.step(orders).cost.sum(axis=1))
+    per_copy = np.array(costs)[warmup:].mean(axis=0)
+    return per_copy.mean(), 1.96 * per_copy.std() / np.sqrt(batch)
+
+
+@pytest.mark.slow
+def test_clark_scarf_cost_normal_demand():
+    mean, half_width = long_run_cost(load_scenario("textbook_serial"), [6.51, 12.02, 22.70])
+    assert half_width < 0.2
+    assert mean == pytest.approx(47.67, rel=0.01)
+
+
+@pytest.mark.slow
+def test_clark_scarf_cost_poisson_demand():
+    scen = load_scenario("textbook_serial")
+    scen = dataclasses.replace(scen, demand={"retailer": Poisson(5.0)})
+    mean, half_width = long_run_cost(scen, [9, 15, 26])
+    assert half_width < 0.5
+    assert mean == pytest.approx(72.0435, rel=0.01)
+
+
+def test_retailer_newsvendor_single_stage():
+    """One stage, L = 1, Poisson(5): base stock S covers one period's demand.
+
+    Expected cost per period = h E[(S - D)^+] + p E[(D - S)^+]; for S = 7, h = 1,
+    p = 4 that is 1 x 2.25548 + 4 x 0.25548 = 3.27740 (Poisson(5) sums, by hand:
+    E[(7-D)^+] = sum_{d<=7} (7-d) P(d) = 2.25548, E[(D-7)^+] = 5 - 7 + 2.25548 = 0.25548).
+    """
+    spec = {"periods": 60, "demand": {"shop": {"kind": "poisson", "mean": 5}},
+            "sites": [{"name": "shop", "lead_time": 1, "holding_cost": 1, "backlog_cost": 4,
+                       "initial_inventory": 7}]}
+    mean, _ = long_run_cost(load_scenario(spec), [7], batch=4000, periods=60, warmup=5)
+    assert mean == pytest.approx(3.27740, rel=0.01)
