@@ -71,7 +71,7 @@ class _IntegerForm(ActionForm):
     def _check(self, actions: np.ndarray) -> np.ndarray:
         upper = self._upper()
         # one fused test on the fast path (NaN fails every comparison); details only on error
-        if ((actions >= 0) & (actions <= upper) & (actions == np.floor(actions))).all():
+        if (np.floor(actions) == np.minimum(np.maximum(actions, 0.0), upper)).all():
             return actions
         self._check_finite(actions)
         bad = (actions < 0) | (actions > upper) | (actions != np.floor(actions))

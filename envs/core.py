@@ -52,7 +52,7 @@ _ROUND = 1e-9
 class CoreParams:
     """Arrays compiled once from a :class:`~envs.scenario.Scenario` for :func:`step`.
 
-    Matrices over sites (``[S, S]``):
+    Per-site parameters are ``[1, S]`` rows. Matrices over sites (``[S, S]``):
     ``feeds[c, s] = 1`` if internal site s supplies c;
     ``selects[s, c] = 1`` if s supplies c (picks each customer's supplier's stock);
     ``siblings[c2, c] = 1`` if c2 and c share a supplier (outside-supplied sites form their own group);
@@ -147,7 +147,7 @@ class CoreParams:
             siblings=siblings,
             ahead=ahead,
             subtree=subtree,
-            outside_stock=np.where(supplier < 0, np.inf, 0.0),
+            outside_stock=_row(np.where(supplier < 0, np.inf, 0.0)),
             lead_time=lead_max,
             lead_values=tuple(s.lead_time.values for s in sites),
             lead_probs=tuple(s.lead_time.probs for s in sites),
@@ -157,19 +157,19 @@ class CoreParams:
             order_delay=delay,
             delay_slots=delay_slots,
             delay_groups=_groups(delay),
-            capacity=capacity,
+            capacity=_row(capacity),
             capacitated=bool(np.isfinite(capacity).any()),
-            holding_cost=holding,
-            pipeline_rate=rate * float(scenario.pipeline_holding),
-            shortage_cost=np.array([s.shortage_cost for s in sites]),
-            lost=lost,
-            backlogs=1.0 - lost,
+            holding_cost=_row(holding),
+            pipeline_rate=_row(rate * float(scenario.pipeline_holding)),
+            shortage_cost=_row(np.array([s.shortage_cost for s in sites])),
+            lost=_row(lost),
+            backlogs=_row(1.0 - lost),
             any_lost=bool(lost.any()),
-            supplier_lost=supplier_lost,
+            supplier_lost=_row(supplier_lost),
             any_supplier_lost=bool(supplier_lost.any()),
             pipeline_holding=bool((rate * float(scenario.pipeline_holding) > 0).any()),
-            order_cost=np.array([s.order_cost for s in sites]),
-            fixed_order_cost=np.array([s.fixed_order_cost for s in sites]),
+            order_cost=_row(np.array([s.order_cost for s in sites])),
+            fixed_order_cost=_row(np.array([s.fixed_order_cost for s in sites])),
             ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites),
             proportional=scenario.allocation == "proportional",
             single_customer=bool((feeds.sum(axis=0) <= 1).all()),
@@ -186,6 +186,11 @@ def _zeros(shape: tuple[int, ...]) -> np.ndarray:
     zeros = np.zeros(shape)
     zeros.flags.writeable = False
     return zeros
+
+
+def _row(values: np.ndarray) -> np.ndarray:
+    """A per-site parameter as a ``[1, S]`` row: same-shape arithmetic at batch 1 is cheapest."""
+    return np.asarray(values, dtype=np.float64).reshape(1, -1)
 
 
 def _groups(offset: np.ndarray) -> tuple[tuple[int, slice | np.ndarray], ...]:

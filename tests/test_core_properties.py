@@ -86,7 +86,7 @@ def test_units_conserved_and_nonnegative(spec, seed, batch):
             assert (getattr(after, name) >= -TOL).all(), name
         for name in ("sales", "lost", "shipped", "received", "cost"):
             assert (getattr(f, name) >= -TOL).all(), name
-        assert (after.backlog[:, p.lost > 0] == 0).all()
+        assert (after.backlog[:, p.lost[0] > 0] == 0).all()
         # what a supplier ships never exceeds what it had
         assert (shipped_out <= before.on_hand + TOL).all()
 
@@ -114,7 +114,7 @@ def test_inventory_position_identity_and_recursion(spec, seed):
             ip, before + f.orders - s.incoming + f.lost * p.lost - f.cancelled, atol=1e-6
         )
         # only a lost-sales supplier cancels, and what it cancels counts in its lost units
-        assert (f.cancelled[:, p.supplier_lost == 0] == 0).all()
+        assert (f.cancelled[:, p.supplier_lost[0] == 0] == 0).all()
         assert (f.cancelled @ p.feeds <= f.lost * p.lost + TOL).all()
 
 
