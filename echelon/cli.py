@@ -22,8 +22,11 @@ examples:
 """
 
 
-class UserError(EchelonError):
-    """A bad command-line argument."""
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``echelon speed: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _positive_float(text: str) -> float:
@@ -112,13 +115,13 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="echelon",
         description="Echelon: multi-agent reinforcement learning for multi-echelon inventory management.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     p = sub.add_parser("scenarios", help="list the built-in scenarios")
     p.set_defaults(func=cmd_scenarios)

@@ -1,0 +1,71 @@
+"""The echelon command line: help, the commands, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from echelon.cli import main
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_commands_with_examples(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    for command in ("scenarios", "show", "speed", "examples:"):
+        assert command in out
+
+
+def test_scenarios_and_show(capsys):
+    code, out, _ = run(["scenarios"], capsys)
+    assert code == 0 and "beer_game" in out and "textbook_serial" in out
+    code, out, _ = run(["show", "distribution"], capsys)
+    assert code == 0 and "north" in out and "(outside)" in out
+
+
+def test_speed_prints_figures(capsys):
+    code, out, _ = run(["speed", "--batches", "1,8", "--seconds", "0.05"], capsys)
+    assert code == 0 and "ParallelEnv beer_game" in out and "site-steps/s" in out
+
+
+def test_bad_scenario_file_one_line_error(tmp_path, capsys):
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump({"periods": 5, "sites": [{"name": "a", "lead_time": 0, "holding_cost": 1}],
+                                    "demand": {"a": {"kind": "poisson", "mean": 1}}}))
+    code, out, err = run(["show", str(path)], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "site 'a'" in err and "lead_time" in err and str(path) in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["show", "nope"], "unknown scenario 'nope'"),
+     (["speed", "--seconds", "-1"], "must be > 0"),
+     (["speed", "--batches", "0"], "batch sizes"),
+     (["speed", "--scenario", "nope"], "unknown scenario"),
+     (["fly"], "invalid choice")],
+)
+def test_bad_arguments_exit_2_one_line(args, needle, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1, err
+
+
+def test_console_script_no_traceback():
+    proc = subprocess.run([sys.executable, "-m", "echelon", "show", "missing.yaml"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "missing.yaml" in proc.stderr
