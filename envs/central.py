@@ -66,10 +66,33 @@ def joint_action(action: Any, n_sites: int) -> np.ndarray:
     return arr[None, :]
 
 
-class CentralSupplyChainEnv(SimulatorShell, gym.Env):
-    """Gymnasium ``Env``: one controller, joint action; see the module docstring."""
+class ControllerEnv(SimulatorShell, gym.Env):
+    """A Gymnasium env with one controller that sees every site (central and hybrid)."""
 
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
+    def _init_controller(self) -> None:
+        self.observation_space = joint_observation_space(self.sim.n_sites)
+        self.action_space = self.action_form.joint_space()
+
+    def _observation(self) -> np.ndarray:
+        return self.features(self.sim.state)[0].ravel()
+
+    def _decision(self, action: Any) -> np.ndarray:
+        """The validated ``[1, S]`` quantities of a joint action (orders, or targets)."""
+        return self.action_form.to_orders(joint_action(action, self.sim.n_sites), self.sim.state.incoming)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.sim.reset(self.np_random)
+        return self._observation(), {}
+
+    def _site_costs(self, cost: np.ndarray) -> dict[str, float]:
+        return dict(zip(self.sim.params.names, cost.tolist(), strict=True))
+
+
+class CentralSupplyChainEnv(ControllerEnv):
+    """Gymnasium ``Env``: one controller, joint action; see the module docstring."""
 
     def __init__(
         self,
@@ -81,20 +104,10 @@ class CentralSupplyChainEnv(SimulatorShell, gym.Env):
         render_mode: str | None = None,
     ):
         self._init_shell(scenario, periods, action, max_order, max_adjust, render_mode)
-        self.observation_space = joint_observation_space(self.sim.n_sites)
-        self.action_space = self.action_form.joint_space()
-
-    def _observation(self) -> np.ndarray:
-        return self.features(self.sim.state)[0].ravel()
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.sim.reset(self.np_random)
-        return self._observation(), {}
+        self._init_controller()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        orders = self.action_form.to_orders(joint_action(action, self.sim.n_sites), self.sim.state.incoming)
-        flows = self.sim.step(orders, validate=False)
-        cost = flows.cost[0]
-        info = {"site_costs": dict(zip(self.sim.params.names, cost.tolist(), strict=True)), "orders": orders[0]}
+        orders = self._decision(action)
+        cost = self.sim.step(orders, validate=False).cost[0]
+        info = {"site_costs": self._site_costs(cost), "orders": orders[0]}
         return self._observation(), -float(cost.sum()), False, self.sim.done, info

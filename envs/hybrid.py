@@ -47,15 +47,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
-from envs.central import joint_action
+from envs.central import ControllerEnv
 from envs.core import inventory_position, order_up_to
-from envs.observations import joint_observation_space
-from envs.render import RENDER_MODES
-from envs.scenario import Scenario
-from envs.shell import SimulatorShell
+from envs.scenario import Scenario, load_scenario
 
 TARGET_FORMS = ("continuous", "discrete")
 
@@ -70,10 +66,8 @@ def default_max_target(scenario: Scenario) -> np.ndarray:
     ])
 
 
-class HybridSupplyChainEnv(SimulatorShell, gym.Env):
+class HybridSupplyChainEnv(ControllerEnv):
     """Gymnasium ``Env``: per-site base-stock targets every K periods; see the module docstring."""
-
-    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
     def __init__(
         self,
@@ -88,26 +82,14 @@ class HybridSupplyChainEnv(SimulatorShell, gym.Env):
             raise ValueError(f"review_period: must be a whole number >= 1 (got {review_period!r})")
         if target not in TARGET_FORMS:
             raise ValueError(f"target: must be one of {', '.join(TARGET_FORMS)} (got {target!r})")
-        scen_max = None
-        if max_target is None:
-            from envs.scenario import load_scenario
-
-            scen_max = default_max_target(load_scenario(scenario))
-        self._init_shell(scenario, periods, target, max_target if scen_max is None else scen_max, 2, render_mode)
+        scen = load_scenario(scenario)
+        bound = default_max_target(scen) if max_target is None else max_target
+        self._init_shell(scen, periods, target, bound, 2, render_mode)
+        self._init_controller()
         self.review_period = review_period
-        self.observation_space = joint_observation_space(self.sim.n_sites)
-        self.action_space = self.action_form.joint_space()
-
-    def _observation(self) -> np.ndarray:
-        return self.features(self.sim.state)[0].ravel()
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.sim.reset(self.np_random)
-        return self._observation(), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        levels = self.action_form.to_orders(joint_action(action, self.sim.n_sites), self.sim.state.incoming)
+        levels = self._decision(action)
         if self.sim.done:
             self.sim.step(np.zeros_like(levels))  # raises the episode-ended error, state unchanged
         cost = np.zeros(self.sim.n_sites)
@@ -116,5 +98,5 @@ class HybridSupplyChainEnv(SimulatorShell, gym.Env):
             orders = order_up_to(levels, inventory_position(self.sim.state, self.sim.params))
             cost += self.sim.step(orders, validate=False).cost[0]
             periods += 1
-        info = {"site_costs": dict(zip(self.sim.params.names, cost.tolist(), strict=True)), "periods": periods}
+        info = {"site_costs": self._site_costs(cost), "periods": periods}
         return self._observation(), -float(cost.sum()), False, self.sim.done, info

@@ -176,12 +176,7 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     """Validate a scenario mapping (as read from YAML) and build a :class:`Scenario`."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: a scenario must be a YAML mapping with keys {', '.join(REQUIRED_TOP)}")
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ConfigError(f"{source}: unknown key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
-    for key in REQUIRED_TOP:
-        if key not in raw:
-            raise ConfigError(f"{source}: missing key '{key}'")
+    _check_keys(raw, TOP_KEYS, REQUIRED_TOP, source, "key")
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{source}: key 'name' must be a non-empty string")
@@ -233,6 +228,16 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     )
 
 
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], required: tuple[str, ...], where: str, noun: str) -> None:
+    """Reject unknown keys and report the first missing required one."""
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown {noun} '{key}' (allowed: {', '.join(sorted(allowed))})")
+    for key in required:
+        if key not in raw:
+            raise ConfigError(f"{where}: missing {noun} '{key}'")
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -246,12 +251,7 @@ def _parse_site(raw: Any, i: int, source: str) -> Site:
         raise ConfigError(f"{source}: sites[{i}]: must be a mapping with keys {', '.join(REQUIRED_SITE)}")
     label = f"site '{raw['name']}'" if isinstance(raw.get("name"), str) else f"sites[{i}]"
     where = f"{source}: {label}"
-    for key in raw:
-        if key not in SITE_KEYS:
-            raise ConfigError(f"{where}: unknown field '{key}' (allowed: {', '.join(sorted(SITE_KEYS))})")
-    for key in REQUIRED_SITE:
-        if key not in raw:
-            raise ConfigError(f"{where}: missing field '{key}'")
+    _check_keys(raw, SITE_KEYS, REQUIRED_SITE, where, "field")
     name = raw["name"]
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{where}: field 'name' must be a non-empty string")
