@@ -47,12 +47,6 @@ class Poisson:
     def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
         return rng.poisson(self.mean, size=(batch, periods)).astype(np.float64)
 
-    def pmf(self, support: np.ndarray) -> np.ndarray:
-        """Probability mass at integer ``support`` points (for exact optimisation)."""
-        k = np.asarray(support, dtype=np.float64)
-        log_p = k * math.log(self.mean) - self.mean - np.array([math.lgamma(x + 1) for x in k])
-        return np.exp(log_p) if self.mean > 0 else (k == 0).astype(np.float64)
-
 
 @dataclass(frozen=True)
 class Normal:
@@ -84,11 +78,6 @@ class Uniform:
 
     def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
         return rng.integers(self.low, self.high + 1, size=(batch, periods)).astype(np.float64)
-
-    def pmf(self, support: np.ndarray) -> np.ndarray:
-        k = np.asarray(support)
-        inside = (k >= self.low) & (k <= self.high)
-        return inside / (self.high - self.low + 1.0)
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,7 @@ class HybridSupplyChainEnv(ControllerEnv):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         levels = self._decision(action)
-        if self.sim.done:
-            self.sim.step(np.zeros_like(levels))  # raises the episode-ended error, state unchanged
+        self.sim.check_running()
         cost = np.zeros(self.sim.n_sites)
         periods = 0
         while periods < self.review_period and not self.sim.done:

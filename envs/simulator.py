@@ -88,16 +88,20 @@ class Simulator:
         self.state = initial_state(self.params, self.batch)
         return self.state
 
+    def check_running(self) -> None:
+        """Raise :class:`~envs.errors.ActionError` unless a period can be run now."""
+        if self.episode is None:
+            raise ActionError("step() before reset(): call reset() first")
+        if self.state.period >= self.periods:
+            raise ActionError(f"the episode ended after {self.periods} periods: call reset()")
+
     def step(self, orders: np.ndarray, validate: bool = True) -> Flows:
         """Place ``orders`` ``[batch, sites]`` and run one period.
 
         Raises :class:`~envs.errors.ActionError` (state unchanged) for a bad
         order array or a step after the episode ended.
         """
-        if self.episode is None:
-            raise ActionError("step() before reset(): call reset() first")
-        if self.period >= self.periods:
-            raise ActionError(f"the episode ended after {self.periods} periods: call reset()")
+        self.check_running()
         if validate:
             orders = check_orders(orders, self._order_shape)
         t = self.state.period
