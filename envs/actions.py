@@ -17,6 +17,7 @@ Q-network for the beer game"): order what was asked plus an adjustment x in
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -39,7 +40,15 @@ def default_max_order(scenario: Scenario) -> np.ndarray:
 
 
 class ActionForm:
-    """Maps per-site actions ``[B, S]`` to order quantities ``[B, S]``."""
+    """Maps per-site actions ``[B, S]`` to order quantities ``[B, S]``.
+
+    A form defines :meth:`_check` (validate a batch, raise a one-line
+    :class:`~envs.errors.ActionError`) and :meth:`_orders` (convert valid
+    actions). :meth:`site_orders` is the batch-1 path of the PettingZoo env: a
+    plain-Python test accepts the usual valid values without NumPy calls, and
+    anything it does not accept goes through :meth:`to_orders`, whose
+    :meth:`_check` has the final word and the error message.
+    """
 
     name: str = ""
 
@@ -54,9 +63,43 @@ class ActionForm:
     def joint_space(self) -> spaces.Space:
         raise NotImplementedError
 
+    def _check(self, actions: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
+        return actions
+
+    def _accepts(self, values: list) -> bool:
+        """Fast test of one action per site (batch 1): True only if :meth:`_check` would pass."""
+        return False
+
     def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
         """Validate ``actions`` (``[B, S]``) and return orders; never mutates anything."""
-        raise NotImplementedError
+        self._check(actions)
+        return self._orders(actions, incoming)
+
+    def site_orders(self, values: list, incoming: np.ndarray) -> np.ndarray:
+        """Orders ``[1, S]`` from a list of one action per site (number or 1-element array)."""
+        try:
+            if self._accepts(values):
+                row = np.array([values], dtype=np.float64)
+                if row.ndim == 2:  # all plain numbers
+                    return self._orders(row, incoming)
+        except (TypeError, ValueError):  # e.g. 1-element arrays: the general path takes them
+            pass
+        return self.to_orders(self._as_row(values), incoming)
+
+    def _as_row(self, values: list) -> np.ndarray:
+        for name, value in zip(self.names, values, strict=True):
+            try:
+                if isinstance(value, str | bytes):
+                    raise TypeError
+                number = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ActionError(f"action of {name!r}: must be a number (got {value!r})") from None
+            if number.size != 1:
+                raise ActionError(f"action of {name!r}: must be one number (got {value!r})")
+        return np.array([np.asarray(v, dtype=np.float64).reshape(()) for v in values])[None, :]
 
     def _check_finite(self, arr: np.ndarray) -> None:
         if not np.isfinite(arr).all():
@@ -68,11 +111,22 @@ class _IntegerForm(ActionForm):
     def _upper(self) -> np.ndarray:
         raise NotImplementedError
 
-    def _check(self, actions: np.ndarray) -> np.ndarray:
+    def _accepts(self, values: list) -> bool:
+        # chained comparisons reject NaN and inf; `v % 1 == 0` rejects fractions
+        for v, u in zip(values, self._upper_values, strict=True):
+            if not (0 <= v <= u and v % 1 == 0):
+                return False
+        return True
+
+    @functools.cached_property
+    def _upper_values(self) -> list[float]:
+        return self._upper().tolist()
+
+    def _check(self, actions: np.ndarray) -> None:
         upper = self._upper()
         # one fused test on the fast path (NaN fails every comparison); details only on error
         if (np.floor(actions) == np.minimum(np.maximum(actions, 0.0), upper)).all():
-            return actions
+            return
         self._check_finite(actions)
         bad = (actions < 0) | (actions > upper) | (actions != np.floor(actions))
         if bad.any():
@@ -81,7 +135,6 @@ class _IntegerForm(ActionForm):
                 f"action of '{self.names[i]}': must be a whole number in 0..{int(upper[i])} "
                 f"(got {actions[b, i]:g})"
             )
-        return actions
 
 
 class DiscreteOrder(_IntegerForm):
@@ -97,9 +150,6 @@ class DiscreteOrder(_IntegerForm):
 
     def joint_space(self) -> spaces.Space:
         return spaces.MultiDiscrete((self.max_order + 1).astype(np.int64))
-
-    def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
-        return self._check(actions)
 
 
 class ContinuousOrder(ActionForm):
@@ -117,9 +167,9 @@ class ContinuousOrder(ActionForm):
     def joint_space(self) -> spaces.Space:
         return spaces.Box(0.0, self.max_order.astype(np.float32), dtype=np.float32)
 
-    def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
+    def _check(self, actions: np.ndarray) -> None:
         if ((actions >= 0) & (actions <= self._upper)).all():
-            return actions
+            return
         self._check_finite(actions)
         bad = (actions < 0) | (actions > self._upper)
         if bad.any():
@@ -127,7 +177,6 @@ class ContinuousOrder(ActionForm):
             raise ActionError(
                 f"action of '{self.names[i]}': must be in [0, {self.max_order[i]:g}] (got {actions[b, i]:g})"
             )
-        return actions
 
 
 class DemandPlus(_IntegerForm):
@@ -144,8 +193,7 @@ class DemandPlus(_IntegerForm):
     def joint_space(self) -> spaces.Space:
         return spaces.MultiDiscrete(np.full(len(self.names), 2 * self.max_adjust + 1))
 
-    def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
-        self._check(actions)
+    def _orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
         return np.maximum(incoming + actions - self.max_adjust, 0.0)
 
 

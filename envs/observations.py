@@ -86,7 +86,7 @@ class FeatureMap:
              state.pending.reshape(b, -1), state.incoming, state.received, state.last_order),
             axis=1,
         )
-        return (packed @ self.matrix).astype(np.float32).reshape(b, self.n_sites, N_FEATURES)
+        return np.dot(packed, self.matrix).astype(np.float32).reshape(b, self.n_sites, N_FEATURES)
 
 
 def _feature_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:

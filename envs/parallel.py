@@ -140,45 +140,37 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         return self._observations(), {a: {} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
-        obs = site_observations(
-            self.features(self.sim.state), self.observation_level, self.sim.state.demand
-        )[0]
-        return {a: obs[i] for i, a in enumerate(self.possible_agents)}
+        state = self.sim.state
+        features = self.features(state)
+        if self.observation_level != "local":
+            features = site_observations(features, self.observation_level, state.demand)
+        return dict(zip(self.possible_agents, features[0], strict=True))
 
     def state(self) -> np.ndarray:
         """The global state: every site's features, flattened (``state_space``)."""
         return self.features(self.sim.state)[0].ravel()
 
-    def _action_array(self, actions: Mapping[str, Any]) -> np.ndarray:
-        if not isinstance(actions, Mapping):
-            raise ActionError(f"actions: expected a dict of agent -> action (got {type(actions).__name__})")
-        if actions.keys() != self._agent_set:
-            unknown = sorted(set(actions) - self._agent_set)
-            if unknown:
-                raise ActionError(f"unknown agent {unknown[0]!r} (agents: {', '.join(self.possible_agents)})")
-            missing = [a for a in self.possible_agents if a not in actions]
-            raise ActionError(f"no action for agent {missing[0]!r}: every live agent acts each period")
+    def _action_values(self, actions: Mapping[str, Any]) -> list:
+        """One action per site, in site order; a missing or unknown agent is an ActionError."""
         try:
-            arr = np.array([actions[a] for a in self.possible_agents], dtype=np.float64)
-        except (TypeError, ValueError):
-            arr = None
-        if arr is None or arr.shape != (len(self.possible_agents),):
-            if arr is not None and arr.ndim == 2 and arr.shape[1] == 1:
-                arr = arr[:, 0]
-            else:
-                for a in self.possible_agents:
-                    value = np.asarray(actions[a], dtype=object)
-                    if value.size != 1:
-                        raise ActionError(f"action of {a!r}: must be one number (got {actions[a]!r})")
-                raise ActionError("actions: every action must be one number")
-        return arr[None, :]
+            values = [actions[a] for a in self.possible_agents]
+        except KeyError as missing:
+            raise ActionError(f"no action for agent {missing.args[0]!r}: every live agent acts each period") from None
+        except TypeError:
+            raise ActionError(f"actions: expected a dict of agent -> action (got {type(actions).__name__})") from None
+        if len(actions) != len(values) or not (type(actions) is dict or isinstance(actions, Mapping)):
+            if not isinstance(actions, Mapping):
+                raise ActionError(f"actions: expected a dict of agent -> action (got {type(actions).__name__})")
+            unknown = sorted(set(actions) - self._agent_set)
+            raise ActionError(f"unknown agent {unknown[0]!r} (agents: {', '.join(self.possible_agents)})")
+        return values
 
     def step(
         self, actions: Mapping[str, Any]
     ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:
         if not self.agents:
             raise ActionError("step() after the episode ended: call reset()")
-        orders = self.action_form.to_orders(self._action_array(actions), self.sim.state.incoming)
+        orders = self.action_form.site_orders(self._action_values(actions), self.sim.state.incoming)
         flows = self.sim.step(orders, validate=False)
         own = flows.cost[0].tolist()
         agents = self.possible_agents

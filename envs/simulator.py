@@ -46,6 +46,15 @@ def sample_episode(
     return Episode(demand, lead)
 
 
+def _read_only(state: State) -> State:
+    """Freeze a state's arrays, so a shared state cannot be changed by mistake."""
+    for name in State.__slots__:
+        value = getattr(state, name)
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return state
+
+
 class Simulator:
     """``batch`` copies of a scenario stepping in lockstep over ``periods`` periods.
 
@@ -65,7 +74,8 @@ class Simulator:
         self.params = CoreParams.from_scenario(scen)
         self.batch = batch
         self.periods = scen.periods
-        self.state: State = initial_state(self.params, batch)
+        self._start = _read_only(initial_state(self.params, batch))
+        self.state: State = self._start
         self.episode: Episode | None = None
         self._order_shape = (batch, self.params.n_sites)
 
@@ -85,7 +95,7 @@ class Simulator:
     def reset(self, rng: np.random.Generator, episode: Episode | None = None) -> State:
         """Start new episodes, drawing their random inputs from ``rng`` (or using ``episode``)."""
         self.episode = episode or sample_episode(self.scenario, self.params, rng, self.batch, self.periods)
-        self.state = initial_state(self.params, self.batch)
+        self.state = self._start  # step() never writes into a state: every episode can share it
         return self.state
 
     def check_running(self) -> None:
@@ -101,7 +111,8 @@ class Simulator:
         Raises :class:`~envs.errors.ActionError` (state unchanged) for a bad
         order array or a step after the episode ended.
         """
-        self.check_running()
+        if self.episode is None or self.state.period >= self.periods:
+            self.check_running()
         if validate:
             orders = check_orders(orders, self._order_shape)
         t = self.state.period

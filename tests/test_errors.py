@@ -222,3 +222,42 @@ def test_core_order_checks():
 def test_bad_env_options(kwargs, needle):
     with pytest.raises(ValueError, match=needle):
         envs.parallel_env(scenario="beer_game", **kwargs)
+
+
+# (action of the first site, accepted value or None) for the discrete form, bound 32 on beer_game
+EDGE_VALUES = [
+    (0, 0.0), (3, 3.0), (32, 32.0), (33, None), (-1, None), (2.5, None), (-0.0, 0.0), (7.0, 7.0),
+    (float("nan"), None), (float("inf"), None), (True, 1.0), (np.int64(5), 5.0), (np.float32(2.0), 2.0),
+    (np.array([4]), 4.0), (np.array([1, 2]), None), ("3", None), (None, None),
+]
+
+
+@pytest.mark.parametrize(("value", "accepted"), EDGE_VALUES, ids=repr)
+def test_batch1_fast_path_agrees_with_batch_check(value, accepted):
+    """site_orders (the env's batch-1 path) accepts exactly the valid actions, with the batch path's orders."""
+    incoming = np.full((1, 4), 4.0)
+    for form, to_order in [("discrete", lambda a: a), ("demand_plus", lambda a: max(0.0, 4 + a - 2))]:
+        actions = envs.parallel_env(scenario="beer_game", action=form).action_form
+        if form == "demand_plus" and accepted is not None and accepted > 4:
+            accepted = None  # demand_plus actions are 0..2m = 0..4
+        if accepted is None:
+            with pytest.raises(ActionError, match="retailer"):
+                actions.site_orders([value, 1, 1, 1], incoming)
+            continue
+        orders = actions.site_orders([value, 1, 1, 1], incoming)
+        np.testing.assert_array_equal(orders, [[to_order(accepted), *[to_order(1.0)] * 3]])
+        np.testing.assert_array_equal(orders, actions.to_orders(np.array([[accepted, 1, 1, 1]]), incoming))
+    # every site's action as a 1-element array (as Box spaces give them)
+    actions = envs.parallel_env(scenario="beer_game").action_form
+    np.testing.assert_array_equal(actions.site_orders([np.array([2])] * 4, incoming), [[2.0] * 4])
+
+
+def test_reused_order_buffer_does_not_change_state():
+    sim = envs.Simulator("beer_game", batch=2)
+    sim.reset(np.random.default_rng(0))
+    orders = np.full((2, 4), 4.0)
+    sim.step(orders)
+    kept = snapshot(sim)
+    orders[:] = 99.0  # a policy filling the same buffer for the next period
+    assert same(kept, snapshot(sim))
+    assert (sim.state.last_order == 4.0).all()
