@@ -213,19 +213,19 @@ class State:
     """End-of-period state of a batch of copies of one network.
 
     All quantities are units of stock, ``[batch, sites]`` unless noted. The
-    pipelines are shift registers over periods: slot k of ``transit`` holds the
-    units that arrive at each site k + 1 periods from now (k = 0: in the next
-    period); likewise ``pending`` for orders in transmission and the period they
-    reach the supplier. Treat a State as immutable (its arrays may be views
-    into the previous state's).
+    pipelines are shift registers over periods, tuples of ``[batch, sites]``
+    slots: slot k of ``transit`` holds the units that arrive at each site k + 1
+    periods from now (k = 0: in the next period); likewise ``pending`` for
+    orders in transmission and the period they reach the supplier. Treat a
+    State as immutable: consecutive states share arrays.
     """
 
     period: int  # periods completed
     on_hand: np.ndarray  # physical stock at the site
     backlog: np.ndarray  # external customer demand not yet served (backlog sites)
     owed: np.ndarray  # ordered by the site, received by its supplier, not yet shipped
-    transit: np.ndarray  # [B, R, S] shipped to the site, by arrival period
-    pending: np.ndarray  # [B, D, S] orders in transmission, by period of receipt
+    transit: tuple[np.ndarray, ...]  # R slots: shipped to the site, by arrival period
+    pending: tuple[np.ndarray, ...]  # D slots: orders in transmission, by period of receipt
     last_order: np.ndarray  # the order the site placed last (after capacity)
     incoming: np.ndarray  # demand on the site last period: customer demand + orders received
     received: np.ndarray  # units that arrived at the site last period
@@ -271,8 +271,8 @@ def initial_state(params: CoreParams, batch: int) -> State:
         on_hand=_copies(params.initial_inventory, batch),
         backlog=_copies(zeros, batch),
         owed=_copies(zeros, batch),
-        transit=_copies(transit, batch),
-        pending=_copies(pending, batch),
+        transit=tuple(_copies(slot, batch) for slot in transit),
+        pending=tuple(_copies(slot, batch) for slot in pending),
         last_order=_copies(flow, batch),
         incoming=_copies(flow, batch),
         received=_copies(flow, batch),
@@ -314,45 +314,47 @@ def _allocate_priority(owed: np.ndarray, stock: np.ndarray, ahead: np.ndarray) -
     return np.minimum(np.maximum(stock - np.dot(owed, ahead), 0.0), owed)
 
 
-def _advance(
-    pipe: np.ndarray, inflow: np.ndarray, groups: tuple[tuple[int, slice | np.ndarray], ...]
-) -> tuple[np.ndarray, np.ndarray]:
+Pipeline = tuple[np.ndarray, ...]
+
+
+def _advance(pipe: Pipeline, inflow: np.ndarray, groups: tuple[tuple[int, slice | np.ndarray], ...]) -> tuple[
+    np.ndarray, Pipeline
+]:
     """Shift a pipeline one period on and feed it; returns (due now, next pipeline).
 
-    ``pipe[:, k]`` is due k + 1 periods from now. ``inflow`` at sites whose
-    offset (lead time - 1, or order delay) is o is due o periods from now:
-    at once for o = 0, else it joins slot o - 1 of the next pipeline.
+    ``pipe[k]`` is due k + 1 periods from now. ``inflow`` at sites whose offset
+    (lead time - 1, or order delay) is o is due o periods from now: at once for
+    o = 0, else it joins slot o - 1 of the next pipeline. Shifting a tuple of
+    slots costs no array copy.
     """
-    batch, slots, n = pipe.shape
-    if slots == 0:
+    if not pipe:
         return inflow, pipe
-    if len(groups) == 1 and groups[0][0] == slots:  # every site alike: the common case
-        if slots == 1:
-            return pipe[:, 0], inflow.reshape(batch, 1, n)
-        return pipe[:, 0], np.concatenate((pipe[:, 1:], inflow[:, None]), axis=1)
-    nxt = np.empty_like(pipe)
-    nxt[:, :-1] = pipe[:, 1:]
-    nxt[:, -1] = 0.0
-    due = pipe[:, 0].copy()
+    if len(groups) == 1 and groups[0][0] == len(pipe):  # every site alike: the common case
+        return pipe[0], (*pipe[1:], inflow)
+    due, nxt = pipe[0], [*pipe[1:], _zeros(inflow.shape)]
     for offset, sites in groups:
+        part = np.zeros_like(inflow)
+        part[:, sites] = inflow[:, sites]
         if offset == 0:
-            due[:, sites] += inflow[:, sites]
+            due = due + part
         else:
-            nxt[:, offset - 1, sites] += inflow[:, sites]
-    return due, nxt
+            nxt[offset - 1] = nxt[offset - 1] + part
+    return due, tuple(nxt)
 
 
-def _advance_random(pipe: np.ndarray, inflow: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _advance_random(pipe: Pipeline, inflow: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, Pipeline]:
     """:func:`_advance` with a per-shipment offset ``[B, S]`` (random lead times)."""
-    batch, _, n = pipe.shape
-    now = offset == 0
-    due = pipe[:, 0] + np.where(now, inflow, 0.0)
-    nxt = np.empty_like(pipe)
-    nxt[:, :-1] = pipe[:, 1:]
-    nxt[:, -1] = 0.0
-    rows, cols = np.arange(batch)[:, None], np.arange(n)[None, :]
-    nxt[rows, np.maximum(offset - 1, 0), cols] += np.where(now, 0.0, inflow)
-    return due, nxt
+    due = pipe[0] + np.where(offset == 0, inflow, 0.0)
+    later = (*pipe[1:], _zeros(inflow.shape))
+    return due, tuple(slot + np.where(offset == k + 1, inflow, 0.0) for k, slot in enumerate(later))
+
+
+def total(pipe: Pipeline, like: np.ndarray) -> np.ndarray:
+    """Units in all slots of a pipeline, ``[B, S]`` (zeros shaped ``like`` if it has no slots).
+
+    With one slot this is the slot itself: read it, never write into it.
+    """
+    return sum(pipe[1:], pipe[0]) if pipe else np.zeros_like(like)
 
 
 def step(
@@ -422,7 +424,7 @@ def step(
     shortage = p.shortage_cost * (short + lost if p.any_lost or p.any_supplier_lost else short)
     cost = holding + shortage
     if p.pipeline_holding:
-        pipeline = p.pipeline_rate * transit.sum(axis=1)
+        pipeline = p.pipeline_rate * total(transit, cost)
         cost += pipeline
     else:
         pipeline = _zeros(cost.shape)
@@ -467,7 +469,7 @@ def inventory_level(state: State, params: CoreParams) -> np.ndarray:
 
 def pipeline(state: State) -> np.ndarray:
     """Ordered, not yet received: in transmission + owed by the supplier + in transit."""
-    return state.pending.sum(axis=1) + state.owed + state.transit.sum(axis=1)
+    return total(state.pending, state.owed) + state.owed + total(state.transit, state.owed)
 
 
 def inventory_position(state: State, params: CoreParams) -> np.ndarray:
@@ -483,8 +485,8 @@ def echelon_inventory_position(state: State, params: CoreParams) -> np.ndarray:
     site has on order from outside its subtree. Orders and backorders between
     members of the subtree cancel out.
     """
-    physical = state.on_hand + state.transit.sum(axis=1) - state.backlog
-    return physical @ params.subtree + state.owed + state.pending.sum(axis=1)
+    physical = state.on_hand + total(state.transit, state.on_hand) - state.backlog
+    return physical @ params.subtree + state.owed + total(state.pending, state.owed)
 
 
 def check_orders(orders: np.ndarray, shape: tuple[int, ...], where: str = "orders") -> np.ndarray:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from envs.core import CoreParams, State, backlog_total
+from envs.core import CoreParams, State, backlog_total, total
 
 FEATURES = (
     "on_hand", "backlog", "inventory_position", "in_transit", "on_order",
@@ -41,8 +41,8 @@ OBSERVATION_LEVELS = ("local", "shared", "global")
 def site_features(state: State, params: CoreParams) -> np.ndarray:
     """``[B, S, F]`` float32 local features of every site."""
     backlog = backlog_total(state, params)
-    in_transit = state.transit.sum(axis=1)
-    on_order = state.owed + state.pending.sum(axis=1)
+    in_transit = total(state.transit, state.on_hand)
+    on_order = state.owed + total(state.pending, state.owed)
     position = state.on_hand - backlog + in_transit + on_order
     stacked = np.array(
         (state.on_hand, backlog, position, in_transit, on_order,
@@ -50,6 +50,10 @@ def site_features(state: State, params: CoreParams) -> np.ndarray:
         dtype=np.float32,
     )
     return stacked.transpose(1, 2, 0)
+
+
+def _slots(block: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    return tuple(np.split(block, k, axis=1)) if k else ()
 
 
 class FeatureMap:
@@ -74,16 +78,16 @@ class FeatureMap:
         cut = np.cumsum([n, n, n, r * n, d * n, n, n])
         on_hand, backlog, owed, transit, pending, incoming, received, last = np.split(packed, cut, axis=1)
         return State(
-            period=0, on_hand=on_hand, backlog=backlog, owed=owed, transit=transit.reshape(b, r, n),
-            pending=pending.reshape(b, d, n), last_order=last, incoming=incoming, received=received,
+            period=0, on_hand=on_hand, backlog=backlog, owed=owed, transit=_slots(transit, r),
+            pending=_slots(pending, d), last_order=last, incoming=incoming, received=received,
             demand=np.zeros((b, n)),
         )
 
     def __call__(self, state: State) -> np.ndarray:
         b = state.on_hand.shape[0]
         packed = np.concatenate(
-            (state.on_hand, state.backlog, state.owed, state.transit.reshape(b, -1),
-             state.pending.reshape(b, -1), state.incoming, state.received, state.last_order),
+            (state.on_hand, state.backlog, state.owed, *state.transit, *state.pending,
+             state.incoming, state.received, state.last_order),
             axis=1,
         )
         return np.dot(packed, self.matrix).astype(np.float32).reshape(b, self.n_sites, N_FEATURES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.core import backlog_total, inventory_position
+from envs.core import backlog_total, inventory_position, total
 from envs.simulator import Simulator
 
 RENDER_MODES = ("ansi", "rgb_array")
@@ -15,7 +15,7 @@ def render_ansi(sim: Simulator) -> str:
     s, p = sim.state, sim.params
     backlog = backlog_total(s, p)[0]
     position = inventory_position(s, p)[0]
-    in_transit = s.transit.sum(axis=1)[0]
+    in_transit = total(s.transit, s.on_hand)[0]
     width = max(len(n) for n in p.names)
     lines = [
         f"{sim.scenario.name}  period {sim.period}/{sim.periods}",

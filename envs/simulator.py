@@ -50,8 +50,9 @@ def _read_only(state: State) -> State:
     """Freeze a state's arrays, so a shared state cannot be changed by mistake."""
     for name in State.__slots__:
         value = getattr(state, name)
-        if isinstance(value, np.ndarray):
-            value.flags.writeable = False
+        for array in value if isinstance(value, tuple) else (value,):
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
     return state
 
 

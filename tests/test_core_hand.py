@@ -176,6 +176,6 @@ def test_initial_pipeline_steady_flow():
     p = make(two_stage(retailer={"lead_time": 3, "order_delay": 2, "initial_pipeline": 4}))
     s = initial_state(p, 2)
     # L - 1 = 2 transit slots and l_o = 2 transmission slots, 4 units each
-    np.testing.assert_allclose(s.transit.sum(axis=1)[:, 0], [8, 8])
-    np.testing.assert_allclose(s.pending.sum(axis=1)[:, 0], [8, 8])
+    np.testing.assert_allclose(sum(s.transit)[:, 0], [8, 8])
+    np.testing.assert_allclose(sum(s.pending)[:, 0], [8, 8])
     np.testing.assert_allclose(inventory_position(s, p)[:, 0], [5 + 16, 5 + 16])

@@ -137,7 +137,7 @@ def test_missing_csv(tmp_path):
 
 def snapshot(sim):
     s = sim.state
-    return (s.period, *(getattr(s, k).copy() for k in ("on_hand", "backlog", "owed", "transit", "pending")))
+    return (s.period, *(np.array(getattr(s, k)) for k in ("on_hand", "backlog", "owed", "transit", "pending")))
 
 
 def same(a, b):
