@@ -60,7 +60,8 @@ class FeatureMap:
     """Fast :func:`site_features`: one matrix product on the packed state.
 
     Every feature is linear in the state arrays, so the map is a matrix ``W``
-    with ``features = pack(state) @ W``. ``W`` is not written by hand: it is
+    (entries 0 and +-1) with ``features = pack(state) @ W``, computed in float32
+    like the observations themselves. ``W`` is not written by hand: it is
     read off :func:`site_features` by probing it with unit states, so the
     definitions above stay the only ones.
     """
@@ -70,7 +71,7 @@ class FeatureMap:
         width = n * (6 + r + d)
         probe = np.eye(width)
         self.n_sites = n
-        self.matrix = site_features(self._unpack(probe, n, r, d), params).astype(np.float64).reshape(width, -1)
+        self.matrix = site_features(self._unpack(probe, n, r, d), params).reshape(width, -1)  # float32, exact
 
     @staticmethod
     def _unpack(packed: np.ndarray, n: int, r: int, d: int) -> State:
@@ -89,8 +90,9 @@ class FeatureMap:
             (state.on_hand, state.backlog, state.owed, *state.transit, *state.pending,
              state.incoming, state.received, state.last_order),
             axis=1,
+            dtype=np.float32,
         )
-        return np.dot(packed, self.matrix).astype(np.float32).reshape(b, self.n_sites, N_FEATURES)
+        return np.dot(packed, self.matrix).reshape(b, self.n_sites, N_FEATURES)
 
 
 def _feature_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
