@@ -19,6 +19,9 @@ examples:
   echelon show beer_game                 validate a scenario and print its network
   echelon show my_network.yaml           ... or your own YAML file
   echelon speed                          throughput of the core and the ParallelEnv
+  echelon optimal textbook_serial        exact Clark-Scarf levels and cost
+  echelon optimal distribution --json    simulation-optimised levels, as JSON
+  echelon optimal beer_game --compare    the optimum against the classic heuristics
 """
 
 
@@ -116,6 +119,66 @@ def cmd_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def cmd_optimal(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from agents.optimal import optimal_levels
+    from envs.scenario import load_scenario
+
+    scen = load_scenario(args.scenario)
+    best = optimal_levels(scen, method=args.method, episodes=args.episodes, seed=args.seed)
+    if args.json:
+        print(json.dumps(best.as_dict(), indent=2))
+        return 0
+    console = Console()
+    how = {
+        "clark_scarf": "exact optimum (Clark & Scarf 1960; Chen & Zheng 1994), long-run cost per period",
+        "newsvendor": "exact optimum (newsvendor), long-run cost per period",
+        "simulation": f"simulation-optimised echelon base-stock levels ({args.episodes} episodes, common random "
+                      f"numbers), mean cost per period over the scenario's {scen.periods}-period episodes",
+    }[best.method]
+    console.print(f"[bold]{scen.name}[/bold]: {how}")
+    table = Table()
+    for col in ("site", "echelon level S^e", "local level S"):
+        table.add_column(col, justify="right")
+    for name, e, loc in zip(best.sites, best.echelon_levels, best.local_levels, strict=True):
+        table.add_row(name, f"{e:g}", f"{loc:g}")
+    console.print(table)
+    ci = f" ± {best.half_width:.2f} (95% CI)" if best.half_width else ""
+    console.print(f"expected cost per period: [bold]{best.expected_cost:.4f}[/bold]{ci}")
+    if best.local_cost is not None:
+        console.print(f"(local levels searched on their own: {best.local_cost:.4f} per period)")
+    if args.compare:
+        from evaluation.compare import compare_with_heuristics
+
+        rows = compare_with_heuristics(scen, best, episodes=args.episodes, seed=args.seed)
+        console.print(f"Against the classic heuristics ({args.episodes} episodes of {scen.periods} periods, "
+                      "the same demand for every policy):")
+        table = Table()
+        for col in ("policy", "cost / period", "95% CI", "vs optimum"):
+            table.add_column(col, justify="right" if col != "policy" else "left")
+        for row in rows:
+            table.add_row(row.label, f"{row.mean:.2f}", f"± {row.half_width:.2f}", f"{row.gap:+.1%}")
+        console.print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="echelon",
@@ -140,6 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated batch sizes (default: 1,64,1024,16384)")
     p.add_argument("--seconds", type=_positive_float, default=2.0, help="seconds per measurement (default: 2)")
     p.set_defaults(func=cmd_speed)
+
+    p = sub.add_parser("optimal", help="optimal base-stock levels: exact (serial) or simulation-optimised",
+                       epilog="example: echelon optimal textbook_serial --json")
+    p.add_argument("scenario", help="built-in name or a YAML path")
+    p.add_argument("--json", action="store_true", help="print JSON: method, echelon_levels, local_levels, "
+                                                       "expected_cost")
+    p.add_argument("--method", choices=("auto", "exact", "simulation"), default="auto",
+                   help="auto (default): exact where theory covers the scenario, else simulation")
+    p.add_argument("--episodes", type=_whole(1), default=200,
+                   help="episodes per candidate in the search and the comparison (default: 200)")
+    p.add_argument("--seed", type=_whole(0), default=0, help="seed of the episodes (default: 0)")
+    p.add_argument("--compare", action="store_true",
+                   help="also evaluate the classic heuristics on the same demand and print a table")
+    p.set_defaults(func=cmd_optimal)
     return parser
 
 

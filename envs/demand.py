@@ -37,6 +37,11 @@ class DemandModel(Protocol):
         ...
 
 
+# Stationary models (Poisson, Normal, Uniform) also give ``pmf(step)``: the
+# one-period distribution on the grid 0, step, 2 step, ... that exact optima
+# (agents.clark_scarf) need; time-varying models have none.
+
+
 @dataclass(frozen=True)
 class Poisson:
     """Poisson demand with mean [lambda]."""
@@ -46,6 +51,13 @@ class Poisson:
 
     def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
         return rng.poisson(self.mean, size=(batch, periods)).astype(np.float64)
+
+    def pmf(self, step: float = 1.0) -> np.ndarray:
+        """P(D = k) for k = 0, 1, ... up to a tail below 1e-15 (``step`` must be 1)."""
+        _whole_step(step, self)
+        k = np.arange(int(self.mean + 20 * math.sqrt(self.mean) + 30))
+        log_p = k * math.log(self.mean) - self.mean - np.array([math.lgamma(i + 1) for i in k])
+        return _trim(np.exp(log_p))
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,17 @@ class Normal:
     def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
         return np.maximum(rng.normal(self.mean, self.std, size=(batch, periods)), 0.0)
 
+    def pmf(self, step: float) -> np.ndarray:
+        """Demand discretised to the grid 0, step, 2 step, ...: P(D rounds to k step).
+
+        Each grid point takes the probability of the interval of width ``step``
+        around it (all of ``D < step / 2`` goes to 0, as censoring does).
+        """
+        top = self.mean + 12 * self.std
+        edges = (np.arange(int(top / step) + 2) + 0.5) * step
+        cdf = np.array([0.5 * (1 + math.erf((e - self.mean) / (self.std * math.sqrt(2)))) for e in edges])
+        return _trim(np.diff(cdf, prepend=0.0))
+
 
 @dataclass(frozen=True)
 class Uniform:
@@ -78,6 +101,13 @@ class Uniform:
 
     def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
         return rng.integers(self.low, self.high + 1, size=(batch, periods)).astype(np.float64)
+
+    def pmf(self, step: float = 1.0) -> np.ndarray:
+        """P(D = k) for k = 0, 1, ..., high (``step`` must be 1)."""
+        _whole_step(step, self)
+        out = np.zeros(self.high + 1)
+        out[self.low:] = 1.0 / (self.high - self.low + 1)
+        return out
 
 
 @dataclass(frozen=True)
@@ -169,6 +199,17 @@ class Replay:
         else:
             start = np.zeros(batch, dtype=np.int64)
         return self.values[start[:, None] + np.arange(periods)[None, :]].astype(np.float64)
+
+
+def _whole_step(step: float, model: object) -> None:
+    if step != 1:
+        raise ValueError(f"{type(model).__name__} demand is whole units: its pmf grid step is 1 (got {step})")
+
+
+def _trim(probs: np.ndarray, tail: float = 1e-15) -> np.ndarray:
+    """Drop the upper tail of a pmf where the remaining mass is below ``tail``."""
+    keep = np.flatnonzero(np.cumsum(probs[::-1]) >= tail)
+    return probs[: len(probs) - keep[0]] if len(keep) else probs
 
 
 # --------------------------------------------------------------------------- builders

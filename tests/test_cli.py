@@ -69,3 +69,38 @@ def test_console_script_no_traceback():
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "missing.yaml" in proc.stderr
+
+
+def test_optimal_json_exact(capsys):
+    import json
+
+    code, out, _ = run(["optimal", "textbook_serial", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= {"method", "echelon_levels", "local_levels", "expected_cost"}
+    assert data["method"] == "clark_scarf"
+    assert list(data["echelon_levels"]) == ["retailer", "wholesaler", "factory"]
+    assert data["echelon_levels"]["factory"] == pytest.approx(22.70, abs=0.05)
+    assert data["expected_cost"] == pytest.approx(47.67, abs=0.05)
+
+
+def test_optimal_simulation_and_compare(capsys):
+    code, out, _ = run(["optimal", "lost_sales", "--episodes", "20", "--compare"], capsys)
+    assert code == 0
+    assert "simulation-optimised" in out and "sterman" in out and "pass_through" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["optimal", "distribution", "--method", "exact"], "distribution tree"),
+     (["optimal", "nope"], "unknown scenario"),
+     (["optimal", "beer_game", "--episodes", "0"], "--episodes")],
+)
+def test_optimal_errors(capsys, args, needle):
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse usage errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err

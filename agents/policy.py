@@ -1,0 +1,98 @@
+"""The policy interface: a batch of core states in, order quantities for every site out.
+
+Heuristics, exact optima and learned models all implement :class:`Policy`, so
+the same rollout code (:mod:`evaluation`) compares them on the same demand.
+A policy is built for one scenario (it resolves per-site parameters by site
+name once), then, per batch of episodes::
+
+    policy.reset(batch, rng)          # episode memory, random draws
+    orders = policy.act(state)        # [batch, sites], >= 0
+
+``act`` sees the whole :class:`~envs.core.State`; a policy that should only
+use a site's local information (every heuristic here) reads just that site's
+column.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from envs.core import CoreParams, State
+from envs.errors import ConfigError
+from envs.scenario import Scenario
+
+SiteValues = float | Sequence[float] | Mapping[str, float]
+"""A per-site parameter: one number for every site, a list in site order, or ``{site: number}``."""
+
+
+class Policy:
+    """Maps a batch of states to orders ``[batch, sites]``.
+
+    Subclasses set ``name`` (the registry key) and implement :meth:`act`;
+    those with memory or randomness also override :meth:`reset`.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.params = CoreParams.from_scenario(scenario)
+
+    def reset(self, batch: int, rng: np.random.Generator) -> None:
+        """Start a new batch of episodes (clear memory, take the random stream)."""
+
+    def act(self, state: State) -> np.ndarray:
+        """Orders ``[batch, sites]`` placed at the end of the period that ``state`` ends."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A short label with the parameters, for tables and reports."""
+        return self.name
+
+
+def per_site(value: Any, scenario: Scenario, where: str, *, minimum: float | None = None,
+             whole: bool = False) -> np.ndarray:
+    """Resolve a :data:`SiteValues` parameter to a float array in site order.
+
+    Raises :class:`ConfigError` naming ``where`` (e.g. ``policy 'base_stock': levels``)
+    for a wrong count, an unknown or missing site, or a value out of range.
+    """
+    names = scenario.site_names
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ConfigError(f"{where}: unknown site '{unknown[0]}' (sites: {', '.join(names)})")
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise ConfigError(f"{where}: no value for site '{missing[0]}' (give every site, or one number)")
+        raw = [value[n] for n in names]
+    elif isinstance(value, str | bytes) or value is None:
+        raise ConfigError(f"{where}: must be a number, a list or a {{site: number}} mapping (got {value!r})")
+    elif isinstance(value, Sequence) or isinstance(value, np.ndarray):
+        raw = list(value)
+        if len(raw) != len(names):
+            raise ConfigError(f"{where}: expected {len(names)} values, one per site ({', '.join(names)}), "
+                              f"got {len(raw)}")
+    else:
+        raw = [value] * len(names)
+    out = []
+    for name, v in zip(names, raw, strict=True):
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating) or not math.isfinite(v):
+            raise ConfigError(f"{where}: site '{name}': must be a finite number (got {v!r})")
+        if minimum is not None and v < minimum:
+            raise ConfigError(f"{where}: site '{name}': must be >= {minimum:g} (got {v!r})")
+        if whole and not float(v).is_integer():
+            raise ConfigError(f"{where}: site '{name}': must be a whole number (got {v!r})")
+        out.append(float(v))
+    return np.array(out)
+
+
+def site_label(values: np.ndarray) -> str:
+    """Per-site values for a table: ``6.5/12/22.7``, or ``17`` when every site has the same."""
+    if len(values) and np.all(values == values[0]):
+        return f"{values[0]:g}"
+    return "/".join(f"{v:g}" for v in values)
