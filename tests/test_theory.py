@@ -60,3 +60,29 @@ def test_retailer_newsvendor_single_stage():
                        "initial_inventory": 7}]}
     mean, _ = long_run_cost(load_scenario(spec), [7], batch=4000, periods=60, warmup=5)
     assert mean == pytest.approx(3.27740, rel=0.01)
+
+
+@pytest.mark.slow
+def test_exact_optimum_through_the_gymnasium_env():
+    """The exact levels, played through the central-controller env for 100,000 periods, cost 47.66 +- 1%."""
+    import envs
+    from agents.clark_scarf import serial_optimum
+    from agents.registry import make_policy
+
+    scen = load_scenario("textbook_serial")
+    best = serial_optimum(scen)
+    env = envs.CentralSupplyChainEnv(scenario=scen, action="continuous", max_order=200.0)
+    policy = make_policy({"policy": "echelon_base_stock", "levels": best.echelon_levels.tolist()}, scen)
+    total, periods = 0.0, 0
+    env.reset(seed=7)
+    for _ in range(1000):  # 1000 episodes x 100 periods
+        policy.reset(1, np.random.default_rng(0))
+        done = False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(policy.act(env.sim.state)[0].astype(np.float32))
+            total -= reward
+            periods += 1
+            done = terminated or truncated
+        env.reset()
+    assert periods == 100_000
+    assert total / periods == pytest.approx(best.expected_cost, rel=0.01)
