@@ -5,15 +5,24 @@ own incoming orders (the echelon policy from its echelon position). Symbols
 follow Snyder & Shen, *Fundamentals of Supply Chain Theory* (2nd ed.): base-stock
 level [S], reorder point [s] or [r], order quantity [Q], inventory position [IP]
 (on hand - backorders + pipeline), echelon inventory position [IP^e].
+
+Installation policies decide site by site, customers first: a site's position
+counts the orders its customers place this same period (where they reach it at
+once, no order delay), as the textbook installation policies do. So the local
+levels S_j = S^e_j - S^e_{j-1} reproduce the echelon base-stock policy exactly on
+a serial chain (Axsäter 1993), and nothing is decided on a one-period-old view.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from agents.policy import Policy, SiteValues, per_site, site_label
 from envs.actions import default_max_order
 from envs.core import (
+    CoreParams,
     State,
     echelon_inventory_position,
     inventory_level,
@@ -23,6 +32,31 @@ from envs.core import (
 )
 from envs.errors import ConfigError
 from envs.scenario import Scenario
+
+
+def sequential_orders(
+    state: State, params: CoreParams, rule: Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Orders ``[B, S]`` decided site by site, downstream first (module docstring).
+
+    ``rule(j, position, received)`` gives site j's order from its inventory
+    position [IP] after the orders its customers (already decided) place on it
+    this period, ``received`` (0 where none reach it at once).
+    """
+    position = inventory_position(state, params)
+    instant = params.feeds * (params.order_delay == 0)[:, None]  # [c, s]: c's order reaches s at once
+    orders = np.zeros_like(position)
+    for j in range(params.n_sites):
+        placed = np.minimum(orders, params.capacity) if params.capacitated else orders
+        received = np.dot(placed, instant[:, j])
+        orders[:, j] = rule(j, position[:, j] - received, received)
+    return orders
+
+
+def installation_base_stock(state: State, params: CoreParams, levels: np.ndarray) -> np.ndarray:
+    """Order up to ``levels`` (``[S]`` or one row per copy ``[B, S]``) on each site's position."""
+    levels = np.broadcast_to(levels, state.on_hand.shape)
+    return sequential_orders(state, params, lambda j, ip, _: np.maximum(levels[:, j] - ip, 0.0))
 
 
 class BaseStock(Policy):
@@ -40,7 +74,7 @@ class BaseStock(Policy):
         self.levels = per_site(levels, scenario, f"policy '{self.name}': levels")
 
     def act(self, state: State) -> np.ndarray:
-        return order_up_to(self.levels, inventory_position(state, self.params))
+        return installation_base_stock(state, self.params, self.levels)
 
     def describe(self) -> str:
         return f"{self.name} S={site_label(self.levels)}"
@@ -86,8 +120,9 @@ class MinMax(Policy):
                              f"(got s={self.s[bad[0]]:g}, S={self.S[bad[0]]:g})")
 
     def act(self, state: State) -> np.ndarray:
-        position = inventory_position(state, self.params)
-        return np.where(position <= self.s, self.S - position, 0.0)
+        return sequential_orders(
+            state, self.params, lambda j, ip, _: np.where(ip <= self.s[j], self.S[j] - ip, 0.0)
+        )
 
     def describe(self) -> str:
         return f"{self.name} s={site_label(self.s)} S={site_label(self.S)}"
@@ -108,9 +143,11 @@ class ReorderPointQuantity(Policy):
         self.Q = per_site(Q, scenario, f"policy '{self.name}': Q", minimum=1e-9)
 
     def act(self, state: State) -> np.ndarray:
-        position = inventory_position(state, self.params)
-        batches = np.floor((self.r - position) / self.Q) + 1.0
-        return np.where(position <= self.r, batches * self.Q, 0.0)
+        def rule(j: int, ip: np.ndarray, _: np.ndarray) -> np.ndarray:
+            batches = np.floor((self.r[j] - ip) / self.Q[j]) + 1.0
+            return np.where(ip <= self.r[j], batches * self.Q[j], 0.0)
+
+        return sequential_orders(state, self.params, rule)
 
     def describe(self) -> str:
         return f"{self.name} r={site_label(self.r)} Q={site_label(self.Q)}"

@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
+from agents.forecast import ForecastBaseStock
 from agents.heuristics import (
     BaseStock,
     Constant,
@@ -29,7 +30,7 @@ from envs.scenario import Scenario
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
     for cls in (BaseStock, EchelonBaseStock, MinMax, ReorderPointQuantity, PassThrough, Constant, RandomOrders,
-                Sterman)
+                Sterman, ForecastBaseStock)
 }
 
 PolicySpec = str | Mapping[str, Any]
@@ -86,7 +87,7 @@ def optimal_levels_for(cls: type[Policy], scenario: Scenario) -> list[float]:
     if cls is EchelonBaseStock:
         return optimal_levels(scenario).echelon_levels.tolist()
     if cls is BaseStock:
-        try:
+        try:  # the equivalent local levels, exact on serial chains (agents.heuristics)
             return optimal_levels(scenario, method="exact").local_levels.tolist()
         except ConfigError:
             return search_levels(scenario, kind="installation").levels.tolist()

@@ -8,8 +8,9 @@ levels (sample-average approximation, Kleywegt, Shapiro & Homem-de-Mello 2002)
 and comparisons between candidates are paired, not noisy.
 
 The search is a compass (pattern) search (Kolda, Lewis & Torczon 2003): from a
-lead-time-demand start, all 2 S + 1 neighbours ``levels +- step e_i`` are
-simulated at once, as one batch of the core; it moves to the best and halves
+lead-time-demand start, the neighbours ``levels +- step d`` along every site's
+axis and along "this site and all its suppliers" are simulated at once, as one
+batch of the core; it moves to the best and halves
 the step when none improves, down to one unit (whole-unit demand) or a small
 fraction of mean demand. The reported cost is re-estimated on fresh episodes,
 with a 95% confidence interval, so it is not biased by the search.
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.core import echelon_inventory_position, inventory_position, order_up_to
+from agents.heuristics import installation_base_stock
+from envs.core import echelon_inventory_position, order_up_to
 from envs.scenario import Scenario
 from envs.simulator import Episode, Simulator, sample_episode
 
@@ -52,6 +54,7 @@ class LevelEvaluator:
         self.kind = kind
         self.episodes = episodes
         probe = Simulator(scenario, batch=episodes)
+        self.params = probe.params
         self.episode = sample_episode(scenario, probe.params, np.random.default_rng(seed), episodes, probe.periods)
         self.evaluations = 0
 
@@ -65,10 +68,13 @@ class LevelEvaluator:
         sim.reset(np.random.default_rng(0),
                   Episode(np.tile(demand, (1, k, 1)), None if lead is None else np.tile(lead, (1, k, 1))))
         target = np.repeat(levels, e, axis=0)
-        position = echelon_inventory_position if self.kind == "echelon" else inventory_position
         total = np.zeros(k * e)
         while not sim.done:
-            total += sim.step(order_up_to(target, position(sim.state, sim.params)), validate=False).cost.sum(axis=1)
+            if self.kind == "echelon":
+                orders = order_up_to(target, echelon_inventory_position(sim.state, sim.params))
+            else:
+                orders = installation_base_stock(sim.state, sim.params, target)
+            total += sim.step(orders, validate=False).cost.sum(axis=1)
         self.evaluations += k
         return (total / sim.periods).reshape(k, e)
 
@@ -139,6 +145,10 @@ def search_levels(
         if integral:
             x, step = np.round(x), float(max(1, round(step)))
     directions = np.eye(len(x))
+    if not common:
+        # also move a site together with everything upstream of it: for echelon levels that is a move of
+        # one local level, for local levels a move of one echelon level; either helps past ridges
+        directions = np.unique(np.concatenate([directions, evaluate.params.subtree]), axis=0)
     best_cost = float(evaluate(levels_of(x)[None])[0])
     for _ in range(max_rounds):
         candidates = x + np.concatenate([directions, -directions]) * step

@@ -22,6 +22,9 @@ examples:
   echelon optimal textbook_serial        exact Clark-Scarf levels and cost
   echelon optimal distribution --json    simulation-optimised levels, as JSON
   echelon optimal beer_game --compare    the optimum against the classic heuristics
+  echelon benchmark heuristics           every heuristic on every built-in scenario
+  echelon benchmark centralization       decentralized vs information sharing vs hybrid vs centralized
+  echelon benchmark my_bench.yaml --out results/mine
 """
 
 
@@ -179,6 +182,58 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from envs.files import fresh_dir
+    from evaluation.benchmark import load_benchmark, run_benchmark
+    from evaluation.output import write_benchmark
+
+    config = load_benchmark(args.config, episodes=args.episodes, seed=args.seed, periods=args.periods)
+    if args.out is not None and Path(args.out).exists():
+        raise FileExistsError(f"{args.out}: already exists; choose another --out (earlier runs are never "
+                              "overwritten)")
+    out = Path(args.out) if args.out is not None else fresh_dir(Path("results"), config.name)
+    console = Console()
+    total = len(config.scenarios) * len(config.policies)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task(f"benchmark {config.name}", total=total)
+        result = run_benchmark(config, lambda message: progress.update(task, advance=1, description=message))
+    console.print(_benchmark_table(result))
+    written = write_benchmark(result, out)
+    console.print(f"wrote {len(written)} files to [bold]{out}[/bold] (report: {out / 'report.md'})")
+    return 0
+
+
+def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a BenchmarkResult
+    import math
+
+    from rich.table import Table
+
+    cfg = result.config
+    table = Table(title=f"{cfg.name}: team cost per period, {cfg.episodes} episodes, common random numbers")
+    for col in ("scenario", "policy", "cost", "95% CI", f"vs {cfg.baseline}", "fill rate", "on hand",
+                "bullwhip (top)"):
+        table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
+    for scen in cfg.scenarios:
+        rows = sorted((r for r in result.rows if r.scenario == scen.name), key=lambda r: r.metrics.cost.mean)
+        for i, r in enumerate(rows):
+            m = r.metrics
+            fill = "n/a" if math.isnan(m.fill_rate_total) else f"{m.fill_rate_total:.1%}"
+            top = m.echelon_bullwhip[-1]
+            table.add_row(
+                scen.name if i == 0 else "", r.label, f"{m.cost.mean:.2f}", f"± {m.cost.half_width:.2f}",
+                "baseline" if r.label == cfg.baseline else f"{r.vs_baseline.mean:+.2f}",
+                fill, f"{sum(m.on_hand.values()):.1f}", "n/a" if math.isnan(top) else f"{top:.2f}",
+                end_section=i == len(rows) - 1,
+            )
+    return table
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="echelon",
@@ -217,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true",
                    help="also evaluate the classic heuristics on the same demand and print a table")
     p.set_defaults(func=cmd_optimal)
+
+    p = sub.add_parser("benchmark", help="compare policies on scenarios: table, CSV/JSON, report and plots",
+                       epilog="example: echelon benchmark centralization --episodes 200")
+    p.add_argument("config", help="built-in benchmark (configs/benchmarks: heuristics, centralization) or a YAML path")
+    p.add_argument("--out", help="output folder; must not exist (default: results/NAME, or NAME-2, ... if taken)")
+    p.add_argument("--episodes", type=_whole(1), help="override the config's episodes per policy and scenario")
+    p.add_argument("--seed", type=_whole(0), help="override the config's seed")
+    p.add_argument("--periods", type=_whole(2), help="override every scenario's horizon")
+    p.set_defaults(func=cmd_benchmark)
     return parser
 
 
@@ -229,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (EchelonError, ValueError) as exc:
+    except (EchelonError, ValueError, OSError) as exc:
         print(f"echelon: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -28,6 +28,7 @@ class Trajectory:
     sales: np.ndarray  # customer demand served from stock
     on_hand: np.ndarray  # end of period
     backlog: np.ndarray  # end of period: customer backlog + orders owed downstream
+    customer_backlog: np.ndarray  # end of period: customer demand waiting (backlog sites)
     lost: np.ndarray  # customer demand or orders lost
     cost: np.ndarray  # per site per period
 
@@ -61,6 +62,7 @@ def rollout(policy: Policy, scenario: Scenario, episodes: int, seed: int,
         fields["sales"].append(flows.sales)
         fields["on_hand"].append(state.on_hand)
         fields["backlog"].append(backlog_total(state, sim.params))
+        fields["customer_backlog"].append(state.backlog)
         fields["lost"].append(flows.lost)
         fields["cost"].append(flows.cost)
     return Trajectory(**{name: np.stack(values) for name, values in fields.items()})

@@ -1,0 +1,202 @@
+"""Benchmarks: scenarios x policies x episodes, on common random numbers.
+
+A benchmark config (YAML, ``configs/benchmarks/``)::
+
+    name: heuristics
+    description: The classic heuristics against the best base-stock levels.
+    scenarios: [beer_game, textbook_serial, distribution, lost_sales]
+    episodes: 1000          # per policy and scenario, the same for every policy
+    seed: 0
+    periods: 100            # optional: override every scenario's horizon
+    warmup: 0               # optional: periods left out of the metrics
+    baseline: optimal       # optional: label the paired differences refer to (default: the first policy)
+    policies:
+      - {label: optimal, policy: echelon_base_stock, levels: optimal}
+      - sterman
+      - {policy: constant, quantity: 4}
+
+A policy entry is a name or a mapping with ``policy``, its parameters
+(:mod:`agents.registry`) and an optional ``label`` (default: the name).
+Within one scenario every policy runs on the same episodes, so differences are
+paired (:func:`evaluation.metrics.paired_difference`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.clark_scarf import serial_optimum
+from agents.registry import make_policy
+from envs.errors import ConfigError
+from envs.scenario import Scenario, load_scenario, read_yaml
+from evaluation.metrics import Estimate, Metrics, compute_metrics, paired_difference
+from evaluation.rollout import Trajectory, common_episodes, rollout
+
+BENCHMARK_DIR = Path(__file__).resolve().parent.parent / "configs" / "benchmarks"
+_KEYS = {"name", "description", "scenarios", "episodes", "seed", "periods", "warmup", "baseline", "policies"}
+
+
+@dataclass(frozen=True)
+class PolicyEntry:
+    label: str
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    name: str
+    description: str
+    scenarios: tuple[Scenario, ...]
+    policies: tuple[PolicyEntry, ...]
+    episodes: int
+    seed: int
+    warmup: int
+    baseline: str
+    source: str
+
+
+@dataclass
+class Row:
+    """One policy on one scenario."""
+
+    scenario: str
+    label: str
+    policy: str  # the policy's own description, with its resolved parameters
+    metrics: Metrics
+    vs_baseline: Estimate  # paired difference in team cost per period
+    gap_to_optimum: float | None  # relative to the exact long-run optimum, where theory has one
+    sample: Trajectory = field(repr=False)  # the first episode, for plots
+
+
+@dataclass
+class BenchmarkResult:
+    config: BenchmarkConfig
+    rows: list[Row]
+    optimum: dict[str, float]  # scenario -> exact long-run optimal cost, where known
+
+
+def resolve_benchmark_path(name_or_path: str | Path) -> Path:
+    """A built-in benchmark name (``heuristics``) or a path to a YAML file."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{path}: benchmark config not found")
+        return path
+    builtin = BENCHMARK_DIR / f"{name_or_path}.yaml"
+    if not builtin.is_file():
+        known = ", ".join(sorted(p.stem for p in BENCHMARK_DIR.glob("*.yaml")))
+        raise ConfigError(f"unknown benchmark {str(name_or_path)!r} (built-in: {known}; or give a YAML path)")
+    return builtin
+
+
+def load_benchmark(
+    name_or_path: str | Path, episodes: int | None = None, seed: int | None = None, periods: int | None = None
+) -> BenchmarkConfig:
+    """Read and validate a benchmark config; every problem is one :class:`ConfigError` line naming file and field."""
+    path = resolve_benchmark_path(name_or_path)
+    raw = read_yaml(path)
+    src = str(path)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{src}: a benchmark config must be a mapping of keys (got {type(raw).__name__})")
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{src}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(_KEYS))})")
+    for key in ("scenarios", "policies"):
+        if key not in raw:
+            raise ConfigError(f"{src}: missing key '{key}'")
+    episodes = _whole(raw, "episodes", src, 1, 1000) if episodes is None else episodes
+    seed = _whole(raw, "seed", src, 0, 0) if seed is None else seed
+    warmup = _whole(raw, "warmup", src, 0, 0)
+    if periods is None and raw.get("periods") is not None:
+        periods = _whole(raw, "periods", src, 2, 0)
+    if episodes < 1:
+        raise ConfigError(f"{src}: episodes must be >= 1 (got {episodes})")
+    scenario_names = raw["scenarios"]
+    if not isinstance(scenario_names, list) or not scenario_names:
+        raise ConfigError(f"{src}: 'scenarios' must be a non-empty list of scenario names or paths")
+    scenarios = []
+    for i, name in enumerate(scenario_names):
+        if not isinstance(name, str):
+            raise ConfigError(f"{src}: scenarios[{i}]: expected a scenario name or path (got {name!r})")
+        try:
+            scen = load_scenario(name if Path(name).is_absolute() or not name.endswith((".yaml", ".yml"))
+                                 else str(path.parent / name))
+        except ConfigError as exc:
+            raise ConfigError(f"{src}: scenarios[{i}]: {exc}") from None
+        scen = scen.with_periods(periods) if periods else scen
+        if warmup >= scen.periods - 1:
+            raise ConfigError(f"{src}: warmup {warmup} leaves too few of the {scen.periods} periods of '{scen.name}'")
+        scenarios.append(scen)
+    policies = _policy_entries(raw["policies"], src)
+    baseline = raw.get("baseline", policies[0].label)
+    if baseline not in {p.label for p in policies}:
+        raise ConfigError(f"{src}: baseline {baseline!r} is not a policy label "
+                          f"(labels: {', '.join(p.label for p in policies)})")
+    # build every policy once now, so a bad parameter fails before any work is done
+    for scen in scenarios:
+        for i, entry in enumerate(policies):
+            if entry.spec.get("levels") != "optimal":
+                make_policy(entry.spec, scen, where=f"{src}: policies[{i}] on '{scen.name}'")
+    return BenchmarkConfig(
+        name=str(raw.get("name", path.stem)), description=str(raw.get("description", "")).strip(),
+        scenarios=tuple(scenarios), policies=policies, episodes=episodes, seed=seed, warmup=warmup,
+        baseline=baseline, source=src,
+    )
+
+
+def _whole(raw: Mapping[str, Any], key: str, src: str, minimum: int, default: int) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{src}: '{key}' must be a whole number >= {minimum} (got {value!r})")
+    return value
+
+
+def _policy_entries(raw: Any, src: str) -> tuple[PolicyEntry, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{src}: 'policies' must be a non-empty list")
+    entries, seen = [], set()
+    for i, item in enumerate(raw):
+        spec = {"policy": item} if isinstance(item, str) else item
+        if not isinstance(spec, Mapping) or "policy" not in spec:
+            raise ConfigError(f"{src}: policies[{i}]: expected a policy name or a mapping with key 'policy' "
+                              f"(got {item!r})")
+        spec = dict(spec)
+        label = str(spec.pop("label", spec["policy"]))
+        if label in seen:
+            raise ConfigError(f"{src}: policies[{i}]: duplicate label {label!r} (give each entry its own 'label')")
+        seen.add(label)
+        entries.append(PolicyEntry(label, spec))
+    return tuple(entries)
+
+
+def run_benchmark(config: BenchmarkConfig, advance: Callable[[str], None] | None = None) -> BenchmarkResult:
+    """Roll out every policy on every scenario; ``advance(message)`` is called after each pair."""
+    rows: list[Row] = []
+    optimum: dict[str, float] = {}
+    for scen in config.scenarios:
+        try:
+            optimum[scen.name] = serial_optimum(scen).expected_cost
+        except ConfigError:
+            pass
+        episode = common_episodes(scen, config.episodes, config.seed)
+        metrics: dict[str, tuple[Metrics, str, Trajectory]] = {}
+        for i, entry in enumerate(config.policies):
+            policy = make_policy(entry.spec, scen, where=f"{config.source}: policies[{i}] on '{scen.name}'")
+            trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
+            metrics[entry.label] = (compute_metrics(trajectory, scen, config.warmup), policy.describe(),
+                                    _first_episode(trajectory))
+            if advance:
+                advance(f"{scen.name}: {entry.label}")
+        base = metrics[config.baseline][0]
+        for label, (m, described, sample) in metrics.items():
+            best = optimum.get(scen.name)
+            gap = None if best is None else m.cost.mean / best - 1.0
+            rows.append(Row(scen.name, label, described, m, paired_difference(m, base), gap, sample))
+    return BenchmarkResult(config, rows, optimum)
+
+
+def _first_episode(t: Trajectory) -> Trajectory:
+    return Trajectory(**{name: getattr(t, name)[:, :1] for name in Trajectory.__dataclass_fields__})
