@@ -55,6 +55,8 @@ class ForecastBaseStock(Policy):
             z = [NormalDist().inv_cdf(min(r, 1 - 1e-9)) for r in ratio]
         self.z = per_site(z, scenario, f"{where}: z")
         self.cover = np.array([s.lead_time.mean + s.order_delay for s in scenario.sites])
+        delayed = {s.supplier for s in scenario.sites if s.order_delay and s.supplier}
+        self._instant = [s.name not in delayed for s in scenario.sites]  # every customer's order arrives at once
         self._history: list[np.ndarray] = []
 
     def reset(self, batch: int, rng: np.random.Generator) -> None:
@@ -68,9 +70,15 @@ class ForecastBaseStock(Policy):
         current = np.empty_like(state.on_hand)
 
         def rule(j: int, position: np.ndarray, received: np.ndarray) -> np.ndarray:
-            # what the site saw this period: its own customer demand plus the orders just placed on it,
-            # or, sharing information, the end-customer demand it ultimately serves
-            current[:, j] = customer[:, j] if self.signal == "customer" else state.demand[:, j] + received
+            # what the site saw this period: its customer demand plus the orders its customers placed on it
+            # (those just placed where they arrive at once, else those that arrived), or, sharing
+            # information, the end-customer demand it ultimately serves
+            if self.signal == "customer":
+                current[:, j] = customer[:, j]
+            elif self._instant[j]:
+                current[:, j] = state.demand[:, j] + received
+            else:
+                current[:, j] = state.incoming[:, j]
             window = np.concatenate([history[:, :, j], current[None, :, j]])
             mean, std = window.mean(axis=0), window.std(axis=0, ddof=1)
             level = mean * self.cover[j] + self.z[j] * std * np.sqrt(self.cover[j])
