@@ -6,57 +6,31 @@ follow Snyder & Shen, *Fundamentals of Supply Chain Theory* (2nd ed.): base-stoc
 level [S], reorder point [s] or [r], order quantity [Q], inventory position [IP]
 (on hand - backorders + pipeline), echelon inventory position [IP^e].
 
-Installation policies decide site by site, customers first: a site's position
-counts the orders its customers place this same period (where they reach it at
-once, no order delay), as the textbook installation policies do. So the local
-levels S_j = S^e_j - S^e_{j-1} reproduce the echelon base-stock policy exactly on
-a serial chain (Axsäter 1993), and nothing is decided on a one-period-old view.
+Installation policies decide site by site, customers first
+(:func:`envs.core.sequential_orders`): a site's position counts the orders its
+customers place this same period (where they reach it at once, no order delay),
+as the textbook installation policies do. So the local levels
+S_j = S^e_j - S^e_{j-1} reproduce the echelon base-stock policy exactly on a
+serial chain (Axsäter 1993), and nothing is decided on a one-period-old view.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
 from agents.policy import Policy, SiteValues, per_site, site_label
 from envs.actions import default_max_order
 from envs.core import (
-    CoreParams,
     State,
     echelon_inventory_position,
+    installation_base_stock,
     inventory_level,
-    inventory_position,
     order_up_to,
     pipeline,
+    sequential_orders,
 )
 from envs.errors import ConfigError
 from envs.scenario import Scenario
-
-
-def sequential_orders(
-    state: State, params: CoreParams, rule: Callable[[int, np.ndarray, np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """Orders ``[B, S]`` decided site by site, downstream first (module docstring).
-
-    ``rule(j, position, received)`` gives site j's order from its inventory
-    position [IP] after the orders its customers (already decided) place on it
-    this period, ``received`` (0 where none reach it at once).
-    """
-    position = inventory_position(state, params)
-    instant = params.feeds * (params.order_delay == 0)[:, None]  # [c, s]: c's order reaches s at once
-    orders = np.zeros_like(position)
-    for j in range(params.n_sites):
-        placed = np.minimum(orders, params.capacity) if params.capacitated else orders
-        received = np.dot(placed, instant[:, j])
-        orders[:, j] = rule(j, position[:, j] - received, received)
-    return orders
-
-
-def installation_base_stock(state: State, params: CoreParams, levels: np.ndarray) -> np.ndarray:
-    """Order up to ``levels`` (``[S]`` or one row per copy ``[B, S]``) on each site's position."""
-    levels = np.broadcast_to(levels, state.on_hand.shape)
-    return sequential_orders(state, params, lambda j, ip, _: np.maximum(levels[:, j] - ip, 0.0))
 
 
 class BaseStock(Policy):

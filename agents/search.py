@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.heuristics import installation_base_stock
-from envs.core import echelon_inventory_position, order_up_to
+from envs.core import echelon_inventory_position, installation_base_stock, order_up_to
 from envs.scenario import Scenario
 from envs.simulator import Episode, Simulator, sample_episode
 

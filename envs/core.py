@@ -37,6 +37,7 @@ Invariants (tested): units are conserved per site and in total, and
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -507,3 +508,29 @@ def check_orders(orders: np.ndarray, shape: tuple[int, ...], where: str = "order
 def order_up_to(levels: np.ndarray, position: np.ndarray) -> np.ndarray:
     """Base-stock (order-up-to) rule: q = max(0, S - IP) for levels [S] and positions [IP]."""
     return np.maximum(levels - position, 0.0)
+
+
+def sequential_orders(
+    state: State, params: CoreParams, rule: Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Orders ``[B, S]`` decided site by site, downstream first (module docstring).
+
+    ``rule(j, position, received)`` gives site j's order from its inventory
+    position [IP] after the orders its customers (already decided) place on it
+    this period, ``received`` (0 where none reach it at once).
+    """
+    position = inventory_position(state, params)
+    instant = params.feeds * (params.order_delay == 0)[:, None]  # [c, s]: c's order reaches s at once
+    orders = np.zeros_like(position)
+    for j in range(params.n_sites):
+        placed = np.minimum(orders, params.capacity) if params.capacitated else orders
+        received = np.dot(placed, instant[:, j])
+        orders[:, j] = rule(j, position[:, j] - received, received)
+    return orders
+
+
+def installation_base_stock(state: State, params: CoreParams, levels: np.ndarray) -> np.ndarray:
+    """Order up to ``levels`` (``[S]`` or one row per copy ``[B, S]``) on each site's position."""
+    levels = np.broadcast_to(levels, state.on_hand.shape)
+    return sequential_orders(state, params, lambda j, ip, _: np.maximum(levels[:, j] - ip, 0.0))
+

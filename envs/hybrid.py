@@ -4,9 +4,10 @@
 
 Every ``review_period`` (K) periods a central planner sets each site's
 installation base-stock level [S_i]; for the next K periods each site orders up
-to it on its local inventory position, q_i = max(0, S_i - IP_i)
-(:func:`envs.core.order_up_to`). The planner sees the whole network; the sites
-react every period on local information.
+to it on its local inventory position, q_i = max(0, S_i - IP_i), counting the
+orders its customers place that period (:func:`envs.core.installation_base_stock`).
+The planner sees the whole network; the sites react every period on local
+information.
 
 ## Action Space
 
@@ -50,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from envs.central import ControllerEnv
-from envs.core import inventory_position, order_up_to
+from envs.core import installation_base_stock
 from envs.scenario import Scenario, load_scenario
 
 TARGET_FORMS = ("continuous", "discrete")
@@ -94,7 +95,7 @@ class HybridSupplyChainEnv(ControllerEnv):
         cost = np.zeros(self.sim.n_sites)
         periods = 0
         while periods < self.review_period and not self.sim.done:
-            orders = order_up_to(levels, inventory_position(self.sim.state, self.sim.params))
+            orders = installation_base_stock(self.sim.state, self.sim.params, levels)
             cost += self.sim.step(orders, validate=False).cost[0]
             periods += 1
         info = {"site_costs": self._site_costs(cost), "periods": periods}
