@@ -8,11 +8,15 @@ form                    space per site             order placed
 ``discrete``            Discrete(max_order + 1)    q = a
 ``continuous``          Box(0, max_order, (1,))    q = a
 ``demand_plus``         Discrete(2 m + 1)          q = max(0, incoming order + a - m)
+``target``              Discrete(max_target + 1)   order up to a: q = max(0, a - IP)
 ======================  =========================  ==================================
 
 ``demand_plus`` is the "d + x" rule of Oroojlooyjadid et al. (2022, "A deep
 Q-network for the beer game"): order what was asked plus an adjustment x in
-[-m, m]. An action outside its space raises :class:`~envs.errors.ActionError`.
+[-m, m]. ``target`` sets the site's base-stock level every period (executed as
+:func:`envs.core.installation_base_stock`): a state-dependent base-stock policy,
+so the optimum of a serial chain is one constant action per site. An action
+outside its space raises :class:`~envs.errors.ActionError`.
 """
 
 from __future__ import annotations
@@ -24,8 +28,17 @@ from collections.abc import Sequence
 import numpy as np
 from gymnasium import spaces
 
+from envs.core import CoreParams, State, installation_base_stock
 from envs.errors import ActionError
 from envs.scenario import Scenario
+
+
+def default_max_target(scenario: Scenario) -> np.ndarray:
+    """3 x mean demand through the site x (L + l_o + 1), at least 1, whole."""
+    return np.array([
+        float(max(1, math.ceil(3 * scenario.mean_demand_through(s.name) * (s.lead_time.max + s.order_delay + 1))))
+        for s in scenario.sites
+    ])
 
 
 def default_max_order(scenario: Scenario) -> np.ndarray:
@@ -66,28 +79,28 @@ class ActionForm:
     def _check(self, actions: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
+    def _orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
         return actions
 
     def _accepts(self, values: list) -> bool:
         """Fast test of one action per site (batch 1): True only if :meth:`_check` would pass."""
         return False
 
-    def to_orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
-        """Validate ``actions`` (``[B, S]``) and return orders; never mutates anything."""
+    def to_orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
+        """Validate ``actions`` (``[B, S]``) and return the orders for ``state``; never mutates anything."""
         self._check(actions)
-        return self._orders(actions, incoming)
+        return self._orders(actions, state, params)
 
-    def site_orders(self, values: list, incoming: np.ndarray) -> np.ndarray:
+    def site_orders(self, values: list, state: State, params: CoreParams) -> np.ndarray:
         """Orders ``[1, S]`` from a list of one action per site (number or 1-element array)."""
         try:
             if self._accepts(values):
                 row = np.array([values], dtype=np.float64)
                 if row.ndim == 2:  # all plain numbers
-                    return self._orders(row, incoming)
+                    return self._orders(row, state, params)
         except (TypeError, ValueError):  # e.g. 1-element arrays: the general path takes them
             pass
-        return self.to_orders(self._as_row(values), incoming)
+        return self.to_orders(self._as_row(values), state, params)
 
     def _as_row(self, values: list) -> np.ndarray:
         for name, value in zip(self.names, values, strict=True):
@@ -193,14 +206,33 @@ class DemandPlus(_IntegerForm):
     def joint_space(self) -> spaces.Space:
         return spaces.MultiDiscrete(np.full(len(self.names), 2 * self.max_adjust + 1))
 
-    def _orders(self, actions: np.ndarray, incoming: np.ndarray) -> np.ndarray:
-        return np.maximum(incoming + actions - self.max_adjust, 0.0)
+    def _orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
+        return np.maximum(state.incoming + actions - self.max_adjust, 0.0)
+
+
+class TargetLevel(_IntegerForm):
+    """Order up to a base-stock level chosen from 0..max_order each period (``max_order`` bounds the level)."""
+
+    name = "target"
+
+    def _upper(self) -> np.ndarray:
+        return self.max_order
+
+    def site_space(self, i: int) -> spaces.Space:
+        return spaces.Discrete(int(self.max_order[i]) + 1)
+
+    def joint_space(self) -> spaces.Space:
+        return spaces.MultiDiscrete((self.max_order + 1).astype(np.int64))
+
+    def _orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
+        return installation_base_stock(state, params, actions)
 
 
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     DiscreteOrder.name: DiscreteOrder,
     ContinuousOrder.name: ContinuousOrder,
     DemandPlus.name: DemandPlus,
+    TargetLevel.name: TargetLevel,
 }
 
 
@@ -211,7 +243,7 @@ def make_action_form(
     if form not in ACTION_FORMS:
         raise ValueError(f"action: must be one of {', '.join(ACTION_FORMS)} (got {form!r})")
     if max_order is None:
-        bound = default_max_order(scenario)
+        bound = default_max_target(scenario) if form == TargetLevel.name else default_max_order(scenario)
     else:
         bound = np.broadcast_to(np.asarray(max_order, dtype=np.float64), (len(scenario.sites),)).copy()
         if not np.isfinite(bound).all() or (bound <= 0).any():

@@ -80,7 +80,7 @@ class ControllerEnv(SimulatorShell, gym.Env):
 
     def _decision(self, action: Any) -> np.ndarray:
         """The validated ``[1, S]`` quantities of a joint action (orders, or targets)."""
-        return self.action_form.to_orders(joint_action(action, self.sim.n_sites), self.sim.state.incoming)
+        return self.action_form.to_orders(joint_action(action, self.sim.n_sites), self.sim.state, self.sim.params)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)

@@ -44,27 +44,17 @@ fewer than K periods).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from envs.actions import default_max_target
 from envs.central import ControllerEnv
 from envs.core import installation_base_stock
 from envs.scenario import Scenario, load_scenario
 
 TARGET_FORMS = ("continuous", "discrete")
-
-
-def default_max_target(scenario: Scenario) -> np.ndarray:
-    """3 x mean demand through the site x (L + l_o + 1), at least 1, whole."""
-    return np.array([
-        float(max(1, math.ceil(
-            3 * scenario.mean_demand_through(s.name) * (s.lead_time.max + s.order_delay + 1)
-        )))
-        for s in scenario.sites
-    ])
 
 
 class HybridSupplyChainEnv(ControllerEnv):

@@ -170,7 +170,7 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
     ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:
         if not self.agents:
             raise ActionError("step() after the episode ended: call reset()")
-        orders = self.action_form.site_orders(self._action_values(actions), self.sim.state.incoming)
+        orders = self.action_form.site_orders(self._action_values(actions), self.sim.state, self.sim.params)
         flows = self.sim.step(orders, validate=False)
         own = flows.cost[0].tolist()
         agents = self.possible_agents

@@ -29,7 +29,7 @@ def test_builtin_scenarios_present():
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("observation", ["local", "shared", "global"])
-@pytest.mark.parametrize("action", ["discrete", "continuous", "demand_plus"])
+@pytest.mark.parametrize("action", ["discrete", "continuous", "demand_plus", "target"])
 def test_parallel_api(scenario, observation, action):
     parallel_api_test(envs.parallel_env(scenario=scenario, observation=observation, action=action), num_cycles=60)
 
@@ -42,7 +42,7 @@ def test_aec_api_and_seeds(scenario):
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-@pytest.mark.parametrize("action", ["discrete", "continuous", "demand_plus"])
+@pytest.mark.parametrize("action", ["discrete", "continuous", "demand_plus", "target"])
 def test_central_env_checkers(scenario, action):
     env = gymnasium.make("echelon/Central-v0", scenario=scenario, action=action)
     check_env(env.unwrapped)
@@ -106,3 +106,16 @@ def test_demand_plus_orders_incoming_plus_adjustment():
     incoming = env.sim.state.incoming[0].copy()  # orders received in period 1
     env.step({a: 0 for a in env.agents})  # action 0 means -2
     np.testing.assert_allclose(env.sim.state.last_order[0], np.maximum(incoming - 2, 0))
+
+
+def test_target_action_orders_up_to_the_level():
+    """beer_game start: every site holds 12 with 4 + 4 in transmission and 4 in transit -> IP 24 (no backlog).
+
+    Targets 30, 0, 24, 26: the retailer orders 6; the wholesaler's position counts the 6 only after two
+    periods of order delay, so with target 0 it orders nothing; the others order 0 and 2.
+    """
+    env = envs.parallel_env(scenario="beer_game", action="target")
+    env.reset(seed=0)
+    assert env.action_space("retailer").n == 3 * 8 * 5 + 1  # 3 x mean demand 8 x (L 2 + l_o 2 + 1), + 1
+    env.step({"retailer": 30, "wholesaler": 0, "distributor": 24, "factory": 26})
+    np.testing.assert_array_equal(env.sim.state.last_order[0], [6, 0, 0, 2])

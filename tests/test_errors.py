@@ -235,21 +235,22 @@ EDGE_VALUES = [
 @pytest.mark.parametrize(("value", "accepted"), EDGE_VALUES, ids=repr)
 def test_batch1_fast_path_agrees_with_batch_check(value, accepted):
     """site_orders (the env's batch-1 path) accepts exactly the valid actions, with the batch path's orders."""
-    incoming = np.full((1, 4), 4.0)
+    sim = envs.Simulator("beer_game")
+    at = (sim.state, sim.params)  # the start: every site's last incoming order is 4
     for form, to_order in [("discrete", lambda a: a), ("demand_plus", lambda a: max(0.0, 4 + a - 2))]:
         actions = envs.parallel_env(scenario="beer_game", action=form).action_form
         if form == "demand_plus" and accepted is not None and accepted > 4:
             accepted = None  # demand_plus actions are 0..2m = 0..4
         if accepted is None:
             with pytest.raises(ActionError, match="retailer"):
-                actions.site_orders([value, 1, 1, 1], incoming)
+                actions.site_orders([value, 1, 1, 1], *at)
             continue
-        orders = actions.site_orders([value, 1, 1, 1], incoming)
+        orders = actions.site_orders([value, 1, 1, 1], *at)
         np.testing.assert_array_equal(orders, [[to_order(accepted), *[to_order(1.0)] * 3]])
-        np.testing.assert_array_equal(orders, actions.to_orders(np.array([[accepted, 1, 1, 1]]), incoming))
+        np.testing.assert_array_equal(orders, actions.to_orders(np.array([[accepted, 1, 1, 1]]), *at))
     # every site's action as a 1-element array (as Box spaces give them)
     actions = envs.parallel_env(scenario="beer_game").action_form
-    np.testing.assert_array_equal(actions.site_orders([np.array([2])] * 4, incoming), [[2.0] * 4])
+    np.testing.assert_array_equal(actions.site_orders([np.array([2])] * 4, *at), [[2.0] * 4])
 
 
 def test_reused_order_buffer_does_not_change_state():
