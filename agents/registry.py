@@ -23,6 +23,7 @@ from agents.heuristics import (
     ReorderPointQuantity,
     Sterman,
 )
+from agents.learned import LearnedPolicy
 from agents.policy import Policy
 from envs.errors import ConfigError
 from envs.scenario import Scenario
@@ -30,7 +31,7 @@ from envs.scenario import Scenario
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
     for cls in (BaseStock, EchelonBaseStock, MinMax, ReorderPointQuantity, PassThrough, Constant, RandomOrders,
-                Sterman, ForecastBaseStock)
+                Sterman, ForecastBaseStock, LearnedPolicy)
 }
 
 PolicySpec = str | Mapping[str, Any]

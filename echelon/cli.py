@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from envs.errors import EchelonError
+from envs.errors import EchelonError, Interrupted
 
 EXAMPLES = """\
 examples:
@@ -25,6 +25,10 @@ examples:
   echelon benchmark heuristics           every heuristic on every built-in scenario
   echelon benchmark centralization       decentralized vs information sharing vs hybrid vs centralized
   echelon benchmark my_bench.yaml --out results/mine
+  echelon train quickstart --evaluate    train a shared PPO, then benchmark it against the heuristics
+  echelon train shared_ppo_beer_game --timesteps 200000 --out runs/beer
+  echelon train --resume runs/beer       continue an interrupted run
+  echelon evaluate runs/beer             the learned policy against the heuristics and the optimum
 """
 
 
@@ -185,18 +189,23 @@ def cmd_optimal(args: argparse.Namespace) -> int:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from envs.files import fresh_dir
+    from evaluation.benchmark import load_benchmark
+
+    config = load_benchmark(args.config, episodes=args.episodes, seed=args.seed, periods=args.periods)
+    out = Path(args.out) if args.out is not None else fresh_dir(Path("results"), config.name)
+    return _run_benchmark(config, out)
+
+
+def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and a Path
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from envs.files import fresh_dir
-    from evaluation.benchmark import load_benchmark, run_benchmark
+    from evaluation.benchmark import run_benchmark
     from evaluation.output import write_benchmark
 
-    config = load_benchmark(args.config, episodes=args.episodes, seed=args.seed, periods=args.periods)
-    if args.out is not None and Path(args.out).exists():
-        raise FileExistsError(f"{args.out}: already exists; choose another --out (earlier runs are never "
-                              "overwritten)")
-    out = Path(args.out) if args.out is not None else fresh_dir(Path("results"), config.name)
+    if out.exists():
+        raise FileExistsError(f"{out}: already exists; choose another --out (earlier runs are never overwritten)")
     console = Console()
     total = len(config.scenarios) * len(config.policies)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -232,6 +241,65 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
                 end_section=i == len(rows) - 1,
             )
     return table
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from envs.files import fresh_dir
+    from training.config import load_train_config
+    from training.train import Trainer, resume_config, start_run
+
+    if (args.config is None) == (args.resume is None):
+        raise ValueError("give a training config, or --resume RUN_DIR (not both)")
+    if args.resume is not None:
+        out = Path(args.resume)
+        config = resume_config(out)
+    else:
+        config = load_train_config(args.config)
+        if args.seed is not None:
+            config.seed = args.seed
+        out = Path(args.out) if args.out else fresh_dir(Path("runs"), config.name)
+    total = args.timesteps or config.n_timesteps
+    console = Console()
+    if args.resume is None:
+        start_run(config, out)
+    console.print(f"training [bold]{config.name}[/bold]: {config.mode} {config.algo.upper()} on {config.scenario}, "
+                  f"{total:,} timesteps, run folder {out}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("timesteps", total=total)
+        trainer = Trainer(config, out, resume=args.resume is not None,
+                          progress=lambda done, _: progress.update(task, completed=done))
+        progress.update(task, completed=trainer.total)
+        last = trainer.train(total)
+    console.print(f"done: {trainer.total:,} timesteps; held-out cost per period {last['cost']:.2f} "
+                  f"({last['gap_to_best_heuristic']:+.1%} against the best base-stock policy, "
+                  f"{trainer.state.reference_cost:.2f}); best {trainer.state.best_cost:.2f}")
+    console.print(f"learning curve: {out / 'learning_curve.png'}; TensorBoard: tensorboard --logdir {out / 'tb'}")
+    if args.evaluate:
+        args.run = str(out)
+        args.out = None
+        return cmd_evaluate(args)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from evaluation.benchmark import learned_benchmark
+
+    run = Path(args.run)
+    config = learned_benchmark(run, episodes=args.episodes or 1000, seed=args.seed or 0)
+    args.config = config
+    if args.out is None:
+        from envs.files import fresh_dir
+
+        args.out = str(fresh_dir(run, "benchmark"))
+    return _run_benchmark(config, Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -281,6 +349,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_whole(0), help="override the config's seed")
     p.add_argument("--periods", type=_whole(2), help="override every scenario's horizon")
     p.set_defaults(func=cmd_benchmark)
+
+    p = sub.add_parser("train", help="train agents with Stable-Baselines3 (shared, central, single_site, independent)",
+                       epilog="example: echelon train quickstart --evaluate")
+    p.add_argument("config", nargs="?", help="built-in training config (configs/training) or a YAML path")
+    p.add_argument("--timesteps", type=_whole(1), help="total timesteps (default: the config's n_timesteps)")
+    p.add_argument("--seed", type=_whole(0), help="override the config's seed")
+    p.add_argument("--out", help="run folder; must not exist (default: runs/NAME, or NAME-2, ... if taken)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--evaluate", action="store_true", help="afterwards, benchmark the learned policy "
+                                                          "(into RUN_DIR/benchmark)")
+    p.add_argument("--episodes", type=_whole(1), help="episodes of the --evaluate benchmark (default: 1000)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="benchmark a trained run against the heuristics and the optimum",
+                       epilog="example: echelon evaluate runs/quickstart --episodes 1000")
+    p.add_argument("run", help="a run folder written by echelon train")
+    p.add_argument("--episodes", type=_whole(1), help="episodes per policy (default: 1000)")
+    p.add_argument("--seed", type=_whole(0), help="seed of the episodes (default: 0)")
+    p.add_argument("--out", help="output folder (default: RUN_DIR/benchmark, or benchmark-2, ...)")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 
@@ -293,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
+    except Interrupted as exc:
+        print(f"echelon: {exc}", file=sys.stderr)
+        return 130
     except (EchelonError, ValueError, OSError) as exc:
         print(f"echelon: error: {exc}", file=sys.stderr)
         return 2

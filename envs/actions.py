@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 from gymnasium import spaces
 
-from envs.core import CoreParams, State, installation_base_stock
+from envs.core import CoreParams, State, installation_base_stock, sequential_orders
 from envs.errors import ActionError
 from envs.scenario import Scenario
 
@@ -86,10 +86,26 @@ class ActionForm:
         """Fast test of one action per site (batch 1): True only if :meth:`_check` would pass."""
         return False
 
-    def to_orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
-        """Validate ``actions`` (``[B, S]``) and return the orders for ``state``; never mutates anything."""
+    def to_orders(
+        self, actions: np.ndarray, state: State, params: CoreParams, fixed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Validate ``actions`` (``[B, S]``) and return the orders for ``state``; never mutates anything.
+
+        ``fixed``: orders ``[B, S]`` of the sites another policy controls, NaN where ``actions`` decide
+        (their actions there are ignored); the orders of the controlled sites see them.
+        """
+        if fixed is None:
+            self._check(actions)
+            return self._orders(actions, state, params)
+        free = np.isnan(fixed)
+        actions = np.where(free, actions, 0.0)
         self._check(actions)
-        return self._orders(actions, state, params)
+        return self._mixed_orders(actions, state, params, fixed, free)
+
+    def _mixed_orders(
+        self, actions: np.ndarray, state: State, params: CoreParams, fixed: np.ndarray, free: np.ndarray
+    ) -> np.ndarray:
+        return np.where(free, self._orders(actions, state, params), fixed)
 
     def site_orders(self, values: list, state: State, params: CoreParams) -> np.ndarray:
         """Orders ``[1, S]`` from a list of one action per site (number or 1-element array)."""
@@ -226,6 +242,14 @@ class TargetLevel(_IntegerForm):
 
     def _orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
         return installation_base_stock(state, params, actions)
+
+    def _mixed_orders(
+        self, actions: np.ndarray, state: State, params: CoreParams, fixed: np.ndarray, free: np.ndarray
+    ) -> np.ndarray:
+        def rule(j: int, position: np.ndarray, _: np.ndarray) -> np.ndarray:
+            return np.where(free[:, j], np.maximum(actions[:, j] - position, 0.0), fixed[:, j])
+
+        return sequential_orders(state, params, rule)
 
 
 ACTION_FORMS: dict[str, type[ActionForm]] = {

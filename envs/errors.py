@@ -11,3 +11,7 @@ class ConfigError(EchelonError, ValueError):
 
 class ActionError(EchelonError, ValueError):
     """An action passed to an environment is invalid; the environment state is unchanged."""
+
+
+class Interrupted(EchelonError):
+    """A long job stopped by Ctrl-C after saving what it had (a training checkpoint)."""

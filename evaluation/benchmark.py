@@ -200,3 +200,27 @@ def run_benchmark(config: BenchmarkConfig, advance: Callable[[str], None] | None
 
 def _first_episode(t: Trajectory) -> Trajectory:
     return Trajectory(**{name: getattr(t, name)[:, :1] for name in Trajectory.__dataclass_fields__})
+
+
+def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> BenchmarkConfig:
+    """A benchmark of a training run's policy against the heuristics and the best base-stock levels."""
+    from agents.learned import read_run_config
+
+    run = Path(run)
+    trained = read_run_config(run)
+    scenario = load_scenario(trained["scenario"])
+    label = f"learned ({trained.get('name', run.name)})"
+    policies = (
+        PolicyEntry(label, {"policy": "learned", "run": str(run)}),
+        PolicyEntry("best echelon", {"policy": "echelon_base_stock", "levels": "optimal"}),
+        PolicyEntry("best local", {"policy": "base_stock", "levels": "optimal"}),
+        PolicyEntry("moving average", {"policy": "forecast_base_stock"}),
+        PolicyEntry("Sterman player", {"policy": "sterman"}),
+        PolicyEntry("pass-through", {"policy": "pass_through"}),
+    )
+    make_policy(policies[0].spec, scenario, where=str(run))  # a broken run fails here, before any work
+    return BenchmarkConfig(
+        name=f"evaluate {run.name}", description=f"The policy trained in {run} against the heuristics and the "
+        "best base-stock levels, on the same demand.", scenarios=(scenario,), policies=policies,
+        episodes=episodes, seed=seed, warmup=0, baseline="best echelon", source=str(run),
+    )

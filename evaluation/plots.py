@@ -100,3 +100,23 @@ def trajectory_plot(result: BenchmarkResult, scenario: str) -> bytes:
         ax.set_xlabel("period")
     fig.suptitle(f"{scenario}: one sample episode (the same demand for every policy)")
     return _png(fig)
+
+
+def learning_curve_plot(rows: list[dict[str, float]], reference: float, title: str) -> bytes:
+    """Evaluation cost per period against training timesteps, with the best base-stock policy's cost."""
+    steps = np.array([r["timesteps"] for r in rows], dtype=float)
+    cost = np.array([r["cost"] for r in rows])
+    half = np.array([r.get("cost_ci95", 0.0) for r in rows])
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    ax.plot(steps, cost, marker="o", label="learned policy (held-out episodes)")
+    ax.fill_between(steps, cost - half, cost + half, alpha=0.2)
+    ax.axhline(reference, color="#c44e52", linestyle="--", label=f"best base-stock ({reference:.2f})")
+    ax.axhline(reference * 1.1, color="#c44e52", linestyle=":", linewidth=0.8, label="best base-stock + 10%")
+    ax.set_xlabel("training timesteps")
+    ax.set_ylabel("team cost per period")
+    top = min(float(np.nanmax(cost)), 4 * reference) if np.isfinite(reference) and reference > 0 else None
+    if top is not None and top > reference:
+        ax.set_ylim(0, top * 1.05)
+    ax.legend()
+    ax.set_title(f"{title}: learning curve")
+    return _png(fig)

@@ -1,0 +1,246 @@
+"""Learned policies: what a learner sees, and trained models as :class:`~agents.policy.Policy` objects.
+
+:class:`LearnerView` turns a batch of core states into the observations of the
+sites one model controls, and that model's actions back into orders. Training
+(:mod:`training.vec_env`) and evaluation use the same view, so a model sees at
+evaluation exactly what it saw in training.
+
+Observations, per slot (float32, quantities divided by the mean demand flowing
+through the site, so they are O(1) on every network):
+
+* ``local``: the site's 8 features (:mod:`envs.observations`), a one-hot of the
+  site among all sites (shared models tell sites apart by it) and the fraction
+  of the horizon left;
+* ``shared``: local plus last period's end-customer demand (over its mean);
+* ``global``: every site's features, the one-hot and the time left.
+
+A joint view (the central controller) has one slot per copy: every site's
+features and the time left; its action is the joint action.
+
+:class:`LearnedPolicy` loads a run folder written by ``echelon train``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from gymnasium import spaces
+
+from agents.policy import Policy
+from envs.actions import ActionForm, make_action_form
+from envs.core import CoreParams, State
+from envs.errors import ConfigError
+from envs.observations import N_FEATURES, FeatureMap
+from envs.scenario import Scenario
+
+VIEW_LEVELS = ("local", "shared", "global")
+
+
+class LearnerView:
+    """Observations and actions of one model that controls ``sites`` (all, one, or jointly)."""
+
+    def __init__(self, scenario: Scenario, sites: Sequence[str], action: str = "target", observation: str = "local",
+                 joint: bool = False, max_order: float | Sequence[float] | None = None, max_adjust: int = 2):
+        if observation not in VIEW_LEVELS:
+            raise ConfigError(f"observation: must be one of {', '.join(VIEW_LEVELS)} (got {observation!r})")
+        names = scenario.site_names
+        unknown = [s for s in sites if s not in names]
+        if unknown or not sites:
+            raise ConfigError(f"sites: unknown site '{unknown[0] if unknown else ''}' (sites: {', '.join(names)})")
+        self.scenario = scenario
+        self.params = CoreParams.from_scenario(scenario)
+        self.sites = tuple(sites)
+        self.index = np.array([scenario.index(s) for s in sites])
+        self.joint = joint
+        self.observation = observation
+        self.form: ActionForm = make_action_form(action, scenario, max_order, max_adjust)
+        self.features = FeatureMap(self.params)
+        n = len(names)
+        self.scale = np.maximum([scenario.mean_demand_through(s) for s in names], 1e-6).astype(np.float32)
+        self.customer_mean = float(max(sum(m.mean for m in scenario.demand.values()), 1e-6))
+        self.periods = scenario.periods
+        if joint:
+            dim = n * N_FEATURES + 1 + (observation == "shared")
+        else:
+            own = n * N_FEATURES if observation == "global" else N_FEATURES
+            dim = own + n + 1 + (observation == "shared")
+        self.observation_space = spaces.Box(-np.inf, np.inf, (dim,), np.float32)
+        if joint:
+            self.action_space = self.form.joint_space()
+            self._upper = None
+        else:
+            self._upper = self._bounds()
+            top = float(self._upper.max())
+            if isinstance(self.form.site_space(0), spaces.Discrete):
+                self.action_space = spaces.Discrete(int(top) + 1)
+            else:
+                self.action_space = spaces.Box(0.0, top, (1,), np.float32)
+
+    def _bounds(self) -> np.ndarray:
+        """Largest valid action per site (a shared slot space covers them all; actions are capped per site)."""
+        return np.array([
+            space.n - 1 if isinstance(space, spaces.Discrete) else float(space.high[0])
+            for space in (self.form.site_space(i) for i in range(len(self.scenario.sites)))
+        ])
+
+    @property
+    def slots_per_copy(self) -> int:
+        return 1 if self.joint else len(self.sites)
+
+    def observe(self, state: State) -> np.ndarray:
+        """``[batch * slots_per_copy, dim]`` observations, copy-major (slot = copy * k + site)."""
+        feats = self.features(state) / self.scale[None, :, None]  # [B, S, F]
+        batch, n, _ = feats.shape
+        left = np.full((batch, 1), 1.0 - state.period / self.periods, dtype=np.float32)
+        extra = [left]
+        if self.observation == "shared":
+            extra.append((state.demand.sum(axis=1, keepdims=True) / self.customer_mean).astype(np.float32))
+        if self.joint:
+            return np.concatenate([feats.reshape(batch, -1), *extra], axis=1)
+        k = len(self.sites)
+        if self.observation == "global":
+            own = np.broadcast_to(feats.reshape(batch, 1, -1), (batch, k, n * N_FEATURES))
+        else:
+            own = feats[:, self.index, :]
+        onehot = np.broadcast_to(np.eye(n, dtype=np.float32)[self.index], (batch, k, n))
+        tail = np.broadcast_to(np.concatenate(extra, axis=1)[:, None, :], (batch, k, len(extra)))
+        return np.concatenate([own, onehot, tail], axis=2).reshape(batch * k, -1)
+
+    def action_matrix(self, actions: np.ndarray, batch: int) -> np.ndarray:
+        """The ``[batch, S]`` action array of the model's ``actions`` (other sites 0)."""
+        out = np.zeros((batch, len(self.scenario.sites)))
+        acts = np.asarray(actions, dtype=np.float64)
+        if self.joint:
+            out[:] = acts.reshape(batch, -1)
+        else:
+            acts = acts.reshape(batch, len(self.sites))
+            out[:, self.index] = np.minimum(acts, self._upper[self.index])
+        return out
+
+
+class LearnedGroup:
+    """A model with its view and observation normaliser."""
+
+    def __init__(self, view: LearnerView, model: Any, normalizer: Any | None):
+        self.view = view
+        self.model = model
+        self.normalizer = normalizer
+
+    def actions(self, state: State) -> np.ndarray:
+        obs = self.view.observe(state)
+        if self.normalizer is not None:
+            obs = self.normalizer.normalize_obs(obs)
+        action, _ = self.model.predict(obs, deterministic=True)
+        return self.view.action_matrix(action, state.on_hand.shape[0])
+
+
+def combined_orders(decisions: Sequence[tuple[LearnerView, np.ndarray]], others: Policy | None, state: State,
+                    params: CoreParams) -> np.ndarray:
+    """Orders of every site: each ``(view, action matrix)`` decides its sites, ``others`` the rest."""
+    batch, n = state.on_hand.shape
+    fixed = np.full((batch, n), np.nan)
+    if others is not None:
+        fixed[:] = others.act(state)
+    actions = np.zeros((batch, n))
+    for view, matrix in decisions:
+        cols = np.arange(n) if view.joint else view.index
+        actions[:, cols] = matrix[:, cols]
+        fixed[:, cols] = np.nan
+    form = decisions[0][0].form
+    return form.to_orders(actions, state, params, fixed=None if np.isnan(fixed).all() else fixed)
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The resolved config of a run folder; a clear error if it is not one."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a training run folder (no config.yaml)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: unreadable ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict) or "mode" not in data or "groups" not in data:
+        raise ConfigError(f"{path}: not a resolved training config (missing 'mode' or 'groups')")
+    return data
+
+
+def algorithm_class(algo: str) -> type:
+    """The Stable-Baselines3 class of an algorithm name (``ppo``, ``a2c``, ``dqn``, ``sac``, ``td3``)."""
+    import stable_baselines3 as sb3
+
+    classes = {"ppo": sb3.PPO, "a2c": sb3.A2C, "dqn": sb3.DQN, "sac": sb3.SAC, "td3": sb3.TD3}
+    if algo not in classes:
+        raise ConfigError(f"algo: must be one of {', '.join(classes)} (got {algo!r})")
+    return classes[algo]
+
+
+def load_model(path: Path, algo: str) -> Any:
+    """Load an SB3 model zip, with one-line errors for a missing, corrupt or foreign file."""
+    if not Path(path).is_file():
+        raise ConfigError(f"{path}: model file not found")
+    try:
+        return algorithm_class(algo).load(str(path), device="cpu")
+    except Exception as exc:  # noqa: BLE001 - any failure to unpickle/unzip means a bad file
+        raise ConfigError(f"{path}: not a loadable {algo.upper()} model ({exc.__class__.__name__}: {exc})") from None
+
+
+def load_normalizer(path: Path) -> Any | None:
+    if not Path(path).is_file():
+        return None
+    try:
+        with open(path, "rb") as handle:
+            normalizer = pickle.load(handle)  # noqa: S301 - our own run folder
+    except Exception as exc:  # noqa: BLE001
+        raise ConfigError(f"{path}: corrupt normalisation statistics ({exc.__class__.__name__})") from None
+    normalizer.training = False
+    return normalizer
+
+
+class LearnedPolicy(Policy):
+    """A trained run folder as a policy (``{policy: learned, run: runs/my_run}`` in a benchmark)."""
+
+    name = "learned"
+
+    def __init__(self, scenario: Scenario, *, run: str):
+        super().__init__(scenario)
+        self.run = Path(run)
+        config = read_run_config(self.run)
+        names = tuple(config.get("site_names", ()))
+        if names != scenario.site_names:
+            raise ConfigError(f"{self.run}: trained on sites {', '.join(names)}, not on scenario "
+                              f"'{scenario.name}' ({', '.join(scenario.site_names)})")
+        self.groups = []
+        for group in config["groups"]:
+            view = LearnerView(scenario, group["sites"], config["action"], config["observation"],
+                               joint=group.get("joint", False), max_order=config.get("max_order"),
+                               max_adjust=config.get("max_adjust", 2))
+            model = load_model(self.run / group["model"], config["algo"])
+            if model.observation_space.shape != view.observation_space.shape:
+                raise ConfigError(f"{self.run / group['model']}: the model expects observations of shape "
+                                  f"{model.observation_space.shape}, this scenario gives "
+                                  f"{view.observation_space.shape}")
+            self.groups.append(LearnedGroup(view, model, load_normalizer(self.run / group["normalizer"])))
+        others = config.get("others")
+        if others is not None:
+            from agents.registry import make_policy
+
+            self.others: Policy | None = make_policy(others, scenario, where=f"{self.run}: others")
+        else:
+            self.others = None
+        self.label = config.get("name", self.run.name)
+
+    def reset(self, batch: int, rng: np.random.Generator) -> None:
+        if self.others is not None:
+            self.others.reset(batch, rng)
+
+    def act(self, state: State) -> np.ndarray:
+        decisions = [(group.view, group.actions(state)) for group in self.groups]
+        return combined_orders(decisions, self.others, state, self.params)
+
+    def describe(self) -> str:
+        return f"learned {self.label}"

@@ -1,0 +1,233 @@
+"""Training: the SB3 vector-env adapter, the four modes, determinism, checkpoints, resume and Ctrl-C."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_checker import check_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import VecCheckNan
+
+from agents.learned import LearnedPolicy, LearnerView
+from agents.registry import make_policy
+from envs.errors import ConfigError, Interrupted
+from envs.scenario import load_scenario
+from evaluation.rollout import rollout
+from training.config import load_train_config
+from training.train import Trainer, resume_config, start_run
+from training.vec_env import InventoryVecEnv
+
+TINY = {
+    "name": "tiny", "scenario": "textbook_serial", "mode": "shared", "algo": "ppo", "copies": 2,
+    "n_timesteps": 1200, "seed": 3, "eval_freq": 600, "eval_episodes": 4, "checkpoint_freq": 600,
+    "hyperparams": {"n_steps": 100, "batch_size": 100, "n_epochs": 1, "policy_kwargs": {"net_arch": [16]}},
+}
+
+
+def tiny(**change):
+    return load_train_config({**TINY, **change}, where="test")
+
+
+def train(tmp_path, name="run", timesteps=None, **change):
+    config = tiny(**change)
+    out = tmp_path / name
+    start_run(config, out)
+    trainer = Trainer(config, out)
+    trainer.train(timesteps or config.n_timesteps)
+    return trainer, out
+
+
+# --------------------------------------------------------------------------- the adapter
+
+def make_env(copies=3, scenario="textbook_serial", **kwargs):
+    scen = load_scenario(scenario).with_periods(5)
+    view = LearnerView(scen, scen.site_names, **kwargs)
+    return InventoryVecEnv(scen, view, copies, seed=0), scen
+
+
+def test_adapter_shapes_truncation_and_terminal_observation():
+    env, scen = make_env()
+    obs = env.reset()
+    assert env.num_envs == 3 * 3 and obs.shape == (9, env.observation_space.shape[0])
+    assert obs.dtype == np.float32 and env.observation_space.contains(obs[0])
+    for period in range(5):
+        obs, rewards, dones, infos = env.step(np.array([env.action_space.sample() for _ in range(9)]))
+        assert rewards.shape == (9,) and rewards.dtype == np.float32 and (rewards <= 0).all()
+        if period < 4:
+            assert not dones.any() and infos == [{}] * 9
+    assert dones.all()
+    for info in infos:
+        assert info["TimeLimit.truncated"] is True
+        assert info["terminal_observation"].shape == obs[0].shape
+        assert info["episode"]["l"] == 5
+    # after the horizon the batch starts again: time left is back to 1
+    assert np.allclose(obs[:, -1], 1.0)
+    # cooperative: the three sites of a copy share one reward
+    assert np.allclose(rewards.reshape(3, 3), rewards.reshape(3, 3)[:, :1])
+
+
+def test_adapter_seeding_is_deterministic():
+    runs = []
+    for _ in range(2):
+        env, _ = make_env()
+        env.seed(7)
+        first = env.reset()
+        _, rewards, _, _ = env.step(np.full(9, 10))
+        runs.append((first, rewards, env.sim.episode.demand.copy()))
+    for a, b in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    env, _ = make_env()
+    env.seed(8)
+    env.reset()
+    assert not np.array_equal(env.sim.episode.demand, runs[0][2])
+
+
+@pytest.mark.filterwarnings("ignore:Evaluation environment is not wrapped")
+@pytest.mark.parametrize("action", ["target", "discrete", "demand_plus", "continuous"])
+def test_adapter_works_with_sb3(action):
+    env, _ = make_env(action=action)
+    env = VecCheckNan(env, raise_exception=True)
+    model = PPO("MlpPolicy", env, n_steps=10, batch_size=30, n_epochs=1, seed=0, device="cpu")
+    model.learn(60)
+    mean, _ = evaluate_policy(model, env, n_eval_episodes=3)
+    assert np.isfinite(mean)
+
+
+def test_central_env_still_passes_sb3_check_env():
+    import envs
+
+    check_env(envs.CentralSupplyChainEnv(scenario="textbook_serial", action="target"))
+
+
+# --------------------------------------------------------------------------- training runs
+
+def test_same_seed_same_training(tmp_path):
+    a, _ = train(tmp_path, "a")
+    b, _ = train(tmp_path, "b")
+    assert a.state.history == b.state.history
+    for pa, pb in zip(a.groups[0].model.policy.parameters(), b.groups[0].model.policy.parameters(), strict=True):
+        assert (pa == pb).all()
+
+
+def test_run_folder_and_learned_policy(tmp_path):
+    trainer, out = train(tmp_path)
+    for name in ("config.yaml", "models/shared.zip", "models/shared.vecnorm.pkl", "checkpoints/state.json",
+                 "checkpoints/shared.zip", "eval.csv", "learning_curve.png"):
+        assert (out / name).is_file(), name
+    assert any((out / "tb").rglob("events.out.tfevents*"))
+    tags = (out / "eval.csv").read_text().splitlines()[0]
+    assert "gap_to_best_heuristic" in tags and "bullwhip_e3" in tags and "fill_rate" in tags
+    scen = load_scenario("textbook_serial")
+    policy = make_policy({"policy": "learned", "run": str(out)}, scen)
+    assert isinstance(policy, LearnedPolicy)
+    costs = rollout(policy, scen, 3, seed=0).episode_cost
+    assert np.isfinite(costs).all()
+
+
+def test_resume_continues_the_count_and_the_curve(tmp_path):
+    trainer, out = train(tmp_path, timesteps=600)
+    assert trainer.total == 600
+    config = resume_config(out)
+    again = Trainer(config, out, resume=True)
+    assert again.total == 600 and again.groups[0].model.num_timesteps == 600
+    again.train(1200)
+    assert again.total == 1200 and again.groups[0].model.num_timesteps == 1200
+    assert [row["timesteps"] for row in again.state.history] == [600, 1200]
+    assert [p.name for p in (out / "tb").iterdir()] == ["shared_0"]  # one TensorBoard curve, continued
+
+
+def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path, monkeypatch):
+    from training import train as train_module
+
+    config = tiny(n_timesteps=100_000)
+    out = tmp_path / "run"
+    start_run(config, out)
+    trainer = Trainer(config, out)
+    steps = {"n": 0}
+    original = train_module._Callback._on_step
+
+    def interrupt_after_a_while(self):
+        steps["n"] += 1
+        if steps["n"] == 150:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(train_module._Callback, "_on_step", interrupt_after_a_while)
+    with pytest.raises(Interrupted, match="--resume"):
+        trainer.train(config.n_timesteps)
+    resumed = Trainer(resume_config(out), out, resume=True)
+    assert resumed.total == trainer.total > 0
+    assert resumed.groups[0].model.num_timesteps == trainer.groups[0].model.num_timesteps
+
+
+def test_corrupt_or_mismatched_models_give_clear_errors(tmp_path):
+    _, out = train(tmp_path, timesteps=600)
+    scen = load_scenario("textbook_serial")
+    (out / "models" / "shared.zip").write_bytes(b"not a zip")
+    with pytest.raises(ConfigError, match="not a loadable PPO model"):
+        make_policy({"policy": "learned", "run": str(out)}, scen)
+    with pytest.raises(ConfigError, match="trained on sites"):
+        make_policy({"policy": "learned", "run": str(out)}, load_scenario("beer_game"))
+    with pytest.raises(ConfigError, match="not a training run folder"):
+        make_policy({"policy": "learned", "run": str(tmp_path)}, scen)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected_groups"),
+    [
+        ({"mode": "central"}, ["central"]),
+        ({"mode": "single_site", "site": "wholesaler", "others": "sterman"}, ["wholesaler"]),
+        ({"mode": "independent", "rotation_timesteps": 300}, ["retailer", "wholesaler", "factory"]),
+        ({"algo": "a2c", "hyperparams": {"n_steps": 5}}, ["shared"]),
+        ({"algo": "dqn", "action": "demand_plus", "hyperparams": {"learning_starts": 100, "buffer_size": 1000}},
+         ["shared"]),
+        ({"algo": "sac", "action": "continuous", "hyperparams": {"learning_starts": 100, "buffer_size": 1000}},
+         ["shared"]),
+    ],
+)
+def test_modes_and_algorithms_train_and_evaluate(tmp_path, change, expected_groups):
+    trainer, out = train(tmp_path, **change)
+    assert [g.name for g in trainer.groups] == expected_groups
+    assert all(g.timesteps > 0 for g in trainer.groups)
+    scen = load_scenario("textbook_serial")
+    costs = rollout(make_policy({"policy": "learned", "run": str(out)}, scen), scen, 2, seed=0).episode_cost
+    assert np.isfinite(costs).all()
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"mode": "solo"}, "'mode' must be one of"),
+        ({"algo": "ddpg"}, "algo: must be one of"),
+        ({"algo": "dqn", "mode": "central"}, "needs one discrete action"),
+        ({"algo": "sac"}, "needs continuous actions"),
+        ({"mode": "single_site", "others": "sterman"}, "'site' must name the learning site"),
+        ({"mode": "single_site", "site": "factory"}, "needs 'others'"),
+        ({"hyperparams": {"n_stepz": 5}}, "PPO has no argument 'n_stepz'"),
+        ({"hyperparams": {"learning_rate": "fast"}}, "lin_<number>"),
+        ({"copies": 0}, "'copies' must be a whole number >= 1"),
+        ({"scenario": "nope"}, "scenario: unknown scenario"),
+        ({"colour": "red"}, "unknown key 'colour'"),
+    ],
+)
+def test_bad_training_configs(change, needle):
+    with pytest.raises(ConfigError, match=None) as err:
+        tiny(**change)
+    assert needle in str(err.value) and str(err.value).startswith("test: ")
+
+
+def test_train_cli_never_overwrites_and_resumes(tmp_path, capsys):
+    from echelon.cli import main
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "n_timesteps": 600}))
+    assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 0
+    assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "run"), "--timesteps", "1200"]) == 0
+    state = yaml.safe_load((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    assert state["timesteps"] == {"shared": 1200}
+    assert main(["evaluate", str(tmp_path / "run"), "--episodes", "3"]) == 0
+    assert (tmp_path / "run" / "benchmark" / "report.md").is_file()

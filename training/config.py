@@ -1,0 +1,204 @@
+"""Training configs (YAML in ``configs/training/``), validated into :class:`TrainConfig`.
+
+Example (``configs/training/shared_ppo_textbook.yaml``)::
+
+    name: shared_ppo_textbook
+    scenario: textbook_serial
+    mode: shared          # shared | central | single_site | independent
+    algo: ppo             # ppo | a2c | dqn (discrete actions) | sac | td3 (continuous actions)
+    reward: cooperative   # cooperative | decentralized | a weight w in [0, 1] on the team cost
+    action: target        # target | discrete | demand_plus | continuous (envs.actions)
+    observation: local    # local | shared | global (agents.learned)
+    copies: 16            # copies of the scenario simulated side by side
+    n_timesteps: 1500000  # SB3 timesteps: slot-periods (copies x sites x periods for a shared policy)
+    seed: 0
+    normalize: true       # VecNormalize observations and rewards
+    eval_freq: 100000     # timesteps between evaluations (and the learning curve's points)
+    eval_episodes: 200
+    checkpoint_freq: 200000
+    hyperparams:          # keyword arguments of the SB3 algorithm, rl-zoo3 names
+      n_steps: 100
+      batch_size: 1600
+      learning_rate: 3.0e-4   # or lin_3.0e-4: decays linearly to 0
+      policy_kwargs: {net_arch: [64, 64], activation_fn: tanh}
+
+``single_site`` also takes ``site`` (the learner) and ``others`` (the other
+sites' policy, as in a benchmark); ``independent`` takes
+``rotation_timesteps`` (each site's model trains that long in turn while the
+others act with their current models).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.learned import VIEW_LEVELS, algorithm_class
+from agents.registry import make_policy
+from envs.actions import ACTION_FORMS
+from envs.errors import ConfigError
+from envs.parallel import reward_weight
+from envs.scenario import load_scenario, read_yaml
+
+TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
+MODES = ("shared", "central", "single_site", "independent")
+DISCRETE_ONLY = ("dqn",)
+CONTINUOUS_ONLY = ("sac", "td3")
+ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
+
+
+@dataclass
+class TrainConfig:
+    """A validated training config; see the module docstring for every field."""
+
+    name: str
+    scenario: str
+    mode: str = "shared"
+    algo: str = "ppo"
+    reward: str | float = "cooperative"
+    action: str = "target"
+    observation: str = "local"
+    copies: int = 16
+    n_timesteps: int = 1_000_000
+    seed: int = 0
+    normalize: bool = True
+    eval_freq: int = 100_000
+    eval_episodes: int = 200
+    checkpoint_freq: int = 200_000
+    site: str | None = None
+    others: Any = None
+    rotation_timesteps: int = 100_000
+    max_order: Any = None
+    max_adjust: int = 2
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_training_path(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{path}: training config not found")
+        return path
+    builtin = TRAINING_DIR / f"{name_or_path}.yaml"
+    if not builtin.is_file():
+        known = ", ".join(sorted(p.stem for p in TRAINING_DIR.glob("*.yaml")))
+        raise ConfigError(f"unknown training config {str(name_or_path)!r} (built-in: {known}; or give a YAML path)")
+    return builtin
+
+
+def load_train_config(name_or_path: str | Path | Mapping[str, Any], where: str | None = None) -> TrainConfig:
+    """Read and validate a training config (file, built-in name, or mapping); errors name file and key."""
+    if isinstance(name_or_path, Mapping):
+        raw, src = dict(name_or_path), where or "training config"
+    else:
+        path = resolve_training_path(name_or_path)
+        raw, src = read_yaml(path), str(path)
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{src}: a training config must be a mapping of keys (got {type(raw).__name__})")
+        raw = dict(raw)
+        raw.setdefault("name", path.stem)
+    known = {f for f in TrainConfig.__dataclass_fields__}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{src}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(known))})")
+    if "scenario" not in raw:
+        raise ConfigError(f"{src}: missing key 'scenario'")
+    config = TrainConfig(**raw)
+    validate(config, src)
+    return config
+
+
+def _whole(config: TrainConfig, key: str, src: str, minimum: int) -> None:
+    value = getattr(config, key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{src}: '{key}' must be a whole number >= {minimum} (got {value!r})")
+
+
+def validate(config: TrainConfig, src: str) -> None:
+    """Check every field, and that the algorithm fits the action space and the mode."""
+    try:
+        scenario = load_scenario(config.scenario)
+    except ConfigError as exc:
+        raise ConfigError(f"{src}: scenario: {exc}") from None
+    if config.mode not in MODES:
+        raise ConfigError(f"{src}: 'mode' must be one of {', '.join(MODES)} (got {config.mode!r})")
+    try:
+        algorithm_class(config.algo)
+        reward_weight(config.reward)
+    except ValueError as exc:
+        raise ConfigError(f"{src}: {exc}") from None
+    if config.action not in ACTION_FORMS:
+        raise ConfigError(f"{src}: 'action' must be one of {', '.join(ACTION_FORMS)} (got {config.action!r})")
+    if config.observation not in VIEW_LEVELS:
+        raise ConfigError(f"{src}: 'observation' must be one of {', '.join(VIEW_LEVELS)} (got {config.observation!r})")
+    for key, minimum in (("copies", 1), ("n_timesteps", 1), ("seed", 0), ("eval_freq", 1), ("eval_episodes", 2),
+                         ("checkpoint_freq", 1), ("rotation_timesteps", 1), ("max_adjust", 1)):
+        _whole(config, key, src, minimum)
+    if not isinstance(config.normalize, bool):
+        raise ConfigError(f"{src}: 'normalize' must be true or false (got {config.normalize!r})")
+    continuous = config.action == "continuous"
+    if config.algo in DISCRETE_ONLY and (continuous or config.mode == "central"):
+        raise ConfigError(f"{src}: algo '{config.algo}' needs one discrete action per slot: use a discrete action "
+                          "form and a per-site mode (not central)")
+    if config.algo in CONTINUOUS_ONLY and not continuous:
+        raise ConfigError(f"{src}: algo '{config.algo}' needs continuous actions: set action: continuous")
+    if config.mode == "single_site":
+        if config.site not in scenario.site_names:
+            raise ConfigError(f"{src}: 'site' must name the learning site, one of {', '.join(scenario.site_names)} "
+                              f"(got {config.site!r})")
+        if config.others is None:
+            raise ConfigError(f"{src}: single_site needs 'others', the policy of the other sites (e.g. sterman)")
+        make_policy(config.others, scenario, where=f"{src}: others")
+    elif config.site is not None or config.others is not None:
+        raise ConfigError(f"{src}: 'site' and 'others' apply to mode single_site only")
+    if not isinstance(config.hyperparams, Mapping):
+        raise ConfigError(f"{src}: 'hyperparams' must be a mapping of {config.algo.upper()} arguments")
+    accepted = set(inspect.signature(algorithm_class(config.algo).__init__).parameters) - {
+        "self", "policy", "env", "seed", "tensorboard_log", "verbose", "device", "_init_setup_model"}
+    bad = sorted(set(config.hyperparams) - accepted)
+    if bad:
+        raise ConfigError(f"{src}: hyperparams: {config.algo.upper()} has no argument '{bad[0]}'")
+    algorithm_kwargs(config, src)  # parses schedules and policy_kwargs, so their errors surface now
+
+
+def algorithm_kwargs(config: TrainConfig, src: str = "training config") -> dict[str, Any]:
+    """The SB3 constructor arguments: rl-zoo3 ``lin_<x>`` schedules and ``policy_kwargs`` resolved."""
+    kwargs = dict(config.hyperparams)
+    for key in ("learning_rate", "clip_range"):
+        value = kwargs.get(key)
+        if isinstance(value, str):
+            if not value.startswith("lin_"):
+                raise ConfigError(f"{src}: hyperparams: {key} must be a number or lin_<number> (got {value!r})")
+            try:
+                start = float(value[4:])
+            except ValueError:
+                raise ConfigError(f"{src}: hyperparams: {key}: not a number after 'lin_' ({value!r})") from None
+            kwargs[key] = _linear(start)
+    policy_kwargs = kwargs.get("policy_kwargs")
+    if policy_kwargs is not None:
+        if not isinstance(policy_kwargs, Mapping):
+            raise ConfigError(f"{src}: hyperparams: policy_kwargs must be a mapping such as {{net_arch: [64, 64]}}")
+        policy_kwargs = dict(policy_kwargs)
+        act = policy_kwargs.get("activation_fn")
+        if act is not None:
+            import torch
+
+            if act not in ACTIVATIONS:
+                raise ConfigError(f"{src}: hyperparams: activation_fn must be one of {', '.join(ACTIVATIONS)}")
+            policy_kwargs["activation_fn"] = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
+                                              "leaky_relu": torch.nn.LeakyReLU}[act]
+        kwargs["policy_kwargs"] = policy_kwargs
+    return kwargs
+
+
+def _linear(start: float):  # noqa: ANN202 - an SB3 schedule
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * start
+
+    return schedule

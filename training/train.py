@@ -1,0 +1,303 @@
+"""``echelon train``: four ways to learn, with evaluation, checkpoints, resume and Ctrl-C.
+
+A run folder holds::
+
+    config.yaml            the resolved config, the model groups and the site names
+    models/<group>.zip     the best model by evaluation cost (what ``LearnedPolicy`` loads),
+    models/<group>.vecnorm.pkl   ... and its normalisation statistics
+    checkpoints/           the latest state: models, statistics, state.json (timesteps, history)
+    tb/                    TensorBoard: SB3's scalars and inventory/ (cost, fill rate, bullwhip, gap)
+    eval.csv, learning_curve.png
+
+Modes (``mode:``): ``shared`` (one policy for every site, a slot per copy and
+site), ``central`` (one controller, joint action), ``single_site`` (one learner,
+the other sites follow ``others``), ``independent`` (a model per site, trained
+in turns of ``rotation_timesteps`` while the others act with their current
+models). Every model is evaluated on the same held-out episodes, against the
+best base-stock policy on those episodes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from agents.learned import LearnedGroup, LearnerView, algorithm_class, combined_orders, load_model
+from agents.policy import Policy
+from agents.registry import make_policy
+from envs.errors import ConfigError, Interrupted
+from envs.files import write_atomic
+from envs.parallel import reward_weight
+from envs.scenario import Scenario, load_scenario
+from evaluation.metrics import compute_metrics
+from evaluation.rollout import common_episodes, rollout
+from training.config import TrainConfig, algorithm_kwargs, load_train_config
+from training.vec_env import InventoryVecEnv
+
+EVAL_SEED_OFFSET = 10_000
+
+
+@dataclass
+class Group:
+    """One model, its environment and its share of the timesteps."""
+
+    name: str
+    view: LearnerView
+    env: InventoryVecEnv
+    venv: VecEnv
+    model: Any
+    timesteps: int = 0
+
+    def live(self) -> LearnedGroup:
+        normalizer = self.venv if isinstance(self.venv, VecNormalize) else None
+        return LearnedGroup(self.view, self.model, normalizer)
+
+
+@dataclass
+class RunState:
+    """What a checkpoint records besides the models."""
+
+    timesteps: dict[str, int] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_cost: float = math.inf
+    reference_cost: float = math.nan
+
+
+class LivePolicy(Policy):
+    """The models being trained, as a policy for evaluation."""
+
+    name = "learned"
+
+    def __init__(self, scenario: Scenario, groups: list[Group], others: Policy | None):
+        super().__init__(scenario)
+        self.groups, self.others = groups, others
+
+    def reset(self, batch: int, rng: np.random.Generator) -> None:
+        if self.others is not None:
+            self.others.reset(batch, rng)
+
+    def act(self, state: Any) -> np.ndarray:
+        decisions = [(g.view, g.live().actions(state)) for g in self.groups]
+        return combined_orders(decisions, self.others, state, self.params)
+
+
+def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]]:
+    """The model groups of a mode: name, sites, joint, and where their files go."""
+    names = list(scenario.site_names)
+    if config.mode == "shared":
+        layout = [("shared", names, False)]
+    elif config.mode == "central":
+        layout = [("central", names, True)]
+    elif config.mode == "single_site":
+        layout = [(config.site, [config.site], False)]
+    else:
+        layout = [(n, [n], False) for n in names]
+    return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.zip", "normalizer": f"models/{g}.vecnorm.pkl"}
+            for g, s, j in layout]
+
+
+class Trainer:
+    """Builds the groups of a config and trains them (module docstring)."""
+
+    def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
+                 progress: Callable[[int, int], None] | None = None):
+        import torch
+
+        torch.set_num_threads(1)
+        self.config, self.out, self.progress = config, Path(out), progress
+        self.scenario = load_scenario(config.scenario)
+        self.layout = group_layout(config, self.scenario)
+        self.others = make_policy(config.others, self.scenario) if config.others is not None else None
+        self.state = RunState()
+        if resume:
+            self.state = self._read_state()
+        self.groups = [self._build(i, spec, resume) for i, spec in enumerate(self.layout)]
+        if config.mode == "independent":
+            for g in self.groups:
+                g.env.peers = [h.live() for h in self.groups if h is not g]
+        self.eval_episode = common_episodes(self.scenario, config.eval_episodes, config.seed + EVAL_SEED_OFFSET)
+        if math.isnan(self.state.reference_cost):
+            best = make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, self.scenario)
+            self.state.reference_cost = self._evaluate(best)["cost"]
+
+    # --------------------------------------------------------------------------- building
+    def _build(self, i: int, spec: dict[str, Any], resume: bool) -> Group:
+        cfg = self.config
+        view = LearnerView(self.scenario, spec["sites"], cfg.action, cfg.observation, joint=spec["joint"],
+                           max_order=cfg.max_order, max_adjust=cfg.max_adjust)
+        others = make_policy(cfg.others, self.scenario) if cfg.others is not None else None  # its own memory
+        env = InventoryVecEnv(self.scenario, view, cfg.copies, reward_weight(cfg.reward), others,
+                              seed=cfg.seed + i)
+        cls = algorithm_class(cfg.algo)
+        if resume:
+            stats = self.out / "checkpoints" / f"{spec['name']}.vecnorm.pkl"
+            venv: VecEnv = VecNormalize.load(str(stats), env) if cfg.normalize else env
+            model = load_model(self.out / "checkpoints" / f"{spec['name']}.zip", cfg.algo)
+            if model.observation_space.shape != view.observation_space.shape:
+                raise ConfigError(f"{self.out}: checkpoint of '{spec['name']}' does not match the config")
+            model.set_env(venv)
+            model.tensorboard_log = str(self.out / "tb")
+        else:
+            venv = VecNormalize(env, gamma=cfg.hyperparams.get("gamma", 0.99)) if cfg.normalize else env
+            model = cls("MlpPolicy", venv, seed=cfg.seed + i, tensorboard_log=str(self.out / "tb"), verbose=0,
+                        device="cpu", **algorithm_kwargs(cfg))
+        return Group(spec["name"], view, env, venv, model, self.state.timesteps.get(spec["name"], 0))
+
+    # --------------------------------------------------------------------------- evaluation and files
+    def _evaluate(self, policy: Policy) -> dict[str, float]:
+        cfg = self.config
+        trajectory = rollout(policy, self.scenario, cfg.eval_episodes, cfg.seed + EVAL_SEED_OFFSET,
+                             self.eval_episode)
+        m = compute_metrics(trajectory, self.scenario)
+        row = {"cost": m.cost.mean, "cost_ci95": m.cost.half_width, "fill_rate": m.fill_rate_total}
+        row |= {f"bullwhip_e{k + 1}": v for k, v in enumerate(m.echelon_bullwhip)}
+        return row
+
+    def evaluate_now(self, logger: Any) -> dict[str, float]:
+        for g in self.groups:
+            if isinstance(g.venv, VecNormalize):
+                g.venv.training = False
+        row = self._evaluate(LivePolicy(self.scenario, self.groups, self.others))
+        for g in self.groups:
+            if isinstance(g.venv, VecNormalize):
+                g.venv.training = True
+        row["timesteps"] = self.total
+        row["gap_to_best_heuristic"] = row["cost"] / self.state.reference_cost - 1.0
+        for key, value in row.items():
+            if key != "timesteps" and not (isinstance(value, float) and math.isnan(value)):
+                logger.record(f"inventory/{key}", value)
+        self.state.history.append(row)
+        if row["cost"] < self.state.best_cost:
+            self.state.best_cost = row["cost"]
+            self._save_models(self.out / "models")
+        return row
+
+    def _save_models(self, folder: Path) -> None:
+        for g in self.groups:
+            buffer = io.BytesIO()
+            g.model.save(buffer)
+            write_atomic(folder / f"{g.name}.zip", buffer.getvalue())
+            if isinstance(g.venv, VecNormalize):
+                write_atomic(folder / f"{g.name}.vecnorm.pkl", pickle.dumps(g.venv))
+
+    def checkpoint(self) -> None:
+        """Save every model, its statistics and the run state; each file appears whole or not at all."""
+        self._save_models(self.out / "checkpoints")
+        self.state.timesteps = {g.name: g.timesteps for g in self.groups}
+        state = {"timesteps": self.state.timesteps, "history": self.state.history,
+                 "best_cost": self.state.best_cost, "reference_cost": self.state.reference_cost}
+        write_atomic(self.out / "checkpoints" / "state.json", json.dumps(state, indent=1, allow_nan=True))
+        self.write_curve()
+
+    def _read_state(self) -> RunState:
+        path = self.out / "checkpoints" / "state.json"
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: no readable checkpoint to resume from ({exc.__class__.__name__})") from None
+        return RunState(data["timesteps"], data["history"], data["best_cost"], data["reference_cost"])
+
+    def write_curve(self) -> None:
+        from evaluation.plots import learning_curve_plot
+
+        rows = self.state.history
+        if not rows:
+            return
+        keys = list(dict.fromkeys(k for row in rows for k in row))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_atomic(self.out / "eval.csv", buffer.getvalue())
+        write_atomic(self.out / "learning_curve.png",
+                     learning_curve_plot(rows, self.state.reference_cost, self.config.name))
+
+    # --------------------------------------------------------------------------- training
+    @property
+    def total(self) -> int:
+        return sum(g.timesteps for g in self.groups)
+
+    def train(self, n_timesteps: int) -> dict[str, float]:
+        """Train until ``n_timesteps`` in all (resumed runs continue their count); returns the last evaluation."""
+        cfg = self.config
+        turn = 0
+        try:
+            while self.total < n_timesteps:
+                group = self.groups[turn % len(self.groups)]
+                chunk = n_timesteps - self.total
+                if cfg.mode == "independent":
+                    chunk = min(chunk, cfg.rotation_timesteps)
+                callback = _Callback(self, group)
+                group.model.learn(chunk, callback=callback, reset_num_timesteps=False, tb_log_name=group.name,
+                                  progress_bar=False)
+                turn += 1
+        except KeyboardInterrupt:
+            self.checkpoint()
+            raise Interrupted(f"interrupted at {self.total} timesteps: checkpoint saved in "
+                              f"{self.out / 'checkpoints'}; continue with --resume {self.out}") from None
+        last = self.state.history[-1] if self.state.history else {}
+        if last.get("timesteps") != self.total:
+            last = self.evaluate_now(self.groups[0].model.logger)
+            self.groups[0].model.logger.dump(self.total)
+        self.checkpoint()
+        return last
+
+
+class _Callback(BaseCallback):
+    """Counts timesteps, evaluates every ``eval_freq`` and checkpoints every ``checkpoint_freq``."""
+
+    def __init__(self, trainer: Trainer, group: Group):
+        super().__init__()
+        self.trainer, self.group = trainer, group
+        self._last = 0
+
+    def _on_training_start(self) -> None:
+        self._last = self.model.num_timesteps
+
+    def _on_step(self) -> bool:
+        t, cfg = self.trainer, self.trainer.config
+        before = t.total
+        self.group.timesteps += self.model.num_timesteps - self._last
+        self._last = self.model.num_timesteps
+        after = t.total
+        if after // cfg.eval_freq > before // cfg.eval_freq:
+            t.evaluate_now(self.model.logger)
+        if after // cfg.checkpoint_freq > before // cfg.checkpoint_freq:
+            t.checkpoint()
+        if t.progress is not None:
+            t.progress(after, 0)
+        return True
+
+
+def start_run(config: TrainConfig, out: Path) -> None:
+    """Create a run folder with the resolved config (the folder must not exist yet)."""
+    if out.exists():
+        raise FileExistsError(f"{out}: already exists; choose another --out (or --resume {out})")
+    scenario = load_scenario(config.scenario)
+    resolved = config.as_dict() | {"groups": group_layout(config, scenario),
+                                   "site_names": list(scenario.site_names)}
+    write_atomic(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+
+
+def resume_config(out: Path) -> TrainConfig:
+    """The config a run folder was started with."""
+    path = out / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{out}: not a training run folder (no config.yaml)")
+    raw = yaml.safe_load(path.read_text())
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: not a training config")
+    raw = {k: v for k, v in raw.items() if k not in ("groups", "site_names")}
+    return load_train_config(raw, where=str(path))

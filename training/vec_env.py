@@ -1,0 +1,137 @@
+"""An SB3 ``VecEnv`` over the batched core: no per-copy Python environments, no SuperSuit.
+
+``copies`` copies of a scenario step in lockstep in one :class:`~envs.simulator.Simulator`.
+A model that controls several sites with one shared policy gets one slot per
+(copy, site) (slot = copy x sites + site); a joint model (the central
+controller) one slot per copy. Sites the model does not control are ordered for
+by ``others`` (a heuristic) and ``peers`` (other models, in independent
+training).
+
+Episodes end together at the horizon: every slot is then truncated, never
+terminated (``infos[i]["TimeLimit.truncated"] = True`` with the
+``terminal_observation``, as SB3 expects for bootstrapping), the batch is reset
+with new episodes from the adapter's generator, and the returned observation is
+the new episode's first. ``seed(s)`` (called by ``PPO(seed=s)``) reseeds that
+generator at the next reset, so training is deterministic for a seed.
+
+Rewards are minus the period's cost divided by ``cost_scale`` (sum over sites of
+h' x mean demand through the site), so they are O(1): cooperative (team cost),
+decentralized (own cost) or a mix ``(1 - w) own + w team``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+
+from agents.learned import LearnedGroup, LearnerView, combined_orders
+from agents.policy import Policy
+from envs.scenario import Scenario
+from envs.simulator import Simulator
+
+
+def cost_scale(scenario: Scenario) -> float:
+    """Sum over sites of h' x mean demand through the site (at least 1): a period's typical holding cost."""
+    total = sum(s.holding_cost * scenario.mean_demand_through(s.name) for s in scenario.sites)
+    return float(max(total, 1.0))
+
+
+class InventoryVecEnv(VecEnv):
+    """The batched core as an SB3 vector env for one model (module docstring)."""
+
+    def __init__(self, scenario: Scenario, view: LearnerView, copies: int, team_weight: float = 1.0,
+                 others: Policy | None = None, peers: Sequence[LearnedGroup] = (), seed: int = 0):
+        if copies < 1:
+            raise ValueError(f"copies: must be >= 1 (got {copies})")
+        self.scenario = scenario
+        self.view = view
+        self.copies = copies
+        self.team_weight = team_weight
+        self.others = others
+        self.peers = list(peers)
+        self.sim = Simulator(scenario, batch=copies)
+        self.scale = cost_scale(scenario)
+        self._rng = np.random.default_rng(seed)
+        self._actions: np.ndarray | None = None
+        self.render_mode = None
+        super().__init__(copies * view.slots_per_copy, view.observation_space, view.action_space)
+        self._returns = np.zeros(self.num_envs)
+        self._team_cost = np.zeros(copies)
+
+    # --------------------------------------------------------------------------- VecEnv API
+    def reset(self) -> np.ndarray:
+        if self._seeds[0] is not None:
+            self._rng = np.random.default_rng(self._seeds[0])
+        self._reset_seeds()
+        self._reset_options()
+        return self._start()
+
+    def _start(self) -> np.ndarray:
+        self.sim.reset(self._rng)
+        if self.others is not None:
+            self.others.reset(self.copies, self._rng)
+        self._returns[:] = 0.0
+        self._team_cost[:] = 0.0
+        return self.view.observe(self.sim.state)
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        state = self.sim.state
+        decisions = [(self.view, self.view.action_matrix(self._actions, self.copies))]
+        decisions += [(peer.view, peer.actions(state)) for peer in self.peers]
+        orders = combined_orders(decisions, self.others, state, self.sim.params)
+        cost = self.sim.step(orders, validate=False).cost  # [copies, sites]
+        team = cost.sum(axis=1)
+        self._team_cost += team
+        if self.view.joint:
+            rewards = -team / self.scale
+        else:
+            own = cost[:, self.view.index]
+            mixed = (1.0 - self.team_weight) * own + self.team_weight * team[:, None]
+            rewards = (-mixed / self.scale).reshape(-1)
+        rewards = rewards.astype(np.float32)
+        self._returns += rewards
+        obs = self.view.observe(self.sim.state)
+        if not self.sim.done:
+            return obs, rewards, np.zeros(self.num_envs, dtype=bool), [{} for _ in range(self.num_envs)]
+        per_copy = self._team_cost / self.sim.periods
+        k = self.view.slots_per_copy
+        infos = [
+            {
+                "TimeLimit.truncated": True,
+                "terminal_observation": obs[i],
+                "episode": {"r": float(self._returns[i]), "l": self.sim.periods, "cost": float(per_copy[i // k])},
+            }
+            for i in range(self.num_envs)
+        ]
+        return self._start(), rewards, np.ones(self.num_envs, dtype=bool), infos
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def _indices(self, indices: VecEnvIndices) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        return [indices] if isinstance(indices, int) else list(indices)
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        return [getattr(self, attr_name)] * len(self._indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        setattr(self, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None,
+                   **method_kwargs: Any) -> list[Any]:
+        result = getattr(self, method_name)(*method_args, **method_kwargs)
+        return [result] * len(self._indices(indices))
+
+    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
+        return [False] * len(self._indices(indices))
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        return [None] * self.num_envs
