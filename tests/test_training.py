@@ -116,7 +116,13 @@ def test_run_folder_and_learned_policy(tmp_path):
     for name in ("config.yaml", "models/shared.zip", "models/shared.vecnorm.pkl", "checkpoints/state.json",
                  "checkpoints/shared.zip", "eval.csv", "learning_curve.png"):
         assert (out / name).is_file(), name
-    assert any((out / "tb").rglob("events.out.tfevents*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(next((out / "tb").rglob("events.out.tfevents*")).parent))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"inventory/cost", "inventory/fill_rate", "inventory/gap_to_best_heuristic",
+            "inventory/bullwhip_e3", "train/value_loss"} <= tags, tags
     tags = (out / "eval.csv").read_text().splitlines()[0]
     assert "gap_to_best_heuristic" in tags and "bullwhip_e3" in tags and "fill_rate" in tags
     scen = load_scenario("textbook_serial")
@@ -172,6 +178,9 @@ def test_corrupt_or_mismatched_models_give_clear_errors(tmp_path):
         make_policy({"policy": "learned", "run": str(out)}, load_scenario("beer_game"))
     with pytest.raises(ConfigError, match="not a training run folder"):
         make_policy({"policy": "learned", "run": str(tmp_path)}, scen)
+    (out / "checkpoints" / "shared.zip").write_bytes(b"garbage")
+    with pytest.raises(ConfigError, match="not a loadable PPO model"):
+        Trainer(resume_config(out), out, resume=True)
 
 
 @pytest.mark.parametrize(

@@ -142,8 +142,14 @@ class Trainer:
                               seed=cfg.seed + i)
         cls = algorithm_class(cfg.algo)
         if resume:
-            stats = self.out / "checkpoints" / f"{spec['name']}.vecnorm.pkl"
-            venv: VecEnv = VecNormalize.load(str(stats), env) if cfg.normalize else env
+            venv: VecEnv = env
+            if cfg.normalize:
+                stats = self.out / "checkpoints" / f"{spec['name']}.vecnorm.pkl"
+                try:
+                    venv = VecNormalize.load(str(stats), env)
+                except Exception as exc:  # noqa: BLE001 - missing or corrupt pickle
+                    raise ConfigError(f"{stats}: cannot load the normalisation statistics "
+                                      f"({exc.__class__.__name__})") from None
             model = load_model(self.out / "checkpoints" / f"{spec['name']}.zip", cfg.algo)
             if model.observation_space.shape != view.observation_space.shape:
                 raise ConfigError(f"{self.out}: checkpoint of '{spec['name']}' does not match the config")
