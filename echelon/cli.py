@@ -29,6 +29,9 @@ examples:
   echelon train shared_ppo_beer_game --timesteps 200000 --out runs/beer
   echelon train --resume runs/beer       continue an interrupted run
   echelon evaluate runs/beer             the learned policy against the heuristics and the optimum
+  echelon play --role retailer           play the beer game's retailer against Sterman-like players
+  echelon play beer_game --role retailer,factory --others base_stock --seed 7 --save game.json
+  echelon replay game.json               the debrief of a saved game
 """
 
 
@@ -37,6 +40,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _console():  # noqa: ANN202 - a rich Console
+    """A rich console; when output goes to a file or pipe, 120 columns so the tables are not cut."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=120)
 
 
 def _positive_float(text: str) -> float:
@@ -77,13 +87,12 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from envs.scenario import load_scenario
 
     scen = load_scenario(args.scenario)
-    console = Console()
+    console = _console()
     console.print(f"[bold]{scen.name}[/bold] ({scen.source}): {len(scen.sites)} sites, "
                   f"{scen.periods} periods, allocation {scen.allocation}, "
                   f"pipeline holding {'on' if scen.pipeline_holding else 'off'}")
@@ -142,7 +151,6 @@ def _whole(minimum: int):
 def cmd_optimal(args: argparse.Namespace) -> int:
     import json
 
-    from rich.console import Console
     from rich.table import Table
 
     from agents.optimal import optimal_levels
@@ -153,7 +161,7 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(best.as_dict(), indent=2))
         return 0
-    console = Console()
+    console = _console()
     how = {
         "clark_scarf": "exact optimum (Clark & Scarf 1960; Chen & Zheng 1994), long-run cost per period",
         "newsvendor": "exact optimum (newsvendor), long-run cost per period",
@@ -198,7 +206,6 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and a Path
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from evaluation.benchmark import run_benchmark
@@ -206,7 +213,7 @@ def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and 
 
     if out.exists():
         raise FileExistsError(f"{out}: already exists; choose another --out (earlier runs are never overwritten)")
-    console = Console()
+    console = _console()
     total = len(config.scenarios) * len(config.policies)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -246,7 +253,6 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
 def cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from envs.files import fresh_dir
@@ -264,7 +270,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             config.seed = args.seed
         out = Path(args.out) if args.out else fresh_dir(Path("runs"), config.name)
     total = args.timesteps or config.n_timesteps
-    console = Console()
+    console = _console()
     if args.resume is None:
         start_run(config, out)
     console.print(f"training [bold]{config.name}[/bold]: {config.mode} {config.algo.upper()} on {config.scenario}, "
@@ -300,6 +306,71 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         args.out = str(fresh_dir(run, "benchmark"))
     return _run_benchmark(config, Path(args.out))
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from echelon.play import Game, Table, others_spec
+
+    roles = [r.strip() for r in args.role.split(",") if r.strip()]
+    game = Game(args.scenario, args.seed, 0, roles, others_spec(args.others))
+    game.periods = args.periods or _horizon(args.scenario)
+    table = Table(game, print)
+    if args.save is not None and Path(args.save).exists():
+        raise FileExistsError(f"{args.save}: already exists; choose another --save file")
+    print(f"Echelon play: {game.scenario}, {game.periods} weeks, seed {game.seed}. You play: {', '.join(roles)}; "
+          f"the other sites follow '{args.others}'. Each week, type how many units to order.")
+    last = {"role": None}
+
+    def ask(prompt: str, role: str) -> str:
+        if len(roles) > 1 and role != last["role"]:
+            print(f"--- {role}, your turn ---")
+        last["role"] = role
+        return input(prompt)
+
+    try:
+        table.play(ask)
+    except (EOFError, KeyboardInterrupt):
+        print()
+        raise Interrupted(f"game abandoned in week {len(game.orders) + 1}; nothing was saved") from None
+    return _finish_game(game, args.save, args.chart)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from echelon.play import Game, Table
+
+    game = Game.from_file(args.file)
+    replayed = Game(game.scenario, game.seed, game.periods, game.roles, game.others, inputs=game.inputs)
+    Table(replayed, print).play(lambda prompt, role: "", replay=True)
+    return _finish_game(replayed, None, args.chart or str(Path(args.file).with_suffix(".png")))
+
+
+def _horizon(scenario: str) -> int:
+    from envs.scenario import load_scenario
+
+    return load_scenario(scenario).periods
+
+
+def _finish_game(game, save, chart) -> int:  # noqa: ANN001 - a Game and optional paths
+    from pathlib import Path
+
+    from echelon.play import chart_png, debrief, save_game
+    from envs.files import fresh_dir, write_atomic
+
+    print(debrief(game))
+    if save is not None:
+        save_game(game, Path(save))
+        print(f"game saved to {save} (replay it with: echelon replay {save})")
+    if chart is None:
+        chart = str(Path(save).with_suffix(".png")) if save else str(fresh_dir(Path("games"),
+                                                                              f"{game.scenario}-seed{game.seed}",
+                                                                              ".png"))
+    write_atomic(Path(chart), chart_png(game))
+    print(f"bullwhip chart: {chart}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -369,6 +440,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_whole(0), help="seed of the episodes (default: 0)")
     p.add_argument("--out", help="output folder (default: RUN_DIR/benchmark, or benchmark-2, ...)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("play", help="play sites of a network against agents, then a debrief (the beer game)",
+                       epilog="example: echelon play beer_game --role retailer --others sterman --seed 1")
+    p.add_argument("scenario", nargs="?", default="beer_game", help="scenario (default: beer_game)")
+    p.add_argument("--role", default="retailer",
+                   help="the site(s) people play, comma-separated for hot-seat (default: retailer)")
+    p.add_argument("--others", default="sterman",
+                   help="the other sites: a policy (sterman, base_stock, pass_through, ...) or a training run folder")
+    p.add_argument("--seed", type=_whole(0), default=0, help="seed of the demand: same seed, same game")
+    p.add_argument("--periods", type=_whole(1), help="weeks to play (default: the scenario's horizon)")
+    p.add_argument("--save", help="save the game as JSON (must not exist)")
+    p.add_argument("--chart", help="bullwhip chart PNG (default: next to --save, else games/SCENARIO-seedN.png)")
+    p.set_defaults(func=cmd_play)
+
+    p = sub.add_parser("replay", help="replay a saved game and show its debrief",
+                       epilog="example: echelon replay game.json")
+    p.add_argument("file", help="a game saved with echelon play --save")
+    p.add_argument("--chart", help="bullwhip chart PNG (default: the game file with .png)")
+    p.set_defaults(func=cmd_replay)
     return parser
 
 

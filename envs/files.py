@@ -34,12 +34,12 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
-def fresh_dir(parent: Path, name: str) -> Path:
-    """``parent/name``, or ``parent/name-2``, ``-3``, ... : the first that does not exist yet."""
-    candidate, n = Path(parent) / name, 1
+def fresh_dir(parent: Path, name: str, suffix: str = "") -> Path:
+    """``parent/name``, or ``parent/name-2``, ``-3``, ... (then ``suffix``): the first that does not exist yet."""
+    candidate, n = Path(parent) / f"{name}{suffix}", 1
     while candidate.exists():
         n += 1
-        candidate = Path(parent) / f"{name}-{n}"
+        candidate = Path(parent) / f"{name}-{n}{suffix}"
     return candidate
 
 
