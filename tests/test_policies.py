@@ -65,6 +65,8 @@ def test_every_registered_policy_runs_on_every_scenario():
     for name in ("beer_game", "textbook_serial", "distribution", "lost_sales"):
         scen = load_scenario(name)
         for policy_name, cls in POLICIES.items():
+            if policy_name == "learned":  # needs a training run: tests/test_training.py
+                continue
             spec = {"policy": policy_name}
             if policy_name in ("base_stock", "echelon_base_stock"):
                 spec["levels"] = 20
