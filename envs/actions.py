@@ -226,19 +226,10 @@ class DemandPlus(_IntegerForm):
         return np.maximum(state.incoming + actions - self.max_adjust, 0.0)
 
 
-class TargetLevel(_IntegerForm):
+class TargetLevel(DiscreteOrder):
     """Order up to a base-stock level chosen from 0..max_order each period (``max_order`` bounds the level)."""
 
     name = "target"
-
-    def _upper(self) -> np.ndarray:
-        return self.max_order
-
-    def site_space(self, i: int) -> spaces.Space:
-        return spaces.Discrete(int(self.max_order[i]) + 1)
-
-    def joint_space(self) -> spaces.Space:
-        return spaces.MultiDiscrete((self.max_order + 1).astype(np.int64))
 
     def _orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
         return installation_base_stock(state, params, actions)

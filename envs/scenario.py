@@ -131,20 +131,24 @@ def available_scenarios() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
 
 
-def resolve_scenario_path(name_or_path: str | Path) -> Path:
-    """A built-in scenario name (``beer_game``) or a path to a YAML file."""
+def resolve_yaml(name_or_path: str | Path, folder: Path, noun: str) -> Path:
+    """A built-in config name (a file stem in ``folder``) or a path to a YAML file; ``noun`` names the kind."""
     text = str(name_or_path)
     path = Path(text)
     if path.suffix in (".yaml", ".yml") or "/" in text or path.exists():
         if not path.is_file():
-            raise ConfigError(f"{text}: scenario file not found")
+            raise ConfigError(f"{text}: {noun} file not found")
         return path
-    builtin = SCENARIO_DIR / f"{text}.yaml"
+    builtin = folder / f"{text}.yaml"
     if not builtin.is_file():
-        raise ConfigError(
-            f"unknown scenario '{text}' (built-in: {', '.join(available_scenarios())}; or give a YAML path)"
-        )
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+        raise ConfigError(f"unknown {noun} '{text}' (built-in: {known}; or give a YAML path)")
     return builtin
+
+
+def resolve_scenario_path(name_or_path: str | Path) -> Path:
+    """A built-in scenario name (``beer_game``) or a path to a YAML file."""
+    return resolve_yaml(name_or_path, SCENARIO_DIR, "scenario")
 
 
 def read_yaml(path: Path) -> Any:

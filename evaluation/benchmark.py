@@ -31,7 +31,7 @@ from typing import Any
 from agents.clark_scarf import serial_optimum
 from agents.registry import make_policy
 from envs.errors import ConfigError
-from envs.scenario import Scenario, load_scenario, read_yaml
+from envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
 from evaluation.metrics import Estimate, Metrics, compute_metrics, paired_difference
 from evaluation.rollout import Trajectory, common_episodes, rollout
 
@@ -80,16 +80,7 @@ class BenchmarkResult:
 
 def resolve_benchmark_path(name_or_path: str | Path) -> Path:
     """A built-in benchmark name (``heuristics``) or a path to a YAML file."""
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"{path}: benchmark config not found")
-        return path
-    builtin = BENCHMARK_DIR / f"{name_or_path}.yaml"
-    if not builtin.is_file():
-        known = ", ".join(sorted(p.stem for p in BENCHMARK_DIR.glob("*.yaml")))
-        raise ConfigError(f"unknown benchmark {str(name_or_path)!r} (built-in: {known}; or give a YAML path)")
-    return builtin
+    return resolve_yaml(name_or_path, BENCHMARK_DIR, "benchmark")
 
 
 def load_benchmark(

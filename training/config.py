@@ -41,7 +41,7 @@ from agents.registry import make_policy
 from envs.actions import ACTION_FORMS
 from envs.errors import ConfigError
 from envs.parallel import reward_weight
-from envs.scenario import load_scenario, read_yaml
+from envs.scenario import load_scenario, read_yaml, resolve_yaml
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
 MODES = ("shared", "central", "single_site", "independent")
@@ -80,16 +80,8 @@ class TrainConfig:
 
 
 def resolve_training_path(name_or_path: str | Path) -> Path:
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"{path}: training config not found")
-        return path
-    builtin = TRAINING_DIR / f"{name_or_path}.yaml"
-    if not builtin.is_file():
-        known = ", ".join(sorted(p.stem for p in TRAINING_DIR.glob("*.yaml")))
-        raise ConfigError(f"unknown training config {str(name_or_path)!r} (built-in: {known}; or give a YAML path)")
-    return builtin
+    """A built-in training config name (``quickstart``) or a path to a YAML file."""
+    return resolve_yaml(name_or_path, TRAINING_DIR, "training config")
 
 
 def load_train_config(name_or_path: str | Path | Mapping[str, Any], where: str | None = None) -> TrainConfig:
