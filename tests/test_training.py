@@ -240,3 +240,28 @@ def test_train_cli_never_overwrites_and_resumes(tmp_path, capsys):
     assert state["timesteps"] == {"shared": 1200}
     assert main(["evaluate", str(tmp_path / "run"), "--episodes", "3"]) == 0
     assert (tmp_path / "run" / "benchmark" / "report.md").is_file()
+
+
+@pytest.mark.slow
+def test_real_ctrl_c_on_the_command(tmp_path):
+    """SIGINT to a running `echelon train`: exit 130, a one-line message, a checkpoint that resumes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "n_timesteps": 10_000_000}))
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "echelon", "train", str(path), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any((out / "tb").rglob("events.out.tfevents*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "checkpoint saved" in err and "Traceback" not in err
+    resumed = Trainer(resume_config(out), out, resume=True)
+    assert resumed.total > 0
