@@ -194,6 +194,8 @@ def test_corrupt_or_mismatched_models_give_clear_errors(tmp_path):
          ["shared"]),
         ({"algo": "sac", "action": "continuous", "hyperparams": {"learning_starts": 100, "buffer_size": 1000}},
          ["shared"]),
+        ({"algo": "td3", "action": "continuous", "hyperparams": {"learning_starts": 100, "buffer_size": 1000}},
+         ["shared"]),
     ],
 )
 def test_modes_and_algorithms_train_and_evaluate(tmp_path, change, expected_groups):
