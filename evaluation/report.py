@@ -181,8 +181,9 @@ def _summary(scenario: str, rows: list[Row], baseline: str, optimum: float | Non
             text.append(f"{r.label} does as well: the paired difference, {diff.mean:+.2f} ± {diff.half_width:.2f}, "
                         "is within the noise.")
         else:
-            extra = r.metrics.cost.mean / best.metrics.cost.mean - 1.0
-            text.append(f"{r.label} costs {_pct(extra)} more ({r.metrics.cost.mean:.2f}).")
+            ratio = r.metrics.cost.mean / best.metrics.cost.mean
+            more = f"{ratio:.1f} times as much" if ratio >= 2 else f"{ratio - 1.0:.1%} more"
+            text.append(f"{r.label} costs {more} ({r.metrics.cost.mean:.2f}).")
     fills = [(r.metrics.fill_rate_total, r.label) for r in rows if not math.isnan(r.metrics.fill_rate_total)]
     if fills:
         hi, lo = max(fills), min(fills)
