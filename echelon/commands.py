@@ -1,0 +1,311 @@
+"""The bodies of the ``echelon`` commands; :mod:`echelon.cli` parses the arguments and dispatches here.
+
+Each ``cmd_*`` takes the parsed arguments and returns the exit status. Heavy
+imports (torch, Stable-Baselines3, matplotlib) happen inside the commands, so ``echelon
+--help`` and argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from envs.errors import Interrupted
+
+
+def _console():  # noqa: ANN202 - a rich Console
+    """A rich console; when output goes to a file or pipe, 120 columns so the tables are not cut."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from envs.scenario import available_scenarios, load_scenario
+
+    table = Table(title="Built-in scenarios (configs/scenarios)")
+    for col in ("name", "sites", "periods", "description"):
+        table.add_column(col)
+    for name in available_scenarios():
+        scen = load_scenario(name)
+        first = scen.description.split(". ")[0].strip().rstrip(".") + "."
+        table.add_row(name, str(len(scen.sites)), str(scen.periods), first)
+    Console().print(table)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from envs.scenario import load_scenario
+
+    scen = load_scenario(args.scenario)
+    console = _console()
+    console.print(f"[bold]{scen.name}[/bold] ({scen.source}): {len(scen.sites)} sites, "
+                  f"{scen.periods} periods, allocation {scen.allocation}, "
+                  f"pipeline holding {'on' if scen.pipeline_holding else 'off'}")
+    if scen.description:
+        console.print(scen.description.strip())
+    table = Table()
+    for col in ("#", "site", "supplier", "L", "l_o", "h'", "p", "unmet", "capacity", "demand"):
+        table.add_column(col)
+    for i, s in enumerate(scen.sites):
+        lead = str(s.lead_time.values[0]) if s.lead_time.fixed else f"~{s.lead_time.mean:g}"
+        demand = scen.demand.get(s.name)
+        table.add_row(
+            str(i), s.name, s.supplier or "(outside)", lead, str(s.order_delay), f"{s.holding_cost:g}",
+            f"{s.shortage_cost:g}", "lost" if s.lost_sales else "backlog",
+            "" if s.capacity == float("inf") else f"{s.capacity:g}",
+            "" if demand is None else f"{type(demand).__name__} mean {demand.mean:g}",
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_speed(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from envs.scenario import load_scenario
+    from evaluation.throughput import core_throughput, parallel_env_throughput
+
+    load_scenario(args.scenario)  # fail fast on a bad name
+    table = Table(title=f"Throughput on {args.scenario} ({args.seconds:g} s per row, median of 9 windows)")
+    for col in ("what", "batch", "steps/s", "site-steps/s"):
+        table.add_column(col, justify="right")
+    # batch-1 rows first: on this machine a batch-1 loop measured right after the
+    # 16384-copy run reads up to 15% slower (cache and clock state), not its own speed
+    rows = [parallel_env_throughput(args.scenario, args.seconds)]
+    rows += [core_throughput(args.scenario, b, args.seconds) for b in args.batches]
+    for r in rows:
+        table.add_row(r.label, str(r.batch), f"{r.steps_per_s:,.0f}", f"{r.site_steps_per_s:,.3g}")
+    Console().print(table)
+    return 0
+
+
+def cmd_optimal(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.table import Table
+
+    from agents.optimal import optimal_levels
+    from envs.scenario import load_scenario
+
+    scen = load_scenario(args.scenario)
+    best = optimal_levels(scen, method=args.method, episodes=args.episodes, seed=args.seed)
+    if args.json:
+        print(json.dumps(best.as_dict(), indent=2))
+        return 0
+    console = _console()
+    how = {
+        "clark_scarf": "exact optimum (Clark & Scarf 1960; Chen & Zheng 1994), long-run cost per period",
+        "newsvendor": "exact optimum (newsvendor), long-run cost per period",
+        "simulation": f"simulation-optimised echelon base-stock levels ({args.episodes} episodes, common random "
+                      f"numbers), mean cost per period over the scenario's {scen.periods}-period episodes",
+    }[best.method]
+    console.print(f"[bold]{scen.name}[/bold]: {how}")
+    table = Table()
+    for col in ("site", "echelon level S^e", "local level S"):
+        table.add_column(col, justify="right")
+    for name, e, loc in zip(best.sites, best.echelon_levels, best.local_levels, strict=True):
+        table.add_row(name, f"{e:g}", f"{loc:g}")
+    console.print(table)
+    ci = f" ± {best.half_width:.2f} (95% CI)" if best.half_width else ""
+    console.print(f"expected cost per period: [bold]{best.expected_cost:.4f}[/bold]{ci}")
+    if best.local_cost is not None:
+        console.print(f"(local levels searched on their own: {best.local_cost:.4f} per period)")
+    if args.compare:
+        from evaluation.compare import compare_with_heuristics
+
+        rows = compare_with_heuristics(scen, best, episodes=args.episodes, seed=args.seed)
+        console.print(f"Against the classic heuristics ({args.episodes} episodes of {scen.periods} periods, "
+                      "the same demand for every policy):")
+        table = Table()
+        for col in ("policy", "cost / period", "95% CI", "vs optimum"):
+            table.add_column(col, justify="right" if col != "policy" else "left")
+        for row in rows:
+            table.add_row(row.label, f"{row.mean:.2f}", f"± {row.half_width:.2f}", f"{row.gap:+.1%}")
+        console.print(table)
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from envs.files import fresh_dir
+    from evaluation.benchmark import load_benchmark
+
+    config = load_benchmark(args.config, episodes=args.episodes, seed=args.seed, periods=args.periods)
+    out = Path(args.out) if args.out is not None else fresh_dir(Path("results"), config.name)
+    return _run_benchmark(config, out)
+
+
+def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and a Path
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from evaluation.benchmark import run_benchmark
+    from evaluation.output import write_benchmark
+
+    if out.exists():
+        raise FileExistsError(f"{out}: already exists; choose another --out (earlier runs are never overwritten)")
+    console = _console()
+    total = len(config.scenarios) * len(config.policies)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task(f"benchmark {config.name}", total=total)
+        result = run_benchmark(config, lambda message: progress.update(task, advance=1, description=message))
+    console.print(_benchmark_table(result))
+    written = write_benchmark(result, out)
+    console.print(f"wrote {len(written)} files to [bold]{out}[/bold] (report: {out / 'report.md'})")
+    return 0
+
+
+def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a BenchmarkResult
+    import math
+
+    from rich.table import Table
+
+    cfg = result.config
+    table = Table(title=f"{cfg.name}: team cost per period, {cfg.episodes} episodes, common random numbers")
+    for col in ("scenario", "policy", "cost", "95% CI", f"vs {cfg.baseline}", "fill rate", "on hand",
+                "bullwhip (top)"):
+        table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
+    for scen in cfg.scenarios:
+        rows = sorted((r for r in result.rows if r.scenario == scen.name), key=lambda r: r.metrics.cost.mean)
+        for i, r in enumerate(rows):
+            m = r.metrics
+            fill = "n/a" if math.isnan(m.fill_rate_total) else f"{m.fill_rate_total:.1%}"
+            top = m.echelon_bullwhip[-1]
+            table.add_row(
+                scen.name if i == 0 else "", r.label, f"{m.cost.mean:.2f}", f"± {m.cost.half_width:.2f}",
+                "baseline" if r.label == cfg.baseline else f"{r.vs_baseline.mean:+.2f}",
+                fill, f"{sum(m.on_hand.values()):.1f}", "n/a" if math.isnan(top) else f"{top:.2f}",
+                end_section=i == len(rows) - 1,
+            )
+    return table
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from envs.files import fresh_dir
+    from training.config import load_train_config
+    from training.train import Trainer, resume_config, start_run
+
+    if (args.config is None) == (args.resume is None):
+        raise ValueError("give a training config, or --resume RUN_DIR (not both)")
+    if args.resume is not None:
+        out = Path(args.resume)
+        config = resume_config(out)
+    else:
+        config = load_train_config(args.config)
+        if args.seed is not None:
+            config.seed = args.seed
+        out = Path(args.out) if args.out else fresh_dir(Path("runs"), config.name)
+    total = args.timesteps or config.n_timesteps
+    console = _console()
+    if args.resume is None:
+        start_run(config, out)
+    console.print(f"training [bold]{config.name}[/bold]: {config.mode} {config.algo.upper()} on {config.scenario}, "
+                  f"{total:,} timesteps, run folder {out}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("timesteps", total=total)
+        trainer = Trainer(config, out, resume=args.resume is not None,
+                          progress=lambda done, _: progress.update(task, completed=done))
+        progress.update(task, completed=trainer.total)
+        last = trainer.train(total)
+    console.print(f"done: {trainer.total:,} timesteps; held-out cost per period {last['cost']:.2f} "
+                  f"({last['gap_to_best_heuristic']:+.1%} against the best base-stock policy, "
+                  f"{trainer.state.reference_cost:.2f}); best {trainer.state.best_cost:.2f}")
+    console.print(f"learning curve: {out / 'learning_curve.png'}; TensorBoard: tensorboard --logdir {out / 'tb'}")
+    if args.evaluate:
+        args.run = str(out)
+        args.out = None
+        return cmd_evaluate(args)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from evaluation.benchmark import learned_benchmark
+
+    run = Path(args.run)
+    config = learned_benchmark(run, episodes=args.episodes or 1000, seed=args.seed or 0)
+    args.config = config
+    if args.out is None:
+        from envs.files import fresh_dir
+
+        args.out = str(fresh_dir(run, "benchmark"))
+    return _run_benchmark(config, Path(args.out))
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from echelon.play import Game, Table, others_spec
+
+    roles = [r.strip() for r in args.role.split(",") if r.strip()]
+    game = Game(args.scenario, args.seed, 0, roles, others_spec(args.others))
+    game.periods = args.periods or _horizon(args.scenario)
+    table = Table(game, print)
+    if args.save is not None and Path(args.save).exists():
+        raise FileExistsError(f"{args.save}: already exists; choose another --save file")
+    print(f"Echelon play: {game.scenario}, {game.periods} weeks, seed {game.seed}. You play: {', '.join(roles)}; "
+          f"the other sites follow '{args.others}'. Each week, type how many units to order.")
+    last = {"role": None}
+
+    def ask(prompt: str, role: str) -> str:
+        if len(roles) > 1 and role != last["role"]:
+            print(f"--- {role}, your turn ---")
+        last["role"] = role
+        return input(prompt)
+
+    try:
+        table.play(ask)
+    except (EOFError, KeyboardInterrupt):
+        print()
+        raise Interrupted(f"game abandoned in week {len(game.orders) + 1}; nothing was saved") from None
+    return _finish_game(game, args.save, args.chart)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from echelon.play import Game, Table
+
+    game = Game.from_file(args.file)
+    replayed = Game(game.scenario, game.seed, game.periods, game.roles, game.others, inputs=game.inputs)
+    Table(replayed, print).play(lambda prompt, role: "", replay=True)
+    return _finish_game(replayed, None, args.chart or str(Path(args.file).with_suffix(".png")))
+
+
+def _horizon(scenario: str) -> int:
+    from envs.scenario import load_scenario
+
+    return load_scenario(scenario).periods
+
+
+def _finish_game(game, save, chart) -> int:  # noqa: ANN001 - a Game and optional paths
+    from pathlib import Path
+
+    from echelon.play import chart_png, debrief, save_game
+    from envs.files import fresh_dir, write_atomic
+
+    print(debrief(game))
+    if save is not None:
+        save_game(game, Path(save))
+        print(f"game saved to {save} (replay it with: echelon replay {save})")
+    if chart is None:
+        chart = str(Path(save).with_suffix(".png")) if save else str(fresh_dir(Path("games"),
+                                                                              f"{game.scenario}-seed{game.seed}",
+                                                                              ".png"))
+    write_atomic(Path(chart), chart_png(game))
+    print(f"bullwhip chart: {chart}")
+    return 0
