@@ -199,6 +199,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if (args.config is None) == (args.resume is None):
         raise ValueError("give a training config, or --resume RUN_DIR (not both)")
+    if args.resume is not None and (args.seed is not None or args.out is not None):
+        raise ValueError("--resume continues a run as it was started: --seed and --out do not apply")
     if args.resume is not None:
         out = Path(args.resume)
         config = resume_config(out)

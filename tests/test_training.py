@@ -237,6 +237,10 @@ def test_train_cli_never_overwrites_and_resumes(tmp_path, capsys):
     assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 0
     assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 2
     assert "already exists" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "run"), "--seed", "4"]) == 2
+    assert "do not apply" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 2
+    assert "not a training run folder" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "run"), "--timesteps", "1200"]) == 0
     state = yaml.safe_load((tmp_path / "run" / "checkpoints" / "state.json").read_text())
     assert state["timesteps"] == {"shared": 1200}
