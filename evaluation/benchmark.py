@@ -212,6 +212,7 @@ def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> Benchma
     make_policy(policies[0].spec, scenario, where=str(run))  # a broken run fails here, before any work
     return BenchmarkConfig(
         name=f"evaluate {run.name}", description=f"The policy trained in {run} against the heuristics and the "
-        "best base-stock levels, on the same demand.", scenarios=(scenario,), policies=policies,
+        f"best base-stock levels, on the same demand. Its learning curve: {run / 'learning_curve.png'}; "
+        f"TensorBoard: tensorboard --logdir {run / 'tb'}.", scenarios=(scenario,), policies=policies,
         episodes=episodes, seed=seed, warmup=0, baseline="best echelon", source=str(run),
     )
