@@ -95,3 +95,19 @@ def test_bad_saved_games(tmp_path):
         Game.from_file(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         Game.from_file(tmp_path / "absent.json")
+
+
+def test_play_against_a_trained_run(tmp_path):
+    from training.config import load_train_config
+    from training.train import Trainer, start_run
+
+    config = load_train_config({"name": "tiny", "scenario": "beer_game", "copies": 2, "n_timesteps": 300,
+                                "eval_freq": 300, "eval_episodes": 2, "checkpoint_freq": 300,
+                                "hyperparams": {"n_steps": 36, "batch_size": 72, "n_epochs": 1}}, where="test")
+    start_run(config, tmp_path / "run")
+    Trainer(config, tmp_path / "run").train(300)
+    assert others_spec(str(tmp_path / "run")) == {"policy": "learned", "run": str(tmp_path / "run")}
+    game = Game("beer_game", 0, 3, ["retailer"], others_spec(str(tmp_path / "run")))
+    answers = iter(["4", "4", "4"])
+    Table(game, lambda text: None).play(lambda prompt, role: next(answers))
+    assert len(game.orders) == 3 and "learned" in debrief(game)
