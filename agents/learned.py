@@ -12,7 +12,10 @@ through the site, so they are O(1) on every network):
   site among all sites (shared models tell sites apart by it) and the fraction
   of the horizon left;
 * ``shared``: local plus last period's end-customer demand (over its mean);
-* ``global``: every site's features, the one-hot and the time left.
+* ``global``: every site's features, the one-hot and the time left;
+* ``pipeline``: local plus the site's pipeline slot by slot (units arriving in
+  1, 2, ... periods, then orders in transmission): what a lost-sales policy
+  needs beyond the inventory position (Zipkin 2008).
 
 A joint view (the central controller) has one slot per copy: every site's
 features and the time left; its action is the joint action.
@@ -38,7 +41,7 @@ from envs.errors import ConfigError
 from envs.observations import N_FEATURES, FeatureMap
 from envs.scenario import Scenario
 
-VIEW_LEVELS = ("local", "shared", "global")
+VIEW_LEVELS = ("local", "shared", "global", "pipeline")
 
 
 class LearnerView:
@@ -64,11 +67,12 @@ class LearnerView:
         self.scale = np.maximum([scenario.mean_demand_through(s) for s in names], 1e-6).astype(np.float32)
         self.customer_mean = float(max(sum(m.mean for m in scenario.demand.values()), 1e-6))
         self.periods = scenario.periods
+        self.slots = self.params.lead_slots + self.params.delay_slots
         if joint:
             dim = n * N_FEATURES + 1 + (observation == "shared")
         else:
             own = n * N_FEATURES if observation == "global" else N_FEATURES
-            dim = own + n + 1 + (observation == "shared")
+            dim = own + n + 1 + (observation == "shared") + (self.slots if observation == "pipeline" else 0)
         self.observation_space = spaces.Box(-np.inf, np.inf, (dim,), np.float32)
         if joint:
             self.action_space = self.form.joint_space()
@@ -109,7 +113,11 @@ class LearnerView:
             own = feats[:, self.index, :]
         onehot = np.broadcast_to(np.eye(n, dtype=np.float32)[self.index], (batch, k, n))
         tail = np.broadcast_to(np.concatenate(extra, axis=1)[:, None, :], (batch, k, len(extra)))
-        return np.concatenate([own, onehot, tail], axis=2).reshape(batch * k, -1)
+        parts = [own, onehot, tail]
+        if self.observation == "pipeline" and self.slots:
+            slots = np.stack([*state.transit, *state.pending], axis=2)  # [B, S, slots]
+            parts.append((slots[:, self.index, :] / self.scale[self.index][None, :, None]).astype(np.float32))
+        return np.concatenate(parts, axis=2).reshape(batch * k, -1)
 
     def action_matrix(self, actions: np.ndarray, batch: int) -> np.ndarray:
         """The ``[batch, S]`` action array of the model's ``actions`` (other sites 0)."""

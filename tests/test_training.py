@@ -271,3 +271,16 @@ def test_real_ctrl_c_on_the_command(tmp_path):
     assert "checkpoint saved" in err and "Traceback" not in err
     resumed = Trainer(resume_config(out), out, resume=True)
     assert resumed.total > 0
+
+
+def test_pipeline_view_shows_the_slots():
+    """lost_sales retailer: L = 4, so three transit slots, each holding the initial 5 units (scale: mean 5)."""
+    from envs.simulator import Simulator
+
+    scen = load_scenario("lost_sales")
+    view = LearnerView(scen, scen.site_names, observation="pipeline")
+    sim = Simulator(scen, batch=2)
+    obs = view.observe(sim.state)
+    assert obs.shape == (4, 8 + 2 + 1 + 3) == (4, view.observation_space.shape[0])
+    np.testing.assert_allclose(obs[0, -3:], [1.0, 1.0, 1.0])  # retailer of copy 0
+    np.testing.assert_allclose(obs[1, -3:], [1.0, 0.0, 0.0])  # warehouse: L = 2, one slot of 5; padding after
