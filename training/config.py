@@ -8,7 +8,7 @@ Example (``configs/training/shared_ppo_textbook.yaml``)::
     algo: ppo             # ppo | a2c | dqn (discrete actions) | sac | td3 (continuous actions)
     reward: cooperative   # cooperative | decentralized | a weight w in [0, 1] on the team cost
     action: target        # target | discrete | demand_plus | continuous (envs.actions)
-    observation: local    # local | shared | global (agents.learned)
+    observation: local    # local | shared | global | pipeline (agents.learned)
     copies: 16            # copies of the scenario simulated side by side
     n_timesteps: 1500000  # SB3 timesteps: slot-periods (copies x sites x periods for a shared policy)
     seed: 0
