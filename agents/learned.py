@@ -69,7 +69,7 @@ class LearnerView:
         self.periods = scenario.periods
         self.slots = self.params.lead_slots + self.params.delay_slots
         if joint:
-            dim = n * N_FEATURES + 1 + (observation == "shared")
+            dim = n * N_FEATURES + 1 + (observation == "shared") + (n * self.slots if observation == "pipeline" else 0)
         else:
             own = n * N_FEATURES if observation == "global" else N_FEATURES
             dim = own + n + 1 + (observation == "shared") + (self.slots if observation == "pipeline" else 0)
@@ -104,8 +104,13 @@ class LearnerView:
         extra = [left]
         if self.observation == "shared":
             extra.append((state.demand.sum(axis=1, keepdims=True) / self.customer_mean).astype(np.float32))
+        slots = None
+        if self.observation == "pipeline" and self.slots:
+            slots = np.stack([*state.transit, *state.pending], axis=2) / self.scale[None, :, None]  # [B, S, slots]
+            slots = slots.astype(np.float32)
         if self.joint:
-            return np.concatenate([feats.reshape(batch, -1), *extra], axis=1)
+            joint = [feats.reshape(batch, -1), *extra] + ([slots.reshape(batch, -1)] if slots is not None else [])
+            return np.concatenate(joint, axis=1)
         k = len(self.sites)
         if self.observation == "global":
             own = np.broadcast_to(feats.reshape(batch, 1, -1), (batch, k, n * N_FEATURES))
@@ -113,10 +118,7 @@ class LearnerView:
             own = feats[:, self.index, :]
         onehot = np.broadcast_to(np.eye(n, dtype=np.float32)[self.index], (batch, k, n))
         tail = np.broadcast_to(np.concatenate(extra, axis=1)[:, None, :], (batch, k, len(extra)))
-        parts = [own, onehot, tail]
-        if self.observation == "pipeline" and self.slots:
-            slots = np.stack([*state.transit, *state.pending], axis=2)  # [B, S, slots]
-            parts.append((slots[:, self.index, :] / self.scale[self.index][None, :, None]).astype(np.float32))
+        parts = [own, onehot, tail] + ([slots[:, self.index, :]] if slots is not None else [])
         return np.concatenate(parts, axis=2).reshape(batch * k, -1)
 
     def action_matrix(self, actions: np.ndarray, batch: int) -> np.ndarray:

@@ -284,3 +284,12 @@ def test_pipeline_view_shows_the_slots():
     assert obs.shape == (4, 8 + 2 + 1 + 3) == (4, view.observation_space.shape[0])
     np.testing.assert_allclose(obs[0, -3:], [1.0, 1.0, 1.0])  # retailer of copy 0
     np.testing.assert_allclose(obs[1, -3:], [1.0, 0.0, 0.0])  # warehouse: L = 2, one slot of 5; padding after
+
+
+def test_joint_pipeline_view():
+    scen = load_scenario("lost_sales")
+    view = LearnerView(scen, scen.site_names, observation="pipeline", joint=True)
+    from envs.simulator import Simulator
+
+    obs = view.observe(Simulator(scen, batch=2).state)
+    assert obs.shape == (2, 2 * 8 + 1 + 2 * 3) == (2, view.observation_space.shape[0])
