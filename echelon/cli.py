@@ -87,6 +87,7 @@ def _whole(minimum: int):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``echelon`` argument parser with every subcommand."""
     parser = OneLineParser(
         prog="echelon",
         description="Echelon: multi-agent reinforcement learning for multi-echelon inventory management.",
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user errors print one line and return 2, Ctrl-C returns 130."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)

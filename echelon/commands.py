@@ -21,6 +21,7 @@ def _console():  # noqa: ANN202 - a rich Console
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
+    """``echelon scenarios``: the built-in scenarios, one line each."""
     from rich.console import Console
     from rich.table import Table
 
@@ -38,6 +39,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """``echelon show``: validate a scenario and print its sites."""
     from rich.table import Table
 
     from envs.scenario import load_scenario
@@ -66,6 +68,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
+    """``echelon speed``: throughput of the ParallelEnv and of the batched core."""
     from rich.console import Console
     from rich.table import Table
 
@@ -87,6 +90,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def cmd_optimal(args: argparse.Namespace) -> int:
+    """``echelon optimal``: exact or simulation-optimised base-stock levels, optionally against heuristics."""
     import json
 
     from rich.table import Table
@@ -133,6 +137,7 @@ def cmd_optimal(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
+    """``echelon benchmark``: run a benchmark config into a new run folder."""
     from pathlib import Path
 
     from envs.files import fresh_dir
@@ -189,6 +194,7 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """``echelon train``: start or resume a training run; ``--evaluate`` benchmarks it afterwards."""
     from pathlib import Path
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -234,6 +240,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``echelon evaluate``: a trained run against the heuristics and the best base-stock levels."""
     from pathlib import Path
 
     from evaluation.benchmark import learned_benchmark
@@ -249,6 +256,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    """``echelon play``: people play sites against agents, then the debrief."""
     from pathlib import Path
 
     from echelon.play import Game, Table, others_spec
@@ -278,6 +286,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """``echelon replay``: play a saved game back to its debrief."""
     from pathlib import Path
 
     from echelon.play import Game, Table

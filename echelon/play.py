@@ -67,10 +67,12 @@ class Game:
     advice: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # role -> rule -> orders
 
     def to_json(self) -> str:
+        """The saved-game file."""
         return json.dumps({"version": GAME_VERSION, **self.__dict__}, indent=1)
 
     @classmethod
     def from_file(cls, path: Path) -> Game:
+        """Read a saved game; a one-line ConfigError if it is not one."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
@@ -116,6 +118,7 @@ class Table:
             p.reset(1, rng)
 
     def play(self, ask: Ask, replay: bool = False) -> Game:
+        """Play every week; ``ask`` gets the players' orders (or, replaying, the saved ones are used)."""
         game, names = self.game, list(self.scenario.site_names)
         self.aec.reset(seed=game.seed)
         sim = self.env.sim
@@ -169,6 +172,7 @@ class Table:
         return np.array([infos[n]["cost"] for n in self.scenario.site_names])
 
     def status(self, role: str, week: int) -> str:
+        """What a player sees before ordering: stock, backorders, incoming order, pipeline, costs."""
         sim = self.env.sim
         s, i = sim.state, self.scenario.index(role)
         last_cost = self.game.costs[-1][i] if self.game.costs else 0.0
@@ -310,4 +314,5 @@ def chart_png(game: Game) -> bytes:
 
 
 def save_game(game: Game, path: Path) -> None:
+    """Write the game atomically as JSON."""
     write_atomic(Path(path), game.to_json())

@@ -41,12 +41,16 @@ _KEYS = {"name", "description", "scenarios", "episodes", "seed", "periods", "war
 
 @dataclass(frozen=True)
 class PolicyEntry:
+    """One policy of a benchmark: its label and its spec for :func:`agents.registry.make_policy`."""
+
     label: str
     spec: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class BenchmarkConfig:
+    """A validated benchmark config (see the module docstring)."""
+
     name: str
     description: str
     scenarios: tuple[Scenario, ...]
@@ -73,6 +77,8 @@ class Row:
 
 @dataclass
 class BenchmarkResult:
+    """Every row of a benchmark run, with the exact optima where theory has them."""
+
     config: BenchmarkConfig
     rows: list[Row]
     optimum: dict[str, float]  # scenario -> exact long-run optimal cost, where known

@@ -31,6 +31,7 @@ def _num(value: float | None, digits: int = 6) -> Any:
 
 
 def results_csv(result: BenchmarkResult) -> str:
+    """The tidy CSV: a line per scenario, policy and site, plus the team."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -54,6 +55,7 @@ def results_csv(result: BenchmarkResult) -> str:
 
 
 def results_json(result: BenchmarkResult) -> str:
+    """Everything in the run, as JSON (no NaN: missing values are null)."""
     cfg = result.config
     doc = {
         "name": cfg.name,

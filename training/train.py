@@ -172,6 +172,7 @@ class Trainer:
         return row
 
     def evaluate_now(self, logger: Any) -> dict[str, float]:
+        """Evaluate the current models on the held-out episodes, log ``inventory/`` scalars, keep the best."""
         for g in self.groups:
             if isinstance(g.venv, VecNormalize):
                 g.venv.training = False
@@ -216,6 +217,7 @@ class Trainer:
         return RunState(data["timesteps"], data["history"], data["best_cost"], data["reference_cost"])
 
     def write_curve(self) -> None:
+        """Write ``eval.csv`` and ``learning_curve.png`` from the evaluation history."""
         from evaluation.plots import learning_curve_plot
 
         rows = self.state.history
@@ -233,6 +235,7 @@ class Trainer:
     # --------------------------------------------------------------------------- training
     @property
     def total(self) -> int:
+        """Timesteps trained so far, all models together."""
         return sum(g.timesteps for g in self.groups)
 
     def train(self, n_timesteps: int) -> dict[str, float]:
