@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from envs.errors import Interrupted
 
@@ -221,6 +222,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         start_run(config, out)
     console.print(f"training [bold]{config.name}[/bold]: {config.mode} {config.algo.upper()} on {config.scenario}, "
                   f"{total:,} timesteps, run folder {out}")
+    wall, cpu = time.perf_counter(), time.process_time()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("timesteps", total=total)
@@ -228,7 +230,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                           progress=lambda done, _: progress.update(task, completed=done))
         progress.update(task, completed=trainer.total)
         last = trainer.train(total)
-    console.print(f"done: {trainer.total:,} timesteps; held-out cost per period {last['cost']:.2f} "
+    minutes = (time.perf_counter() - wall) / 60, (time.process_time() - cpu) / 60
+    console.print(f"done in {minutes[0]:.1f} min ({minutes[1]:.1f} CPU-min): {trainer.total:,} timesteps; "
+                  f"held-out cost per period {last['cost']:.2f} "
                   f"({last['gap_to_best_heuristic']:+.1%} against the best base-stock policy, "
                   f"{trainer.state.reference_cost:.2f}); best {trainer.state.best_cost:.2f}")
     console.print(f"learning curve: {out / 'learning_curve.png'}; TensorBoard: tensorboard --logdir {out / 'tb'}")
