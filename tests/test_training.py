@@ -121,7 +121,7 @@ def test_run_folder_and_learned_policy(tmp_path):
     events = EventAccumulator(str(next((out / "tb").rglob("events.out.tfevents*")).parent))
     events.Reload()
     tags = set(events.Tags()["scalars"])
-    assert {"inventory/cost", "inventory/fill_rate", "inventory/gap_to_best_heuristic",
+    assert {"inventory/total_cost", "inventory/fill_rate", "inventory/gap_to_best_heuristic",
             "inventory/bullwhip_e3", "train/value_loss"} <= tags, tags
     tags = (out / "eval.csv").read_text().splitlines()[0]
     assert "gap_to_best_heuristic" in tags and "bullwhip_e3" in tags and "fill_rate" in tags

@@ -184,7 +184,7 @@ class Trainer:
         row["gap_to_best_heuristic"] = row["cost"] / self.state.reference_cost - 1.0
         for key, value in row.items():
             if key != "timesteps" and not (isinstance(value, float) and math.isnan(value)):
-                logger.record(f"inventory/{key}", value)
+                logger.record(f"inventory/{'total_cost' if key == 'cost' else key}", value)
         self.state.history.append(row)
         if row["cost"] < self.state.best_cost:
             self.state.best_cost = row["cost"]
