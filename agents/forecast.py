@@ -25,9 +25,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from agents.heuristics import sequential_orders
 from agents.policy import Policy, SiteValues, per_site, site_label
-from envs.core import State
+from envs.core import State, sequential_orders
 from envs.errors import ConfigError
 from envs.scenario import Scenario
 

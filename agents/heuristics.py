@@ -6,12 +6,8 @@ follow Snyder & Shen, *Fundamentals of Supply Chain Theory* (2nd ed.): base-stoc
 level [S], reorder point [s] or [r], order quantity [Q], inventory position [IP]
 (on hand - backorders + pipeline), echelon inventory position [IP^e].
 
-Installation policies decide site by site, customers first
-(:func:`envs.core.sequential_orders`): a site's position counts the orders its
-customers place this same period (where they reach it at once, no order delay),
-as the textbook installation policies do. So the local levels
-S_j = S^e_j - S^e_{j-1} reproduce the echelon base-stock policy exactly on a
-serial chain (Axsäter 1993), and nothing is decided on a one-period-old view.
+Installation policies decide site by site, customers first, each counting the
+orders its customers place that same period (:func:`envs.core.sequential_orders`).
 """
 
 from __future__ import annotations

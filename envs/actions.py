@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 from gymnasium import spaces
 
-from envs.core import CoreParams, State, installation_base_stock, sequential_orders
+from envs.core import CoreParams, State, installation_base_stock
 from envs.errors import ActionError
 from envs.scenario import Scenario
 
@@ -237,10 +237,7 @@ class TargetLevel(DiscreteOrder):
     def _mixed_orders(
         self, actions: np.ndarray, state: State, params: CoreParams, fixed: np.ndarray, free: np.ndarray
     ) -> np.ndarray:
-        def rule(j: int, position: np.ndarray, _: np.ndarray) -> np.ndarray:
-            return np.where(free[:, j], np.maximum(actions[:, j] - position, 0.0), fixed[:, j])
-
-        return sequential_orders(state, params, rule)
+        return installation_base_stock(state, params, actions, fixed=fixed)
 
 
 ACTION_FORMS: dict[str, type[ActionForm]] = {

@@ -46,8 +46,8 @@ from envs.errors import ActionError
 from envs.scenario import Scenario
 
 _TINY = 1e-300
-# Products over sites use np.dot: on the tiny arrays of a batch-1 env it is a third cheaper than `@`.
 _ROUND = 1e-9
+# Products over sites use np.dot: on the tiny arrays of a batch-1 env it is a third cheaper than `@`.
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +56,7 @@ class CoreParams:
 
     Per-site parameters are ``[1, S]`` rows. Matrices over sites (``[S, S]``):
     ``feeds[c, s] = 1`` if internal site s supplies c;
+    ``instant_feeds``: the rows of ``feeds`` whose orders reach the supplier at once (no order delay);
     ``selects[s, c] = 1`` if s supplies c (picks each customer's supplier's stock);
     ``siblings[c2, c] = 1`` if c2 and c share a supplier (outside-supplied sites form their own group);
     ``ahead[c2, c] = 1`` if c2 is served before c by the same internal supplier;
@@ -65,6 +66,7 @@ class CoreParams:
     names: tuple[str, ...]
     supplier: np.ndarray  # int [S], -1: outside supplier
     feeds: np.ndarray
+    instant_feeds: np.ndarray
     selects: np.ndarray
     siblings: np.ndarray
     ahead: np.ndarray
@@ -145,6 +147,7 @@ class CoreParams:
             names=scenario.site_names,
             supplier=supplier,
             feeds=feeds,
+            instant_feeds=feeds * (delay == 0)[:, None],
             selects=selects,
             siblings=siblings,
             ahead=ahead,
@@ -389,7 +392,7 @@ def step(
 
     # 2. shipping from last period's on-hand stock
     stock = np.dot(state.on_hand, p.selects) + p.outside_stock
-    ship = np.minimum(owed, stock) if p.single_customer else allocate(owed, stock, p)
+    ship = allocate(owed, stock, p)
     owed = owed - ship
     on_hand = state.on_hand - np.dot(ship, p.feeds)
     if p.any_supplier_lost:
@@ -513,24 +516,38 @@ def order_up_to(levels: np.ndarray, position: np.ndarray) -> np.ndarray:
 def sequential_orders(
     state: State, params: CoreParams, rule: Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 ) -> np.ndarray:
-    """Orders ``[B, S]`` decided site by site, downstream first (module docstring).
+    """Orders ``[B, S]`` of installation policies, decided site by site, customers first.
 
-    ``rule(j, position, received)`` gives site j's order from its inventory
-    position [IP] after the orders its customers (already decided) place on it
-    this period, ``received`` (0 where none reach it at once).
+    A site's inventory position [IP] counts the orders its customers place this
+    same period where they reach it at once (no order delay), as textbook
+    installation policies do. So local base-stock levels S_j = S^e_j - sum of
+    the customers' S^e reproduce the echelon base-stock policy on a chain
+    (Axsäter 1993). ``rule(j, position, received)`` gives site j's order from
+    that position and the orders ``received`` from its customers this period.
     """
     position = inventory_position(state, params)
-    instant = params.feeds * (params.order_delay == 0)[:, None]  # [c, s]: c's order reaches s at once
     orders = np.zeros_like(position)
-    for j in range(params.n_sites):
-        placed = np.minimum(orders, params.capacity) if params.capacitated else orders
-        received = np.dot(placed, instant[:, j])
+    placed = orders if not params.capacitated else np.zeros_like(position)  # orders after capacity
+    for j in range(params.n_sites):  # sites are indexed customers first
+        received = np.dot(placed, params.instant_feeds[:, j])
         orders[:, j] = rule(j, position[:, j] - received, received)
+        if params.capacitated:
+            placed[:, j] = np.minimum(orders[:, j], params.capacity[0, j])
     return orders
 
 
-def installation_base_stock(state: State, params: CoreParams, levels: np.ndarray) -> np.ndarray:
-    """Order up to ``levels`` (``[S]`` or one row per copy ``[B, S]``) on each site's position."""
-    levels = np.broadcast_to(levels, state.on_hand.shape)
-    return sequential_orders(state, params, lambda j, ip, _: np.maximum(levels[:, j] - ip, 0.0))
+def installation_base_stock(
+    state: State, params: CoreParams, levels: np.ndarray, fixed: np.ndarray | None = None
+) -> np.ndarray:
+    """Order up to ``levels`` (``[S]`` or one row per copy ``[B, S]``) on each site's position.
 
+    ``fixed``: ``[B, S]`` orders of sites another policy decides (NaN where the levels decide);
+    the sites ordering up to a level see them as their customers' orders.
+    """
+    levels = np.broadcast_to(levels, state.on_hand.shape)
+
+    def rule(j: int, position: np.ndarray, _: np.ndarray) -> np.ndarray:
+        order = np.maximum(levels[:, j] - position, 0.0)
+        return order if fixed is None else np.where(np.isnan(fixed[:, j]), order, fixed[:, j])
+
+    return sequential_orders(state, params, rule)
