@@ -152,15 +152,13 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
 
     def _action_values(self, actions: Mapping[str, Any]) -> list:
         """One action per site, in site order; a missing or unknown agent is an ActionError."""
+        if type(actions) is not dict and not isinstance(actions, Mapping):  # the `is dict` test is the fast path
+            raise ActionError(f"actions: expected a dict of agent -> action (got {type(actions).__name__})")
         try:
             values = [actions[a] for a in self.possible_agents]
         except KeyError as missing:
             raise ActionError(f"no action for agent {missing.args[0]!r}: every live agent acts each period") from None
-        except TypeError:
-            raise ActionError(f"actions: expected a dict of agent -> action (got {type(actions).__name__})") from None
-        if len(actions) != len(values) or not (type(actions) is dict or isinstance(actions, Mapping)):
-            if not isinstance(actions, Mapping):
-                raise ActionError(f"actions: expected a dict of agent -> action (got {type(actions).__name__})")
+        if len(actions) != len(values):
             unknown = sorted(set(actions) - self._agent_set)
             raise ActionError(f"unknown agent {unknown[0]!r} (agents: {', '.join(self.possible_agents)})")
         return values
@@ -175,12 +173,10 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         own = flows.cost[0].tolist()
         agents = self.possible_agents
         w = self.team_weight
-        if w == 1.0:
-            rewards = dict.fromkeys(agents, -sum(own))
-        elif w == 0.0:
-            rewards = {a: -c for a, c in zip(agents, own, strict=True)}
+        team = sum(own)
+        if w == 1.0:  # cooperative, the default: one reward for all
+            rewards = dict.fromkeys(agents, -team)
         else:
-            team = sum(own)
             rewards = {a: -((1.0 - w) * c + w * team) for a, c in zip(agents, own, strict=True)}
         infos = {a: {"cost": c} for a, c in zip(agents, own, strict=True)}
         observations = self._observations()
