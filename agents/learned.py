@@ -67,6 +67,7 @@ class LearnerView:
         self.scale = np.maximum([scenario.mean_demand_through(s) for s in names], 1e-6).astype(np.float32)
         self.customer_mean = float(max(sum(m.mean for m in scenario.demand.values()), 1e-6))
         self.periods = scenario.periods
+        self.onehot = np.eye(n, dtype=np.float32)[self.index]  # [k, S]: which site each slot is
         self.slots = self.params.lead_slots + self.params.delay_slots
         if joint:
             dim = n * N_FEATURES + 1 + (observation == "shared") + (n * self.slots if observation == "pipeline" else 0)
@@ -116,7 +117,7 @@ class LearnerView:
             own = np.broadcast_to(feats.reshape(batch, 1, -1), (batch, k, n * N_FEATURES))
         else:
             own = feats[:, self.index, :]
-        onehot = np.broadcast_to(np.eye(n, dtype=np.float32)[self.index], (batch, k, n))
+        onehot = np.broadcast_to(self.onehot, (batch, k, n))
         tail = np.broadcast_to(np.concatenate(extra, axis=1)[:, None, :], (batch, k, len(extra)))
         parts = [own, onehot, tail] + ([slots[:, self.index, :]] if slots is not None else [])
         return np.concatenate(parts, axis=2).reshape(batch * k, -1)
@@ -211,38 +212,15 @@ def load_normalizer(path: Path) -> Any | None:
     return normalizer
 
 
-class LearnedPolicy(Policy):
-    """A trained run folder as a policy (``{policy: learned, run: runs/my_run}`` in a benchmark)."""
+class GroupPolicy(Policy):
+    """Models (each deciding its sites) and an optional ``others`` policy for the rest, as one policy."""
 
     name = "learned"
 
-    def __init__(self, scenario: Scenario, *, run: str):
+    def __init__(self, scenario: Scenario, groups: Sequence[LearnedGroup], others: Policy | None = None,
+                 label: str = "learned"):
         super().__init__(scenario)
-        self.run = Path(run)
-        config = read_run_config(self.run)
-        names = tuple(config.get("site_names", ()))
-        if names != scenario.site_names:
-            raise ConfigError(f"{self.run}: trained on sites {', '.join(names)}, not on scenario "
-                              f"'{scenario.name}' ({', '.join(scenario.site_names)})")
-        self.groups = []
-        for group in config["groups"]:
-            view = LearnerView(scenario, group["sites"], config["action"], config["observation"],
-                               joint=group.get("joint", False), max_order=config.get("max_order"),
-                               max_adjust=config.get("max_adjust", 2))
-            model = load_model(self.run / group["model"], config["algo"])
-            if model.observation_space.shape != view.observation_space.shape:
-                raise ConfigError(f"{self.run / group['model']}: the model expects observations of shape "
-                                  f"{model.observation_space.shape}, this scenario gives "
-                                  f"{view.observation_space.shape}")
-            self.groups.append(LearnedGroup(view, model, load_normalizer(self.run / group["normalizer"])))
-        others = config.get("others")
-        if others is not None:
-            from agents.registry import make_policy
-
-            self.others: Policy | None = make_policy(others, scenario, where=f"{self.run}: others")
-        else:
-            self.others = None
-        self.label = config.get("name", self.run.name)
+        self.groups, self.others, self.label = list(groups), others, label
 
     def reset(self, batch: int, rng: np.random.Generator) -> None:
         if self.others is not None:
@@ -254,3 +232,32 @@ class LearnedPolicy(Policy):
 
     def describe(self) -> str:
         return f"learned {self.label}"
+
+
+class LearnedPolicy(GroupPolicy):
+    """A trained run folder as a policy (``{policy: learned, run: runs/my_run}`` in a benchmark)."""
+
+    def __init__(self, scenario: Scenario, *, run: str):
+        self.run = Path(run)
+        config = read_run_config(self.run)
+        names = tuple(config.get("site_names", ()))
+        if names != scenario.site_names:
+            raise ConfigError(f"{self.run}: trained on sites {', '.join(names)}, not on scenario "
+                              f"'{scenario.name}' ({', '.join(scenario.site_names)})")
+        groups = []
+        for group in config["groups"]:
+            view = LearnerView(scenario, group["sites"], config["action"], config["observation"],
+                               joint=group.get("joint", False), max_order=config.get("max_order"),
+                               max_adjust=config.get("max_adjust", 2))
+            model = load_model(self.run / group["model"], config["algo"])
+            if model.observation_space.shape != view.observation_space.shape:
+                raise ConfigError(f"{self.run / group['model']}: the model expects observations of shape "
+                                  f"{model.observation_space.shape}, this scenario gives "
+                                  f"{view.observation_space.shape}")
+            groups.append(LearnedGroup(view, model, load_normalizer(self.run / group["normalizer"])))
+        others = None
+        if config.get("others") is not None:
+            from agents.registry import make_policy
+
+            others = make_policy(config["others"], scenario, where=f"{self.run}: others")
+        super().__init__(scenario, groups, others, label=config.get("name", self.run.name))

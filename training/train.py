@@ -29,12 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.learned import LearnedGroup, LearnerView, algorithm_class, combined_orders, load_model
+from agents.learned import GroupPolicy, LearnedGroup, LearnerView, algorithm_class, load_model
 from agents.policy import Policy
 from agents.registry import make_policy
 from envs.errors import ConfigError, Interrupted
@@ -73,24 +72,6 @@ class RunState:
     history: list[dict[str, float]] = field(default_factory=list)
     best_cost: float = math.inf
     reference_cost: float = math.nan
-
-
-class LivePolicy(Policy):
-    """The models being trained, as a policy for evaluation."""
-
-    name = "learned"
-
-    def __init__(self, scenario: Scenario, groups: list[Group], others: Policy | None):
-        super().__init__(scenario)
-        self.groups, self.others = groups, others
-
-    def reset(self, batch: int, rng: np.random.Generator) -> None:
-        if self.others is not None:
-            self.others.reset(batch, rng)
-
-    def act(self, state: Any) -> np.ndarray:
-        decisions = [(g.view, g.live().actions(state)) for g in self.groups]
-        return combined_orders(decisions, self.others, state, self.params)
 
 
 def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]]:
@@ -176,7 +157,7 @@ class Trainer:
         for g in self.groups:
             if isinstance(g.venv, VecNormalize):
                 g.venv.training = False
-        row = self._evaluate(LivePolicy(self.scenario, self.groups, self.others))
+        row = self._evaluate(GroupPolicy(self.scenario, [g.live() for g in self.groups], self.others))
         for g in self.groups:
             if isinstance(g.venv, VecNormalize):
                 g.venv.training = True
