@@ -32,28 +32,16 @@ ordering costs add c x mean demand per stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from agents.levels import Optimum
 from envs.errors import ConfigError
 from envs.scenario import Scenario
 
 _NORMAL_GRID = 1 / 100  # grid step for continuous demand, in standard deviations (levels to 0.01 sd)
 
 
-@dataclass(frozen=True)
-class SerialOptimum:
-    """Optimal echelon base-stock levels of a serial chain, site order (customer-facing first)."""
-
-    method: str  # "clark_scarf" or "newsvendor"
-    sites: tuple[str, ...]
-    echelon_levels: np.ndarray  # [S_j]
-    local_levels: np.ndarray  # S_1, S_j - S_{j-1}
-    expected_cost: float  # per period, long run
-
-
-def serial_optimum(scenario: Scenario, levels: np.ndarray | None = None) -> SerialOptimum:
+def serial_optimum(scenario: Scenario, levels: np.ndarray | None = None) -> Optimum:
     """Clark–Scarf optimum of a serial backlog scenario; :class:`ConfigError` if not covered.
 
     With ``levels``, the exact expected cost of those echelon levels instead (same result type).
@@ -70,7 +58,7 @@ def serial_optimum(scenario: Scenario, levels: np.ndarray | None = None) -> Seri
     cost += _constant_costs(scenario, model.mean)
     local_levels = levels - np.append(0.0, levels[:-1])
     method = "newsvendor" if len(sites) == 1 else "clark_scarf"
-    return SerialOptimum(method, scenario.site_names, levels, local_levels, float(cost))
+    return Optimum(method, scenario.site_names, levels, local_levels, float(cost))
 
 
 def clark_scarf(
