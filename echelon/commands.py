@@ -123,17 +123,10 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     if best.local_cost is not None:
         console.print(f"(local levels searched on their own: {best.local_cost:.4f} per period)")
     if args.compare:
-        from evaluation.compare import compare_with_heuristics
+        from evaluation.benchmark import optimum_benchmark, run_benchmark
 
-        rows = compare_with_heuristics(scen, best, episodes=args.episodes, seed=args.seed)
-        console.print(f"Against the classic heuristics ({args.episodes} episodes of {scen.periods} periods, "
-                      "the same demand for every policy):")
-        table = Table()
-        for col in ("policy", "cost / period", "95% CI", "vs optimum"):
-            table.add_column(col, justify="right" if col != "policy" else "left")
-        for row in rows:
-            table.add_row(row.label, f"{row.mean:.2f}", f"± {row.half_width:.2f}", f"{row.gap:+.1%}")
-        console.print(table)
+        result = run_benchmark(optimum_benchmark(scen, best, episodes=args.episodes, seed=args.seed))
+        console.print(_benchmark_table(result))
     return 0
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.clark_scarf import serial_optimum
+from agents.levels import Optimum
 from agents.registry import make_policy
 from envs.errors import ConfigError
 from envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
@@ -199,6 +200,24 @@ def _first_episode(t: Trajectory) -> Trajectory:
     return Trajectory(**{name: getattr(t, name)[:, :1] for name in Trajectory.__dataclass_fields__})
 
 
+HEURISTICS = tuple(PolicyEntry(name, {"policy": name}) for name in ("forecast_base_stock", "sterman", "pass_through",
+                                                                    "random"))
+"""The classic heuristics every learned or optimal policy is compared with, at their defaults."""
+
+
+def optimum_benchmark(scenario: Scenario, best: Optimum, episodes: int, seed: int) -> BenchmarkConfig:
+    """The given optimal levels (echelon and local) against the classic heuristics (``echelon optimal --compare``)."""
+    policies = (
+        PolicyEntry("optimum", {"policy": "echelon_base_stock", "levels": best.echelon_levels.tolist()}),
+        PolicyEntry("local levels", {"policy": "base_stock", "levels": best.local_levels.tolist()}),
+        *HEURISTICS,
+    )
+    return BenchmarkConfig(
+        name=f"{scenario.name} optimum", description="", scenarios=(scenario,), policies=policies,
+        episodes=episodes, seed=seed, warmup=0, baseline="optimum", source=scenario.source,
+    )
+
+
 def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> BenchmarkConfig:
     """A benchmark of a training run's policy against the heuristics and the best base-stock levels."""
     from agents.learned import read_run_config
@@ -211,9 +230,7 @@ def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> Benchma
         PolicyEntry(label, {"policy": "learned", "run": str(run)}),
         PolicyEntry("best echelon", {"policy": "echelon_base_stock", "levels": "optimal"}),
         PolicyEntry("best local", {"policy": "base_stock", "levels": "optimal"}),
-        PolicyEntry("moving average", {"policy": "forecast_base_stock"}),
-        PolicyEntry("Sterman player", {"policy": "sterman"}),
-        PolicyEntry("pass-through", {"policy": "pass_through"}),
+        *HEURISTICS,
     )
     make_policy(policies[0].spec, scenario, where=str(run))  # a broken run fails here, before any work
     return BenchmarkConfig(
