@@ -30,10 +30,12 @@ import numpy as np
 
 from agents.policy import Policy
 from agents.registry import make_policy
+from envs.actions import default_max_order
 from envs.core import backlog_total, pipeline
 from envs.errors import ConfigError
 from envs.files import write_atomic
-from envs.scenario import Scenario, load_scenario
+from envs.scenario import load_scenario
+from envs.simulator import Episode
 
 GAME_VERSION = 1
 OPTIMAL = {"policy": "echelon_base_stock", "levels": "optimal"}
@@ -65,10 +67,12 @@ class Game:
     incoming: list[list[float]] = field(default_factory=list)
     demand: list[float] = field(default_factory=list)  # end-customer demand per week
     advice: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # role -> rule -> orders
+    episode: Episode | None = field(default=None, repr=False)  # the demand the env drew (not saved: replay redraws)
 
     def to_json(self) -> str:
         """The saved-game file."""
-        return json.dumps({"version": GAME_VERSION, **self.__dict__}, indent=1)
+        saved = {k: v for k, v in self.__dict__.items() if k != "episode"}
+        return json.dumps({"version": GAME_VERSION, **saved}, indent=1)
 
     @classmethod
     def from_file(cls, path: Path) -> Game:
@@ -108,7 +112,7 @@ class Table:
         if unknown or not game.roles:
             raise ConfigError(f"--role: unknown site '{unknown[0] if unknown else ''}' "
                               f"(sites: {', '.join(self.scenario.site_names)})")
-        self.max_order = [4 * int(v) for v in _bounds(self.scenario)]
+        self.max_order = [4 * int(v) for v in default_max_order(self.scenario)]
         self.aec = envs.env(scenario=self.scenario, action="discrete", max_order=self.max_order)
         self.env = self.aec.unwrapped
         self.co_players: Policy = make_policy(game.others, self.scenario, where="--others")
@@ -122,6 +126,7 @@ class Table:
         game, names = self.game, list(self.scenario.site_names)
         self.aec.reset(seed=game.seed)
         sim = self.env.sim
+        game.episode = sim.episode
         for role in game.roles:
             game.advice.setdefault(role, {"optimal": [], "co-players": []})
             if not replay:
@@ -202,30 +207,17 @@ class Table:
             return float(value)
 
 
-def _bounds(scenario: Scenario) -> np.ndarray:
-    from envs.actions import default_max_order
-
-    return default_max_order(scenario)
-
-
 # --------------------------------------------------------------------------- debrief
 
 def optimal_team_costs(game: Game) -> np.ndarray:
-    """Per-site cost per week of the best base-stock team on the game's demand."""
+    """Per-site cost per week of the best base-stock team on the game's demand (the episode the game drew)."""
     from evaluation.rollout import rollout
 
+    if game.episode is None:
+        raise ValueError("the debrief needs a played game (Table.play draws its demand)")
     scenario = load_scenario(game.scenario).with_periods(game.periods)
-    trajectory = rollout(make_policy(OPTIMAL, scenario), scenario, 1, game.seed,
-                         _game_episode(scenario, game.seed))
+    trajectory = rollout(make_policy(OPTIMAL, scenario), scenario, 1, game.seed, game.episode)
     return trajectory.cost[:, 0, :]
-
-
-def _game_episode(scenario: Scenario, seed: int) -> Any:
-    """The episode the AEC env drew for ``seed`` (the env draws from default_rng(seed))."""
-    from envs.simulator import Simulator, sample_episode
-
-    sim = Simulator(scenario)
-    return sample_episode(scenario, sim.params, np.random.default_rng(seed), 1, sim.periods)
 
 
 def debrief(game: Game) -> str:
