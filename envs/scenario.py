@@ -119,9 +119,7 @@ class Scenario:
         )
 
     def with_periods(self, periods: int) -> Scenario:
-        if not isinstance(periods, int) or isinstance(periods, bool) or periods < 1:
-            raise ConfigError(f"{self.source}: periods must be a whole number >= 1 (got {periods!r})")
-        return replace(self, periods=periods)
+        return replace(self, periods=whole_number(periods, f"{self.source}: periods", 1))
 
 
 # --------------------------------------------------------------------------- loading
@@ -149,6 +147,13 @@ def resolve_yaml(name_or_path: str | Path, folder: Path, noun: str) -> Path:
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
     """A built-in scenario name (``beer_game``) or a path to a YAML file."""
     return resolve_yaml(name_or_path, SCENARIO_DIR, "scenario")
+
+
+def whole_number(value: Any, where: str, minimum: int) -> int:
+    """A config value that must be a whole number >= ``minimum``; else a ConfigError naming ``where``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{where} must be a whole number >= {minimum} (got {value!r})")
+    return value
 
 
 def read_yaml(path: Path) -> Any:
@@ -184,9 +189,7 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{source}: key 'name' must be a non-empty string")
-    periods = raw["periods"]
-    if not _is_int(periods) or periods < 1:
-        raise ConfigError(f"{source}: key 'periods' must be a whole number >= 1 (got {periods!r})")
+    periods = whole_number(raw["periods"], f"{source}: key 'periods'", 1)
     pipeline_holding = raw.get("pipeline_holding", False)
     if not isinstance(pipeline_holding, bool):
         raise ConfigError(f"{source}: key 'pipeline_holding' must be true or false")
@@ -270,10 +273,7 @@ def _parse_site(raw: Any, i: int, source: str) -> Site:
         return float(value)
 
     def whole(key: str, default: int, minimum: int) -> int:
-        value = raw.get(key, default)
-        if not _is_int(value) or value < minimum:
-            raise ConfigError(f"{where}: field '{key}' must be a whole number >= {minimum} (got {value!r})")
-        return int(value)
+        return whole_number(raw.get(key, default), f"{where}: field '{key}'", minimum)
 
     supplier = raw.get("supplier")
     if supplier is not None and (not isinstance(supplier, str) or not supplier):

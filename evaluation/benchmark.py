@@ -32,7 +32,7 @@ from agents.clark_scarf import serial_optimum
 from agents.levels import Optimum
 from agents.registry import make_policy
 from envs.errors import ConfigError
-from envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
+from envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
 from evaluation.metrics import Estimate, Metrics, compute_metrics, paired_difference
 from evaluation.rollout import Trajectory, common_episodes, rollout
 
@@ -105,11 +105,11 @@ def load_benchmark(
     for key in ("scenarios", "policies"):
         if key not in raw:
             raise ConfigError(f"{src}: missing key '{key}'")
-    episodes = _whole(raw, "episodes", src, 1, 1000) if episodes is None else episodes
-    seed = _whole(raw, "seed", src, 0, 0) if seed is None else seed
-    warmup = _whole(raw, "warmup", src, 0, 0)
+    episodes = whole_number(raw.get("episodes", 1000), f"{src}: 'episodes'", 1) if episodes is None else episodes
+    seed = whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0) if seed is None else seed
+    warmup = whole_number(raw.get("warmup", 0), f"{src}: 'warmup'", 0)
     if periods is None and raw.get("periods") is not None:
-        periods = _whole(raw, "periods", src, 2, 0)
+        periods = whole_number(raw["periods"], f"{src}: 'periods'", 2)
     if episodes < 1:
         raise ConfigError(f"{src}: episodes must be >= 1 (got {episodes})")
     scenario_names = raw["scenarios"]
@@ -143,13 +143,6 @@ def load_benchmark(
         scenarios=tuple(scenarios), policies=policies, episodes=episodes, seed=seed, warmup=warmup,
         baseline=baseline, source=src,
     )
-
-
-def _whole(raw: Mapping[str, Any], key: str, src: str, minimum: int, default: int) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{src}: '{key}' must be a whole number >= {minimum} (got {value!r})")
-    return value
 
 
 def _policy_entries(raw: Any, src: str) -> tuple[PolicyEntry, ...]:

@@ -41,7 +41,7 @@ from agents.registry import make_policy
 from envs.actions import ACTION_FORMS
 from envs.errors import ConfigError
 from envs.parallel import reward_weight
-from envs.scenario import load_scenario, read_yaml, resolve_yaml
+from envs.scenario import load_scenario, read_yaml, resolve_yaml, whole_number
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
 MODES = ("shared", "central", "single_site", "independent")
@@ -106,12 +106,6 @@ def load_train_config(name_or_path: str | Path | Mapping[str, Any], where: str |
     return config
 
 
-def _whole(config: TrainConfig, key: str, src: str, minimum: int) -> None:
-    value = getattr(config, key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{src}: '{key}' must be a whole number >= {minimum} (got {value!r})")
-
-
 def validate(config: TrainConfig, src: str) -> None:
     """Check every field, and that the algorithm fits the action space and the mode."""
     try:
@@ -131,7 +125,7 @@ def validate(config: TrainConfig, src: str) -> None:
         raise ConfigError(f"{src}: 'observation' must be one of {', '.join(VIEW_LEVELS)} (got {config.observation!r})")
     for key, minimum in (("copies", 1), ("n_timesteps", 1), ("seed", 0), ("eval_freq", 1), ("eval_episodes", 2),
                          ("checkpoint_freq", 1), ("rotation_timesteps", 1), ("max_adjust", 1)):
-        _whole(config, key, src, minimum)
+        whole_number(getattr(config, key), f"{src}: '{key}'", minimum)
     if not isinstance(config.normalize, bool):
         raise ConfigError(f"{src}: 'normalize' must be true or false (got {config.normalize!r})")
     continuous = config.action == "continuous"
