@@ -288,7 +288,7 @@ def orders_chart(game: Game, names: list[str], width: int = 60) -> list[str]:
 
 def chart_png(game: Game) -> bytes:
     """Orders per site over the weeks, with customer demand: the bullwhip chart."""
-    from evaluation.plots import _png, plt
+    from evaluation.plots import plt, png_bytes
 
     names = list(load_scenario(game.scenario).site_names)
     orders = np.array(game.orders)
@@ -302,7 +302,7 @@ def chart_png(game: Game) -> bytes:
     ax.set_ylabel("units ordered")
     ax.set_title(f"{game.scenario}: orders by site (seed {game.seed}) - the bullwhip effect")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def save_game(game: Game, path: Path) -> None:

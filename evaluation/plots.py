@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 from evaluation.benchmark import BenchmarkResult  # noqa: E402
 
 
-def _png(fig: plt.Figure) -> bytes:
+def png_bytes(fig: plt.Figure) -> bytes:
+    """A figure as PNG bytes (to write atomically); the figure is closed."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -54,7 +55,7 @@ def cost_plot(result: BenchmarkResult) -> bytes:
         ax.set_xlabel("team cost per period (95% CI)")
         ax.set_title(name)
     fig.suptitle("Cost by policy (same demand for every policy)")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def bullwhip_plot(result: BenchmarkResult) -> bytes:
@@ -74,7 +75,7 @@ def bullwhip_plot(result: BenchmarkResult) -> bytes:
         ax.set_title(name)
         ax.legend(fontsize=7)
     fig.suptitle("Bullwhip ratio by echelon (1 = no amplification)")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def trajectory_plot(result: BenchmarkResult, scenario: str) -> bytes:
@@ -99,7 +100,7 @@ def trajectory_plot(result: BenchmarkResult, scenario: str) -> bytes:
     for ax in axes[-1]:
         ax.set_xlabel("period")
     fig.suptitle(f"{scenario}: one sample episode (the same demand for every policy)")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def learning_curve_plot(rows: list[dict[str, float]], reference: float, title: str) -> bytes:
@@ -119,4 +120,4 @@ def learning_curve_plot(rows: list[dict[str, float]], reference: float, title: s
         ax.set_ylim(0, top * 1.05)
     ax.legend()
     ax.set_title(f"{title}: learning curve")
-    return _png(fig)
+    return png_bytes(fig)

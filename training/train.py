@@ -33,7 +33,7 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.learned import GroupPolicy, LearnedGroup, LearnerView, algorithm_class, load_model
+from agents.learned import GroupPolicy, LearnedGroup, LearnerView, algorithm_class, load_model, read_run_config
 from agents.policy import Policy
 from agents.registry import make_policy
 from envs.errors import ConfigError, Interrupted
@@ -283,11 +283,6 @@ def start_run(config: TrainConfig, out: Path) -> None:
 
 def resume_config(out: Path) -> TrainConfig:
     """The config a run folder was started with."""
-    path = out / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{out}: not a training run folder (no config.yaml)")
-    raw = yaml.safe_load(path.read_text())
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: not a training config")
+    raw = read_run_config(out)
     raw = {k: v for k, v in raw.items() if k not in ("groups", "site_names")}
-    return load_train_config(raw, where=str(path))
+    return load_train_config(raw, where=str(Path(out) / "config.yaml"))
