@@ -1,34 +1,52 @@
 """The batched simulation core: one pure function advances every copy one period.
 
 State is a handful of NumPy arrays with a leading batch axis ``[batch, sites]``
-(pipelines ``[batch, slots, sites]``); site index 0 is the most downstream site.
-:func:`step` knows nothing of Gymnasium, PettingZoo or agents; every shell calls it.
+(pipelines are tuples of ``[batch, sites]`` slots); site index 0 is the most
+downstream site. :func:`step` knows nothing of Gymnasium, PettingZoo or agents;
+every shell calls it.
 
-One period, in order (Snyder & Shen, *Fundamentals of Supply Chain Theory*,
-ch. 6, periodic-review serial model, as stockpyl simulates it):
+One period, in order. The scenario's ``timing`` picks one of two conventions,
+parameters of this one step function, never a second step:
+
+``clark_scarf`` (the default; Snyder & Shen, *Fundamentals of Supply Chain
+Theory*, ch. 6, as stockpyl simulates it; what the exact serial recursion assumes):
 
 1. **Orders.** The orders placed at the end of the previous period (cut to the
-   site's capacity [C]) enter order transmission; those due (after the site's
-   order delay [l_o], 0 = at once) reach the supplier and join what it owes.
+   site's capacity [C]) with no order delay reach the supplier now; an order
+   with order delay [l_o] >= 1 reaches it at the end of period t + l_o (after
+   that period's costs), in time for the supplier's decision then.
 2. **Shipping.** Every supplier ships what it can of what it owes, from the
-   on-hand stock it had at the end of the previous period. A supplier short of
-   stock for several customers allocates by the scenario's rule (proportional,
-   or priority). The outside supplier of a top site ships everything.
-   A shipment into a site with lead time [L] arrives in step 3 of the period
-   L - 1 periods later.
-3. **Arrivals.** Shipments due join on-hand stock. So an order placed at the
-   end of period t (no order delay, supplier in stock) is on hand at the start
-   of period t + L, in time for that period's demand, and echelon lead times add
-   up along a chain as Clark & Scarf (1960) assume.
+   on-hand stock it had at the end of the previous period, so every unit spends
+   one period end in its supplier's stock. A supplier short of stock for several
+   customers allocates by the scenario's rule (proportional, or priority). The
+   outside supplier of a top site ships everything.
+3. **Arrivals.** Shipments due join on-hand stock: a shipment of period t into a
+   site with lead time [L] arrives in step 3 of period t + L - 1.
 4. **Demand.** Customer demand at customer-facing sites is served from on-hand
    stock together with earlier backlog; the rest is backlogged, or lost at
-   lost-sales sites. (A lost-sales site that supplies others also drops, at
-   step 2, the orders it cannot ship: its customers see them cancelled.)
-5. **Costs** (charged per site, at the end of the period):
-   holding [h'] x on hand; pipeline holding (if on) at the shipping site's rate
-   x units in transit into the site; shortage [p] x (external backlog + orders
-   owed to customers) at backlog sites, or [p] x units lost at lost-sales sites;
-   ordering [c] x quantity + [K] if an order was placed.
+   lost-sales sites. (A lost-sales site that supplies others also drops the
+   orders it cannot ship: its customers see them cancelled.)
+5. **Costs** (charged per site, at the end of the period): holding [h'] x on
+   hand; pipeline holding (if on) at the shipping site's rate x units in transit
+   into the site; shortage [p] x (external backlog + orders owed to customers) at
+   backlog sites, or [p] x units lost at lost-sales sites; ordering [c] x
+   quantity + [K] if an order was placed.
+
+``board_game`` (Sterman 1989; the code of Oroojlooyjadid et al. 2022): each
+period a site receives, then fills orders from stock that includes this
+period's receipts, then decides. An order with order delay l_o >= 1 (required
+on internal lanes) joins what its supplier owes in step 1 of period t + l_o and
+is filled in that period; steps 3 (arrivals) then 2 (shipping); a shipment of
+period t arrives L periods later, in step 3 of period t + L. An outside
+supplier ships as under ``clark_scarf`` when there is no order delay.
+
+Under both, an order placed at the end of period t with order delay l_o and
+lead time L, filled at once, is on hand at the start of period t + l_o + L, in
+time for that period's demand; and it enters its supplier's decision exactly
+l_o periods after it was placed (with l_o = 0, in the same period:
+:func:`sequential_orders`). The two conventions move the same goods at the same
+times; they differ in where stock sits at a period's end (in the supplier's
+stock, or already in transit) and so in what it costs.
 
 Invariants (tested): units are conserved per site and in total, and
 ``inventory_position = on_hand - backlog + pipeline``.
@@ -50,6 +68,11 @@ _ROUND = 1e-9
 # Products over sites use np.dot: on the tiny arrays of a batch-1 env it is a third cheaper than `@`.
 
 
+Masks = tuple[None | bool | np.ndarray, ...]
+"""Per-offset site masks of a pipeline: entry o selects the sites whose inflow is due o periods
+from now (None: no site; True: every site; else a ``[1, S]`` 0/1 row)."""
+
+
 @dataclass(frozen=True, eq=False)
 class CoreParams:
     """Arrays compiled once from a :class:`~envs.scenario.Scenario` for :func:`step`.
@@ -61,9 +84,16 @@ class CoreParams:
     ``siblings[c2, c] = 1`` if c2 and c share a supplier (outside-supplied sites form their own group);
     ``ahead[c2, c] = 1`` if c2 is served before c by the same internal supplier;
     ``subtree[k, j] = 1`` if k is j or downstream of j (echelon membership).
+
+    Timing (:mod:`envs.core`, module docstring): a shipment into site c spends ``lead_offset[c]``
+    period ends in transit (L - 1, or L on board-game lanes with an order delay); an order with
+    order delay l_o >= 1 spends l_o - 1 period ends in transmission (``pending``) and then joins what
+    its supplier owes, at the start of the period (``early_join``, board game) or at its end
+    (Clark–Scarf); with l_o = 0 it joins at once.
     """
 
     names: tuple[str, ...]
+    timing: str  # "clark_scarf" or "board_game"
     supplier: np.ndarray  # int [S], -1: outside supplier
     feeds: np.ndarray
     instant_feeds: np.ndarray
@@ -76,11 +106,20 @@ class CoreParams:
     lead_values: tuple[tuple[int, ...], ...]
     lead_probs: tuple[tuple[float, ...], ...]
     random_lead: bool
-    lead_slots: int  # R = max L - 1: slots of the transit pipeline
-    lead_groups: tuple[tuple[int, slice | np.ndarray], ...]  # (L - 1, sites with that L)
+    lead_offset: np.ndarray  # int [S]: period ends a shipment spends in transit (the maximum where random)
+    lead_extra: np.ndarray  # int [1, S]: lead_offset - (L - 1), added to drawn lead times
+    lead_slots: int  # R = max lead_offset: slots of the transit pipeline
+    lead_masks: Masks  # offsets 0..R
     order_delay: np.ndarray  # int [S]
-    delay_slots: int  # D = max l_o: slots of order transmission
-    delay_groups: tuple[tuple[int, slice | np.ndarray], ...]  # (l_o, sites with that l_o)
+    delay_slots: int  # D = max l_o - 1: slots of order transmission
+    delay_masks: Masks  # offsets 0..D of the sites with l_o >= 1
+    any_delay: bool
+    instant: np.ndarray  # float [1, S], 1 where l_o = 0
+    any_instant: bool
+    all_instant: bool
+    early_join: bool  # board game: delayed orders join what the supplier owes at the start of the period
+    ship_after_arrivals: bool  # board game: suppliers ship from stock that includes this period's receipts
+    outside_now: np.ndarray | None  # [1, S]: board game, lanes from outside that can arrive in the period shipped
     capacity: np.ndarray  # [S], inf = uncapacitated
     capacitated: bool
     holding_cost: np.ndarray  # [S] h'
@@ -141,10 +180,16 @@ class CoreParams:
         supplier_lost = np.array([lost[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
         capacity = np.array([s.capacity for s in sites])
         lead_max = np.array([s.lead_time.max for s in sites])
+        lead_min = np.array([min(s.lead_time.values) for s in sites])
         delay = np.array([s.order_delay for s in sites])
-        lead_slots, delay_slots = int(lead_max.max()) - 1, int(delay.max())
+        board_game = scenario.timing == "board_game"
+        extra = (delay >= 1).astype(int) if board_game else np.zeros(n, dtype=int)
+        offset = lead_max - 1 + extra
+        lead_slots, delay_slots = int(offset.max()), max(int(delay.max()) - 1, 0)
+        outside_now = (supplier < 0) & (delay == 0) & (lead_min == 1)
         return cls(
             names=scenario.site_names,
+            timing=scenario.timing,
             supplier=supplier,
             feeds=feeds,
             instant_feeds=feeds * (delay == 0)[:, None],
@@ -157,11 +202,20 @@ class CoreParams:
             lead_values=tuple(s.lead_time.values for s in sites),
             lead_probs=tuple(s.lead_time.probs for s in sites),
             random_lead=any(not s.lead_time.fixed for s in sites),
+            lead_offset=offset,
+            lead_extra=extra.reshape(1, -1),
             lead_slots=lead_slots,
-            lead_groups=_groups(lead_max - 1),
+            lead_masks=_masks(offset, np.ones(n, dtype=bool), lead_slots),
             order_delay=delay,
             delay_slots=delay_slots,
-            delay_groups=_groups(delay),
+            delay_masks=_masks(delay - 1, delay >= 1, delay_slots),
+            any_delay=bool((delay >= 1).any()),
+            instant=_row(delay == 0),
+            any_instant=bool((delay == 0).any()),
+            all_instant=bool((delay == 0).all()),
+            early_join=board_game,
+            ship_after_arrivals=board_game,
+            outside_now=_row(outside_now) if board_game and outside_now.any() else None,
             capacity=_row(capacity),
             capacitated=bool(np.isfinite(capacity).any()),
             holding_cost=_row(holding),
@@ -198,17 +252,12 @@ def _row(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).reshape(1, -1)
 
 
-def _groups(offset: np.ndarray) -> tuple[tuple[int, slice | np.ndarray], ...]:
-    """Sites grouped by an integer offset (lead time - 1, order delay): ``(offset, sites)``.
-
-    ``sites`` is a slice where the group is a contiguous run of sites, so the
-    common case (every site alike) places a whole pipeline row with one slice.
-    """
-    out = []
-    for value in np.unique(offset):
-        idx = np.flatnonzero(offset == value)
-        sites = slice(int(idx[0]), int(idx[-1]) + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
-        out.append((int(value), sites))
+def _masks(offset: np.ndarray, active: np.ndarray, slots: int) -> Masks:
+    """:data:`Masks` of a pipeline with ``slots`` slots: the active sites by ``offset`` (0..slots)."""
+    out: list[None | bool | np.ndarray] = []
+    for value in range(slots + 1):
+        chosen = (offset == value) & active
+        out.append(None if not chosen.any() else True if chosen.all() else _row(chosen))
     return tuple(out)
 
 
@@ -227,7 +276,7 @@ class State:
     period: int  # periods completed
     on_hand: np.ndarray  # physical stock at the site
     backlog: np.ndarray  # external customer demand not yet served (backlog sites)
-    owed: np.ndarray  # ordered by the site, received by its supplier, not yet shipped
+    owed: np.ndarray  # ordered by the site, reached its supplier, not yet shipped
     transit: tuple[np.ndarray, ...]  # R slots: shipped to the site, by arrival period
     pending: tuple[np.ndarray, ...]  # D slots: orders in transmission, by period of receipt
     last_order: np.ndarray  # the order the site placed last (after capacity)
@@ -261,20 +310,21 @@ class Flows:
 def initial_state(params: CoreParams, batch: int) -> State:
     """The state at the start of an episode, ``batch`` identical copies.
 
-    ``initial_pipeline`` x puts x units in every transit slot that can be
-    occupied at a period's end (arriving in each of the next L - 1 periods) and
-    in every order-transmission slot (l_o of them): the steady flow of x units
-    per period.
+    ``initial_pipeline`` x is the steady flow of x units per period on the lane
+    into each site: x units in every transit slot a shipment occupies at a
+    period's end, in every order-transmission slot, and (Clark–Scarf, order
+    delay >= 1) the x units that reached the supplier at the end of period 0.
     """
     flow = params.initial_pipeline
-    transit = (np.arange(params.lead_slots)[:, None] < params.lead_time - 1) * flow
-    pending = (np.arange(params.delay_slots)[:, None] < params.order_delay) * flow
+    transit = (np.arange(params.lead_slots)[:, None] < params.lead_offset) * flow
+    pending = (np.arange(params.delay_slots)[:, None] < params.order_delay - 1) * flow
+    late = (params.order_delay >= 1) & (not params.early_join)
     zeros = np.zeros_like(flow)
     return State(
         period=0,
         on_hand=_copies(params.initial_inventory, batch),
         backlog=_copies(zeros, batch),
-        owed=_copies(zeros, batch),
+        owed=_copies(flow * late, batch),
         transit=tuple(_copies(slot, batch) for slot in transit),
         pending=tuple(_copies(slot, batch) for slot in pending),
         last_order=_copies(flow, batch),
@@ -321,34 +371,34 @@ def _allocate_priority(owed: np.ndarray, stock: np.ndarray, ahead: np.ndarray) -
 Pipeline = tuple[np.ndarray, ...]
 
 
-def _advance(pipe: Pipeline, inflow: np.ndarray, groups: tuple[tuple[int, slice | np.ndarray], ...]) -> tuple[
-    np.ndarray, Pipeline
-]:
+def _advance(pipe: Pipeline, inflow: np.ndarray, masks: Masks) -> tuple[np.ndarray, Pipeline]:
     """Shift a pipeline one period on and feed it; returns (due now, next pipeline).
 
-    ``pipe[k]`` is due k + 1 periods from now. ``inflow`` at sites whose offset
-    (lead time - 1, or order delay) is o is due o periods from now: at once for
-    o = 0, else it joins slot o - 1 of the next pipeline. Shifting a tuple of
+    ``pipe[k]`` is due k + 1 periods from now. ``inflow`` at the sites of
+    ``masks[o]`` is due o periods from now: at once for o = 0, else it joins slot
+    o - 1 of the next pipeline; sites in no mask feed nothing. Shifting a tuple of
     slots costs no array copy.
     """
+    if masks[-1] is True:  # every site alike, at the longest offset: the common case
+        return (pipe[0], (*pipe[1:], inflow)) if pipe else (inflow, pipe)
+    parts = [None if m is None else inflow if m is True else inflow * m for m in masks]
     if not pipe:
-        return inflow, pipe
-    if len(groups) == 1 and groups[0][0] == len(pipe):  # every site alike: the common case
-        return pipe[0], (*pipe[1:], inflow)
-    due, nxt = pipe[0], [*pipe[1:], _zeros(inflow.shape)]
-    for offset, sites in groups:
-        part = np.zeros_like(inflow)
-        part[:, sites] = inflow[:, sites]
-        if offset == 0:
-            due = due + part
+        return (_zeros(inflow.shape) if parts[0] is None else parts[0]), pipe
+    due = pipe[0] if parts[0] is None else pipe[0] + parts[0]
+    nxt = []
+    for j, fed in enumerate(parts[1:]):
+        kept = pipe[j + 1] if j + 1 < len(pipe) else None
+        if fed is None:
+            nxt.append(_zeros(inflow.shape) if kept is None else kept)
         else:
-            nxt[offset - 1] = nxt[offset - 1] + part
+            nxt.append(fed if kept is None else kept + fed)
     return due, tuple(nxt)
 
 
 def _advance_random(pipe: Pipeline, inflow: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, Pipeline]:
     """:func:`_advance` with a per-shipment offset ``[B, S]`` (random lead times)."""
-    due = pipe[0] + np.where(offset == 0, inflow, 0.0)
+    now = np.where(offset == 0, inflow, 0.0)
+    due = pipe[0] + now if pipe else now
     later = (*pipe[1:], _zeros(inflow.shape))
     return due, tuple(slot + np.where(offset == k + 1, inflow, 0.0) for k, slot in enumerate(later))
 
@@ -368,7 +418,7 @@ def step(
     params: CoreParams,
     lead_time: np.ndarray | None = None,
 ) -> tuple[State, Flows]:
-    """Advance every copy one period. Pure: ``state`` is not modified.
+    """Advance every copy one period, in the scenario's timing. Pure: ``state`` is not modified.
 
     Args:
         state: end-of-previous-period state.
@@ -386,15 +436,36 @@ def step(
     t = state.period
     q = np.minimum(orders, p.capacity) if p.capacitated else orders.copy()  # the state keeps q
 
-    # 1. orders reach suppliers after the transmission delay
-    arriving, pending = _advance(state.pending, q, p.delay_groups)
-    owed = state.owed + arriving
+    # 1. orders reach suppliers: at once without order delay, else after it (pending)
+    if p.any_delay:
+        due, pending = _advance(state.pending, q, p.delay_masks)
+    else:
+        due, pending = None, state.pending
+    if p.all_instant:
+        reached = q  # orders that reach their suppliers this period (for their decisions at its end)
+    else:
+        reached = due if not p.any_instant else q * p.instant + due
+    if p.early_join or p.all_instant:
+        owed = state.owed + reached
+    else:  # Clark–Scarf: the delayed ones join at the period's end (step 6)
+        owed = state.owed + q * p.instant if p.any_instant else state.owed
 
-    # 2. shipping from last period's on-hand stock
-    stock = np.dot(state.on_hand, p.selects) + p.outside_stock
+    # 2 and 3. shipping and arrivals, in the timing's order
+    if lead_time is None:
+        offset = None
+    else:
+        offset = lead_time - 1 + p.lead_extra
+    if p.ship_after_arrivals:  # board game: receive first, ship from stock that includes the receipts
+        on_hand = state.on_hand + state.transit[0] if state.transit else state.on_hand
+        if p.outside_now is not None:  # an outside lane whose shipment arrives in the period it is shipped
+            now = p.outside_now if offset is None else p.outside_now * (offset == 0)
+            on_hand = on_hand + owed * now  # the outside supplier ships all it owes
+    else:  # Clark–Scarf: ship from the stock of the previous period's end
+        on_hand = state.on_hand
+    stock = np.dot(on_hand, p.selects) + p.outside_stock
     ship = allocate(owed, stock, p)
     owed = owed - ship
-    on_hand = state.on_hand - np.dot(ship, p.feeds)
+    on_hand = on_hand - np.dot(ship, p.feeds)
     if p.any_supplier_lost:
         cancelled = owed * p.supplier_lost
         owed = owed - cancelled
@@ -402,13 +473,12 @@ def step(
     else:
         cancelled = _zeros(owed.shape)
         lost_orders = 0.0
-
-    # 3. arrivals
-    if lead_time is None:
-        received, transit = _advance(state.transit, ship, p.lead_groups)
+    if offset is None:
+        received, transit = _advance(state.transit, ship, p.lead_masks)
     else:
-        received, transit = _advance_random(state.transit, ship, lead_time - 1)
-    on_hand = on_hand + received
+        received, transit = _advance_random(state.transit, ship, offset)
+    if not p.ship_after_arrivals:  # (board game: already on hand)
+        on_hand = on_hand + received
 
     # 4. customer demand
     need = state.backlog + demand
@@ -438,6 +508,10 @@ def step(
     else:
         ordering = _zeros(cost.shape)
 
+    # 6. Clark–Scarf: delayed orders due now reach their suppliers at the period's end, after the costs
+    if due is not None and not p.early_join:
+        owed = owed + due
+
     next_state = State(
         period=t + 1,
         on_hand=on_hand,
@@ -446,7 +520,7 @@ def step(
         transit=transit,
         pending=pending,
         last_order=q,
-        incoming=demand + np.dot(arriving, p.feeds),
+        incoming=demand + np.dot(reached, p.feeds),
         received=received,
         demand=demand,
     )

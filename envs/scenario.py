@@ -25,7 +25,10 @@ from envs.errors import ConfigError
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
 
-TOP_KEYS = {"name", "description", "periods", "pipeline_holding", "allocation", "sites", "demand"}
+TOP_KEYS = {
+    "name", "description", "periods", "timing", "lead_time_convention", "pipeline_holding", "allocation",
+    "sites", "demand",
+}
 REQUIRED_TOP = ("periods", "sites", "demand")
 SITE_KEYS = {
     "name", "supplier", "lead_time", "order_delay", "holding_cost", "backlog_cost",
@@ -34,6 +37,19 @@ SITE_KEYS = {
 }
 REQUIRED_SITE = ("name", "lead_time", "holding_cost")
 ALLOCATION_RULES = ("proportional", "priority")
+TIMINGS = ("clark_scarf", "board_game")
+"""The two orders of events in a period (:mod:`envs.core`): ``clark_scarf`` (suppliers ship from the
+previous period's stock) and ``board_game`` (sites receive, then fill orders from stock that includes
+this period's receipts)."""
+LEAD_TIME_CONVENTIONS = {"echelon": 0, "zipkin": 1}
+"""How a source counts lead times, mapped to Echelon's [L] by adding the number given here.
+
+Echelon's ``lead_time: L``: an order placed at the end of period t is on hand at the start of period
+t + L, so it covers the demand of L periods. Zipkin (2008), "Old and new methods for lost-sales
+inventory systems" (Operations Research 56(5)), and the lost-sales literature that follows him
+(Xin 2021; Gijsbrechts et al. 2022) order at the start of a period, before its demand, and an order
+placed then arrives L periods later: it covers L + 1 periods of demand. So Zipkin's L is Echelon's
+L + 1. This table is the one place that mapping is written down."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,7 @@ class Scenario:
     demand: Mapping[str, DemandModel]  # per customer-facing site
     pipeline_holding: bool = False
     allocation: str = "proportional"
+    timing: str = "clark_scarf"  # one of TIMINGS
     description: str = ""
     source: str = "<dict>"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -190,6 +207,13 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{source}: key 'name' must be a non-empty string")
     periods = whole_number(raw["periods"], f"{source}: key 'periods'", 1)
+    timing = raw.get("timing", "clark_scarf")
+    if timing not in TIMINGS:
+        raise ConfigError(f"{source}: key 'timing' must be one of {', '.join(TIMINGS)} (got {timing!r})")
+    convention = raw.get("lead_time_convention", "echelon")
+    if convention not in LEAD_TIME_CONVENTIONS:
+        raise ConfigError(f"{source}: key 'lead_time_convention' must be one of "
+                          f"{', '.join(LEAD_TIME_CONVENTIONS)} (got {convention!r})")
     pipeline_holding = raw.get("pipeline_holding", False)
     if not isinstance(pipeline_holding, bool):
         raise ConfigError(f"{source}: key 'pipeline_holding' must be true or false")
@@ -201,12 +225,14 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     raw_sites = raw["sites"]
     if not isinstance(raw_sites, list) or not raw_sites:
         raise ConfigError(f"{source}: key 'sites' must be a non-empty list of sites")
-    sites = [_parse_site(s, i, source) for i, s in enumerate(raw_sites)]
+    sites = [_parse_site(s, i, source, LEAD_TIME_CONVENTIONS[convention]) for i, s in enumerate(raw_sites)]
     names = [s.name for s in sites]
     for i, n in enumerate(names):
         if n in names[:i]:
             raise ConfigError(f"{source}: site '{n}': field 'name' is used twice")
     _check_topology(sites, source)
+    if timing == "board_game":
+        _check_board_game_delays(sites, source)
 
     raw_demand = raw["demand"]
     if not isinstance(raw_demand, Mapping) or not raw_demand:
@@ -230,7 +256,7 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         raise ConfigError(f"{source}: key 'description' must be a string")
     return Scenario(
         name=name, periods=int(periods), sites=tuple(sites), demand=demand,
-        pipeline_holding=pipeline_holding, allocation=allocation, description=description,
+        pipeline_holding=pipeline_holding, allocation=allocation, timing=timing, description=description,
         source=source,
     )
 
@@ -253,7 +279,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _parse_site(raw: Any, i: int, source: str) -> Site:
+def _parse_site(raw: Any, i: int, source: str, lead_shift: int = 0) -> Site:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: sites[{i}]: must be a mapping with keys {', '.join(REQUIRED_SITE)}")
     label = f"site '{raw['name']}'" if isinstance(raw.get("name"), str) else f"sites[{i}]"
@@ -293,7 +319,7 @@ def _parse_site(raw: Any, i: int, source: str) -> Site:
     return Site(
         name=name,
         supplier=supplier,
-        lead_time=_parse_lead_time(raw["lead_time"], where),
+        lead_time=_parse_lead_time(raw["lead_time"], where, lead_shift),
         holding_cost=number("holding_cost", 0.0),
         shortage_cost=shortage,
         lost_sales=lost,
@@ -308,12 +334,15 @@ def _parse_site(raw: Any, i: int, source: str) -> Site:
     )
 
 
-def _parse_lead_time(raw: Any, where: str) -> LeadTime:
-    hint = "an order placed at the end of period t arrives at the start of period t + L, so L >= 1"
+def _parse_lead_time(raw: Any, where: str, shift: int = 0) -> LeadTime:
+    """The lane's lead time in Echelon's convention; ``shift`` is the scenario's convention offset."""
+    low = 1 - shift  # the smallest lead time the scenario's convention can state
+    hint = ("an order placed at the end of period t arrives at the start of period t + L, so L >= 1" if not shift
+            else "in Zipkin's convention an order covers L + 1 periods of demand, so L >= 0")
     if _is_int(raw):
-        if raw < 1:
-            raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= 1 (got {raw}; {hint})")
-        return LeadTime((int(raw),))
+        if raw < low:
+            raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= {low} (got {raw}; {hint})")
+        return LeadTime((int(raw) + shift,))
     if isinstance(raw, Mapping):
         values, probs = raw.get("values"), raw.get("probs")
         unknown = set(raw) - {"values", "probs"}
@@ -321,12 +350,23 @@ def _parse_lead_time(raw: Any, where: str) -> LeadTime:
             raise ConfigError(f"{where}: field 'lead_time' must be a whole number or {{values: [..], probs: [..]}}")
         if not values or len(values) != len(probs):
             raise ConfigError(f"{where}: field 'lead_time': values and probs must be non-empty and of equal length")
-        if not all(_is_int(v) and v >= 1 for v in values):
-            raise ConfigError(f"{where}: field 'lead_time': values must be whole numbers >= 1 ({hint})")
+        if not all(_is_int(v) and v >= low for v in values):
+            raise ConfigError(f"{where}: field 'lead_time': values must be whole numbers >= {low} ({hint})")
         if not all(_is_number(p) and p >= 0 for p in probs) or abs(sum(probs) - 1.0) > 1e-9:
             raise ConfigError(f"{where}: field 'lead_time': probs must be >= 0 and sum to 1 (got {probs})")
-        return LeadTime(tuple(int(v) for v in values), tuple(float(p) for p in probs))
-    raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= 1 (got {raw!r})")
+        return LeadTime(tuple(int(v) + shift for v in values), tuple(float(p) for p in probs))
+    raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= {low} (got {raw!r})")
+
+
+def _check_board_game_delays(sites: list[Site], source: str) -> None:
+    """Board-game timing: an order reaches an internal supplier in a later period, so ``order_delay >= 1``."""
+    for s in sites:
+        if s.supplier is not None and s.order_delay < 1:
+            raise ConfigError(
+                f"{source}: site '{s.name}': field 'order_delay' must be >= 1 with timing: board_game "
+                f"(a site fills orders before it decides, so an order placed at a period's end reaches "
+                f"'{s.supplier}' in a later period; use timing: clark_scarf for orders that reach it at once)"
+            )
 
 
 def _check_topology(sites: list[Site], source: str) -> None:

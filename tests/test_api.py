@@ -109,13 +109,15 @@ def test_demand_plus_orders_incoming_plus_adjustment():
 
 
 def test_target_action_orders_up_to_the_level():
-    """beer_game start: every site holds 12 with 4 + 4 in transmission and 4 in transit -> IP 24 (no backlog).
+    """beer_game start (board-game timing): the retailer, wholesaler and distributor each hold 12 with an
+    order of 4 in transmission (order delay 2: one slot at a period's end) and 4 + 4 in transit (L = 2),
+    so IP = 24; the factory's production request takes one week (no slot), so its IP = 12 + 8 = 20.
 
     Targets 30, 0, 24, 26: the retailer orders 6; the wholesaler's position counts the 6 only after two
-    periods of order delay, so with target 0 it orders nothing; the others order 0 and 2.
+    periods of order delay, so with target 0 it orders nothing; the distributor orders 0 and the factory 6.
     """
     env = envs.parallel_env(scenario="beer_game", action="target")
     env.reset(seed=0)
     assert env.action_space("retailer").n == 3 * 8 * 5 + 1  # 3 x mean demand 8 x (L 2 + l_o 2 + 1), + 1
     env.step({"retailer": 30, "wholesaler": 0, "distributor": 24, "factory": 26})
-    np.testing.assert_array_equal(env.sim.state.last_order[0], [6, 0, 0, 2])
+    np.testing.assert_array_equal(env.sim.state.last_order[0], [6, 0, 0, 6])

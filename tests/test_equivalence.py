@@ -9,8 +9,9 @@ import envs
 from envs.simulator import Episode, Simulator
 
 
-def order_plan(n_sites: int, periods: int) -> np.ndarray:
-    return np.random.default_rng(123).integers(0, 15, size=(periods, n_sites))
+def order_plan(highest: list[int], periods: int) -> np.ndarray:
+    """Random whole orders 0..min(14, each site's action bound)."""
+    return np.random.default_rng(123).integers(0, np.minimum(highest, 14) + 1, size=(periods, len(highest)))
 
 
 @pytest.mark.parametrize("scenario", envs.available_scenarios())
@@ -19,7 +20,7 @@ def test_same_costs_through_every_shell(scenario):
     par = envs.parallel_env(scenario=scenario, reward="decentralized")
     par.reset(seed=seed)
     agents = list(par.possible_agents)
-    plan = order_plan(len(agents), par.sim.periods)
+    plan = order_plan([par.action_space(a).n - 1 for a in agents], par.sim.periods)
 
     # parallel env
     par_costs = []
