@@ -17,6 +17,11 @@ and the optimal expected cost per period is ``g_N(S_N)``; the equivalent local
 newsvendor. Clark & Scarf (1960), "Optimal policies for a multi-echelon
 inventory problem", Management Science 6(4).
 
+Where echelon holding costs tie at 0 (equal local rates), g_j is flat above
+some level and every level there is optimal: the smallest is taken, and the
+levels are made monotone, S_j = min(S_j, S_{j+1}), which changes nothing (an
+echelon never holds more than the echelon above it lets in).
+
 The functions g live on a uniform grid: exact for whole-unit demand (Poisson,
 uniform: grid step 1), and for normal demand a discretisation whose step is a
 small fraction of the standard deviation. Each expectation is one FFT
@@ -38,6 +43,7 @@ from agents.levels import Optimum
 from envs.errors import ConfigError
 from envs.scenario import Scenario
 
+_TIE = 1e-9  # relative: values of g this close to its minimum are ties (FFT round-off is about 1e-12)
 _NORMAL_GRID = 1 / 100  # grid step for continuous demand, in standard deviations (levels to 0.01 sd)
 
 
@@ -93,12 +99,16 @@ def clark_scarf(
     for j, q in enumerate(lead_pmfs):
         g = _expect(h[j] * x + below, q)  # g_j(y) = E[g^_j(y - D_j)]
         valid += len(q) - 1
-        if levels is None:
-            best = valid + int(np.argmin(g[valid:]))
+        if levels is None:  # the smallest minimiser: where echelon holding costs tie at 0, g is flat
+            flat = g[valid:]
+            best = valid + int(np.flatnonzero(flat <= flat.min() + _TIE * max(1.0, abs(flat.min())))[0])
         else:
             best = int(np.clip(round(levels[j] / step) - lo, valid, len(x) - 1))
         chosen.append(x[best])
         below = g[np.minimum(index, best)]  # g_j(min(S_j, x)), the next stage's induced penalty
+    if levels is None:  # an echelon never holds more than the echelon above it lets in: S_j <= S_{j+1}
+        for j in range(len(chosen) - 2, -1, -1):
+            chosen[j] = min(chosen[j], chosen[j + 1])
     return np.array(chosen), float(g[best])
 
 

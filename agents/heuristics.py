@@ -123,6 +123,30 @@ class ReorderPointQuantity(Policy):
         return f"{self.name} r={site_label(self.r)} Q={site_label(self.Q)}"
 
 
+class CappedBaseStock(Policy):
+    """Capped base-stock: order up to [S] on IP, but never more than the cap [r] a period.
+
+    q = min((S - IP)^+, r) (Xin 2021, "Understanding the performance of capped base-stock
+    policies in lost-sales inventory models", Operations Research 69(1)): base-stock for small
+    gaps, a constant order r for large ones, which lost-sales systems reward.
+    """
+
+    name = "capped_base_stock"
+
+    def __init__(self, scenario: Scenario, *, levels: SiteValues, cap: SiteValues):
+        super().__init__(scenario)
+        self.levels = per_site(levels, scenario, f"policy '{self.name}': levels")
+        self.cap = per_site(cap, scenario, f"policy '{self.name}': cap", minimum=0.0)
+
+    def act(self, state: State) -> np.ndarray:
+        return sequential_orders(
+            state, self.params, lambda j, ip, _: np.minimum(np.maximum(self.levels[j] - ip, 0.0), self.cap[j])
+        )
+
+    def describe(self) -> str:
+        return f"{self.name} S={site_label(self.levels)} r={site_label(self.cap)}"
+
+
 class PassThrough(Policy):
     """Order what you were asked: q = last period's incoming demand (customer or orders)."""
 

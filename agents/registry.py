@@ -15,6 +15,7 @@ from typing import Any
 from agents.forecast import ForecastBaseStock
 from agents.heuristics import (
     BaseStock,
+    CappedBaseStock,
     Constant,
     EchelonBaseStock,
     MinMax,
@@ -24,6 +25,8 @@ from agents.heuristics import (
     Sterman,
 )
 from agents.learned import LearnedPolicy
+from agents.lost_sales import Myopic, VectorBaseStock
+from agents.optimal_dp import OptimalDP
 from agents.policy import Policy
 from envs.errors import ConfigError
 from envs.scenario import Scenario
@@ -31,7 +34,7 @@ from envs.scenario import Scenario
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
     for cls in (BaseStock, EchelonBaseStock, MinMax, ReorderPointQuantity, PassThrough, Constant, RandomOrders,
-                Sterman, ForecastBaseStock, LearnedPolicy)
+                Sterman, ForecastBaseStock, CappedBaseStock, VectorBaseStock, Myopic, OptimalDP, LearnedPolicy)
 }
 
 PolicySpec = str | Mapping[str, Any]

@@ -567,6 +567,28 @@ def echelon_inventory_position(state: State, params: CoreParams) -> np.ndarray:
     return physical @ params.subtree + state.owed + total(state.pending, state.owed)
 
 
+def scheduled_arrivals(state: State, params: CoreParams) -> np.ndarray:
+    """Units due at each site 1, 2, ..., H periods from now, ``[B, S, H]``, H = max(l_o + L) - 1 (at least 1).
+
+    Stock in transit arrives when its slot comes due. Orders in transmission and
+    orders the supplier owes are counted when they would arrive if the supplier
+    shipped them as soon as they reach it: exact for sites supplied from outside,
+    optimistic where an internal supplier is short. Summed over h it is the
+    site's :func:`pipeline`.
+    """
+    n = params.n_sites
+    horizon = max(1, int((params.order_delay + params.lead_time).max()) - 1)
+    out = np.zeros((state.batch, n, horizon))
+    sites = np.arange(n)
+    for j, slot in enumerate(state.transit):  # slot j arrives in j + 1 periods
+        out[:, :, min(j, horizon - 1)] += slot
+    owed_at = np.clip(params.lead_offset, 0, horizon - 1)  # shipped next period: in 1 + offset periods
+    out[:, sites, owed_at] += state.owed
+    for j, slot in enumerate(state.pending):  # reaches the supplier in j + 1 periods, arrives L later
+        out[:, sites, np.clip(j + params.lead_time, 0, horizon - 1)] += slot
+    return out
+
+
 def check_orders(orders: np.ndarray, shape: tuple[int, ...], where: str = "orders") -> np.ndarray:
     """Validate order quantities: right shape, finite, >= 0. Returns a float64 array."""
     try:

@@ -154,3 +154,21 @@ def test_exact_cost_without_pipeline_holding_and_with_unit_costs_matches_simulat
     policy = make_policy({"policy": "echelon_base_stock", "levels": levels}, scen)
     per_period = rollout(policy, scen, 1000, seed=2).cost.sum(axis=2)[20:].mean()  # 200,000 periods
     assert per_period == pytest.approx(best.expected_cost, rel=0.01)
+
+
+def test_tied_echelon_costs_give_monotone_levels():
+    """Equal local holding costs make the echelon holding costs of the lower stages 0, so g_1..g_3 are
+    flat above their support and any large level is optimal. The solver reports the smallest minimiser,
+    then S_j = min(S_j, S_{j+1}): an echelon never holds more than the one above lets in. Here
+    (Clark–Scarf timing, 4 periods per lane, uniform {0, 1, 2} demand, h' = 2, p = 2 at the retailer):
+    S_1 = 8, the most 4 periods can demand; S_2 = 16 and S_3 = 24 likewise; S_4 = 16, the median of
+    16 periods' demand; so (8, 16, 16, 16), local levels (8, 8, 0, 0) — the levels Oroojlooyjadid et
+    al. (2022) publish for their basic beer game."""
+    sites = [{"name": n, "supplier": s, "lead_time": 4, "holding_cost": 2}
+             for n, s in (("r", "w"), ("w", "d"), ("d", "m"), ("m", None))]
+    sites[0]["backlog_cost"] = 2
+    scen = load_scenario({"periods": 50, "pipeline_holding": True, "sites": sites,
+                          "demand": {"r": {"kind": "uniform", "low": 0, "high": 2}}})
+    best = optimal_levels(scen, method="exact")
+    np.testing.assert_array_equal(best.echelon_levels, [8, 16, 16, 16])
+    np.testing.assert_array_equal(best.local_levels, [8, 8, 0, 0])
