@@ -122,25 +122,27 @@ def constant_order_cost(model: SiteModel, quantity: int) -> float:
     """The exact long-run cost of ordering ``quantity`` every period (below mean demand).
 
     The pipeline then holds ``quantity`` in every slot and only the stock on hand moves:
-    y' = (y - D)^+ + r, a reflected random walk whose stationary law is found by power iteration on
-    0..top, with top raised until the mass there is below 1e-12.
+    y' = (y - D)^+ + r, a reflected random walk whose stationary law is solved for on 0..top, with top
+    raised until the mass there is below 1e-12.
     """
+    if quantity >= model.mean:
+        raise ConfigError(f"site '{model.site}': a constant order of {quantity} is not below mean demand "
+                          f"{model.mean:g}: the stock grows without bound")
     top = 4 * (quantity + len(model.pmf))
-    while True:
+    while top <= 4096:
         leftover = leftover_matrix(top, model.pmf)
         step = np.zeros((top + 1, top + 1))
-        rows = np.arange(top + 1)
         for k in range(top + 1):  # y -> k + r, capped at top
-            step[rows, min(k + quantity, top)] += leftover[:, k]
-        law = np.full(top + 1, 1.0 / (top + 1))
-        for _ in range(100_000):
-            nxt = law @ step
-            if np.abs(nxt - law).sum() < 1e-14:
-                break
-            law = nxt
+            step[:, min(k + quantity, top)] += leftover[:, k]
+        system = step.T - np.eye(top + 1)
+        system[-1] = 1.0  # replace one balance equation by: the law sums to 1
+        rhs = np.zeros(top + 1)
+        rhs[-1] = 1.0
+        law = np.linalg.solve(system, rhs)
         if law[-1] < 1e-12:
             return float(law @ model.period_cost(np.arange(top + 1)) + model.order_cost * quantity)
         top *= 2
+    raise ConfigError(f"site '{model.site}': a constant order of {quantity} lets the stock grow too far to price")
 
 
 def best_constant_order(model: SiteModel) -> tuple[int, float]:
@@ -226,3 +228,26 @@ class Myopic(_PipelinePolicy):
     def __init__(self, scenario: Scenario):
         super().__init__(scenario)
         self.rules = [myopic_rule(m) for m in self.models]
+
+
+def literature_table(model: SiteModel, optimal_cost: float) -> list[tuple[str, str, float]]:
+    """(policy, parameters, exact long-run cost) of every heuristic above on a lost-sales site, best first.
+
+    ``optimal_cost`` is the DP's, listed first as the reference.
+    """
+    levels = standard_levels(model)
+    (capped_level, cap), capped_cost = best_capped_base_stock(model)
+    level, level_cost = best_base_stock(model)
+    constant, constant_cost = best_constant_order(model)
+    rows = [
+        ("optimal (DP)", "", optimal_cost),
+        ("capped base-stock (Xin 2021), best", f"S={capped_level}, r={cap}", capped_cost),
+        ("myopic (Zipkin 2008)", "", evaluate(model, myopic_rule(model)).cost),
+        ("base-stock, best", f"S={level}", level_cost),
+        ("standard vector base-stock (Morton 1971)", "s=" + "/".join(str(int(v)) for v in levels),
+         evaluate(model, vector_base_stock_rule(levels)).cost),
+        ("base-stock at the backlog level", f"S={int(levels[0])}",
+         evaluate(model, base_stock_rule(int(levels[0])), _at_level(model, int(levels[0]))).cost),
+        ("constant order (Reiman 2004), best", f"r={constant}", constant_cost),
+    ]
+    return rows[:1] + sorted(rows[1:], key=lambda r: r[2])

@@ -40,3 +40,24 @@ def optimal_levels(scenario: Scenario, method: str = "auto", episodes: int = 200
         "simulation", scenario.site_names, found.levels, local.levels, found.expected_cost, found.half_width,
         local.expected_cost,
     )
+
+
+def known_optimum(scenario: Scenario) -> tuple[float, str] | None:
+    """The exact long-run optimal cost per period where theory gives one, with its method; else None.
+
+    Clark–Scarf on serial backlog chains (:mod:`agents.clark_scarf`), the DP on one-site scenarios
+    it can solve (:mod:`agents.dp`).
+    """
+    try:
+        return serial_optimum(scenario).expected_cost, "Clark–Scarf"
+    except ConfigError:
+        pass
+    if len(scenario.sites) != 1:
+        return None
+    from agents.optimal_dp import solution_for
+    from agents.single_site import single_site_model
+
+    try:
+        return solution_for(single_site_model(scenario, "the exact DP")).cost, "dynamic programming"
+    except ConfigError:
+        return None

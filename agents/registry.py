@@ -2,8 +2,10 @@
 
 :data:`POLICIES` maps each name to its class; :func:`make_policy` checks the
 parameters against the class's keyword arguments and reports a bad name or
-parameter in one line. ``levels: optimal`` (base-stock policies) resolves to
-the scenario's optimal levels (:mod:`agents.optimal`).
+parameter in one line. A parameter given as ``optimal`` resolves to the best
+value (:func:`optimal_parameters`): ``levels: optimal`` for base-stock policies,
+``{levels: optimal, cap: optimal}`` for capped base-stock, ``quantity: optimal``
+for constant orders.
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ from agents.heuristics import (
     Sterman,
 )
 from agents.learned import LearnedPolicy
-from agents.lost_sales import Myopic, VectorBaseStock
+from agents.lost_sales import (
+    Myopic,
+    VectorBaseStock,
+    best_base_stock,
+    best_capped_base_stock,
+    best_constant_order,
+)
 from agents.optimal_dp import OptimalDP
 from agents.policy import Policy
+from agents.single_site import SiteModel, single_site_model
 from envs.errors import ConfigError
 from envs.scenario import Scenario
 
@@ -36,6 +45,9 @@ POLICIES: dict[str, type[Policy]] = {
     for cls in (BaseStock, EchelonBaseStock, MinMax, ReorderPointQuantity, PassThrough, Constant, RandomOrders,
                 Sterman, ForecastBaseStock, CappedBaseStock, VectorBaseStock, Myopic, OptimalDP, LearnedPolicy)
 }
+
+OPTIMAL = "optimal"
+"""A parameter value that asks for the best parameter (:func:`optimal_parameters`)."""
 
 PolicySpec = str | Mapping[str, Any]
 """A policy name, or a mapping with key ``policy`` (the name) and its parameters."""
@@ -75,24 +87,58 @@ def make_policy(spec: PolicySpec, scenario: Scenario, where: str = "") -> Policy
     missing = [k for k, required in accepted.items() if required and k not in given]
     if missing:
         raise ConfigError(f"{at}policy '{name}' needs parameter '{missing[0]}'")
-    if given.get("levels") == "optimal":
-        given["levels"] = optimal_levels_for(cls, scenario)
+    wanted = [k for k, v in given.items() if v == OPTIMAL]
+    if wanted:
+        given.update(optimal_parameters(cls, scenario, wanted, at))
     try:
         return cls(scenario, **given)
     except ConfigError as exc:
         raise ConfigError(f"{at}{exc}") from None
 
 
-def optimal_levels_for(cls: type[Policy], scenario: Scenario) -> list[float]:
-    """``levels: optimal``: exact or simulation-optimised levels of the policy's kind."""
+def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], at: str = "") -> dict[str, Any]:
+    """Parameters given as ``optimal``: exact where theory or the DP prices them, else simulation-optimised.
+
+    Base-stock levels: Clark–Scarf on serial backlog chains (echelon levels, or the equivalent local
+    levels), the exactly priced best level on a one-site lost-sales scenario, else a simulation search.
+    Capped base-stock (``levels`` and ``cap``) and constant orders (``quantity``): exactly priced on
+    one-site lost-sales scenarios.
+    """
     from agents.optimal import optimal_levels
     from agents.search import search_levels
 
-    if cls is EchelonBaseStock:
-        return optimal_levels(scenario).echelon_levels.tolist()
-    if cls is BaseStock:
+    where = f"{at}policy '{cls.name}'"
+    if cls is EchelonBaseStock and names == ["levels"]:
+        return {"levels": optimal_levels(scenario).echelon_levels.tolist()}
+    if cls is BaseStock and names == ["levels"]:
         try:  # the equivalent local levels, exact on serial chains (agents.heuristics)
-            return optimal_levels(scenario, method="exact").local_levels.tolist()
+            return {"levels": optimal_levels(scenario, method="exact").local_levels.tolist()}
         except ConfigError:
-            return search_levels(scenario, kind="installation").levels.tolist()
-    raise ConfigError(f"policy '{cls.name}': 'levels: optimal' applies to base-stock policies only")
+            pass
+        if _lost_sales_site(scenario) is not None:
+            return {"levels": [float(best_base_stock(_lost_sales_site(scenario))[0])]}
+        return {"levels": search_levels(scenario, kind="installation").levels.tolist()}
+    if cls is CappedBaseStock and sorted(names) == ["cap", "levels"]:
+        (level, cap), _ = best_capped_base_stock(_needs_lost_sales_site(scenario, where))
+        return {"levels": float(level), "cap": float(cap)}
+    if cls is Constant and names == ["quantity"]:
+        return {"quantity": float(best_constant_order(_needs_lost_sales_site(scenario, where))[0])}
+    raise ConfigError(f"{where}: 'optimal' applies to base-stock levels, a capped base-stock policy's levels "
+                      f"and cap together, and a constant quantity (got it for {', '.join(names)})")
+
+
+def _lost_sales_site(scenario: Scenario) -> SiteModel | None:
+    """The model of a one-site lost-sales scenario, else None."""
+    try:
+        model = single_site_model(scenario, "exact pricing")
+    except ConfigError:
+        return None
+    return model if model.lost_sales else None
+
+
+def _needs_lost_sales_site(scenario: Scenario, where: str) -> SiteModel:
+    model = _lost_sales_site(scenario)
+    if model is None:
+        raise ConfigError(f"{where}: 'optimal' parameters are priced exactly on one-site lost-sales scenarios "
+                          f"('{scenario.name}' is not one)")
+    return model

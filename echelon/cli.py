@@ -17,6 +17,7 @@ from echelon.commands import (
     cmd_optimal,
     cmd_play,
     cmd_replay,
+    cmd_reproduce,
     cmd_scenarios,
     cmd_show,
     cmd_speed,
@@ -33,6 +34,8 @@ examples:
   echelon optimal textbook_serial        exact Clark-Scarf levels and cost
   echelon optimal distribution --json    simulation-optimised levels, as JSON
   echelon optimal beer_game --compare    the optimum against the classic heuristics
+  echelon optimal lost_sales --method dp the exact optimal policy (lost sales) and the heuristics' gaps
+  echelon reproduce zipkin2008           Zipkin's lost-sales table: the DP, the heuristics, the core
   echelon benchmark heuristics           every heuristic on every built-in scenario
   echelon benchmark centralization       decentralized vs information sharing vs hybrid vs centralized
   echelon benchmark my_bench.yaml --out results/mine
@@ -117,14 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="built-in name or a YAML path")
     p.add_argument("--json", action="store_true", help="print JSON: method, echelon_levels, local_levels, "
                                                        "expected_cost")
-    p.add_argument("--method", choices=("auto", "exact", "simulation"), default="auto",
-                   help="auto (default): exact where theory covers the scenario, else simulation")
+    p.add_argument("--method", choices=("auto", "exact", "simulation", "dp"), default="auto",
+                   help="auto (default): exact base-stock levels where theory covers the scenario, else "
+                        "simulation; dp: the exact optimal policy of a one-site scenario by dynamic programming")
     p.add_argument("--episodes", type=_whole(1), default=200,
                    help="episodes per candidate in the search and the comparison (default: 200)")
     p.add_argument("--seed", type=_whole(0), default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--compare", action="store_true",
                    help="also evaluate the classic heuristics on the same demand and print a table")
     p.set_defaults(func=cmd_optimal)
+
+    p = sub.add_parser("reproduce", help="published figures beside Echelon's: zipkin2008, zheng_federgruen1991, "
+                                         "dqn_beer_game",
+                       epilog="example: echelon reproduce zipkin2008")
+    p.add_argument("study", help="zipkin2008 | zheng_federgruen1991 | dqn_beer_game")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("benchmark", help="compare policies on scenarios: table, CSV/JSON, report and plots",
                        epilog="example: echelon benchmark centralization --episodes 200")

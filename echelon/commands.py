@@ -100,6 +100,8 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     from envs.scenario import load_scenario
 
     scen = load_scenario(args.scenario)
+    if args.method == "dp":
+        return _optimal_dp(scen, args.json)
     best = optimal_levels(scen, method=args.method, episodes=args.episodes, seed=args.seed)
     if args.json:
         print(json.dumps(best.as_dict(), indent=2))
@@ -127,6 +129,74 @@ def cmd_optimal(args: argparse.Namespace) -> int:
 
         result = run_benchmark(optimum_benchmark(scen, best, episodes=args.episodes, seed=args.seed))
         console.print(_benchmark_table(result))
+    return 0
+
+
+def _optimal_dp(scen, as_json: bool) -> int:  # noqa: ANN001 - a Scenario
+    """``echelon optimal --method dp``: the exact DP, and on lost sales every literature heuristic priced exactly."""
+    import json
+
+    from rich.table import Table
+
+    from agents.dp import solve
+    from agents.lost_sales import literature_table
+    from agents.single_site import single_site_model
+
+    model = single_site_model(scen, "the exact DP")
+    solution = solve(model)
+    rows = literature_table(model, solution.cost) if model.lost_sales else [("optimal (DP)", "", solution.cost)]
+    if solution.reorder is not None:
+        rows[0] = ("optimal (DP)", f"s={solution.reorder[0]}, S={solution.reorder[1]}", solution.cost)
+    if as_json:
+        print(json.dumps({
+            "method": "dp", "site": model.site, "unmet": "lost" if model.lost_sales else "backlog",
+            "expected_cost": solution.cost, "half_width": solution.half_width, "states": solution.states,
+            "bounds": solution.bounds, "bounds_checked": solution.checks, "iterations": solution.iterations,
+            "seconds": round(solution.seconds, 3),
+            "reorder_point_and_level": list(solution.reorder) if solution.reorder else None,
+            "policies": [{"policy": p, "parameters": q, "expected_cost": c} for p, q, c in rows],
+        }, indent=2))
+        return 0
+    console = _console()
+    unmet = "lost sales" if model.lost_sales else "backlog"
+    console.print(f"[bold]{scen.name}[/bold]: exact optimum by dynamic programming (relative value iteration), "
+                  f"long-run cost per period")
+    console.print(f"site {model.site}: {unmet}; an order is on hand {model.periods_ahead} periods after it is "
+                  f"placed (Zipkin's lead time {model.pipeline_length}); mean demand {model.mean:g}")
+    bounds = ", ".join(f"{name} <= {value}" if "lowest" not in name else f"{name} {value}"
+                       for name, value in solution.bounds.items())
+    console.print(f"state bounds: {bounds}: {solution.states:,} states; {'; '.join(solution.checks)}")
+    console.print(f"solved in {solution.seconds:.2f} s ({solution.iterations} iterations); optimal cost per period "
+                  f"[bold]{solution.cost:.4f}[/bold] (exact to ± {max(solution.half_width, 1e-12):.0e})")
+    table = Table(title="every policy priced exactly (long-run cost per period)")
+    for col in ("policy", "parameters", "cost", "gap to optimum"):
+        table.add_column(col, justify="left" if col in ("policy", "parameters") else "right")
+    for policy, parameters, cost in rows:
+        table.add_row(policy, parameters, f"{cost:.4f}", f"{cost / solution.cost - 1:+.1%}")
+    console.print(table)
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """``echelon reproduce``: a published table beside the figures Echelon computes for it."""
+    from rich.table import Table
+
+    from evaluation.reproduce import STUDIES, run_study
+
+    if args.study not in STUDIES:
+        raise ValueError(f"unknown study '{args.study}' (studies: {', '.join(STUDIES)})")
+    console = _console()
+    wall = time.perf_counter()
+    study = run_study(args.study)
+    table = Table(title=study.title)
+    for col in study.columns:
+        table.add_column(col, justify="right")
+    for row in study.rows:
+        table.add_row(*row)
+    console.print(table)
+    for note in study.notes:
+        console.print(f"- {note}")
+    console.print(f"({time.perf_counter() - wall:.0f} s)")
     return 0
 
 
@@ -169,8 +239,11 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
 
     cfg = result.config
     table = Table(title=f"{cfg.name}: team cost per period, {cfg.episodes} episodes, common random numbers")
-    for col in ("scenario", "policy", "cost", "95% CI", f"vs {cfg.baseline}", "fill rate", "on hand",
-                "bullwhip (top)"):
+    columns = ["scenario", "policy", "cost", "95% CI", f"vs {cfg.baseline}", "vs optimum", "fill rate", "on hand",
+               "bullwhip (top)"]
+    if not result.optimum:
+        columns.remove("vs optimum")
+    for col in columns:
         table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
     for scen in cfg.scenarios:
         rows = sorted((r for r in result.rows if r.scenario == scen.name), key=lambda r: r.metrics.cost.mean)
@@ -178,12 +251,15 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
             m = r.metrics
             fill = "n/a" if math.isnan(m.fill_rate_total) else f"{m.fill_rate_total:.1%}"
             top = m.echelon_bullwhip[-1]
-            table.add_row(
+            cells = [
                 scen.name if i == 0 else "", r.label, f"{m.cost.mean:.2f}", f"± {m.cost.half_width:.2f}",
                 "baseline" if r.label == cfg.baseline else f"{r.vs_baseline.mean:+.2f}",
+                "" if r.gap_to_optimum is None else f"{r.gap_to_optimum:+.1%}",
                 fill, f"{sum(m.on_hand.values()):.1f}", "n/a" if math.isnan(top) else f"{top:.2f}",
-                end_section=i == len(rows) - 1,
-            )
+            ]
+            if not result.optimum:
+                del cells[5]
+            table.add_row(*cells, end_section=i == len(rows) - 1)
     return table
 
 

@@ -162,8 +162,9 @@ def report_markdown(result: BenchmarkResult, plots: dict[str, list[str]]) -> str
         "- **bullwhip Ek**: variance of the orders placed by echelon k (1 = the sites facing customers) over "
         "the variance of the customer demand they serve; 1 means orders are as smooth as demand, above 1 "
         "they amplify it.",
-        "- **vs optimum**: against the exact long-run Clark–Scarf cost; the episodes' start-up periods "
-        "can put even the optimal policy slightly off it.",
+        "- **vs optimum**: against the exact long-run optimal cost (Clark–Scarf on serial backlog chains, "
+        "dynamic programming on one-site problems); the episodes' start-up periods can put even the "
+        "optimal policy slightly off it.",
         "",
     ]
     return "\n".join(lines)

@@ -273,11 +273,24 @@ def test_real_ctrl_c_on_the_command(tmp_path):
     assert resumed.total > 0
 
 
+# a retailer with lost sales (L = 4) fed by a capacitated warehouse (L = 2), 5 units in every pipeline slot
+TWO_STAGE_LOST_SALES = {
+    "name": "two_stage_lost_sales", "periods": 100,
+    "sites": [
+        {"name": "retailer", "supplier": "warehouse", "unmet": "lost", "lead_time": 4, "holding_cost": 1,
+         "lost_sales_cost": 9, "initial_inventory": 10, "initial_pipeline": 5},
+        {"name": "warehouse", "lead_time": 2, "capacity": 7, "holding_cost": 0.5, "initial_inventory": 15,
+         "initial_pipeline": 5},
+    ],
+    "demand": {"retailer": {"kind": "poisson", "mean": 5}},
+}
+
+
 def test_pipeline_view_shows_the_slots():
-    """lost_sales retailer: L = 4, so three transit slots, each holding the initial 5 units (scale: mean 5)."""
+    """Retailer: L = 4, so three transit slots, each holding the initial 5 units (scale: mean 5)."""
     from envs.simulator import Simulator
 
-    scen = load_scenario("lost_sales")
+    scen = load_scenario(TWO_STAGE_LOST_SALES)
     view = LearnerView(scen, scen.site_names, observation="pipeline")
     sim = Simulator(scen, batch=2)
     obs = view.observe(sim.state)
@@ -287,7 +300,7 @@ def test_pipeline_view_shows_the_slots():
 
 
 def test_joint_pipeline_view():
-    scen = load_scenario("lost_sales")
+    scen = load_scenario(TWO_STAGE_LOST_SALES)
     view = LearnerView(scen, scen.site_names, observation="pipeline", joint=True)
     from envs.simulator import Simulator
 
