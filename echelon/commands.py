@@ -48,12 +48,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     scen = load_scenario(args.scenario)
     console = _console()
     console.print(f"[bold]{scen.name}[/bold] ({scen.source}): {len(scen.sites)} sites, "
-                  f"{scen.periods} periods, allocation {scen.allocation}, "
+                  f"{scen.periods} periods, {scen.timing.replace('_', '-')} timing, allocation {scen.allocation}, "
                   f"pipeline holding {'on' if scen.pipeline_holding else 'off'}")
     if scen.description:
         console.print(scen.description.strip())
     table = Table()
-    for col in ("#", "site", "supplier", "L", "l_o", "h'", "p", "unmet", "capacity", "demand"):
+    for col in ("#", "site", "supplier", "L (Echelon's)", "l_o", "h'", "p", "unmet", "capacity", "demand"):
         table.add_column(col)
     for i, s in enumerate(scen.sites):
         lead = str(s.lead_time.values[0]) if s.lead_time.fixed else f"~{s.lead_time.mean:g}"
