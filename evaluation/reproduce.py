@@ -21,6 +21,7 @@ instances written below, by the exact solvers and the batched core.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -32,7 +33,8 @@ from agents.registry import make_policy
 from agents.single_site import single_site_model
 from envs.errors import ConfigError
 from envs.scenario import load_scenario
-from envs.simulator import Simulator
+from evaluation.metrics import Estimate
+from evaluation.rollout import rollout
 
 
 @dataclass
@@ -77,24 +79,16 @@ def zipkin_scenario(lead_time: int, penalty: float, mean: float = 5.0, periods: 
 
 def simulated_cost(scenario: dict | str, policy: dict, episodes: int, periods: int, warmup: int, seed: int,
                    initial: dict | None = None) -> tuple[float, float]:
-    """Mean cost per period after ``warmup`` and its 95% half-width, over ``episodes`` runs in the core."""
+    """Team cost per period after ``warmup`` and its 95% half-width, over ``episodes`` runs in the core.
+
+    ``initial`` overrides every site's start (e.g. ``{"initial_inventory": 28}``).
+    """
     scen = load_scenario(scenario).with_periods(warmup + periods)
     if initial:
-        import dataclasses
-
         scen = dataclasses.replace(scen, sites=tuple(dataclasses.replace(s, **initial) for s in scen.sites))
-    sim = Simulator(scen, batch=episodes)
-    rule = make_policy(policy, scen)
-    rng = np.random.default_rng(seed)
-    sim.reset(rng)
-    rule.reset(episodes, rng)
-    total = np.zeros(episodes)
-    while not sim.done:
-        flows = sim.step(rule.act(sim.state))
-        if sim.period > warmup:
-            total += flows.cost.sum(axis=1)
-    per_period = total / periods
-    return float(per_period.mean()), 1.96 * float(per_period.std(ddof=1)) / np.sqrt(episodes)
+    cost = rollout(make_policy(policy, scen), scen, episodes, seed).cost[warmup:]  # [T, episodes, sites]
+    estimate = Estimate.of(cost.sum(axis=2).mean(axis=0))
+    return estimate.mean, estimate.half_width
 
 
 def zipkin2008(episodes: int = 200, periods: int = 2000, seed: int = 0) -> Study:
