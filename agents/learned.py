@@ -5,17 +5,17 @@ sites one model controls, and that model's actions back into orders. Training
 (:mod:`training.vec_env`) and evaluation use the same view, so a model sees at
 evaluation exactly what it saw in training.
 
-Observations, per slot (float32, quantities divided by the mean demand flowing
-through the site, so they are O(1) on every network):
+Observations, per slot (float32): :mod:`envs.observations`' learner form, the
+one definition the environments use too. Quantities are divided by the mean
+demand flowing through the site, so they are O(1) on every network.
 
-* ``local``: the site's 8 features (:mod:`envs.observations`), a one-hot of the
-  site among all sites (shared models tell sites apart by it) and the fraction
-  of the horizon left;
+* ``local``: the site's 8 features, a one-hot of the site among all sites
+  (shared models tell sites apart by it) and the fraction of the horizon left;
 * ``shared``: local plus last period's end-customer demand (over its mean);
 * ``global``: every site's features, the one-hot and the time left;
-* ``pipeline``: local plus the site's pipeline slot by slot (units arriving in
-  1, 2, ... periods, then orders in transmission): what a lost-sales policy
-  needs beyond the inventory position (Zipkin 2008).
+* ``pipeline``: local plus the site's pipeline by arrival period (units due in
+  1, 2, ... periods): what a lost-sales policy needs beyond the inventory
+  position (Zipkin 2008).
 
 A joint view (the central controller) has one slot per copy: every site's
 features and the time left; its action is the joint action.
@@ -38,14 +38,19 @@ from agents.policy import Policy
 from envs.actions import ActionForm, make_action_form
 from envs.core import CoreParams, State
 from envs.errors import ConfigError
-from envs.observations import N_FEATURES, FeatureMap
+from envs.observations import OBSERVATION_LEVELS, Observer, ObservationSpec
 from envs.scenario import Scenario
 
-VIEW_LEVELS = ("local", "shared", "global", "pipeline")
+VIEW_LEVELS = OBSERVATION_LEVELS
 
 
 class LearnerView:
-    """Observations and actions of one model that controls ``sites`` (all, one, or jointly)."""
+    """Observations and actions of one model that controls ``sites`` (all, one, or jointly).
+
+    The observation is :mod:`envs.observations`' learner form (scaled, with the site's one-hot and the
+    time left; :meth:`ObservationSpec.learner <envs.observations.ObservationSpec.learner>`): one
+    definition, shared with the environments.
+    """
 
     def __init__(self, scenario: Scenario, sites: Sequence[str], action: str = "target", observation: str = "local",
                  joint: bool = False, max_order: float | Sequence[float] | None = None, max_adjust: int = 2):
@@ -62,19 +67,8 @@ class LearnerView:
         self.joint = joint
         self.observation = observation
         self.form: ActionForm = make_action_form(action, scenario, max_order, max_adjust)
-        self.features = FeatureMap(self.params)
-        n = len(names)
-        self.scale = np.maximum([scenario.mean_demand_through(s) for s in names], 1e-6).astype(np.float32)
-        self.customer_mean = float(max(sum(m.mean for m in scenario.demand.values()), 1e-6))
-        self.periods = scenario.periods
-        self.onehot = np.eye(n, dtype=np.float32)[self.index]  # [k, S]: which site each slot is
-        self.slots = self.params.lead_slots + self.params.delay_slots
-        if joint:
-            dim = n * N_FEATURES + 1 + (observation == "shared") + (n * self.slots if observation == "pipeline" else 0)
-        else:
-            own = n * N_FEATURES if observation == "global" else N_FEATURES
-            dim = own + n + 1 + (observation == "shared") + (self.slots if observation == "pipeline" else 0)
-        self.observation_space = spaces.Box(-np.inf, np.inf, (dim,), np.float32)
+        self.observer = Observer(scenario, ObservationSpec.learner(observation), self.sites, joint=joint)
+        self.observation_space = spaces.Box(-np.inf, np.inf, (self.observer.dim,), np.float32)
         if joint:
             self.action_space = self.form.joint_space()
             self._upper = None
@@ -99,28 +93,8 @@ class LearnerView:
 
     def observe(self, state: State) -> np.ndarray:
         """``[batch * slots_per_copy, dim]`` observations, copy-major (slot = copy * k + site)."""
-        feats = self.features(state) / self.scale[None, :, None]  # [B, S, F]
-        batch, n, _ = feats.shape
-        left = np.full((batch, 1), 1.0 - state.period / self.periods, dtype=np.float32)
-        extra = [left]
-        if self.observation == "shared":
-            extra.append((state.demand.sum(axis=1, keepdims=True) / self.customer_mean).astype(np.float32))
-        slots = None
-        if self.observation == "pipeline" and self.slots:
-            slots = np.stack([*state.transit, *state.pending], axis=2) / self.scale[None, :, None]  # [B, S, slots]
-            slots = slots.astype(np.float32)
-        if self.joint:
-            joint = [feats.reshape(batch, -1), *extra] + ([slots.reshape(batch, -1)] if slots is not None else [])
-            return np.concatenate(joint, axis=1)
-        k = len(self.sites)
-        if self.observation == "global":
-            own = np.broadcast_to(feats.reshape(batch, 1, -1), (batch, k, n * N_FEATURES))
-        else:
-            own = feats[:, self.index, :]
-        onehot = np.broadcast_to(self.onehot, (batch, k, n))
-        tail = np.broadcast_to(np.concatenate(extra, axis=1)[:, None, :], (batch, k, len(extra)))
-        parts = [own, onehot, tail] + ([slots[:, self.index, :]] if slots is not None else [])
-        return np.concatenate(parts, axis=2).reshape(batch * k, -1)
+        obs = self.observer(state)
+        return obs if self.joint else obs.reshape(-1, self.observer.dim)
 
     def action_matrix(self, actions: np.ndarray, batch: int) -> np.ndarray:
         """The ``[batch, S]`` action array of the model's ``actions`` (other sites 0)."""

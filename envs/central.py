@@ -49,7 +49,6 @@ import gymnasium as gym
 import numpy as np
 
 from envs.errors import ActionError
-from envs.observations import joint_observation_space
 from envs.render import RENDER_MODES
 from envs.scenario import Scenario
 from envs.shell import SimulatorShell
@@ -72,11 +71,11 @@ class ControllerEnv(SimulatorShell, gym.Env):
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
     def _init_controller(self) -> None:
-        self.observation_space = joint_observation_space(self.sim.n_sites)
+        self.observation_space = self.joint_observer.space
         self.action_space = self.action_form.joint_space()
 
     def _observation(self) -> np.ndarray:
-        return self.features(self.sim.state)[0].ravel()
+        return self.joint_observer(self.sim.state)[0]
 
     def _decision(self, action: Any) -> np.ndarray:
         """The validated ``[1, S]`` quantities of a joint action (orders, or targets)."""

@@ -1,6 +1,10 @@
-"""Observations: what a site (or the controller) sees at the end of a period.
+"""Observations: what a role (a site, or one controller of several sites) sees. The one definition.
 
-Every site has the same ``F`` local features, in this order:
+Every shell (PettingZoo, Gymnasium), the trainer's learner views and policies
+build observations here, from a :class:`~envs.core.State` and, where the
+scenario's information model gives them, a site's own advance demand signals.
+
+Per-site features, ``F = 8`` of them, in this order:
 
 =====  ======================  ==========================================  ======  =====
 index  field                   meaning                                     min     max
@@ -15,19 +19,32 @@ index  field                   meaning                                     min  
 7      last_order              the site's own last order                   0       inf
 =====  ======================  ==========================================  ======  =====
 
-Observation levels (``observation=``):
+An :class:`ObservationSpec` says what else a role's observation holds, in this
+order after the features: a one-hot of the site (``identity``), the fraction
+of the horizon left (``time_left``), last period's end-customer demand
+(``shared`` level), the site's pipeline by arrival period (``pipeline`` level:
+units due in 1, 2, ..., H periods, :func:`envs.core.scheduled_arrivals`) and
+the site's own advance demand signals (extra customer demand known for the next
+1..n periods, where the information model gives them). At the ``global`` level
+a site sees every site's features, in site order, instead of its own. With
+``scaled``, quantities are divided by the mean demand flowing through the site
+(customer demand by its mean), so they are O(1) on every network.
 
-* ``local``: the site's own ``F`` features;
-* ``shared``: local plus total end-customer demand of the last period;
-* ``global``: every site's features (``S x F``, site order) plus a one-hot of the site.
+A joint observation (one controller for every site) is every site's features,
+the time left, the end-customer demand (``shared``), every site's pipeline
+(``pipeline``) and every site's signals: one vector per copy.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from gymnasium import spaces
 
-from envs.core import CoreParams, State, backlog_total, total
+from envs.core import CoreParams, State, backlog_total, scheduled_arrivals, total
+from envs.errors import ConfigError
+from envs.scenario import Scenario
 
 FEATURES = (
     "on_hand", "backlog", "inventory_position", "in_transit", "on_order",
@@ -35,11 +52,11 @@ FEATURES = (
 )
 N_FEATURES = len(FEATURES)
 _IP = FEATURES.index("inventory_position")
-OBSERVATION_LEVELS = ("local", "shared", "global")
+OBSERVATION_LEVELS = ("local", "shared", "global", "pipeline")
 
 
 def site_features(state: State, params: CoreParams) -> np.ndarray:
-    """``[B, S, F]`` float32 local features of every site."""
+    """``[B, S, F]`` float32 features of every site (the table above)."""
     backlog = backlog_total(state, params)
     in_transit = total(state.transit, state.on_hand)
     on_order = state.owed + total(state.pending, state.owed)
@@ -95,41 +112,115 @@ class FeatureMap:
         return np.dot(packed, self.matrix).reshape(b, self.n_sites, N_FEATURES)
 
 
-def _feature_bounds(n: int) -> tuple[np.ndarray, np.ndarray]:
-    low = np.zeros((n, N_FEATURES), dtype=np.float32)
-    low[:, _IP] = -np.inf
-    return low.ravel(), np.full(n * N_FEATURES, np.inf, dtype=np.float32)
+@dataclass(frozen=True)
+class ObservationSpec:
+    """What an observation holds beyond the features (module docstring)."""
+
+    level: str = "local"  # one of OBSERVATION_LEVELS
+    scaled: bool = False  # quantities over the mean demand through the site
+    identity: bool = False  # a one-hot of the site
+    time_left: bool = False  # the fraction of the horizon left
+
+    def __post_init__(self) -> None:
+        if self.level not in OBSERVATION_LEVELS:
+            raise ConfigError(f"observation: must be one of {', '.join(OBSERVATION_LEVELS)} (got {self.level!r})")
+
+    @classmethod
+    def raw(cls, level: str) -> ObservationSpec:
+        """The environments' observation: raw units, a one-hot only where every site's features are shown."""
+        return cls(level, identity=level == "global")
+
+    @classmethod
+    def learner(cls, level: str) -> ObservationSpec:
+        """What Echelon's trainer gives a model: scaled, with the site's one-hot and the time left."""
+        return cls(level, scaled=True, identity=True, time_left=True)
 
 
-def site_observation_space(level: str, n_sites: int) -> spaces.Box:
-    """The space of one site's observation at ``level``."""
-    low, high = _feature_bounds(1)
-    if level == "shared":
-        low, high = np.append(low, 0.0), np.append(high, np.inf)
-    elif level == "global":
-        glow, ghigh = _feature_bounds(n_sites)
-        low = np.concatenate([glow, np.zeros(n_sites)])
-        high = np.concatenate([ghigh, np.ones(n_sites)])
-    return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+class Observer:
+    """Observations of one role: per-site slots (``[B, k, dim]``) or one joint vector (``[B, dim]``).
 
-
-def joint_observation_space(n_sites: int) -> spaces.Box:
-    """The controller's observation: every site's features, flattened ``[S * F]``."""
-    low, high = _feature_bounds(n_sites)
-    return spaces.Box(low, high, dtype=np.float32)
-
-
-def site_observations(features: np.ndarray, level: str, demand: np.ndarray) -> np.ndarray:
-    """Per-site observations ``[B, S, dim]`` at ``level`` from ``[B, S, F]`` features.
-
-    ``demand`` is the last period's customer demand ``[B, S]`` (``State.demand``, for ``shared``).
+    ``sites``: the sites whose slots it builds (default all); ``signals``: how many periods of advance
+    demand signals each site has (0: none, see :mod:`envs.information`).
     """
-    if level == "local":
-        return features
-    batch, n, _ = features.shape
-    if level == "shared":
-        total = np.broadcast_to(demand.sum(axis=1, dtype=np.float32)[:, None, None], (batch, n, 1))
-        return np.concatenate([features, total], axis=2)
-    flat = np.broadcast_to(features.reshape(batch, 1, n * N_FEATURES), (batch, n, n * N_FEATURES))
-    onehot = np.broadcast_to(np.eye(n, dtype=np.float32), (batch, n, n))
-    return np.concatenate([flat, onehot], axis=2)
+
+    def __init__(self, scenario: Scenario, spec: ObservationSpec, sites: tuple[str, ...] | None = None,
+                 joint: bool = False, signals: int = 0):
+        self.spec, self.joint, self.signals = spec, joint, int(signals)
+        self.params = CoreParams.from_scenario(scenario)
+        names = scenario.site_names
+        self.sites = tuple(names if sites is None else sites)
+        self.index = np.array([names.index(s) for s in self.sites])
+        self.n = len(names)
+        self.features = FeatureMap(self.params)
+        self.horizon = max(1, int((self.params.order_delay + self.params.lead_time).max()) - 1)
+        self.periods = scenario.periods
+        scale = np.maximum([scenario.mean_demand_through(s) for s in names], 1e-6) if spec.scaled else np.ones(self.n)
+        self.scale = np.asarray(scale, dtype=np.float32)
+        self.customer_scale = np.float32(max(sum(m.mean for m in scenario.demand.values()), 1e-6)
+                                         if spec.scaled else 1.0)
+        self.onehot = np.eye(self.n, dtype=np.float32)[self.index]
+        self.every_site = bool(np.array_equal(self.index, np.arange(self.n)))
+        self.plain = (not spec.scaled and not spec.identity and not spec.time_left and spec.level == "local"
+                      and not self.signals and not joint)  # the environments' default: the features alone
+        low, high = self._bounds()
+        self.space = spaces.Box(low, high, dtype=np.float32)
+
+    @property
+    def dim(self) -> int:
+        return self.space.shape[0]
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        feature_low = np.zeros(N_FEATURES, dtype=np.float32)
+        feature_low[_IP] = -np.inf
+        many = self.n if self.joint else 1
+        shown = self.n if (self.joint or self.spec.level == "global") else 1
+        blocks = [(np.tile(feature_low, shown), np.inf)]
+        if self.spec.identity and not self.joint:
+            blocks.append((np.zeros(self.n, dtype=np.float32), 1.0))
+        if self.spec.time_left:
+            blocks.append((np.zeros(1, dtype=np.float32), 1.0))
+        if self.spec.level == "shared":
+            blocks.append((np.zeros(1, dtype=np.float32), np.inf))
+        if self.spec.level == "pipeline":
+            blocks.append((np.zeros(many * self.horizon, dtype=np.float32), np.inf))
+        if self.signals:
+            blocks.append((np.zeros(many * self.signals, dtype=np.float32), np.inf))
+        low = np.concatenate([b for b, _ in blocks])
+        high = np.concatenate([np.full(len(b), top, dtype=np.float32) for b, top in blocks])
+        return low, high
+
+    def __call__(self, state: State, signals: np.ndarray | None = None) -> np.ndarray:
+        """The observations of ``state``; ``signals`` ``[B, S, n]`` advance demand known to each site."""
+        feats = self.features(state)  # [B, S, F]
+        if self.plain:
+            return feats if self.every_site else feats[:, self.index, :]
+        if self.spec.scaled:
+            feats = feats / self.scale[None, :, None]
+        batch = feats.shape[0]
+        network = []  # [B, w] blocks every slot shares
+        if self.spec.time_left:
+            network.append(np.full((batch, 1), 1.0 - state.period / self.periods, dtype=np.float32))
+        if self.spec.level == "shared":
+            network.append(state.demand.sum(axis=1, keepdims=True, dtype=np.float32) / self.customer_scale)
+        sited = []  # [B, S, w] blocks of each site's own
+        if self.spec.level == "pipeline":
+            sited.append((scheduled_arrivals(state, self.params) / self.scale[None, :, None]).astype(np.float32))
+        if self.signals:
+            if signals is None:
+                raise ValueError("this observation includes advance demand signals: pass them")
+            sited.append((signals[:, :, : self.signals] / self.scale[None, :, None]).astype(np.float32))
+        if self.joint:
+            parts = [feats.reshape(batch, -1), *network, *(b.reshape(batch, -1) for b in sited)]
+            return np.concatenate(parts, axis=1)
+        k = len(self.sites)
+        if self.spec.level == "global":
+            parts = [np.broadcast_to(feats.reshape(batch, 1, -1), (batch, k, self.n * N_FEATURES))]
+        else:
+            parts = [feats[:, self.index, :]]
+        if self.spec.identity:
+            parts.append(np.broadcast_to(self.onehot, (batch, k, self.n)))
+        if network:
+            joined = np.concatenate(network, axis=1)
+            parts.append(np.broadcast_to(joined[:, None, :], (batch, k, joined.shape[1])))
+        parts += [b[:, self.index, :] for b in sited]
+        return np.concatenate(parts, axis=2)

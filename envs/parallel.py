@@ -17,8 +17,13 @@ incoming order plus ``a - m``.
 
 ## Observation Space
 
-``Box`` of float32 features per :mod:`envs.observations` (``local``: 8 values;
-``shared``: 9; ``global``: ``8 S + S``).
+``Box`` of float32, by ``observation=`` (:mod:`envs.observations`, the one
+definition every shell and the trainer use): ``local``, the site's 8 features
+(on hand, backlog, inventory position, in transit, on order, incoming order,
+received, last order); ``shared``, plus last period's end-customer demand;
+``global``, every site's features (``8 S``) plus a one-hot of the site;
+``pipeline``, local plus the site's pipeline by arrival period (units due in
+1, 2, ..., H periods).
 
 ## Rewards
 
@@ -66,12 +71,7 @@ from pettingzoo.utils import parallel_to_aec
 from pettingzoo.utils.env import AECEnv
 
 from envs.errors import ActionError
-from envs.observations import (
-    OBSERVATION_LEVELS,
-    joint_observation_space,
-    site_observation_space,
-    site_observations,
-)
+from envs.observations import OBSERVATION_LEVELS, Observer, ObservationSpec
 from envs.render import RENDER_MODES
 from envs.scenario import Scenario
 from envs.shell import SimulatorShell
@@ -116,12 +116,13 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         self.agents: list[str] = []
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
         self._agent_set = set(self.possible_agents)
-        self.state_space = joint_observation_space(len(self.possible_agents))
+        self.observer = Observer(self.scenario, ObservationSpec.raw(observation))
+        self.state_space = self.joint_observer.space
 
     @functools.cache  # noqa: B019 - spaces are fixed per instance
     def observation_space(self, agent: str) -> spaces.Space:
         self._check_agent(agent)
-        return site_observation_space(self.observation_level, len(self.possible_agents))
+        return self.observer.space
 
     @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Space:
@@ -140,15 +141,11 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         return self._observations(), {a: {} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
-        state = self.sim.state
-        features = self.features(state)
-        if self.observation_level != "local":
-            features = site_observations(features, self.observation_level, state.demand)
-        return dict(zip(self.possible_agents, features[0], strict=True))
+        return dict(zip(self.possible_agents, self.observer(self.sim.state)[0], strict=True))
 
     def state(self) -> np.ndarray:
         """The global state: every site's features, flattened (``state_space``)."""
-        return self.features(self.sim.state)[0].ravel()
+        return self.joint_observer(self.sim.state)[0]
 
     def _action_values(self, actions: Mapping[str, Any]) -> list:
         """One action per site, in site order; a missing or unknown agent is an ActionError."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from envs.actions import ActionForm, make_action_form
-from envs.observations import FeatureMap
+from envs.observations import Observer, ObservationSpec
 from envs.render import RENDER_MODES, render_ansi, render_rgb
 from envs.scenario import Scenario
 from envs.simulator import Simulator
@@ -36,7 +36,7 @@ class SimulatorShell:
         self.sim = Simulator(scenario, batch=batch, periods=periods)
         self.scenario = self.sim.scenario
         self.action_form: ActionForm = make_action_form(action, self.scenario, max_order, max_adjust)
-        self.features = FeatureMap(self.sim.params)
+        self.joint_observer = Observer(self.scenario, ObservationSpec.raw("local"), joint=True)
         self.render_mode = render_mode
         self._rng: np.random.Generator | None = None
 

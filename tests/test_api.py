@@ -28,7 +28,7 @@ def test_builtin_scenarios_present():
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-@pytest.mark.parametrize("observation", ["local", "shared", "global"])
+@pytest.mark.parametrize("observation", ["local", "shared", "global", "pipeline"])
 @pytest.mark.parametrize("action", ["discrete", "continuous", "demand_plus", "target"])
 def test_parallel_api(scenario, observation, action):
     parallel_api_test(envs.parallel_env(scenario=scenario, observation=observation, action=action), num_cycles=60)
@@ -121,3 +121,30 @@ def test_target_action_orders_up_to_the_level():
     assert env.action_space("retailer").n == 3 * 8 * 5 + 1  # 3 x mean demand 8 x (L 2 + l_o 2 + 1), + 1
     env.step({"retailer": 30, "wholesaler": 0, "distributor": 24, "factory": 26})
     np.testing.assert_array_equal(env.sim.state.last_order[0], [6, 0, 0, 6])
+
+
+@pytest.mark.parametrize("level", ["local", "shared", "global", "pipeline"])
+def test_env_and_learner_observations_share_one_definition(level):
+    """The PettingZoo env's observation and the trainer's learner view come from one builder: the learner's
+    is the env's divided by the mean demand through the site, with the site's one-hot and the time left."""
+    from agents.learned import LearnerView
+
+    env = envs.parallel_env(scenario="distribution", observation=level)
+    env.reset(seed=3)
+    for _ in range(4):
+        env.step({a: 5 for a in env.agents})
+    scen = env.scenario
+    view = LearnerView(scen, scen.site_names, observation=level)
+    learned = view.observe(env.sim.state).reshape(len(scen.sites), -1)
+    n = len(scen.sites)
+    for i, agent in enumerate(env.possible_agents):
+        raw = env._observations()[agent]
+        scale = np.array([scen.mean_demand_through(s) for s in scen.site_names], dtype=np.float32)
+        own = n * 8 if level == "global" else 8
+        feature_scale = np.tile(scale, (8, 1)).T.ravel() if level == "global" else np.full(8, scale[i])
+        np.testing.assert_allclose(learned[i, :own], raw[:own] / feature_scale, rtol=1e-6)
+        np.testing.assert_array_equal(learned[i, own:own + n], np.eye(n)[i])
+        assert learned[i, own + n] == pytest.approx(1 - 4 / scen.periods)
+        if level == "pipeline":  # the env shows the same pipeline, unscaled
+            np.testing.assert_allclose(learned[i, own + n + 1:], raw[8:] / scale[i], rtol=1e-6)
+        assert env.observation_space(agent).contains(raw)
