@@ -7,6 +7,7 @@ name once), then, per batch of episodes::
 
     policy.reset(batch, rng)          # episode memory, random draws
     orders = policy.act(state)        # [batch, sites], >= 0
+    orders = policy.decide(knowledge) # the same, from what each role may know (envs.information)
 
 ``act`` sees the whole :class:`~envs.core.State`; a policy that should only
 use a site's local information (every heuristic here) reads just that site's
@@ -22,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from envs.core import CoreParams, State
+from envs.information import Knowledge
 from envs.errors import ConfigError
 from envs.scenario import Scenario
 
@@ -48,6 +50,14 @@ class Policy:
     def act(self, state: State) -> np.ndarray:
         """Orders ``[batch, sites]`` placed at the end of the period that ``state`` ends."""
         raise NotImplementedError
+
+    def decide(self, knowledge: Knowledge) -> np.ndarray:
+        """Orders from what the policy's roles may know (:mod:`envs.information`): by default, the current state.
+
+        Policies that use the central planner's view or the sites' advance demand override this; the
+        simulator's :meth:`~envs.simulator.Simulator.knowledge` is what callers pass.
+        """
+        return self.act(knowledge.state)
 
     def describe(self) -> str:
         """A short label with the parameters, for tables and reports."""

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.forecast import ForecastBaseStock
+from agents.control import STRUCTURES, Local
 from agents.heuristics import (
     BaseStock,
     CappedBaseStock,
@@ -43,11 +44,14 @@ from envs.scenario import Scenario
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
     for cls in (BaseStock, EchelonBaseStock, MinMax, ReorderPointQuantity, PassThrough, Constant, RandomOrders,
-                Sterman, ForecastBaseStock, CappedBaseStock, VectorBaseStock, Myopic, OptimalDP, LearnedPolicy)
+                Sterman, ForecastBaseStock, CappedBaseStock, VectorBaseStock, Myopic, OptimalDP,
+                *STRUCTURES.values(), LearnedPolicy)
 }
 
 OPTIMAL = "optimal"
 """A parameter value that asks for the best parameter (:func:`optimal_parameters`)."""
+SELFISH = "selfish"
+"""``levels: selfish`` (policy ``local``): every site's own best level given the others (:mod:`agents.nash`)."""
 
 PolicySpec = str | Mapping[str, Any]
 """A policy name, or a mapping with key ``policy`` (the name) and its parameters."""
@@ -89,14 +93,21 @@ def make_policy(spec: PolicySpec, scenario: Scenario, where: str = "") -> Policy
         raise ConfigError(f"{at}policy '{name}' needs parameter '{missing[0]}'")
     wanted = [k for k, v in given.items() if v == OPTIMAL]
     if wanted:
-        given.update(optimal_parameters(cls, scenario, wanted, at))
+        given.update(optimal_parameters(cls, scenario, wanted, at, given))
+    if given.get("levels") == SELFISH:
+        if cls is not Local:
+            raise ConfigError(f"{at}policy '{name}': 'levels: selfish' applies to policy 'local'")
+        from agents.nash import nash_levels
+
+        given["levels"] = nash_levels(scenario, knowledge=given.get("knowledge", True)).levels.tolist()
     try:
         return cls(scenario, **given)
     except ConfigError as exc:
         raise ConfigError(f"{at}{exc}") from None
 
 
-def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], at: str = "") -> dict[str, Any]:
+def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], at: str = "",
+                       given: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Parameters given as ``optimal``: exact where theory or the DP prices them, else simulation-optimised.
 
     Base-stock levels: Clark–Scarf on serial backlog chains (echelon levels, or the equivalent local
@@ -108,6 +119,10 @@ def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], 
     from agents.search import search_levels
 
     where = f"{at}policy '{cls.name}'"
+    if cls in STRUCTURES.values() and names == ["levels"]:  # searched for the team under its own information
+        options = {k: v for k, v in (given or {}).items() if k != "levels"}
+        rule = cls.rule(scenario, **options)
+        return {"levels": search_levels(scenario, kind=cls.kind, rule=rule).levels.tolist()}
     if cls is EchelonBaseStock and names == ["levels"]:
         return {"levels": optimal_levels(scenario).echelon_levels.tolist()}
     if cls is BaseStock and names == ["levels"]:

@@ -23,9 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.core import echelon_inventory_position, installation_base_stock, order_up_to
+from collections.abc import Callable
+from typing import Any
+
+from envs.core import CoreParams, echelon_inventory_position, installation_base_stock, order_up_to
+from envs.information import Knowledge
 from envs.scenario import Scenario
-from envs.simulator import Episode, Simulator, sample_episode
+from envs.simulator import Simulator, sample_episode, tile_episode
 
 LEVEL_KINDS = ("echelon", "installation")
 
@@ -41,39 +45,62 @@ class SearchResult:
     evaluations: int  # level vectors simulated during the search
 
 
-class LevelEvaluator:
-    """Mean team cost per period of many base-stock level vectors on the same episodes."""
+class _EchelonRule:
+    """Echelon base-stock with one level row per copy (the search's candidates side by side)."""
 
-    def __init__(self, scenario: Scenario, kind: str, episodes: int, seed: int):
-        if kind not in LEVEL_KINDS:
+    def __init__(self, params: CoreParams, levels: np.ndarray):
+        self.params, self.levels = params, levels
+
+    def reset(self, batch: int, rng: np.random.Generator) -> None:
+        """No memory."""
+
+    def decide(self, knowledge: Knowledge) -> np.ndarray:
+        return order_up_to(self.levels, echelon_inventory_position(knowledge.state, self.params))
+
+
+class _InstallationRule(_EchelonRule):
+    def decide(self, knowledge: Knowledge) -> np.ndarray:
+        return installation_base_stock(knowledge.state, self.params, self.levels)
+
+
+LevelRule = Callable[[CoreParams, np.ndarray], Any]
+"""Builds a decision rule from per-copy levels ``[B, S]``: anything with ``reset(batch, rng)`` and
+``decide(knowledge)`` (a :class:`~agents.policy.Policy` that takes level rows, or the two above)."""
+LEVEL_RULES: dict[str, LevelRule] = {"echelon": _EchelonRule, "installation": _InstallationRule}
+
+
+class LevelEvaluator:
+    """Mean cost per period of many level vectors of one rule on the same episodes.
+
+    ``kind``: ``echelon``, ``installation`` or any :data:`LevelRule`.
+    """
+
+    def __init__(self, scenario: Scenario, kind: str | LevelRule, episodes: int, seed: int):
+        if isinstance(kind, str) and kind not in LEVEL_RULES:
             raise ValueError(f"kind: must be one of {', '.join(LEVEL_KINDS)} (got {kind!r})")
         if episodes < 1:
             raise ValueError(f"episodes: must be >= 1 (got {episodes})")
         self.scenario = scenario
-        self.kind = kind
+        self.rule = LEVEL_RULES[kind] if isinstance(kind, str) else kind
         self.episodes = episodes
         probe = Simulator(scenario, batch=episodes)
         self.params = probe.params
         self.episode = sample_episode(scenario, probe.params, np.random.default_rng(seed), episodes, probe.periods)
         self.evaluations = 0
 
-    def per_episode(self, levels: np.ndarray) -> np.ndarray:
-        """Cost per period ``[K, episodes]`` of each of the ``[K, S]`` level vectors."""
+    def per_episode(self, levels: np.ndarray, site: int | None = None) -> np.ndarray:
+        """Cost per period ``[K, episodes]`` of each of the ``[K, S]`` level vectors: the team's, or ``site``'s own."""
         levels = np.atleast_2d(levels)
         k, e = len(levels), self.episodes
         sim = Simulator(self.scenario, batch=k * e)
-        demand, lead = self.episode.demand, self.episode.lead_time
         # candidate-major copies: copy i * e + j is candidate i on episode j
-        sim.reset(np.random.default_rng(0),
-                  Episode(np.tile(demand, (1, k, 1)), None if lead is None else np.tile(lead, (1, k, 1))))
-        target = np.repeat(levels, e, axis=0)
+        sim.reset(np.random.default_rng(0), tile_episode(self.episode, k))
+        rule = self.rule(sim.params, np.repeat(levels, e, axis=0))
+        rule.reset(k * e, np.random.default_rng(0))
         total = np.zeros(k * e)
         while not sim.done:
-            if self.kind == "echelon":
-                orders = order_up_to(target, echelon_inventory_position(sim.state, sim.params))
-            else:
-                orders = installation_base_stock(sim.state, sim.params, target)
-            total += sim.step(orders, validate=False).cost.sum(axis=1)
+            cost = sim.step(rule.decide(sim.knowledge()), validate=False).cost
+            total += cost.sum(axis=1) if site is None else cost[:, site]
         self.evaluations += k
         return (total / sim.periods).reshape(k, e)
 
@@ -110,6 +137,7 @@ def search_levels(
     common: bool = False,
     start: np.ndarray | None = None,
     max_rounds: int = 200,
+    rule: LevelRule | None = None,
 ) -> SearchResult:
     """Best base-stock levels by compass search on common random numbers (module docstring).
 
@@ -123,8 +151,10 @@ def search_levels(
             (:func:`starting_levels`), i.e. one service target for the whole network.
         start: starting levels (default :func:`starting_levels`).
         max_rounds: bound on search rounds.
+        rule: the decision rule the levels are for (default: plain base-stock of ``kind``); ``kind``
+            still says whether they are echelon or local levels (where the search starts).
     """
-    evaluate = LevelEvaluator(scenario, kind, episodes, seed)
+    evaluate = LevelEvaluator(scenario, rule or kind, episodes, seed)
     integral = all(m.integral for m in scenario.demand.values())
     need = covered_demand(scenario, kind)
     if common:
@@ -160,6 +190,6 @@ def search_levels(
         else:
             break
     levels = levels_of(x)
-    fresh = LevelEvaluator(scenario, kind, episodes, seed + 1).per_episode(levels[None])[0]
+    fresh = LevelEvaluator(scenario, rule or kind, episodes, seed + 1).per_episode(levels[None])[0]
     half = 1.96 * float(fresh.std(ddof=1)) / math.sqrt(len(fresh)) if len(fresh) > 1 else float("nan")
     return SearchResult(kind, levels, float(fresh.mean()), half, evaluate.evaluations)

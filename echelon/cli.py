@@ -21,6 +21,7 @@ from echelon.commands import (
     cmd_scenarios,
     cmd_show,
     cmd_speed,
+    cmd_study,
     cmd_train,
 )
 from envs.errors import EchelonError, Interrupted
@@ -38,6 +39,7 @@ examples:
   echelon reproduce zipkin2008           Zipkin's lost-sales table: the DP, the heuristics, the core
   echelon benchmark heuristics           every heuristic on every built-in scenario
   echelon benchmark centralization       decentralized vs information sharing vs hybrid vs centralized
+  echelon study centralization           the map: which control structure wins, by data delay and local notice
   echelon benchmark my_bench.yaml --out results/mine
   echelon train quickstart --evaluate    train a shared PPO, then benchmark it against the heuristics
   echelon train shared_ppo_beer_game --timesteps 200000 --out runs/beer
@@ -144,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_whole(0), help="override the config's seed")
     p.add_argument("--periods", type=_whole(2), help="override every scenario's horizon")
     p.set_defaults(func=cmd_benchmark)
+
+    p = sub.add_parser("study", help="a map of where each control structure wins (centralization)",
+                       epilog="example: echelon study centralization --out results/map")
+    p.add_argument("config", nargs="?", default="centralization",
+                   help="built-in study (configs/studies: centralization) or a YAML path")
+    p.add_argument("--out", help="output folder; must not exist (default: results/NAME, or NAME-2, ... if taken)")
+    p.add_argument("--episodes", type=_whole(2), help="override the config's episodes per structure and cell")
+    p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("train", help="train agents with Stable-Baselines3 (shared, central, single_site, independent)",
                        epilog="example: echelon train quickstart --evaluate")

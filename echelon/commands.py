@@ -263,6 +263,51 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
     return table
 
 
+def cmd_study(args: argparse.Namespace) -> int:
+    """``echelon study``: run a study config into a new folder (map, report, results)."""
+    import dataclasses
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from envs.files import fresh_dir
+    from evaluation.study import load_study, run_study, sentence, write_study
+
+    config = load_study(args.config)
+    if args.episodes is not None:
+        config = dataclasses.replace(config, episodes=args.episodes)
+    out = Path(args.out) if args.out is not None else fresh_dir(Path("results"), config.name)
+    if out.exists():
+        raise FileExistsError(f"{out}: already exists; choose another --out (earlier runs are never overwritten)")
+    _check_writable(out)
+    console = _console()
+    cells = len(config.scenarios) * len(config.delays) * len(config.notices)
+    wall = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task(f"study {config.name}", total=cells)
+        results = run_study(config, lambda message: progress.update(task, advance=1, description=message))
+    for cell in results:
+        console.print(f"- {sentence(cell)}")
+    write_study(config, results, out)
+    console.print(f"{cells} cells in {time.perf_counter() - wall:.0f} s; wrote {out} (report: {out / 'report.md'}, "
+                  f"map: {out / 'map.png'})")
+    return 0
+
+
+def _check_writable(out) -> None:  # noqa: ANN001 - a Path
+    """Fail before any work if the folder that will hold ``out`` cannot be written."""
+    import os
+    from pathlib import Path
+
+    parent = out.parent if str(out.parent) else Path(".")
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not os.access(existing, os.W_OK):
+        raise PermissionError(f"{out}: cannot write under {existing}")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``echelon train``: start or resume a training run; ``--evaluate`` benchmarks it afterwards."""
     from pathlib import Path

@@ -14,7 +14,10 @@ The joint action over sites (site order, most downstream first), by ``action=``:
 ## Observation Space
 
 ``Box`` of float32, every site's 8 features (:mod:`envs.observations`) flattened
-site-major: index ``8 i + f`` is feature f of site i.
+site-major: index ``8 i + f`` is feature f of site i. Under the scenario's
+information model (:mod:`envs.information`) it is the central planner's view:
+the network ``delay`` periods ago, on-hand stock with record errors; then
+``info`` leaves out the per-site costs, which would show the current state.
 
 ## Rewards
 
@@ -75,7 +78,14 @@ class ControllerEnv(SimulatorShell, gym.Env):
         self.action_space = self.action_form.joint_space()
 
     def _observation(self) -> np.ndarray:
-        return self.joint_observer(self.sim.state)[0]
+        """What the central planner sees: the network ``delay`` periods ago, with record errors."""
+        return self.joint_observer(self.sim.knowledge().planner)[0]
+
+    def _info(self, info: dict) -> dict:
+        """Per-site costs show the current state: only where the planner's view is not delayed."""
+        if self.scenario.information.central.delay or self.scenario.information.central.record_error:
+            info.pop("site_costs", None)
+        return info
 
     def _decision(self, action: Any) -> np.ndarray:
         """The validated ``[1, S]`` quantities of a joint action (orders, or targets)."""
@@ -108,5 +118,5 @@ class CentralSupplyChainEnv(ControllerEnv):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         orders = self._decision(action)
         cost = self.sim.step(orders, validate=False).cost[0]
-        info = {"site_costs": self._site_costs(cost), "orders": orders[0]}
+        info = self._info({"site_costs": self._site_costs(cost), "orders": orders[0]})
         return self._observation(), -float(cost.sum()), False, self.sim.done, info

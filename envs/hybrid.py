@@ -88,5 +88,5 @@ class HybridSupplyChainEnv(ControllerEnv):
             orders = installation_base_stock(self.sim.state, self.sim.params, levels)
             cost += self.sim.step(orders, validate=False).cost[0]
             periods += 1
-        info = {"site_costs": self._site_costs(cost), "periods": periods}
+        info = self._info({"site_costs": self._site_costs(cost), "periods": periods})
         return self._observation(), -float(cost.sum()), False, self.sim.done, info

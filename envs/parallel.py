@@ -23,7 +23,9 @@ definition every shell and the trainer use): ``local``, the site's 8 features
 received, last order); ``shared``, plus last period's end-customer demand;
 ``global``, every site's features (``8 S``) plus a one-hot of the site;
 ``pipeline``, local plus the site's pipeline by arrival period (units due in
-1, 2, ..., H periods).
+1, 2, ..., H periods). Where the scenario's information model gives sites
+advance demand (:mod:`envs.information`), each site's observation ends with
+its own known extra demand of the next ``notice`` periods, never another's.
 
 ## Rewards
 
@@ -116,7 +118,8 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         self.agents: list[str] = []
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
         self._agent_set = set(self.possible_agents)
-        self.observer = Observer(self.scenario, ObservationSpec.raw(observation))
+        self.observer = Observer(self.scenario, ObservationSpec.raw(observation),
+                                 signals=self.scenario.information.notice)
         self.state_space = self.joint_observer.space
 
     @functools.cache  # noqa: B019 - spaces are fixed per instance
@@ -141,7 +144,10 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         return self._observations(), {a: {} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
-        return dict(zip(self.possible_agents, self.observer(self.sim.state)[0], strict=True))
+        signals = self.sim.knowledge().signals if self.observer.signals else None
+        rows = self.observer(self.sim.state, signals)[0]
+        # each agent gets its own array: no view onto another agent's row
+        return {agent: row.copy() for agent, row in zip(self.possible_agents, rows, strict=True)}
 
     def state(self) -> np.ndarray:
         """The global state: every site's features, flattened (``state_space``)."""

@@ -22,12 +22,13 @@ import yaml
 
 from envs.demand import DemandModel, build_demand
 from envs.errors import ConfigError
+from envs.information import AdvanceDemand, CentralView, Information
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
 
 TOP_KEYS = {
     "name", "description", "periods", "timing", "lead_time_convention", "pipeline_holding", "allocation",
-    "sites", "demand",
+    "sites", "demand", "information",
 }
 REQUIRED_TOP = ("periods", "sites", "demand")
 SITE_KEYS = {
@@ -109,6 +110,7 @@ class Scenario:
     pipeline_holding: bool = False
     allocation: str = "proportional"
     timing: str = "clark_scarf"  # one of TIMINGS
+    information: Information = field(default_factory=Information)  # who may know what (envs.information)
     description: str = ""
     source: str = "<dict>"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -254,11 +256,49 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise ConfigError(f"{source}: key 'description' must be a string")
+    information = _parse_information(raw.get("information"), source)
     return Scenario(
         name=name, periods=int(periods), sites=tuple(sites), demand=demand,
-        pipeline_holding=pipeline_holding, allocation=allocation, timing=timing, description=description,
+        pipeline_holding=pipeline_holding, allocation=allocation, timing=timing, information=information,
+        description=description,
         source=source,
     )
+
+
+def _parse_information(raw: Any, source: str) -> Information:
+    """The ``information`` block (:mod:`envs.information`); every error names the key."""
+    if raw is None:
+        return Information()
+    where = f"{source}: information"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: must be a mapping with keys advance_demand and/or central")
+    _check_keys(raw, {"advance_demand", "central"}, (), where, "key")
+    advance = None
+    if raw.get("advance_demand") is not None:
+        spec = raw["advance_demand"]
+        at = f"{where}: advance_demand"
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{at}: must be a mapping with keys notice, rate, lift")
+        _check_keys(spec, {"notice", "rate", "lift"}, ("notice", "rate", "lift"), at, "key")
+        rate, lift = spec["rate"], spec["lift"]
+        if not _is_number(rate) or not 0 <= rate <= 1:
+            raise ConfigError(f"{at}: key 'rate' must be a probability in [0, 1] (got {rate!r})")
+        if not _is_number(lift) or lift < 0:
+            raise ConfigError(f"{at}: key 'lift' must be a number >= 0 (got {lift!r})")
+        advance = AdvanceDemand(whole_number(spec["notice"], f"{at}: key 'notice'", 0), float(rate), float(lift))
+    central = CentralView()
+    if raw.get("central") is not None:
+        spec = raw["central"]
+        at = f"{where}: central"
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{at}: must be a mapping with keys delay, record_error, review_period")
+        _check_keys(spec, {"delay", "record_error", "review_period"}, (), at, "key")
+        error = spec.get("record_error", 0.0)
+        if not _is_number(error) or error < 0:
+            raise ConfigError(f"{at}: key 'record_error' must be a number >= 0 (got {error!r})")
+        central = CentralView(whole_number(spec.get("delay", 0), f"{at}: key 'delay'", 0), float(error),
+                              whole_number(spec.get("review_period", 1), f"{at}: key 'review_period'", 1))
+    return Information(advance, central)
 
 
 def _check_keys(raw: Mapping[str, Any], allowed: set[str], required: tuple[str, ...], where: str, noun: str) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from envs.core import CoreParams, Flows, State, check_orders, initial_state, step
 from envs.errors import ActionError
+from envs.information import History, Knowledge, draw_extra_demand
 from envs.scenario import Scenario, load_scenario
 
 
@@ -25,8 +26,10 @@ from envs.scenario import Scenario, load_scenario
 class Episode:
     """Exogenous random inputs of a batch of episodes, time-major."""
 
-    demand: np.ndarray  # [T, B, S] customer demand, 0 at sites with none
+    demand: np.ndarray  # [T, B, S] customer demand (extra demand included), 0 at sites with none
     lead_time: np.ndarray | None  # [T, B, S] shipment lead times where random, else None
+    extra: np.ndarray | None = None  # [T, B, S] the part of demand sites learn ahead (advance demand)
+    record_noise: np.ndarray | None = None  # [T + 1, B, S] standard normal errors of the planner's records
 
 
 def sample_episode(
@@ -43,7 +46,23 @@ def sample_episode(
         lead = np.empty((periods, batch, params.n_sites), dtype=np.int64)
         for i, (values, probs) in enumerate(zip(params.lead_values, params.lead_probs, strict=True)):
             lead[:, :, i] = rng.choice(np.asarray(values), size=(periods, batch), p=np.asarray(probs))
-    return Episode(demand, lead)
+    info = scenario.information
+    extra = noise = None
+    if info.advance_demand is not None:
+        means = np.array([scenario.demand[n].mean if n in scenario.demand else 0.0 for n in params.names])
+        extra = draw_extra_demand(info.advance_demand, means, params.customer_facing, rng, periods, batch)
+        demand = demand + extra
+    if info.central.record_error > 0:
+        noise = rng.standard_normal((periods + 1, batch, params.n_sites))
+    return Episode(demand, lead, extra, noise)
+
+
+def tile_episode(episode: Episode, times: int) -> Episode:
+    """The episode repeated ``times`` times along the batch: copy i * B + j is copy j of block i."""
+    def tile(array: np.ndarray | None) -> np.ndarray | None:
+        return None if array is None else np.tile(array, (1, times, 1))
+
+    return Episode(tile(episode.demand), tile(episode.lead_time), tile(episode.extra), tile(episode.record_noise))
 
 
 def _read_only(state: State) -> State:
@@ -78,6 +97,7 @@ class Simulator:
         self._start = _read_only(initial_state(self.params, batch))
         self.state: State = self._start
         self.episode: Episode | None = None
+        self.history = History(scen.information, self.params.integral) if not scen.information.trivial else None
         self._order_shape = (batch, self.params.n_sites)
 
     @property
@@ -97,7 +117,15 @@ class Simulator:
         """Start new episodes, drawing their random inputs from ``rng`` (or using ``episode``)."""
         self.episode = episode or sample_episode(self.scenario, self.params, rng, self.batch, self.periods)
         self.state = self._start  # step() never writes into a state: every episode can share it
+        if self.history is not None:
+            self.history.reset(self.state, self.episode.extra, self.episode.record_noise)
         return self.state
+
+    def knowledge(self) -> Knowledge:
+        """What each role may know now (:mod:`envs.information`); full and instant without an information model."""
+        if self.history is None:
+            return Knowledge(self.state, self.state, 0, None)
+        return self.history.knowledge()
 
     def check_running(self) -> None:
         """Raise :class:`~envs.errors.ActionError` unless a period can be run now."""
@@ -119,4 +147,6 @@ class Simulator:
         t = self.state.period
         lead = None if self.episode.lead_time is None else self.episode.lead_time[t]
         self.state, flows = step(self.state, orders, self.episode.demand[t], self.params, lead)
+        if self.history is not None:
+            self.history.push(self.state)
         return flows

@@ -54,7 +54,7 @@ def rollout(policy: Policy, scenario: Scenario, episodes: int, seed: int,
     policy.reset(episodes, np.random.default_rng([seed, 1]))
     fields = {name: [] for name in Trajectory.__dataclass_fields__}
     while not sim.done:
-        flows = sim.step(policy.act(sim.state))
+        flows = sim.step(policy.decide(sim.knowledge()))
         state = sim.state
         fields["orders"].append(flows.orders)
         fields["demand"].append(flows.demand)

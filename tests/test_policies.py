@@ -72,7 +72,7 @@ def test_every_registered_policy_runs_on_every_scenario():
             if policy_name == "learned":  # needs a training run: tests/test_training.py
                 continue
             spec = {"policy": policy_name}
-            if policy_name in ("base_stock", "echelon_base_stock"):
+            if policy_name in ("base_stock", "echelon_base_stock", "central", "local", "hybrid"):
                 spec["levels"] = 20
             elif policy_name == "s_S":
                 spec.update(s=10, S=20)

@@ -1,0 +1,342 @@
+"""``echelon study centralization``: where does each control structure win? A map over the information model.
+
+A study config (YAML, ``configs/studies/``)::
+
+    name: centralization
+    scenarios: [distribution, textbook_serial]
+    axes:
+      delay: [0, 1, 2, 4]      # periods the central planner's data lag behind
+      notice: [0, 1, 3]        # periods ahead sites learn of extra demand
+    advance_demand: {rate: 0.2, lift: 1.0}   # how often extra demand comes, and how big (x mean demand)
+    record_error: 0.0          # relative error of the planner's on-hand records
+    review_period: 1           # the planner re-plans every so many periods
+    hybrid_max_adjust: 1.0     # a hybrid site's adjustment, at most this x mean demand through it
+    episodes: 300              # per structure and cell, common random numbers
+    search_episodes: 100       # per candidate while levels are searched
+    periods: 100
+    warmup: 20
+    seed: 0
+
+In every cell (one value per axis) of every scenario, each structure of
+:mod:`agents.control` is set at its best under its own information (levels
+searched for the team; selfish sites at their Nash equilibrium,
+:mod:`agents.nash`), then all run on the same episodes. The winner is the
+cheapest; its margin over the centralized structure is a paired difference
+with a 95% interval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.policy import Policy
+from agents.registry import make_policy
+from envs.errors import ConfigError
+from envs.information import AdvanceDemand, CentralView, Information
+from envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
+from evaluation.metrics import Estimate
+from evaluation.rollout import common_episodes, rollout
+
+STUDY_DIR = Path(__file__).resolve().parent.parent / "configs" / "studies"
+STRUCTURES = ("centralized", "hybrid", "decentralized", "decentralized selfish", "naive")
+"""The control structures every cell compares (module docstring of :mod:`agents.control`)."""
+SHORT = {"centralized": "central", "hybrid": "hybrid", "decentralized": "local",
+         "decentralized selfish": "selfish", "naive": "naive"}
+_KEYS = {"name", "description", "scenarios", "axes", "advance_demand", "record_error", "review_period",
+         "hybrid_max_adjust", "episodes", "search_episodes", "periods", "warmup", "seed"}
+_AXES = ("delay", "notice")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A validated study config (module docstring)."""
+
+    name: str
+    description: str
+    scenarios: tuple[Scenario, ...]
+    delays: tuple[int, ...]
+    notices: tuple[int, ...]
+    rate: float
+    lift: float
+    record_error: float
+    review_period: int
+    hybrid_max_adjust: float
+    episodes: int
+    search_episodes: int
+    warmup: int
+    seed: int
+    source: str
+
+
+@dataclass
+class Cell:
+    """One scenario at one delay and notice: every structure's cost, and the winner."""
+
+    scenario: str
+    delay: int
+    notice: int
+    cost: dict[str, Estimate]  # team cost per period
+    versus_central: dict[str, Estimate]  # paired: structure - centralized
+    described: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def winner(self) -> str:
+        """The cheapest structure, where it beats centralized beyond the 95% interval; else centralized."""
+        best = min(self.cost, key=lambda s: self.cost[s].mean)
+        gap = self.versus_central[best]
+        return best if gap.mean + gap.half_width < 0 else "centralized"
+
+
+def load_study(name_or_path: str | Path) -> StudyConfig:
+    """Read and validate a study config; one :class:`ConfigError` line per problem, naming file and key."""
+    path = resolve_yaml(name_or_path, STUDY_DIR, "study")
+    src = str(path)
+    raw = read_yaml(path)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{src}: a study config must be a mapping of keys")
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{src}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(_KEYS))})")
+    names = raw.get("scenarios", ["distribution", "textbook_serial"])
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{src}: 'scenarios' must be a non-empty list of scenario names or paths")
+    periods = whole_number(raw.get("periods", 100), f"{src}: 'periods'", 2)
+    warmup = whole_number(raw.get("warmup", 20), f"{src}: 'warmup'", 0)
+    if warmup >= periods - 1:
+        raise ConfigError(f"{src}: 'warmup' {warmup} leaves too few of the {periods} periods")
+    scenarios = []
+    for i, name in enumerate(names):
+        try:
+            scenarios.append(load_scenario(name).with_periods(periods))
+        except ConfigError as exc:
+            raise ConfigError(f"{src}: scenarios[{i}]: {exc}") from None
+    axes = raw.get("axes", {})
+    if not isinstance(axes, Mapping):
+        raise ConfigError(f"{src}: 'axes' must be a mapping with keys {', '.join(_AXES)}")
+    bad = sorted(set(axes) - set(_AXES))
+    if bad:
+        raise ConfigError(f"{src}: axes: unknown axis '{bad[0]}' (axes: {', '.join(_AXES)})")
+
+    def values(axis: str, default: list[int]) -> tuple[int, ...]:
+        got = axes.get(axis, default)
+        if not isinstance(got, list) or not got:
+            raise ConfigError(f"{src}: axes: '{axis}' must be a non-empty list of whole numbers")
+        return tuple(whole_number(v, f"{src}: axes: '{axis}'", 0) for v in got)
+
+    demand = raw.get("advance_demand", {})
+    if not isinstance(demand, Mapping) or set(demand) - {"rate", "lift"}:
+        raise ConfigError(f"{src}: 'advance_demand' must be a mapping with keys rate and lift")
+    rate, lift = demand.get("rate", 0.2), demand.get("lift", 1.0)
+    for key, value, top in (("rate", rate, 1.0), ("lift", lift, math.inf)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= top:
+            raise ConfigError(f"{src}: advance_demand: '{key}' must be a number in [0, {top:g}] (got {value!r})")
+    numbers = {}
+    for key, default in (("record_error", 0.0), ("hybrid_max_adjust", 1.0)):
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{src}: '{key}' must be a number >= 0 (got {value!r})")
+        numbers[key] = float(value)
+    return StudyConfig(
+        name=str(raw.get("name", path.stem)), description=str(raw.get("description", "")).strip(),
+        scenarios=tuple(scenarios), delays=values("delay", [0, 1, 2, 4]), notices=values("notice", [0, 1, 3]),
+        rate=float(rate), lift=float(lift), record_error=numbers["record_error"],
+        review_period=whole_number(raw.get("review_period", 1), f"{src}: 'review_period'", 1),
+        hybrid_max_adjust=numbers["hybrid_max_adjust"],
+        episodes=whole_number(raw.get("episodes", 300), f"{src}: 'episodes'", 2),
+        search_episodes=whole_number(raw.get("search_episodes", 100), f"{src}: 'search_episodes'", 2),
+        warmup=warmup, seed=whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0), source=src,
+    )
+
+
+def cell_scenario(config: StudyConfig, scenario: Scenario, delay: int, notice: int) -> Scenario:
+    """The scenario with the cell's information model."""
+    advance = AdvanceDemand(notice, config.rate, config.lift) if notice else None
+    central = CentralView(delay, config.record_error, config.review_period)
+    return dataclasses.replace(scenario, information=Information(advance, central))
+
+
+def build_structure(label: str, config: StudyConfig, scen: Scenario, levels: list[float] | None = None) -> Policy:
+    """A control structure at its best under the cell's information (levels searched unless given)."""
+    from agents.control import Centralized, Hybrid, Local
+    from agents.nash import nash_levels
+    from agents.search import search_levels
+
+    episodes, seed = config.search_episodes, config.seed
+    if label == "naive":
+        return make_policy("forecast_base_stock", scen)
+    if label == "decentralized selfish":
+        if levels is None:
+            levels = nash_levels(scen, knowledge=True, episodes=episodes, seed=seed).levels.tolist()
+        return Local(scen, levels=levels, knowledge=True)
+    adjust = [config.hybrid_max_adjust * scen.mean_demand_through(s) for s in scen.site_names]
+    cls, options = {"centralized": (Centralized, {}), "hybrid": (Hybrid, {"max_adjust": adjust}),
+                    "decentralized": (Local, {"knowledge": True})}[label]
+    if levels is None:
+        rule = cls.rule(scen, **options)
+        levels = search_levels(scen, kind=cls.kind, episodes=episodes, seed=seed, rule=rule).levels.tolist()
+    return cls(scen, levels=levels, **options)
+
+
+def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None) -> list[Cell]:
+    """Every cell of every scenario (module docstring); ``advance(message)`` after each cell.
+
+    Only the centralized structure's levels depend on the planner's delay; the others are searched
+    once per notice and reused down the delay axis.
+    """
+    cells = []
+    for base in config.scenarios:
+        found: dict[tuple[str, int], list[float]] = {}
+        for notice in config.notices:
+            for delay in config.delays:
+                scen = cell_scenario(config, base, delay, notice)
+                episode = common_episodes(scen, config.episodes, config.seed)
+                per_episode, described = {}, {}
+                for label in STRUCTURES:
+                    policy = build_structure(label, config, scen, found.get((label, notice)))
+                    if label not in ("centralized", "naive"):
+                        found[(label, notice)] = np.asarray(policy.levels).tolist()
+                    trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
+                    per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
+                    described[label] = policy.describe()
+                central = per_episode["centralized"]
+                cells.append(Cell(
+                    base.name, delay, notice, {k: Estimate.of(v) for k, v in per_episode.items()},
+                    {k: Estimate.of(v - central) for k, v in per_episode.items()}, described,
+                ))
+                if advance:
+                    advance(f"{base.name}: delay {delay}, notice {notice}")
+    return cells
+
+
+# --------------------------------------------------------------------------- output
+
+def sentence(cell: Cell) -> str:
+    """The cell in plain words: who wins, by how much against centralized control."""
+    where = (f"with {cell.delay} period{'s' if cell.delay != 1 else ''} of central data delay and "
+             + (f"extra demand known {cell.notice} period{'s' if cell.notice != 1 else ''} ahead locally"
+                if cell.notice else "no local advance knowledge"))
+    win = cell.winner
+    central = cell.cost["centralized"].mean
+    if win == "centralized":
+        tie = [s for s, d in cell.versus_central.items() if s != "centralized" and d.mean - d.half_width <= 0]
+        tied = f" (within the 95% interval: {', '.join(tie)})" if tie else ""
+        return f"{cell.scenario}, {where}: centralized control is best, {central:.2f} per period{tied}."
+    gain = -cell.versus_central[win].mean / central
+    half = cell.versus_central[win].half_width / central
+    return (f"{cell.scenario}, {where}: {win} beats centralized by {gain:.1%} ± {half:.1%} "
+            f"({cell.cost[win].mean:.2f} against {central:.2f} per period).")
+
+
+def results_rows(cells: list[Cell]) -> list[dict[str, Any]]:
+    return [
+        {"scenario": c.scenario, "delay": c.delay, "notice": c.notice, "structure": s,
+         "cost": c.cost[s].mean, "ci95": c.cost[s].half_width,
+         "versus_centralized": c.versus_central[s].mean, "versus_centralized_ci95": c.versus_central[s].half_width,
+         "winner": c.winner == s, "policy": c.described.get(s, "")}
+        for c in cells for s in c.cost
+    ]
+
+
+def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
+    """One panel per scenario: the winner of every (delay, notice) cell and its margin over centralized."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    colors = {"centralized": "#4c72b0", "hybrid": "#55a868", "decentralized": "#dd8452",
+              "decentralized selfish": "#c44e52", "naive": "#8172b3"}
+    scenarios = [s.name for s in config.scenarios]
+    fig = Figure(figsize=(4.6 * len(scenarios), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(scenarios), squeeze=False)[0]
+    cmap = ListedColormap([colors[s] for s in STRUCTURES])
+    for ax, name in zip(axes, scenarios, strict=True):
+        grid = np.zeros((len(config.delays), len(config.notices)))
+        for c in cells:
+            if c.scenario != name:
+                continue
+            i, j = config.delays.index(c.delay), config.notices.index(c.notice)
+            grid[i, j] = STRUCTURES.index(c.winner)
+            d = c.versus_central[c.winner]
+            short = SHORT[c.winner]
+            label = short if c.winner == "centralized" else f"{short}\n{-d.mean / c.cost['centralized'].mean:+.0%}"
+            ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white")
+        ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(STRUCTURES) - 0.5, origin="lower", aspect="auto")
+        ax.set_xticks(range(len(config.notices)), [str(n) for n in config.notices])
+        ax.set_yticks(range(len(config.delays)), [str(d) for d in config.delays])
+        ax.set_xlabel("periods of local advance demand notice")
+        ax.set_ylabel("periods of central data delay")
+        ax.set_title(f"{name}: the cheapest structure\n(its saving against centralized)")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
+    lines = [f"# {config.name}: who should decide replenishment?", ""]
+    if config.description:
+        lines += [config.description, ""]
+    lines += [
+        f"Every cell runs {len(STRUCTURES)} control structures on the same {config.episodes} episodes of "
+        f"{config.scenarios[0].periods} periods (the first {config.warmup} left out). Axes: the central "
+        f"planner's data delay ({', '.join(map(str, config.delays))} periods) and how far ahead sites learn of "
+        f"extra demand ({', '.join(map(str, config.notices))} periods; a period carries extra demand with "
+        f"chance {config.rate:g}, Poisson with mean {config.lift:g} x mean demand). The planner re-plans every "
+        f"{config.review_period} period(s); its on-hand records err by {config.record_error:.0%}. A hybrid site "
+        f"adjusts the central target by at most {config.hybrid_max_adjust:g} x its mean demand.",
+        "",
+        "![the map](map.png)", "",
+        "## In plain words", "",
+        *[f"- {sentence(c)}" for c in cells], "",
+        "## Every cell", "",
+        "| scenario | delay | notice | " + " | ".join(STRUCTURES) + " | winner |",
+        "|---|---|---|" + "---|" * len(STRUCTURES) + "---|",
+    ]
+    for c in cells:
+        costs = " | ".join(f"{c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f}" for s in STRUCTURES)
+        lines.append(f"| {c.scenario} | {c.delay} | {c.notice} | {costs} | {c.winner} |")
+    lines += [
+        "", "## The structures", "",
+        "- **centralized**: one planner orders for every site, echelon base-stock on its delayed, noisy view "
+        "plus its own recent orders; levels searched for the team under that view.",
+        "- **hybrid**: the centre sets every site's target (team-optimal local levels); each site orders up to "
+        "it every period on its real-time position, adjusted by the extra demand it knows of, within a bound.",
+        "- **decentralized**: each site orders on its own real-time position with all it knows locally; levels "
+        "set for the team (local decisions aligned with the team's cost).",
+        "- **decentralized selfish**: the same, but every site sets its own level for its own cost: the Nash "
+        "equilibrium (Cachon & Zipkin 1999).",
+        "- **naive**: each site orders up to a moving-average forecast of the orders it receives.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_study(config: StudyConfig, cells: list[Cell], out: Path) -> list[Path]:
+    """The study's run folder, all at once: results.csv/json, report.md, map.png."""
+    from envs.files import atomic_dir, write_atomic
+
+    rows = results_rows(cells)
+    header = list(rows[0])
+    csv = "\n".join([",".join(header)] + [",".join(_csv(r[k]) for k in header) for r in rows]) + "\n"
+    files = {"results.csv": csv, "results.json": json.dumps(rows, indent=1), "report.md": report_markdown(config, cells),
+             "map.png": heatmap_png(config, cells)}
+    with atomic_dir(out) as tmp:
+        for name, data in files.items():
+            write_atomic(tmp / name, data)
+    return [out / n for n in files]
+
+
+def _csv(value: Any) -> str:
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    return f'"{text}"' if "," in text else text
+
+
+def resolve_study_path(name_or_path: str | Path) -> Path:
+    return resolve_yaml(name_or_path, STUDY_DIR, "study")

@@ -1,0 +1,164 @@
+"""The information model: each role sees exactly what it may know, and the structures built on it.
+
+Hand-worked cases, and leak checks: no site sees another site's advance demand; the planner's view at
+period t is the true state of t - delay; observations do not share memory across agents; the central
+env's infos do not show the current state when the planner's data lag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import envs
+from agents.control import Centralized
+from agents.nash import nash_levels
+from echelon.cli import main
+from envs.errors import ConfigError
+from envs.information import AdvanceDemand, CentralView, Information
+from envs.observations import Observer, ObservationSpec
+from envs.scenario import load_scenario
+from envs.simulator import Simulator
+
+
+def with_info(name: str, notice: int = 0, delay: int = 0, error: float = 0.0, review: int = 1):
+    base = load_scenario(name)
+    info = Information(AdvanceDemand(notice, 0.3, 1.0) if notice else None, CentralView(delay, error, review))
+    return dataclasses.replace(base, information=info)
+
+
+@pytest.mark.parametrize(("block", "needle"), [
+    ({"advance_demand": {"notice": -1, "rate": 0.2, "lift": 1}}, "key 'notice' must be a whole number >= 0"),
+    ({"advance_demand": {"notice": 1, "rate": 2, "lift": 1}}, "key 'rate' must be a probability in [0, 1]"),
+    ({"advance_demand": {"notice": 1, "rate": 0.2, "lift": "big"}}, "key 'lift' must be a number >= 0"),
+    ({"advance_demand": {"notice": 1, "rate": 0.2}}, "missing key 'lift'"),
+    ({"central": {"delay": -1}}, "key 'delay' must be a whole number >= 0"),
+    ({"central": {"review_period": 0}}, "key 'review_period' must be a whole number >= 1"),
+    ({"central": {"record_error": -0.1}}, "key 'record_error' must be a number >= 0"),
+    ({"central": {"lag": 2}}, "unknown key 'lag'"),
+    ({"planner": {}}, "unknown key 'planner'"),
+    ("lots", "information: must be a mapping"),
+])
+def test_bad_information_blocks_are_one_line_errors(block, needle, tmp_path, capsys):
+    spec = {"periods": 10, "information": block,
+            "sites": [{"name": "shop", "lead_time": 1, "holding_cost": 1, "backlog_cost": 2}],
+            "demand": {"shop": {"kind": "poisson", "mean": 3}}}
+    with pytest.raises(ConfigError, match=needle.replace("[", r"\[").replace("]", r"\]")):
+        load_scenario(spec)
+    import yaml
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    assert main(["show", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "information" in err
+
+
+def test_advance_demand_is_drawn_with_the_episode_and_is_part_of_demand():
+    scen = with_info("distribution", notice=2)
+    runs = []
+    for _ in range(2):
+        sim = Simulator(scen, batch=3)
+        sim.reset(np.random.default_rng(5))
+        runs.append(sim.episode)
+    np.testing.assert_array_equal(runs[0].extra, runs[1].extra)
+    extra = runs[0].extra
+    assert extra[:, :, -1].sum() == 0  # the DC faces no customers
+    assert extra.sum() > 0 and (runs[0].demand >= extra).all()
+
+
+def test_sites_see_their_own_advance_demand_and_no_one_elses():
+    scen = with_info("distribution", notice=2)
+    env = envs.parallel_env(scenario=scen, observation="local")
+    observations, _ = env.reset(seed=11)
+    extra = env.sim.episode.extra[:, 0, :]  # [T, S]
+    for t in range(6):
+        for i, agent in enumerate(env.possible_agents):
+            seen = observations[agent][8:]
+            np.testing.assert_array_equal(seen, extra[t:t + 2, i])  # its own extra demand of t + 1, t + 2
+        assert not np.shares_memory(observations["north"], observations["south"])
+        observations, *_ = env.step({a: 5 for a in env.agents})
+    # another site's signal never shows: the DC (no customers) sees zeros while the warehouses get news
+    assert extra[:, :4].sum() > 0
+
+
+def test_the_planner_sees_the_state_delay_periods_ago():
+    scen = with_info("textbook_serial", delay=2)
+    central = envs.CentralSupplyChainEnv(scenario=scen, action="continuous")
+    obs, _ = central.reset(seed=4)
+    truth = Simulator(scen)
+    truth.reset(np.random.default_rng(0), central.sim.episode)
+    observer = Observer(scen, ObservationSpec.raw("local"), joint=True)
+    states = [truth.state]
+    for t in range(8):
+        np.testing.assert_array_equal(obs, observer(states[max(t - 2, 0)])[0])
+        orders = np.array([5.0, 5.0, 5.0])
+        obs, _, _, _, info = central.step(orders)
+        truth.step(orders[None, :])
+        states.append(truth.state)
+        assert "site_costs" not in info  # per-site costs would show today's state
+    plain = envs.CentralSupplyChainEnv(scenario="textbook_serial", action="continuous")
+    plain.reset(seed=4)
+    assert "site_costs" in plain.step(np.array([5.0, 5.0, 5.0]))[4]
+
+
+def test_record_error_on_the_planners_on_hand():
+    scen = with_info("distribution", delay=1, error=0.2)
+    sim = Simulator(scen, batch=2)
+    sim.reset(np.random.default_rng(2))
+    sim.step(np.full((2, 5), 4.0))
+    sim.step(np.full((2, 5), 4.0))
+    seen = sim.knowledge().planner
+    before = sim.history.states[0]  # the state of period 1
+    factor = np.maximum(1 + 0.2 * sim.episode.record_noise[1], 0)
+    np.testing.assert_array_equal(seen.on_hand, np.rint(before.on_hand * factor))
+    np.testing.assert_array_equal(seen.backlog, before.backlog)
+
+
+def test_centralized_planner_counts_its_own_orders_by_hand():
+    """One site, L = 1, demand 5 every period, 10 on hand, level 10, data 2 periods old.
+
+    End of period 0: it sees period 0 (position 10), orders 0. End of 1: still period 0 (10) and its own
+    order 0 since: orders 0. End of 2: the same: 0. End of 3: period 1 (position 5) plus its orders since
+    (0, 0): orders 5. From then on it replaces demand, 5 a period. The inventory level: 5, 0, -5 in
+    periods 1-3, then each period receives 5 and loses 5: -5. Its view is always two periods' demand
+    (10) behind, so level 10 leaves it 5 short for good: with data that old, the level must cover the
+    delay as well as the lead time (what the level search finds).
+    """
+    scen = load_scenario({
+        "periods": 8, "information": {"central": {"delay": 2}},
+        "sites": [{"name": "shop", "lead_time": 1, "holding_cost": 1, "backlog_cost": 3, "initial_inventory": 10}],
+        "demand": {"shop": {"kind": "step", "before": 5, "after": 5, "at": 0}},
+    })
+    sim = Simulator(scen)
+    policy = Centralized(scen, levels=[10])
+    sim.reset(np.random.default_rng(0))
+    policy.reset(1, np.random.default_rng(0))
+    orders, on_hand = [], []
+    for _ in range(6):
+        q = policy.decide(sim.knowledge())
+        orders.append(float(q[0, 0]))
+        sim.step(q)
+        on_hand.append(float(sim.state.on_hand[0, 0] - sim.state.backlog[0, 0]))
+    assert orders == [0, 0, 0, 5, 5, 5]
+    assert on_hand == [5, 0, -5, -5, -5, -5]
+
+
+def test_selfish_sites_hold_the_wrong_stock():
+    """Cachon & Zipkin (1999): when the retailer bears all of the customers' backorder cost (their alpha = 1)
+    the supplier's own cost has no shortage term, so at the equilibrium it holds less than the team would
+    want and the retailer more; the team pays a competition penalty > 1, and no site gains by moving one
+    unit either way (beyond simulation error)."""
+    scen = load_scenario({
+        "periods": 60, "pipeline_holding": True,
+        "sites": [{"name": "retailer", "supplier": "supplier", "lead_time": 1, "holding_cost": 2, "backlog_cost": 10},
+                  {"name": "supplier", "lead_time": 2, "holding_cost": 1}],
+        "demand": {"retailer": {"kind": "poisson", "mean": 5}},
+    })
+    eq = nash_levels(scen, knowledge=False, episodes=150, seed=1)
+    assert eq.levels[1] < eq.team_levels[1] and eq.levels[0] > eq.team_levels[0]
+    assert eq.competition_penalty > 1.0
+    for site, (gain, half) in eq.deviations.items():
+        assert gain <= half, site
