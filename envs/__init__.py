@@ -10,6 +10,7 @@ from envs.central import CentralSupplyChainEnv
 from envs.core import CoreParams, Flows, State, initial_state, step
 from envs.errors import ActionError, ConfigError, EchelonError
 from envs.hybrid import HybridSupplyChainEnv
+from envs.hybrid_marl import HybridControlEnv, hybrid_parallel_env
 from envs.parallel import SupplyChainEnv, env, parallel_env, raw_env
 from envs.scenario import Scenario, available_scenarios, load_scenario
 from envs.simulator import Episode, Simulator, sample_episode
@@ -22,7 +23,7 @@ for _id, _entry in (
         register(id=_id, entry_point=_entry)
 
 __all__ = [
-    "ActionError", "CentralSupplyChainEnv", "ConfigError", "CoreParams", "EchelonError", "Episode",
+    "ActionError", "CentralSupplyChainEnv", "HybridControlEnv", "hybrid_parallel_env", "ConfigError", "CoreParams", "EchelonError", "Episode",
     "Flows", "HybridSupplyChainEnv", "Scenario", "Simulator", "State", "SupplyChainEnv",
     "available_scenarios", "env", "initial_state", "load_scenario", "parallel_env", "raw_env",
     "sample_episode", "step",

@@ -162,3 +162,43 @@ def test_selfish_sites_hold_the_wrong_stock():
     assert eq.competition_penalty > 1.0
     for site, (gain, half) in eq.deviations.items():
         assert gain <= half, site
+
+
+def hybrid_scenario():
+    return with_info("distribution", notice=2, delay=2, review=3)
+
+
+def test_hybrid_control_env_passes_the_pettingzoo_tests():
+    from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+    parallel_api_test(envs.hybrid_parallel_env(scenario=hybrid_scenario(), max_adjust=3), num_cycles=40)
+    parallel_seed_test(lambda: envs.hybrid_parallel_env(scenario=hybrid_scenario()))
+
+
+def test_hybrid_control_env_roles_and_equivalence():
+    """The planner sees the network two periods old and no site's costs; a site sees its own signals and
+    target; and planner targets + site adjustments cost what the core's installation rule costs."""
+    from envs.core import installation_base_stock
+
+    scen = hybrid_scenario()
+    env = envs.hybrid_parallel_env(scenario=scen, max_adjust=3)
+    obs, _ = env.reset(seed=9)
+    truth = Simulator(scen)
+    truth.reset(np.random.default_rng(0), env.sim.episode)
+    observer = Observer(scen, ObservationSpec.raw("local"), joint=True)
+    states, total, expected = [truth.state], 0.0, 0.0
+    targets = np.array([20.0, 25.0, 18.0, 30.0, 80.0])
+    for t in range(9):
+        np.testing.assert_array_equal(obs["planner"][:40], observer(states[max(t - 2, 0)])[0])
+        assert obs["planner"][-1] == (-t) % 3
+        extra = env.sim.episode.extra[t:t + 2, 0, 0]
+        np.testing.assert_array_equal(obs["north"][8:10], extra)
+        actions = {"planner": targets} | {s: 4 for s in env.sites}  # each site: +1 on the target
+        obs, rewards, _, _, infos = env.step(actions)
+        assert infos["planner"] == {}
+        total -= rewards["planner"]
+        expected += truth.step(installation_base_stock(truth.state, truth.params, targets[None] + 1)).cost.sum()
+        states.append(truth.state)
+    assert total == pytest.approx(expected)
+    with pytest.raises(envs.ActionError, match="action of 'north': must be a whole number in 0..6"):
+        env.step({"planner": targets} | {s: 9 for s in env.sites})

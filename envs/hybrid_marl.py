@@ -1,0 +1,189 @@
+"""Hybrid control as a multi-agent environment: a central planner and the sites, each on its own information.
+
+## Description
+
+Agents are ``planner`` and one agent per site. Every ``review_period`` periods
+(the scenario's ``information.central.review_period``) the planner sets every
+site's order-up-to target; every period each site adjusts its target by a
+bounded amount and orders up to the result on its real-time inventory
+position, customers first (:func:`envs.core.installation_base_stock`). Between
+reviews the planner's action is not used (its observation says how many
+periods remain until the next review). The core is the one of every shell.
+
+## Action Space
+
+``planner``: ``Box(0, max_target, (S,))`` float32, the targets in site order
+(default bound: 3 x mean demand through the site x (L + l_o + 1)).
+A site: ``Discrete(2 m + 1)``: a means an adjustment of a - m units (``max_adjust`` m).
+
+## Observation Space
+
+``planner``: every site's 8 features as the planner sees them (the network
+``delay`` periods ago, on-hand records with error; :mod:`envs.information`),
+the announcements of extra demand that have reached it (if the scenario has
+advance demand), and the periods until its next review. A site: its own 8
+features now, its own advance demand signals, and its current target.
+Nothing of another site's signals, nor of the current state in the planner's
+view or infos.
+
+## Rewards
+
+The negative period cost: the planner always gets the team's; a site its own,
+the team's, or a mix (``reward`` as :class:`envs.parallel.SupplyChainEnv`).
+
+## Starting State, Episode End
+
+As the parallel env: the scenario's initial state; truncated at the horizon.
+
+## Arguments
+
+>>> import envs
+>>> env = envs.hybrid_parallel_env(scenario="distribution", reward="cooperative", max_adjust=3)
+
+## Version History
+
+* v0: initial release.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from envs.actions import default_max_target
+from envs.central import joint_action
+from envs.core import installation_base_stock
+from envs.errors import ActionError
+from envs.observations import Observer, ObservationSpec
+from envs.parallel import reward_weight
+from envs.render import RENDER_MODES
+from envs.scenario import Scenario, load_scenario
+from envs.shell import SimulatorShell
+
+PLANNER = "planner"
+
+
+class HybridControlEnv(SimulatorShell, ParallelEnv):
+    """PettingZoo ``ParallelEnv``: a planner setting targets and sites adjusting them (module docstring)."""
+
+    metadata = {"name": "echelon_hybrid_v0", "render_modes": list(RENDER_MODES), "is_parallelizable": True}
+
+    def __init__(
+        self,
+        scenario: Scenario | str = "distribution",
+        reward: str | float = "cooperative",
+        max_adjust: int = 2,
+        max_target: float | Sequence[float] | None = None,
+        periods: int | None = None,
+        render_mode: str | None = None,
+        max_cycles: int | None = None,
+    ):
+        scen = load_scenario(scenario)
+        horizon = periods if periods is not None else max_cycles
+        bound = default_max_target(scen) if max_target is None else max_target
+        self._init_shell(scen, horizon, "continuous", bound, max_adjust, render_mode)
+        if not isinstance(max_adjust, int) or isinstance(max_adjust, bool) or max_adjust < 0:
+            raise ValueError(f"max_adjust: must be a whole number >= 0 (got {max_adjust!r})")
+        self.team_weight = reward_weight(reward)
+        self.max_adjust = max_adjust
+        self.review = self.scenario.information.central.review_period
+        self.metadata = {**self.metadata, "name": f"{self.scenario.name}_hybrid_v0"}
+        self.sites = list(self.scenario.site_names)
+        self.possible_agents = [PLANNER, *self.sites]
+        self.agents: list[str] = []
+        notice = self.scenario.information.notice
+        self.site_observer = Observer(self.scenario, ObservationSpec.raw("local"), signals=notice)
+        heard = max(notice - self.scenario.information.central.delay, 0)  # news reaches the planner late
+        self.planner_observer = Observer(self.scenario, ObservationSpec.raw("local"), joint=True, signals=heard)
+        self.targets = np.zeros((1, len(self.sites)))
+
+    @functools.cache  # noqa: B019 - spaces are fixed per instance
+    def observation_space(self, agent: str) -> spaces.Space:
+        self._check_agent(agent)
+        base = self.planner_observer.space if agent == PLANNER else self.site_observer.space
+        return spaces.Box(np.append(base.low, 0.0).astype(np.float32),
+                          np.append(base.high, np.inf).astype(np.float32), dtype=np.float32)
+
+    @functools.cache  # noqa: B019
+    def action_space(self, agent: str) -> spaces.Space:
+        self._check_agent(agent)
+        if agent == PLANNER:
+            return self.action_form.joint_space()
+        return spaces.Discrete(2 * self.max_adjust + 1)
+
+    def _check_agent(self, agent: str) -> None:
+        if agent not in self.possible_agents:
+            raise ActionError(f"unknown agent {agent!r} (agents: {', '.join(self.possible_agents)})")
+
+    def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None
+              ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+        self.sim.reset(self._reseed(seed))
+        self.agents = list(self.possible_agents)
+        self.targets = np.array(self.action_form.max_order / 3.0, ndmin=2)  # a start until the first review
+        return self._observations(), {a: {} for a in self.agents}
+
+    def _observations(self) -> dict[str, np.ndarray]:
+        knowledge = self.sim.knowledge()
+        until = float((-knowledge.period) % self.review)  # periods until the planner's next review
+        planner = self.planner_observer(knowledge.planner, knowledge.planner_signals)[0]
+        sites = self.site_observer(knowledge.state, knowledge.signals)[0]  # [S, dim]
+        out = {PLANNER: np.append(planner, np.float32(until)).astype(np.float32)}
+        for i, site in enumerate(self.sites):
+            out[site] = np.append(sites[i], np.float32(self.targets[0, i])).astype(np.float32)
+        return out
+
+    def step(self, actions: Mapping[str, Any]
+             ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:
+        if not self.agents:
+            raise ActionError("step() after the episode ended: call reset()")
+        if not isinstance(actions, Mapping):
+            raise ActionError(f"actions: expected a dict of agent -> action (got {type(actions).__name__})")
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ActionError(f"no action for agent {missing[0]!r}: every live agent acts each period")
+        unknown = sorted(set(actions) - set(self.possible_agents))
+        if unknown:
+            raise ActionError(f"unknown agent {unknown[0]!r} (agents: {', '.join(self.possible_agents)})")
+        state = self.sim.state
+        if state.period % self.review == 0:
+            targets = joint_action(actions[PLANNER], len(self.sites))
+            self.action_form.to_orders(targets, state, self.sim.params)  # validates the targets
+            self.targets = targets
+        adjust = np.zeros((1, len(self.sites)))
+        for i, site in enumerate(self.sites):
+            adjust[0, i] = self._adjustment(site, actions[site])
+        orders = installation_base_stock(state, self.sim.params, np.maximum(self.targets + adjust, 0.0))
+        cost = self.sim.step(orders, validate=False).cost[0]
+        team = float(cost.sum())
+        w = self.team_weight
+        rewards = {PLANNER: -team} | {s: -((1.0 - w) * c + w * team) for s, c in zip(self.sites, cost, strict=True)}
+        infos = {PLANNER: {}} | {s: {"cost": float(c)} for s, c in zip(self.sites, cost, strict=True)}
+        observations = self._observations()
+        done = self.sim.done
+        terminations = dict.fromkeys(self.agents, False)
+        truncations = dict.fromkeys(self.agents, done)
+        if done:
+            self.agents = []
+        return observations, rewards, terminations, truncations, infos
+
+
+    def _adjustment(self, site: str, action: Any) -> int:
+        """A site's action as an adjustment in -m..m; anything else is an ActionError naming the site."""
+        top = 2 * self.max_adjust
+        try:
+            value = float(np.asarray(action).reshape(()))
+        except (TypeError, ValueError):
+            value = float("nan")
+        if isinstance(action, bool | str) or not (0 <= value <= top and value.is_integer()):
+            raise ActionError(f"action of {site!r}: must be a whole number in 0..{top} (got {action!r})")
+        return int(value) - self.max_adjust
+
+
+def hybrid_parallel_env(**kwargs: Any) -> HybridControlEnv:
+    """The hybrid-control PettingZoo parallel env; keyword arguments as :class:`HybridControlEnv`."""
+    return HybridControlEnv(**kwargs)
