@@ -295,6 +295,11 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         "![the map](map.png)", "",
         "## In plain words", "",
         *[f"- {sentence(c)}" for c in cells], "",
+        "## The cost of selfishness", "",
+        "The competition penalty (Cachon & Zipkin 1999): the team's cost when every site sets its own level for "
+        "its own cost, over its cost when the levels are set for the team (same information, same episodes).", "",
+        *[f"- {c.scenario}, notice {c.notice}: {c.cost['decentralized selfish'].mean / c.cost['decentralized'].mean:.3f}"
+          for c in cells if c.delay == config.delays[0]], "",
         "## Every cell", "",
         "| scenario | delay | notice | " + " | ".join(STRUCTURES) + " | winner |",
         "|---|---|---|" + "---|" * len(STRUCTURES) + "---|",
