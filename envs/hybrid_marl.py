@@ -57,9 +57,8 @@ from pettingzoo import ParallelEnv
 
 from envs.actions import default_max_target
 from envs.central import joint_action
-from envs.core import installation_base_stock
 from envs.errors import ActionError
-from envs.observations import Observer, ObservationSpec
+from envs.hybrid_rule import HybridRule
 from envs.parallel import reward_weight
 from envs.render import RENDER_MODES
 from envs.scenario import Scenario, load_scenario
@@ -85,36 +84,24 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
     ):
         scen = load_scenario(scenario)
         horizon = periods if periods is not None else max_cycles
-        bound = default_max_target(scen) if max_target is None else max_target
-        self._init_shell(scen, horizon, "continuous", bound, max_adjust, render_mode)
-        if not isinstance(max_adjust, int) or isinstance(max_adjust, bool) or max_adjust < 0:
-            raise ValueError(f"max_adjust: must be a whole number >= 0 (got {max_adjust!r})")
+        self._init_shell(scen, horizon, "continuous", max_target if max_target is not None else
+                         default_max_target(scen), 2, render_mode)
+        self.rule = HybridRule(self.scenario, max_adjust, self.action_form.max_order)
         self.team_weight = reward_weight(reward)
-        self.max_adjust = max_adjust
-        self.review = self.scenario.information.central.review_period
         self.metadata = {**self.metadata, "name": f"{self.scenario.name}_hybrid_v0"}
         self.sites = list(self.scenario.site_names)
         self.possible_agents = [PLANNER, *self.sites]
         self.agents: list[str] = []
-        notice = self.scenario.information.notice
-        self.site_observer = Observer(self.scenario, ObservationSpec.raw("local"), signals=notice)
-        heard = max(notice - self.scenario.information.central.delay, 0)  # news reaches the planner late
-        self.planner_observer = Observer(self.scenario, ObservationSpec.raw("local"), joint=True, signals=heard)
-        self.targets = np.zeros((1, len(self.sites)))
 
     @functools.cache  # noqa: B019 - spaces are fixed per instance
     def observation_space(self, agent: str) -> spaces.Space:
         self._check_agent(agent)
-        base = self.planner_observer.space if agent == PLANNER else self.site_observer.space
-        return spaces.Box(np.append(base.low, 0.0).astype(np.float32),
-                          np.append(base.high, np.inf).astype(np.float32), dtype=np.float32)
+        return self.rule.planner_space() if agent == PLANNER else self.rule.site_space()
 
     @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Space:
         self._check_agent(agent)
-        if agent == PLANNER:
-            return self.action_form.joint_space()
-        return spaces.Discrete(2 * self.max_adjust + 1)
+        return self.rule.planner_action_space() if agent == PLANNER else self.rule.site_action_space()
 
     def _check_agent(self, agent: str) -> None:
         if agent not in self.possible_agents:
@@ -123,19 +110,14 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
     def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None
               ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
         self.sim.reset(self._reseed(seed))
+        self.rule.reset(1)
         self.agents = list(self.possible_agents)
-        self.targets = np.array(self.action_form.max_order / 3.0, ndmin=2)  # a start until the first review
         return self._observations(), {a: {} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
         knowledge = self.sim.knowledge()
-        until = float((-knowledge.period) % self.review)  # periods until the planner's next review
-        planner = self.planner_observer(knowledge.planner, knowledge.planner_signals)[0]
-        sites = self.site_observer(knowledge.state, knowledge.signals)[0]  # [S, dim]
-        out = {PLANNER: np.append(planner, np.float32(until)).astype(np.float32)}
-        for i, site in enumerate(self.sites):
-            out[site] = np.append(sites[i], np.float32(self.targets[0, i])).astype(np.float32)
-        return out
+        sites = self.rule.observe_sites(knowledge)[0]
+        return {PLANNER: self.rule.observe_planner(knowledge)[0]} | {s: sites[i].copy() for i, s in enumerate(self.sites)}
 
     def step(self, actions: Mapping[str, Any]
              ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:
@@ -149,16 +131,11 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
         unknown = sorted(set(actions) - set(self.possible_agents))
         if unknown:
             raise ActionError(f"unknown agent {unknown[0]!r} (agents: {', '.join(self.possible_agents)})")
-        state = self.sim.state
-        if state.period % self.review == 0:
-            targets = joint_action(actions[PLANNER], len(self.sites))
-            self.action_form.to_orders(targets, state, self.sim.params)  # validates the targets
-            self.targets = targets
-        adjust = np.zeros((1, len(self.sites)))
-        for i, site in enumerate(self.sites):
-            adjust[0, i] = self._adjustment(site, actions[site])
-        orders = installation_base_stock(state, self.sim.params, np.maximum(self.targets + adjust, 0.0))
-        cost = self.sim.step(orders, validate=False).cost[0]
+        knowledge = self.sim.knowledge()
+        if self.rule.review_now(knowledge):
+            self.rule.set_targets(joint_action(actions[PLANNER], len(self.sites)))
+        adjust = np.array([[self._adjustment(s, actions[s]) for s in self.sites]])
+        cost = self.sim.step(self.rule.orders(knowledge, adjust), validate=False).cost[0]
         team = float(cost.sum())
         w = self.team_weight
         rewards = {PLANNER: -team} | {s: -((1.0 - w) * c + w * team) for s, c in zip(self.sites, cost, strict=True)}
@@ -171,17 +148,16 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
             self.agents = []
         return observations, rewards, terminations, truncations, infos
 
-
     def _adjustment(self, site: str, action: Any) -> int:
-        """A site's action as an adjustment in -m..m; anything else is an ActionError naming the site."""
-        top = 2 * self.max_adjust
+        """A site's action in 0..2m; anything else is an ActionError naming the site."""
+        top = 2 * self.rule.max_adjust
         try:
             value = float(np.asarray(action).reshape(()))
         except (TypeError, ValueError):
             value = float("nan")
         if isinstance(action, bool | str) or not (0 <= value <= top and value.is_integer()):
             raise ActionError(f"action of {site!r}: must be a whole number in 0..{top} (got {action!r})")
-        return int(value) - self.max_adjust
+        return int(value)
 
 
 def hybrid_parallel_env(**kwargs: Any) -> HybridControlEnv:
