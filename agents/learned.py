@@ -38,6 +38,8 @@ from agents.policy import Policy
 from envs.actions import ActionForm, make_action_form
 from envs.core import CoreParams, State
 from envs.errors import ConfigError
+from envs.hybrid_rule import HybridRule
+from envs.information import Knowledge
 from envs.observations import OBSERVATION_LEVELS, Observer, ObservationSpec
 from envs.scenario import Scenario
 
@@ -116,12 +118,15 @@ class LearnedGroup:
         self.model = model
         self.normalizer = normalizer
 
-    def actions(self, state: State) -> np.ndarray:
-        obs = self.view.observe(state)
+    def predict(self, obs: np.ndarray) -> np.ndarray:
+        """The model's deterministic actions for raw observations (normalised as in training)."""
         if self.normalizer is not None:
             obs = self.normalizer.normalize_obs(obs)
         action, _ = self.model.predict(obs, deterministic=True)
-        return self.view.action_matrix(action, state.on_hand.shape[0])
+        return action
+
+    def actions(self, state: State) -> np.ndarray:
+        return self.view.action_matrix(self.predict(self.view.observe(state)), state.on_hand.shape[0])
 
 
 def combined_orders(decisions: Sequence[tuple[LearnerView, np.ndarray]], others: Policy | None, state: State,
@@ -208,6 +213,42 @@ class GroupPolicy(Policy):
         return f"learned {self.label}"
 
 
+class HybridLearned(Policy):
+    """A trained planner and trained sites playing :class:`envs.hybrid_rule.HybridRule` together."""
+
+    name = "learned"
+
+    def __init__(self, scenario: Scenario, planner: LearnedGroup, sites: LearnedGroup, max_adjust: int,
+                 label: str = "learned hybrid"):
+        super().__init__(scenario)
+        self.rule = HybridRule(scenario, max_adjust, learner=True)
+        self.planner, self.sites, self.label = planner, sites, label
+
+    def reset(self, batch: int, rng: np.random.Generator) -> None:
+        self.rule.reset(batch)
+
+    def planner_targets(self, knowledge: Knowledge, rule: HybridRule) -> np.ndarray:
+        """The planner model's targets ``[B, S]`` (within their bounds) from ``rule``'s view."""
+        return rule.targets_from(self.planner.predict(rule.observe_planner(knowledge)))
+
+    def site_adjustments(self, knowledge: Knowledge, rule: HybridRule) -> np.ndarray:
+        """The sites model's actions ``[B, S]`` in 0..2m from ``rule``'s view."""
+        obs = rule.observe_sites(knowledge)
+        batch, n, dim = obs.shape
+        return np.asarray(self.sites.predict(obs.reshape(-1, dim))).reshape(batch, n)
+
+    def decide(self, knowledge: Knowledge) -> np.ndarray:
+        if self.rule.review_now(knowledge):
+            self.rule.set_targets(self.planner_targets(knowledge, self.rule))
+        return self.rule.orders(knowledge, self.site_adjustments(knowledge, self.rule))
+
+    def act(self, state: State) -> np.ndarray:
+        return self.decide(Knowledge(state, state, 0, None))
+
+    def describe(self) -> str:
+        return self.label
+
+
 class LearnedPolicy(GroupPolicy):
     """A trained run folder as a policy (``{policy: learned, run: runs/my_run}`` in a benchmark)."""
 
@@ -218,20 +259,41 @@ class LearnedPolicy(GroupPolicy):
         if names != scenario.site_names:
             raise ConfigError(f"{self.run}: trained on sites {', '.join(names)}, not on scenario "
                               f"'{scenario.name}' ({', '.join(scenario.site_names)})")
+        label = config.get("name", self.run.name)
+        self.hybrid: HybridLearned | None = None
+        if config["mode"] == "hybrid":
+            planner, sites = (self._load(group, config, None) for group in config["groups"])
+            self.hybrid = HybridLearned(scenario, planner, sites, config.get("max_adjust", 2), label=f"learned {label}")
+            super().__init__(scenario, [], None, label=label)
+            return
         groups = []
         for group in config["groups"]:
             view = LearnerView(scenario, group["sites"], config["action"], config["observation"],
                                joint=group.get("joint", False), max_order=config.get("max_order"),
                                max_adjust=config.get("max_adjust", 2))
-            model = load_model(self.run / group["model"], config["algo"])
-            if model.observation_space.shape != view.observation_space.shape:
-                raise ConfigError(f"{self.run / group['model']}: the model expects observations of shape "
-                                  f"{model.observation_space.shape}, this scenario gives "
-                                  f"{view.observation_space.shape}")
-            groups.append(LearnedGroup(view, model, load_normalizer(self.run / group["normalizer"])))
+            groups.append(self._load(group, config, view))
         others = None
         if config.get("others") is not None:
             from agents.registry import make_policy
 
             others = make_policy(config["others"], scenario, where=f"{self.run}: others")
-        super().__init__(scenario, groups, others, label=config.get("name", self.run.name))
+        super().__init__(scenario, groups, others, label=label)
+
+    def _load(self, group: dict[str, Any], config: dict[str, Any], view: LearnerView | None) -> LearnedGroup:
+        model = load_model(self.run / group["model"], config["algo"])
+        if view is not None and model.observation_space.shape != view.observation_space.shape:
+            raise ConfigError(f"{self.run / group['model']}: the model expects observations of shape "
+                              f"{model.observation_space.shape}, this scenario gives {view.observation_space.shape}")
+        return LearnedGroup(view, model, load_normalizer(self.run / group["normalizer"]))
+
+    def reset(self, batch: int, rng: np.random.Generator) -> None:
+        if self.hybrid is not None:
+            self.hybrid.reset(batch, rng)
+        else:
+            super().reset(batch, rng)
+
+    def decide(self, knowledge: Knowledge) -> np.ndarray:
+        return self.hybrid.decide(knowledge) if self.hybrid is not None else self.act(knowledge.state)
+
+    def act(self, state: State) -> np.ndarray:
+        return self.hybrid.act(state) if self.hybrid is not None else super().act(state)

@@ -34,6 +34,7 @@ class HybridRule:
         if not isinstance(max_adjust, int) or isinstance(max_adjust, bool) or max_adjust < 0:
             raise ValueError(f"max_adjust: must be a whole number >= 0 (got {max_adjust!r})")
         self.scenario = scenario
+        self.learner = learner
         self.max_adjust = max_adjust
         self.review = scenario.information.central.review_period
         self.max_target = np.asarray(default_max_target(scenario) if max_target is None else max_target, float)
@@ -59,7 +60,18 @@ class HybridRule:
                           dtype=np.float32)
 
     def planner_action_space(self) -> spaces.Box:
+        """Raw targets in [0, max_target]; the learner's are in [-1, 1] (:meth:`targets_from`)."""
+        if self.learner:
+            return spaces.Box(-1.0, 1.0, (len(self.max_target),), dtype=np.float32)
         return spaces.Box(0.0, self.max_target.astype(np.float32), dtype=np.float32)
+
+    def targets_from(self, action: np.ndarray) -> np.ndarray:
+        """The targets ``[B, S]`` an action means: itself (raw), or (a + 1) / 2 x max_target (learner),
+        so that a policy that starts near 0 starts at half the bound."""
+        action = np.asarray(action, dtype=np.float64).reshape(-1, len(self.max_target))
+        if not self.learner:
+            return action
+        return (np.clip(action, -1.0, 1.0) + 1.0) / 2.0 * self.max_target
 
     def site_action_space(self) -> spaces.Discrete:
         return spaces.Discrete(2 * self.max_adjust + 1)

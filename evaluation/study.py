@@ -50,9 +50,10 @@ STUDY_DIR = Path(__file__).resolve().parent.parent / "configs" / "studies"
 STRUCTURES = ("centralized", "hybrid", "decentralized", "decentralized selfish", "naive")
 """The control structures every cell compares (module docstring of :mod:`agents.control`)."""
 SHORT = {"centralized": "central", "hybrid": "hybrid", "decentralized": "local",
-         "decentralized selfish": "selfish", "naive": "naive"}
+         "decentralized selfish": "selfish", "naive": "naive", "learned": "learned"}
+CATEGORIES = (*STRUCTURES, "learned")  # the map's colours: learned runs share one
 _KEYS = {"name", "description", "scenarios", "axes", "advance_demand", "record_error", "review_period",
-         "hybrid_max_adjust", "episodes", "search_episodes", "periods", "warmup", "seed"}
+         "hybrid_max_adjust", "episodes", "search_episodes", "periods", "warmup", "seed", "learned"}
 _AXES = ("delay", "notice")
 
 
@@ -70,6 +71,7 @@ class StudyConfig:
     record_error: float
     review_period: int
     hybrid_max_adjust: float
+    learned: tuple[Path, ...]  # trained run folders, each evaluated in the cells of its scenario and information
     episodes: int
     search_episodes: int
     warmup: int
@@ -150,11 +152,42 @@ def load_study(name_or_path: str | Path) -> StudyConfig:
         scenarios=tuple(scenarios), delays=values("delay", [0, 1, 2, 4]), notices=values("notice", [0, 1, 3]),
         rate=float(rate), lift=float(lift), record_error=numbers["record_error"],
         review_period=whole_number(raw.get("review_period", 1), f"{src}: 'review_period'", 1),
-        hybrid_max_adjust=numbers["hybrid_max_adjust"],
+        hybrid_max_adjust=numbers["hybrid_max_adjust"], learned=_learned_runs(raw.get("learned", []), src, path),
         episodes=whole_number(raw.get("episodes", 300), f"{src}: 'episodes'", 2),
         search_episodes=whole_number(raw.get("search_episodes", 100), f"{src}: 'search_episodes'", 2),
         warmup=warmup, seed=whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0), source=src,
     )
+
+
+def _learned_runs(raw: Any, src: str, path: Path) -> tuple[Path, ...]:
+    """The ``learned`` run folders (relative to the study file), each checked to be a run folder now."""
+    from agents.learned import read_run_config
+
+    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
+        raise ConfigError(f"{src}: 'learned' must be a list of training run folders")
+    runs = []
+    for i, name in enumerate(raw):
+        run = Path(name) if Path(name).is_absolute() or Path(name).exists() else path.parent / name
+        try:
+            read_run_config(run)
+        except ConfigError as exc:
+            raise ConfigError(f"{src}: learned[{i}]: {exc}") from None
+        runs.append(run)
+    return tuple(runs)
+
+
+def _runs_for(config: StudyConfig, scen: Scenario) -> list[tuple[str, Path]]:
+    """The learned runs trained on this cell's network and information model: (label, folder)."""
+    from agents.learned import read_run_config
+
+    out = []
+    for run in config.learned:
+        trained = load_scenario(read_run_config(run)["scenario"])
+        same = (trained.sites == scen.sites and dict(trained.demand) == dict(scen.demand)
+                and trained.information == scen.information)
+        if same:
+            out.append((f"learned {read_run_config(run).get('name', run.name)}", run))
+    return out
 
 
 def cell_scenario(config: StudyConfig, scenario: Scenario, delay: int, notice: int) -> Scenario:
@@ -207,6 +240,11 @@ def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None)
                     trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
                     per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
                     described[label] = policy.describe()
+                for label, run in _runs_for(config, scen):
+                    policy = make_policy({"policy": "learned", "run": str(run)}, scen, where=f"{config.source}")
+                    trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
+                    per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
+                    described[label] = policy.describe()
                 central = per_episode["centralized"]
                 cells.append(Cell(
                     base.name, delay, notice, {k: Estimate.of(v) for k, v in per_episode.items()},
@@ -256,19 +294,21 @@ def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
     scenarios = [s.name for s in config.scenarios]
     fig = Figure(figsize=(4.6 * len(scenarios), 3.8), layout="constrained")
     axes = fig.subplots(1, len(scenarios), squeeze=False)[0]
-    cmap = ListedColormap([colors[s] for s in STRUCTURES])
+    colors["learned"] = "#937860"
+    cmap = ListedColormap([colors[s] for s in CATEGORIES])
     for ax, name in zip(axes, scenarios, strict=True):
         grid = np.zeros((len(config.delays), len(config.notices)))
         for c in cells:
             if c.scenario != name:
                 continue
             i, j = config.delays.index(c.delay), config.notices.index(c.notice)
-            grid[i, j] = STRUCTURES.index(c.winner)
+            category = "learned" if c.winner.startswith("learned") else c.winner
+            grid[i, j] = CATEGORIES.index(category)
             d = c.versus_central[c.winner]
-            short = SHORT[c.winner]
+            short = SHORT[category]
             label = short if c.winner == "centralized" else f"{short}\n{-d.mean / c.cost['centralized'].mean:+.0%}"
             ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white")
-        ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(STRUCTURES) - 0.5, origin="lower", aspect="auto")
+        ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(CATEGORIES) - 0.5, origin="lower", aspect="auto")
         ax.set_xticks(range(len(config.notices)), [str(n) for n in config.notices])
         ax.set_yticks(range(len(config.delays)), [str(d) for d in config.delays])
         ax.set_xlabel("periods of local advance demand notice")
@@ -307,6 +347,16 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
     for c in cells:
         costs = " | ".join(f"{c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f}" for s in STRUCTURES)
         lines.append(f"| {c.scenario} | {c.delay} | {c.notice} | {costs} | {c.winner} |")
+    learned = [(c, s) for c in cells for s in c.cost if s.startswith("learned")]
+    if learned:
+        lines += ["", "## Learned structures", "",
+                  "Trained runs (`learned:` in the study config), each in the cells of the network and information "
+                  "model it was trained on, on the same episodes:", ""]
+        lines += [f"- {c.scenario}, delay {c.delay}, notice {c.notice}: {s} {c.cost[s].mean:.2f} ± "
+                  f"{c.cost[s].half_width:.2f} per period ({c.versus_central[s].mean:+.2f} ± "
+                  f"{c.versus_central[s].half_width:.2f} against centralized; the best heuristic there: "
+                  f"{min(STRUCTURES, key=lambda k: c.cost[k].mean)} {min(c.cost[k].mean for k in STRUCTURES):.2f})"
+                  for c, s in learned]
     lines += [
         "", "## The structures", "",
         "- **centralized**: one planner orders for every site, echelon base-stock on its delayed, noisy view "

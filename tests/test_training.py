@@ -306,3 +306,39 @@ def test_joint_pipeline_view():
 
     obs = view.observe(Simulator(scen, batch=2).state)
     assert obs.shape == (2, 2 * 8 + 1 + 2 * 3) == (2, view.observation_space.shape[0])
+
+
+def test_hybrid_mode_trains_planner_and_sites_and_plays_in_the_study(tmp_path, capsys):
+    """mode: hybrid builds two models (planner, sites) trained in turns on distribution_informed; the run
+    loads as a policy, resumes, and `echelon study` evaluates it in the cell of its information model."""
+    from stable_baselines3.common.env_checker import check_env  # noqa: F401 - the envs are VecEnvs
+
+    from echelon.cli import main
+    from training.hybrid import HybridVecEnv
+
+    scen = load_scenario("distribution_informed")
+    for role, slots in (("planner", 1), ("sites", 5)):
+        env = HybridVecEnv(scen.with_periods(4), role, 2, max_adjust=3)
+        obs = env.reset()
+        assert obs.shape == (2 * slots, env.observation_space.shape[0])
+        for _ in range(4):
+            obs, rewards, dones, infos = env.step(np.array([env.action_space.sample() for _ in range(2 * slots)]))
+        assert dones.all() and "terminal_observation" in infos[0]
+    trainer, out = train(tmp_path, "hyb", timesteps=1200, scenario="distribution_informed", mode="hybrid",
+                         max_adjust=3, rotation_timesteps=400)
+    assert [g.name for g in trainer.groups] == ["planner", "sites"]
+    assert (out / "models" / "planner.zip").is_file() and (out / "models" / "sites.zip").is_file()
+    policy = make_policy({"policy": "learned", "run": str(out)}, scen)
+    trajectory = rollout(policy, scen, 3, seed=0)
+    assert np.isfinite(trajectory.cost).all() and (trajectory.orders >= 0).all()
+    resumed = Trainer(resume_config(out), out, resume=True)
+    assert resumed.total >= 1200
+    study = {"name": "s", "scenarios": ["distribution"], "axes": {"delay": [2], "notice": [1]},
+             "advance_demand": {"rate": 0.2, "lift": 1.0}, "episodes": 20, "search_episodes": 10, "periods": 40,
+             "warmup": 5, "learned": [str(out)]}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    assert main(["study", str(path), "--out", str(tmp_path / "map")]) == 0
+    assert "learned tiny" in (tmp_path / "map" / "report.md").read_text()
+    with pytest.raises(ConfigError, match="mode hybrid trains a planner"):
+        tiny(scenario="distribution_informed", mode="hybrid", algo="dqn", action="discrete")

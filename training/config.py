@@ -44,7 +44,7 @@ from envs.parallel import reward_weight
 from envs.scenario import load_scenario, read_yaml, resolve_yaml, whole_number
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
-MODES = ("shared", "central", "single_site", "independent")
+MODES = ("shared", "central", "single_site", "independent", "hybrid")
 DISCRETE_ONLY = ("dqn",)
 CONTINUOUS_ONLY = ("sac", "td3")
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
@@ -134,6 +134,9 @@ def validate(config: TrainConfig, src: str) -> None:
                           "form and a per-site mode (not central)")
     if config.algo in CONTINUOUS_ONLY and not continuous:
         raise ConfigError(f"{src}: algo '{config.algo}' needs continuous actions: set action: continuous")
+    if config.mode == "hybrid" and config.algo not in ("ppo", "a2c"):
+        raise ConfigError(f"{src}: mode hybrid trains a planner (continuous targets) and sites (discrete "
+                          f"adjustments): use algo ppo or a2c (got {config.algo!r})")
     if config.mode == "single_site":
         if config.site not in scenario.site_names:
             raise ConfigError(f"{src}: 'site' must name the learning site, one of {', '.join(scenario.site_names)} "

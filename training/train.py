@@ -13,8 +13,10 @@ Modes (``mode:``): ``shared`` (one policy for every site, a slot per copy and
 site), ``central`` (one controller, joint action), ``single_site`` (one learner,
 the other sites follow ``others``), ``independent`` (a model per site, trained
 in turns of ``rotation_timesteps`` while the others act with their current
-models). Every model is evaluated on the same held-out episodes, against the
-best base-stock policy on those episodes.
+models), ``hybrid`` (a planner model setting targets on its view and a sites
+model adjusting them, trained in turns: :mod:`training.hybrid`). Every model is
+evaluated on the same held-out episodes, against the best base-stock policy on
+those episodes.
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.learned import GroupPolicy, LearnedGroup, LearnerView, algorithm_class, load_model, read_run_config
+from agents.learned import (
+    GroupPolicy,
+    HybridLearned,
+    LearnedGroup,
+    LearnerView,
+    algorithm_class,
+    load_model,
+    read_run_config,
+)
 from agents.policy import Policy
 from agents.registry import make_policy
 from envs.errors import ConfigError, Interrupted
@@ -43,7 +53,8 @@ from envs.scenario import Scenario, load_scenario
 from evaluation.metrics import compute_metrics
 from evaluation.rollout import common_episodes, rollout
 from training.config import TrainConfig, algorithm_kwargs, load_train_config
-from training.vec_env import InventoryVecEnv
+from training.hybrid import HybridVecEnv
+from training.vec_env import BatchVecEnv, InventoryVecEnv
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -53,8 +64,8 @@ class Group:
     """One model, its environment and its share of the timesteps."""
 
     name: str
-    view: LearnerView
-    env: InventoryVecEnv
+    view: LearnerView | None  # None for the hybrid roles, whose env holds the rule
+    env: BatchVecEnv
     venv: VecEnv
     model: Any
     timesteps: int = 0
@@ -83,6 +94,8 @@ def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]
         layout = [("central", names, True)]
     elif config.mode == "single_site":
         layout = [(config.site, [config.site], False)]
+    elif config.mode == "hybrid":
+        layout = [("planner", names, True), ("sites", names, False)]
     else:
         layout = [(n, [n], False) for n in names]
     return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.zip", "normalizer": f"models/{g}.vecnorm.pkl"}
@@ -108,19 +121,33 @@ class Trainer:
         if config.mode == "independent":
             for g in self.groups:
                 g.env.peers = [h.live() for h in self.groups if h is not g]
+        if config.mode == "hybrid":  # each role learns while the other acts with its current model
+            planner, sites = self.groups
+            team = self._hybrid_policy()
+            planner.env.peer = team.site_adjustments
+            sites.env.peer = team.planner_targets
         self.eval_episode = common_episodes(self.scenario, config.eval_episodes, config.seed + EVAL_SEED_OFFSET)
         if math.isnan(self.state.reference_cost):
             best = make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, self.scenario)
             self.state.reference_cost = self._evaluate(best)["cost"]
 
     # --------------------------------------------------------------------------- building
+    def _hybrid_policy(self) -> HybridLearned:
+        planner, sites = (g.live() for g in self.groups)
+        return HybridLearned(self.scenario, planner, sites, self.config.max_adjust, label=f"learned {self.config.name}")
+
     def _build(self, i: int, spec: dict[str, Any], resume: bool) -> Group:
         cfg = self.config
-        view = LearnerView(self.scenario, spec["sites"], cfg.action, cfg.observation, joint=spec["joint"],
-                           max_order=cfg.max_order, max_adjust=cfg.max_adjust)
-        others = make_policy(cfg.others, self.scenario) if cfg.others is not None else None  # its own memory
-        env = InventoryVecEnv(self.scenario, view, cfg.copies, reward_weight(cfg.reward), others,
-                              seed=cfg.seed + i)
+        if cfg.mode == "hybrid":
+            view = None
+            env = HybridVecEnv(self.scenario, spec["name"], cfg.copies, cfg.max_adjust, reward_weight(cfg.reward),
+                               seed=cfg.seed + i)
+        else:
+            view = LearnerView(self.scenario, spec["sites"], cfg.action, cfg.observation, joint=spec["joint"],
+                               max_order=cfg.max_order, max_adjust=cfg.max_adjust)
+            others = make_policy(cfg.others, self.scenario) if cfg.others is not None else None  # its own memory
+            env = InventoryVecEnv(self.scenario, view, cfg.copies, reward_weight(cfg.reward), others,
+                                  seed=cfg.seed + i)
         cls = algorithm_class(cfg.algo)
         if resume:
             venv: VecEnv = env
@@ -132,7 +159,7 @@ class Trainer:
                     raise ConfigError(f"{stats}: cannot load the normalisation statistics "
                                       f"({exc.__class__.__name__})") from None
             model = load_model(self.out / "checkpoints" / f"{spec['name']}.zip", cfg.algo)
-            if model.observation_space.shape != view.observation_space.shape:
+            if model.observation_space.shape != env.observation_space.shape:
                 raise ConfigError(f"{self.out}: checkpoint of '{spec['name']}' does not match the config")
             model.set_env(venv)
             model.tensorboard_log = str(self.out / "tb")
@@ -157,7 +184,9 @@ class Trainer:
         for g in self.groups:
             if isinstance(g.venv, VecNormalize):
                 g.venv.training = False
-        row = self._evaluate(GroupPolicy(self.scenario, [g.live() for g in self.groups], self.others))
+        policy = self._hybrid_policy() if self.config.mode == "hybrid" else GroupPolicy(
+            self.scenario, [g.live() for g in self.groups], self.others)
+        row = self._evaluate(policy)
         for g in self.groups:
             if isinstance(g.venv, VecNormalize):
                 g.venv.training = True
@@ -227,7 +256,7 @@ class Trainer:
             while self.total < n_timesteps:
                 group = self.groups[turn % len(self.groups)]
                 chunk = n_timesteps - self.total
-                if cfg.mode == "independent":
+                if cfg.mode in ("independent", "hybrid"):
                     chunk = min(chunk, cfg.rotation_timesteps)
                 callback = _Callback(self, group)
                 group.model.learn(chunk, callback=callback, reset_num_timesteps=False, tb_log_name=group.name,

@@ -39,27 +39,39 @@ def cost_scale(scenario: Scenario) -> float:
     return float(max(total, 1.0))
 
 
-class InventoryVecEnv(VecEnv):
-    """The batched core as an SB3 vector env for one model (module docstring)."""
+class BatchVecEnv(VecEnv):
+    """What every batched SB3 adapter shares: ``copies`` of a scenario in one simulator, seeding, rewards'
+    scale, truncation at the horizon with ``terminal_observation``, and the VecEnv bookkeeping.
 
-    def __init__(self, scenario: Scenario, view: LearnerView, copies: int, team_weight: float = 1.0,
-                 others: Policy | None = None, peers: Sequence[LearnedGroup] = (), seed: int = 0):
+    A subclass says what its slots see (:meth:`_observe`), what happens at an episode's start
+    (:meth:`_begin`) and how its actions run a period (:meth:`_advance`, returning the slots' rewards
+    and each copy's team cost).
+    """
+
+    def __init__(self, scenario: Scenario, copies: int, slots_per_copy: int, observation_space: Any,
+                 action_space: Any, seed: int = 0):
         if copies < 1:
             raise ValueError(f"copies: must be >= 1 (got {copies})")
         self.scenario = scenario
-        self.view = view
         self.copies = copies
-        self.team_weight = team_weight
-        self.others = others
-        self.peers = list(peers)
         self.sim = Simulator(scenario, batch=copies)
         self.scale = cost_scale(scenario)
         self._rng = np.random.default_rng(seed)
         self._actions: np.ndarray | None = None
         self.render_mode = None
-        super().__init__(copies * view.slots_per_copy, view.observation_space, view.action_space)
+        super().__init__(copies * slots_per_copy, observation_space, action_space)
         self._returns = np.zeros(self.num_envs)
         self._team_cost = np.zeros(copies)
+
+    def _begin(self) -> None:
+        """Reset whatever lives beside the simulator at an episode's start."""
+
+    def _observe(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run one period with the slots' ``actions``; returns (rewards ``[num_envs]``, team cost ``[copies]``)."""
+        raise NotImplementedError
 
     # --------------------------------------------------------------------------- VecEnv API
     def reset(self) -> np.ndarray:
@@ -71,36 +83,24 @@ class InventoryVecEnv(VecEnv):
 
     def _start(self) -> np.ndarray:
         self.sim.reset(self._rng)
-        if self.others is not None:
-            self.others.reset(self.copies, self._rng)
+        self._begin()
         self._returns[:] = 0.0
         self._team_cost[:] = 0.0
-        return self.view.observe(self.sim.state)
+        return self._observe()
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions)
 
     def step_wait(self) -> VecEnvStepReturn:
-        state = self.sim.state
-        decisions = [(self.view, self.view.action_matrix(self._actions, self.copies))]
-        decisions += [(peer.view, peer.actions(state)) for peer in self.peers]
-        orders = combined_orders(decisions, self.others, state, self.sim.params)
-        cost = self.sim.step(orders, validate=False).cost  # [copies, sites]
-        team = cost.sum(axis=1)
-        self._team_cost += team
-        if self.view.joint:
-            rewards = -team / self.scale
-        else:
-            own = cost[:, self.view.index]
-            mixed = (1.0 - self.team_weight) * own + self.team_weight * team[:, None]
-            rewards = (-mixed / self.scale).reshape(-1)
+        rewards, team = self._advance(self._actions)
         rewards = rewards.astype(np.float32)
+        self._team_cost += team
         self._returns += rewards
-        obs = self.view.observe(self.sim.state)
+        obs = self._observe()
         if not self.sim.done:
             return obs, rewards, np.zeros(self.num_envs, dtype=bool), [{} for _ in range(self.num_envs)]
         per_copy = self._team_cost / self.sim.periods
-        k = self.view.slots_per_copy
+        k = self.num_envs // self.copies
         infos = [
             {
                 "TimeLimit.truncated": True,
@@ -135,3 +135,35 @@ class InventoryVecEnv(VecEnv):
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None] * self.num_envs
+
+
+class InventoryVecEnv(BatchVecEnv):
+    """The batched core as an SB3 vector env for one model (module docstring)."""
+
+    def __init__(self, scenario: Scenario, view: LearnerView, copies: int, team_weight: float = 1.0,
+                 others: Policy | None = None, peers: Sequence[LearnedGroup] = (), seed: int = 0):
+        self.view = view
+        self.team_weight = team_weight
+        self.others = others
+        self.peers = list(peers)
+        super().__init__(scenario, copies, view.slots_per_copy, view.observation_space, view.action_space, seed)
+
+    def _begin(self) -> None:
+        if self.others is not None:
+            self.others.reset(self.copies, self._rng)
+
+    def _observe(self) -> np.ndarray:
+        return self.view.observe(self.sim.state)
+
+    def _advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        state = self.sim.state
+        decisions = [(self.view, self.view.action_matrix(actions, self.copies))]
+        decisions += [(peer.view, peer.actions(state)) for peer in self.peers]
+        orders = combined_orders(decisions, self.others, state, self.sim.params)
+        cost = self.sim.step(orders, validate=False).cost  # [copies, sites]
+        team = cost.sum(axis=1)
+        if self.view.joint:
+            return -team / self.scale, team
+        own = cost[:, self.view.index]
+        mixed = (1.0 - self.team_weight) * own + self.team_weight * team[:, None]
+        return (-mixed / self.scale).reshape(-1), team
