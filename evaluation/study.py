@@ -7,7 +7,8 @@ A study config (YAML, ``configs/studies/``)::
     axes:
       delay: [0, 1, 2, 4]      # periods the central planner's data lag behind
       notice: [0, 1, 3]        # periods ahead sites learn of extra demand
-    advance_demand: {rate: 0.2, lift: 1.0}   # how often extra demand comes, and how big (x mean demand)
+      lift: [0.5, 2.0]         # how big extra demand is, as a multiple of the site's mean demand
+    advance_demand: {rate: 0.2}   # how often a period carries extra demand
     record_error: 0.0          # relative error of the planner's on-hand records
     review_period: 1           # the planner re-plans every so many periods
     hybrid_max_adjust: 1.0     # a hybrid site's adjustment, at most this x mean demand through it
@@ -54,7 +55,7 @@ SHORT = {"centralized": "central", "hybrid": "hybrid", "decentralized": "local",
 CATEGORIES = (*STRUCTURES, "learned")  # the map's colours: learned runs share one
 _KEYS = {"name", "description", "scenarios", "axes", "advance_demand", "record_error", "review_period",
          "hybrid_max_adjust", "episodes", "search_episodes", "periods", "warmup", "seed", "learned"}
-_AXES = ("delay", "notice")
+_AXES = ("delay", "notice", "lift")
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ class StudyConfig:
     scenarios: tuple[Scenario, ...]
     delays: tuple[int, ...]
     notices: tuple[int, ...]
+    lifts: tuple[float, ...]
     rate: float
-    lift: float
     record_error: float
     review_period: int
     hybrid_max_adjust: float
@@ -86,6 +87,7 @@ class Cell:
     scenario: str
     delay: int
     notice: int
+    lift: float
     cost: dict[str, Estimate]  # team cost per period
     versus_central: dict[str, Estimate]  # paired: structure - centralized
     described: dict[str, str] = field(default_factory=dict)
@@ -134,6 +136,13 @@ def load_study(name_or_path: str | Path) -> StudyConfig:
             raise ConfigError(f"{src}: axes: '{axis}' must be a non-empty list of whole numbers")
         return tuple(whole_number(v, f"{src}: axes: '{axis}'", 0) for v in got)
 
+    def sizes(axis: str, default: list[float]) -> tuple[float, ...]:
+        got = axes.get(axis, default)
+        if not isinstance(got, list) or not got or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in got):
+            raise ConfigError(f"{src}: axes: '{axis}' must be a non-empty list of numbers >= 0 (got {got!r})")
+        return tuple(float(v) for v in got)
+
     demand = raw.get("advance_demand", {})
     if not isinstance(demand, Mapping) or set(demand) - {"rate", "lift"}:
         raise ConfigError(f"{src}: 'advance_demand' must be a mapping with keys rate and lift")
@@ -150,7 +159,7 @@ def load_study(name_or_path: str | Path) -> StudyConfig:
     return StudyConfig(
         name=str(raw.get("name", path.stem)), description=str(raw.get("description", "")).strip(),
         scenarios=tuple(scenarios), delays=values("delay", [0, 1, 2, 4]), notices=values("notice", [0, 1, 3]),
-        rate=float(rate), lift=float(lift), record_error=numbers["record_error"],
+        lifts=sizes("lift", [float(lift)]), rate=float(rate), record_error=numbers["record_error"],
         review_period=whole_number(raw.get("review_period", 1), f"{src}: 'review_period'", 1),
         hybrid_max_adjust=numbers["hybrid_max_adjust"], learned=_learned_runs(raw.get("learned", []), src, path),
         episodes=whole_number(raw.get("episodes", 300), f"{src}: 'episodes'", 2),
@@ -190,9 +199,10 @@ def _runs_for(config: StudyConfig, scen: Scenario) -> list[tuple[str, Path]]:
     return out
 
 
-def cell_scenario(config: StudyConfig, scenario: Scenario, delay: int, notice: int) -> Scenario:
-    """The scenario with the cell's information model."""
-    advance = AdvanceDemand(notice, config.rate, config.lift) if notice else None
+def cell_scenario(config: StudyConfig, scenario: Scenario, delay: int, notice: int, lift: float) -> Scenario:
+    """The scenario with the cell's information model (the extra demand is drawn even when nobody knows of it
+    ahead: notice 0 means a surprise)."""
+    advance = AdvanceDemand(notice, config.rate, lift) if lift > 0 else None
     central = CentralView(delay, config.record_error, config.review_period)
     return dataclasses.replace(scenario, information=Information(advance, central))
 
@@ -227,31 +237,31 @@ def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None)
     """
     cells = []
     for base in config.scenarios:
-        found: dict[tuple[str, int], list[float]] = {}
-        for notice in config.notices:
-            for delay in config.delays:
-                scen = cell_scenario(config, base, delay, notice)
-                episode = common_episodes(scen, config.episodes, config.seed)
-                per_episode, described = {}, {}
-                for label in STRUCTURES:
-                    policy = build_structure(label, config, scen, found.get((label, notice)))
-                    if label not in ("centralized", "naive"):
-                        found[(label, notice)] = np.asarray(policy.levels).tolist()
-                    trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
-                    per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
-                    described[label] = policy.describe()
-                for label, run in _runs_for(config, scen):
-                    policy = make_policy({"policy": "learned", "run": str(run)}, scen, where=f"{config.source}")
-                    trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
-                    per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
-                    described[label] = policy.describe()
-                central = per_episode["centralized"]
-                cells.append(Cell(
-                    base.name, delay, notice, {k: Estimate.of(v) for k, v in per_episode.items()},
-                    {k: Estimate.of(v - central) for k, v in per_episode.items()}, described,
-                ))
-                if advance:
-                    advance(f"{base.name}: delay {delay}, notice {notice}")
+        found: dict[tuple[str, int, float], list[float]] = {}
+        for lift, notice, delay in ((lf, n, d) for lf in config.lifts for n in config.notices for d in config.delays
+                                    if lf > 0 or n == config.notices[0]):  # no extra demand: nothing to know
+            scen = cell_scenario(config, base, delay, notice, lift)
+            episode = common_episodes(scen, config.episodes, config.seed)
+            per_episode, described = {}, {}
+            for label in STRUCTURES:
+                policy = build_structure(label, config, scen, found.get((label, notice, lift)))
+                if label not in ("centralized", "naive"):
+                    found[(label, notice, lift)] = np.asarray(policy.levels).tolist()
+                trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
+                per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
+                described[label] = policy.describe()
+            for label, run in _runs_for(config, scen):
+                policy = make_policy({"policy": "learned", "run": str(run)}, scen, where=f"{config.source}")
+                trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
+                per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
+                described[label] = policy.describe()
+            central = per_episode["centralized"]
+            cells.append(Cell(
+                base.name, delay, notice, lift, {k: Estimate.of(v) for k, v in per_episode.items()},
+                {k: Estimate.of(v - central) for k, v in per_episode.items()}, described,
+            ))
+            if advance:
+                advance(f"{base.name}: delay {delay}, notice {notice}, lift {lift:g}")
     return cells
 
 
@@ -259,8 +269,9 @@ def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None)
 
 def sentence(cell: Cell) -> str:
     """The cell in plain words: who wins, by how much against centralized control."""
-    where = (f"with {cell.delay} period{'s' if cell.delay != 1 else ''} of central data delay and "
-             + (f"extra demand known {cell.notice} period{'s' if cell.notice != 1 else ''} ahead locally"
+    size = f"extra demand of {cell.lift:g} x mean" if cell.lift else "no extra demand"
+    where = (f"{size}, with {cell.delay} period{'s' if cell.delay != 1 else ''} of central data delay and "
+             + (f"the extra demand known {cell.notice} period{'s' if cell.notice != 1 else ''} ahead locally"
                 if cell.notice else "no local advance knowledge"))
     win = cell.winner
     central = cell.cost["centralized"].mean
@@ -276,7 +287,7 @@ def sentence(cell: Cell) -> str:
 
 def results_rows(cells: list[Cell]) -> list[dict[str, Any]]:
     return [
-        {"scenario": c.scenario, "delay": c.delay, "notice": c.notice, "structure": s,
+        {"scenario": c.scenario, "delay": c.delay, "notice": c.notice, "lift": c.lift, "structure": s,
          "cost": c.cost[s].mean, "ci95": c.cost[s].half_width,
          "versus_centralized": c.versus_central[s].mean, "versus_centralized_ci95": c.versus_central[s].half_width,
          "winner": c.winner == s, "policy": c.described.get(s, "")}
@@ -291,15 +302,16 @@ def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
 
     colors = {"centralized": "#4c72b0", "hybrid": "#55a868", "decentralized": "#dd8452",
               "decentralized selfish": "#c44e52", "naive": "#8172b3"}
-    scenarios = [s.name for s in config.scenarios]
-    fig = Figure(figsize=(4.6 * len(scenarios), 3.8), layout="constrained")
-    axes = fig.subplots(1, len(scenarios), squeeze=False)[0]
+    panels = [(s.name, lf) for lf in config.lifts for s in config.scenarios]
+    cols = len(config.scenarios)
+    fig = Figure(figsize=(4.6 * cols, 3.8 * len(config.lifts)), layout="constrained")
+    axes = fig.subplots(len(config.lifts), cols, squeeze=False).ravel()
     colors["learned"] = "#937860"
     cmap = ListedColormap([colors[s] for s in CATEGORIES])
-    for ax, name in zip(axes, scenarios, strict=True):
-        grid = np.zeros((len(config.delays), len(config.notices)))
+    for ax, (name, lift) in zip(axes, panels, strict=True):
+        grid = np.full((len(config.delays), len(config.notices)), np.nan)
         for c in cells:
-            if c.scenario != name:
+            if c.scenario != name or c.lift != lift:
                 continue
             i, j = config.delays.index(c.delay), config.notices.index(c.notice)
             category = "learned" if c.winner.startswith("learned") else c.winner
@@ -313,7 +325,8 @@ def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
         ax.set_yticks(range(len(config.delays)), [str(d) for d in config.delays])
         ax.set_xlabel("periods of local advance demand notice")
         ax.set_ylabel("periods of central data delay")
-        ax.set_title(f"{name}: the cheapest structure\n(its saving against centralized)")
+        ax.set_title(f"{name}, extra demand {lift:g} x mean:\nthe cheapest structure (saving vs centralized)",
+                     fontsize=9)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
@@ -328,7 +341,8 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         f"{config.scenarios[0].periods} periods (the first {config.warmup} left out). Axes: the central "
         f"planner's data delay ({', '.join(map(str, config.delays))} periods) and how far ahead sites learn of "
         f"extra demand ({', '.join(map(str, config.notices))} periods; a period carries extra demand with "
-        f"chance {config.rate:g}, Poisson with mean {config.lift:g} x mean demand). The planner re-plans every "
+        f"chance {config.rate:g}, Poisson with mean {' or '.join(f'{lf:g}' for lf in config.lifts)} x mean demand; "
+        f"with notice 0 it comes as a surprise). The planner re-plans every "
         f"{config.review_period} period(s); its on-hand records err by {config.record_error:.0%}. A hybrid site "
         f"adjusts the central target by at most {config.hybrid_max_adjust:g} x its mean demand.",
         "",
@@ -338,21 +352,22 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         "## The cost of selfishness", "",
         "The competition penalty (Cachon & Zipkin 1999): the team's cost when every site sets its own level for "
         "its own cost, over its cost when the levels are set for the team (same information, same episodes).", "",
-        *[f"- {c.scenario}, notice {c.notice}: {c.cost['decentralized selfish'].mean / c.cost['decentralized'].mean:.3f}"
+        *[f"- {c.scenario}, extra demand {c.lift:g} x mean, notice {c.notice}: "
+          f"{c.cost['decentralized selfish'].mean / c.cost['decentralized'].mean:.3f}"
           for c in cells if c.delay == config.delays[0]], "",
         "## Every cell", "",
-        "| scenario | delay | notice | " + " | ".join(STRUCTURES) + " | winner |",
-        "|---|---|---|" + "---|" * len(STRUCTURES) + "---|",
+        "| scenario | lift | delay | notice | " + " | ".join(STRUCTURES) + " | winner |",
+        "|---|---|---|---|" + "---|" * len(STRUCTURES) + "---|",
     ]
     for c in cells:
         costs = " | ".join(f"{c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f}" for s in STRUCTURES)
-        lines.append(f"| {c.scenario} | {c.delay} | {c.notice} | {costs} | {c.winner} |")
+        lines.append(f"| {c.scenario} | {c.lift:g} | {c.delay} | {c.notice} | {costs} | {c.winner} |")
     learned = [(c, s) for c in cells for s in c.cost if s.startswith("learned")]
     if learned:
         lines += ["", "## Learned structures", "",
                   "Trained runs (`learned:` in the study config), each in the cells of the network and information "
                   "model it was trained on, on the same episodes:", ""]
-        lines += [f"- {c.scenario}, delay {c.delay}, notice {c.notice}: {s} {c.cost[s].mean:.2f} ± "
+        lines += [f"- {c.scenario}, lift {c.lift:g}, delay {c.delay}, notice {c.notice}: {s} {c.cost[s].mean:.2f} ± "
                   f"{c.cost[s].half_width:.2f} per period ({c.versus_central[s].mean:+.2f} ± "
                   f"{c.versus_central[s].half_width:.2f} against centralized; the best heuristic there: "
                   f"{min(STRUCTURES, key=lambda k: c.cost[k].mean)} {min(c.cost[k].mean for k in STRUCTURES):.2f})"

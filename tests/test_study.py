@@ -10,7 +10,7 @@ import yaml
 from echelon.cli import main
 
 SMALL = {
-    "name": "small", "scenarios": ["distribution"], "axes": {"delay": [0, 2], "notice": [0, 3]},
+    "name": "small", "scenarios": ["distribution"], "axes": {"delay": [0, 2], "notice": [0, 3], "lift": [0, 1]},
     "advance_demand": {"rate": 0.2, "lift": 1.0}, "episodes": 200, "search_episodes": 80, "periods": 60,
     "warmup": 10, "seed": 0,
 }
@@ -30,15 +30,16 @@ def test_the_map_says_it_depends(tmp_path, capsys):
     out = tmp_path / "map"
     assert main(["study", write(tmp_path, SMALL), "--out", str(out)]) == 0
     rows = json.loads((out / "results.json").read_text())
-    winners = {(r["delay"], r["notice"]): r["structure"] for r in rows if r["winner"]}
-    assert winners[(0, 0)] == "centralized"
-    hybrid = next(r for r in rows if (r["delay"], r["notice"], r["structure"]) == (0, 0, "hybrid"))
+    winners = {(r["lift"], r["delay"], r["notice"]): r["structure"] for r in rows if r["winner"]}
+    assert winners[(0, 0, 0)] == "centralized"
+    assert (0, 0, 3) not in winners  # with no extra demand there is nothing to know ahead
+    hybrid = next(r for r in rows if (r["lift"], r["delay"], r["notice"], r["structure"]) == (0, 0, 0, "hybrid"))
     assert hybrid["versus_centralized"] + hybrid["versus_centralized_ci95"] >= 0  # hybrid no better
-    late = next(r for r in rows if (r["delay"], r["notice"]) == (2, 0) and r["winner"])
+    late = next(r for r in rows if (r["lift"], r["delay"], r["notice"]) == (0, 2, 0) and r["winner"])
     assert late["structure"] != "centralized"
     assert late["versus_centralized"] + late["versus_centralized_ci95"] < 0
     report = (out / "report.md").read_text()
-    assert "with 2 periods of central data delay and no local advance knowledge: " in report
+    assert "no extra demand, with 2 periods of central data delay and no local advance knowledge: " in report
     assert (out / "map.png").read_bytes()[:4] == b"\x89PNG"
     assert "beats centralized by" in capsys.readouterr().out
 
@@ -46,6 +47,8 @@ def test_the_map_says_it_depends(tmp_path, capsys):
 @pytest.mark.parametrize(("change", "needle"), [
     ({"axes": {"delay": [0, -1]}}, "axes: 'delay' must be a whole number >= 0"),
     ({"axes": {"speed": [1]}}, "unknown axis 'speed'"),
+    ({"axes": {"lift": [-1]}}, "axes: 'lift' must be a non-empty list of numbers >= 0"),
+    ({"learned": ["no_such_run"]}, "no_such_run: not a training run folder"),
     ({"advance_demand": {"rate": 1.5}}, "'rate' must be a number in [0, 1]"),
     ({"hybrid_max_adjust": -1}, "'hybrid_max_adjust' must be a number >= 0"),
     ({"episodes": 1}, "'episodes' must be a whole number >= 2"),

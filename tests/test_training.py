@@ -333,7 +333,7 @@ def test_hybrid_mode_trains_planner_and_sites_and_plays_in_the_study(tmp_path, c
     assert np.isfinite(trajectory.cost).all() and (trajectory.orders >= 0).all()
     resumed = Trainer(resume_config(out), out, resume=True)
     assert resumed.total >= 1200
-    study = {"name": "s", "scenarios": ["distribution"], "axes": {"delay": [2], "notice": [1]},
+    study = {"name": "s", "scenarios": ["distribution"], "axes": {"delay": [2], "notice": [1], "lift": [1.0]},
              "advance_demand": {"rate": 0.2, "lift": 1.0}, "episodes": 20, "search_episodes": 10, "periods": 40,
              "warmup": 5, "learned": [str(out)]}
     path = tmp_path / "study.yaml"
