@@ -271,7 +271,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from envs.files import fresh_dir
-    from evaluation.study import load_study, run_study, sentence, write_study
+    from evaluation.study import load_study, run_study, sentence, study_cell_count, write_study
 
     config = load_study(args.config)
     if args.episodes is not None:
@@ -281,7 +281,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{out}: already exists; choose another --out (earlier runs are never overwritten)")
     _check_writable(out)
     console = _console()
-    cells = len(config.scenarios) * len(config.delays) * len(config.notices)
+    cells = study_cell_count(config)
     wall = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -290,7 +290,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     for cell in results:
         console.print(f"- {sentence(cell)}")
     write_study(config, results, out)
-    console.print(f"{cells} cells in {time.perf_counter() - wall:.0f} s; wrote {out} (report: {out / 'report.md'}, "
+    console.print(f"{len(results)} cells in {time.perf_counter() - wall:.0f} s; wrote {out} (report: {out / 'report.md'}, "
                   f"map: {out / 'map.png'})")
     return 0
 

@@ -52,6 +52,7 @@ STRUCTURES = ("centralized", "hybrid", "decentralized", "decentralized selfish",
 """The control structures every cell compares (module docstring of :mod:`agents.control`)."""
 SHORT = {"centralized": "central", "hybrid": "hybrid", "decentralized": "local",
          "decentralized selfish": "selfish", "naive": "naive", "learned": "learned"}
+PRACTICAL = 0.005  # a saving under this share of centralized's cost is reported as a tie, however sure
 CATEGORIES = (*STRUCTURES, "learned")  # the map's colours: learned runs share one
 _KEYS = {"name", "description", "scenarios", "axes", "advance_demand", "record_error", "review_period",
          "hybrid_max_adjust", "episodes", "search_episodes", "periods", "warmup", "seed", "learned"}
@@ -92,12 +93,18 @@ class Cell:
     versus_central: dict[str, Estimate]  # paired: structure - centralized
     described: dict[str, str] = field(default_factory=dict)
 
+    def ties_central(self, structure: str) -> bool:
+        """Whether ``structure`` is not clearly cheaper than centralized: its paired saving is inside the
+        95% interval or below :data:`PRACTICAL` of centralized's cost."""
+        gap = self.versus_central[structure]
+        return gap.mean + gap.half_width >= 0 or -gap.mean < PRACTICAL * self.cost["centralized"].mean
+
     @property
     def winner(self) -> str:
-        """The cheapest structure, where it beats centralized beyond the 95% interval; else centralized."""
+        """The cheapest structure where it is clearly cheaper than centralized (:meth:`ties_central`); else
+        centralized."""
         best = min(self.cost, key=lambda s: self.cost[s].mean)
-        gap = self.versus_central[best]
-        return best if gap.mean + gap.half_width < 0 else "centralized"
+        return "centralized" if self.ties_central(best) else best
 
 
 def load_study(name_or_path: str | Path) -> StudyConfig:
@@ -229,6 +236,18 @@ def build_structure(label: str, config: StudyConfig, scen: Scenario, levels: lis
     return cls(scen, levels=levels, **options)
 
 
+def cell_axes(config: StudyConfig) -> list[tuple[float, int, int]]:
+    """The (lift, notice, delay) of every cell of one scenario; with no extra demand (lift 0) there is
+    nothing to know ahead, so only the first notice is run."""
+    return [(lift, notice, delay) for lift in config.lifts for notice in config.notices for delay in config.delays
+            if lift > 0 or notice == config.notices[0]]
+
+
+def study_cell_count(config: StudyConfig) -> int:
+    """How many cells :func:`run_study` evaluates."""
+    return len(config.scenarios) * len(cell_axes(config))
+
+
 def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None) -> list[Cell]:
     """Every cell of every scenario (module docstring); ``advance(message)`` after each cell.
 
@@ -238,8 +257,7 @@ def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None)
     cells = []
     for base in config.scenarios:
         found: dict[tuple[str, int, float], list[float]] = {}
-        for lift, notice, delay in ((lf, n, d) for lf in config.lifts for n in config.notices for d in config.delays
-                                    if lf > 0 or n == config.notices[0]):  # no extra demand: nothing to know
+        for lift, notice, delay in cell_axes(config):
             scen = cell_scenario(config, base, delay, notice, lift)
             episode = common_episodes(scen, config.episodes, config.seed)
             per_episode, described = {}, {}
@@ -276,8 +294,9 @@ def sentence(cell: Cell) -> str:
     win = cell.winner
     central = cell.cost["centralized"].mean
     if win == "centralized":
-        tie = [s for s, d in cell.versus_central.items() if s != "centralized" and d.mean - d.half_width <= 0]
-        tied = f" (within the 95% interval: {', '.join(tie)})" if tie else ""
+        tie = [s for s, d in cell.versus_central.items()
+               if s != "centralized" and (d.mean - d.half_width <= 0 or d.mean < PRACTICAL * central)]
+        tied = f" (as good within the 95% interval or {PRACTICAL:.1%}: {', '.join(tie)})" if tie else ""
         return f"{cell.scenario}, {where}: centralized control is best, {central:.2f} per period{tied}."
     gain = -cell.versus_central[win].mean / central
     half = cell.versus_central[win].half_width / central
@@ -344,7 +363,9 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         f"chance {config.rate:g}, Poisson with mean {' or '.join(f'{lf:g}' for lf in config.lifts)} x mean demand; "
         f"with notice 0 it comes as a surprise). The planner re-plans every "
         f"{config.review_period} period(s); its on-hand records err by {config.record_error:.0%}. A hybrid site "
-        f"adjusts the central target by at most {config.hybrid_max_adjust:g} x its mean demand.",
+        f"adjusts the central target by at most {config.hybrid_max_adjust:g} x its mean demand. A structure "
+        f"wins a cell only when it is cheaper than centralized beyond the 95% interval of the paired difference "
+        f"and by at least {PRACTICAL:.1%}; a smaller saving is a tie, and ties go to centralized.",
         "",
         "![the map](map.png)", "",
         "## In plain words", "",

@@ -74,3 +74,20 @@ def test_study_refuses_an_existing_folder_and_bad_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["study", "centralization", "--episodes", "1"])
     assert exit_info.value.code == 2
+
+
+def test_a_tiny_sure_saving_is_a_tie_and_goes_to_centralized():
+    """A saving of 0.1% with a very narrow interval is real but not worth reorganising for: the cell
+    reports centralized, naming the tied structure; a 5% saving wins."""
+    from evaluation.metrics import Estimate
+    from evaluation.study import Cell, sentence
+
+    def cell(saving: float) -> Cell:
+        cost = {"centralized": Estimate(100.0, 0.5), "decentralized": Estimate(100.0 - saving, 0.5)}
+        versus = {"centralized": Estimate(0.0, 0.0), "decentralized": Estimate(-saving, 0.01)}
+        return Cell("chain", 0, 1, 2.0, cost, versus)
+
+    assert cell(0.1).winner == "centralized"
+    assert "centralized control is best" in sentence(cell(0.1)) and "decentralized" in sentence(cell(0.1))
+    assert cell(5.0).winner == "decentralized"
+    assert "decentralized beats centralized by 5.0% ± 0.0%" in sentence(cell(5.0))
