@@ -344,8 +344,11 @@ def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
         ax.set_yticks(range(len(config.delays)), [str(d) for d in config.delays])
         ax.set_xlabel("periods of local advance demand notice")
         ax.set_ylabel("periods of central data delay")
-        ax.set_title(f"{name}, extra demand {lift:g} x mean:\nthe cheapest structure (saving vs centralized)",
-                     fontsize=9)
+        if np.isnan(grid).any():
+            ax.text((len(config.notices) - 1) / 2 + 0.5, (len(config.delays) - 1) / 2, "not run:\nnothing to know ahead",
+                    ha="center", va="center", fontsize=8, color="grey")
+        size = f"extra demand {lift:g} x mean" if lift else "no extra demand"
+        ax.set_title(f"{name}, {size}:\nthe cheapest structure (saving vs centralized)", fontsize=9)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
