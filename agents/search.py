@@ -26,7 +26,7 @@ import numpy as np
 from collections.abc import Callable
 from typing import Any
 
-from envs.core import CoreParams, echelon_inventory_position, installation_base_stock, order_up_to
+from envs.core import CoreParams, Flows, State, echelon_inventory_position, installation_base_stock, order_up_to
 from envs.information import Knowledge
 from envs.scenario import Scenario
 from envs.simulator import Simulator, sample_episode, tile_episode
@@ -90,6 +90,13 @@ class LevelEvaluator:
 
     def per_episode(self, levels: np.ndarray, site: int | None = None) -> np.ndarray:
         """Cost per period ``[K, episodes]`` of each of the ``[K, S]`` level vectors: the team's, or ``site``'s own."""
+        if site is None:
+            return self.measured(levels, lambda flows, state: flows.cost.sum(axis=1, keepdims=True))[..., 0]
+        return self.measured(levels, lambda flows, state: flows.cost[:, site:site + 1])[..., 0]
+
+    def measured(self, levels: np.ndarray, measure: Callable[[Flows, State], np.ndarray]) -> np.ndarray:
+        """The per-period mean ``[K, episodes, F]`` of ``measure(flows, state)`` (``[copies, F]`` each period, the
+        state at the period's end) under each of the ``[K, S]`` level vectors."""
         levels = np.atleast_2d(levels)
         k, e = len(levels), self.episodes
         sim = Simulator(self.scenario, batch=k * e)
@@ -97,12 +104,12 @@ class LevelEvaluator:
         sim.reset(np.random.default_rng(0), tile_episode(self.episode, k))
         rule = self.rule(sim.params, np.repeat(levels, e, axis=0))
         rule.reset(k * e, np.random.default_rng(0))
-        total = np.zeros(k * e)
+        total: np.ndarray | float = 0.0
         while not sim.done:
-            cost = sim.step(rule.decide(sim.knowledge()), validate=False).cost
-            total += cost.sum(axis=1) if site is None else cost[:, site]
+            flows = sim.step(rule.decide(sim.knowledge()), validate=False)
+            total = total + measure(flows, sim.state)
         self.evaluations += k
-        return (total / sim.periods).reshape(k, e)
+        return (np.asarray(total) / sim.periods).reshape(k, e, -1)
 
     def __call__(self, levels: np.ndarray) -> np.ndarray:
         """Mean cost per period ``[K]`` of ``[K, S]`` level vectors."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from echelon.commands import (
     cmd_benchmark,
     cmd_evaluate,
+    cmd_nash,
     cmd_optimal,
     cmd_play,
     cmd_replay,
@@ -36,6 +37,7 @@ examples:
   echelon optimal distribution --json    simulation-optimised levels, as JSON
   echelon optimal beer_game --compare    the optimum against the classic heuristics
   echelon optimal lost_sales --method dp the exact optimal policy (lost sales) and the heuristics' gaps
+  echelon nash two_stage --share 0.5     selfish sites' equilibrium, its penalty, payments that align it
   echelon reproduce zipkin2008           Zipkin's lost-sales table: the DP, the heuristics, the core
   echelon benchmark heuristics           every heuristic on every built-in scenario
   echelon benchmark centralization       decentralized vs information sharing vs hybrid vs centralized
@@ -58,13 +60,24 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text!r}")
     return value
 
 
@@ -131,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true",
                    help="also evaluate the classic heuristics on the same demand and print a table")
     p.set_defaults(func=cmd_optimal)
+
+    p = sub.add_parser("nash", help="selfish sites: their equilibrium, the competition penalty, aligning payments",
+                       epilog="example: echelon nash two_stage --tracking echelon --share 0.5")
+    p.add_argument("scenario", help="built-in name or a YAML path")
+    p.add_argument("--tracking", choices=("local", "echelon"), default="local",
+                   help="what each site orders up to: its local (default) or its echelon inventory position")
+    p.add_argument("--share", type=_fraction, default=1.0,
+                   help="customer-facing sites' share of their consumer backorder cost, the rest their "
+                        "supplier's (Cachon & Zipkin's alpha; default: 1)")
+    p.add_argument("--episodes", type=_whole(2), default=200, help="episodes per candidate (default: 200)")
+    p.add_argument("--seed", type=_whole(0), default=0, help="seed of the episodes (default: 0)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_nash)
 
     p = sub.add_parser("reproduce", help="published figures beside Echelon's: zipkin2008, zheng_federgruen1991, "
                                          "dqn_beer_game",

@@ -177,6 +177,55 @@ def _optimal_dp(scen, as_json: bool) -> int:  # noqa: ANN001 - a Scenario
     return 0
 
 
+def cmd_nash(args: argparse.Namespace) -> int:
+    """``echelon nash``: selfish sites' equilibrium, its competition penalty, and the payments that align it."""
+    import json
+
+    from rich.table import Table
+
+    from agents.contract import align
+    from agents.nash import Game
+    from envs.scenario import load_scenario
+
+    scen = load_scenario(args.scenario)
+    game = Game(scen, args.tracking, args.share, episodes=args.episodes, seed=args.seed)
+    result = align(game)
+    if args.json:
+        print(json.dumps(result.as_dict(scen.site_names), indent=2))
+        return 0
+    console = _console()
+    console.print(f"[bold]{scen.name}[/bold]: selfish sites choosing {args.tracking} base-stock levels for their own "
+                  f"cost (Cachon & Zipkin 1999); customer-facing sites bear {args.share:g} of their consumer "
+                  f"backorder cost, their suppliers the rest; {args.episodes} episodes, common random numbers")
+    table = Table()
+    for col in ("site", "team level", "selfish level", "aligned level"):
+        table.add_column(col, justify="right")
+    aligned = [f"{x:.4g}" for x in result.aligned_levels] if result.aligned_levels is not None else ["-"] * game.n
+    for name, team, selfish, ours in zip(scen.site_names, result.team_levels, result.selfish_levels, aligned,
+                                         strict=True):
+        table.add_row(name, f"{team:.4g}", f"{selfish:.4g}", ours)
+    console.print(table)
+    console.print(f"team cost per period at the team levels {result.team_cost:.3f}, at the selfish equilibrium "
+                  f"{result.selfish_cost:.3f} ± {result.half_width:.3f}: competition penalty "
+                  f"[bold]{result.competition_penalty:.3f}[/bold]")
+    if not result.found:
+        console.print(f"no linear payments of this form make the team levels an equilibrium: under the best of "
+                      f"them a site still gains {-result.margin:.4f} per period by moving")
+        return 0
+    console.print("linear transfer payments, per period:")
+    for line in result.contract.describe(scen.site_names, game.supplier):
+        console.print(f"  {line}")
+    for lane_name, amount in result.payments.items():
+        console.print(f"  at the team levels, {lane_name}: {amount:+.3f} per period on average")
+    verdict = "[bold]the team optimum[/bold]" if result.reaches_team_optimum else "NOT the team optimum"
+    console.print(f"from the selfish equilibrium, best responses under the payments end at {verdict} "
+                  f"(team cost {result.aligned_cost:.3f}); smallest in-sample margin {result.margin:.4f}")
+    for name, (gain, half) in result.deviations.items():
+        console.print(f"  {name}: best own-cost gain from a one-unit move at the team levels {gain:+.4f} "
+                      f"± {half:.4f} (fresh episodes)")
+    return 0
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """``echelon reproduce``: a published table beside the figures Echelon computes for it."""
     from rich.table import Table

@@ -403,7 +403,8 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         "- **hybrid**: the centre sets every site's target (team-optimal local levels); each site orders up to "
         "it every period on its real-time position, adjusted by the extra demand it knows of, within a bound.",
         "- **decentralized**: each site orders on its own real-time position with all it knows locally; levels "
-        "set for the team (local decisions aligned with the team's cost).",
+        "set for the team (local decisions aligned with the team's cost: `echelon nash SCENARIO` computes the "
+        "linear transfer payments of Cachon & Zipkin 1999 under which selfish sites choose exactly these levels).",
         "- **decentralized selfish**: the same, but every site sets its own level for its own cost: the Nash "
         "equilibrium (Cachon & Zipkin 1999).",
         "- **naive**: each site orders up to a moving-average forecast of the orders it receives.",
