@@ -103,7 +103,7 @@ def newsvendor_ratio(model: SiteModel) -> float:
 def standard_levels(model: SiteModel) -> np.ndarray:
     """Morton's (1971) standard vector base-stock levels s_l, l = 0..m: the newsvendor level of m - l + 1 periods."""
     m = model.pipeline_length
-    return np.array([model.fractile(m - l + 1, newsvendor_ratio(model)) for l in range(m + 1)])
+    return np.array([model.fractile(m - k + 1, newsvendor_ratio(model)) for k in range(m + 1)])
 
 
 def _lost_sales_bounds(model: SiteModel, widen: int) -> dict[str, int]:
@@ -189,7 +189,7 @@ def _lost_sales_rvi(model: SiteModel, bounds: dict[str, int]) -> DPSolution:
     region = total <= top
     shift = np.minimum(np.arange(y_size)[:, None] + np.arange(q_size)[None, :], top)  # [k, x_1 or z]
     value = np.zeros(shape)
-    for iteration in range(1, MAX_ITERATIONS + 1):
+    for iteration in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is reported after the loop
         if m == 0:  # post-decision stock w = y + z: C(w) + E V((w - D)^+)
             after = period + pi @ value  # [w]
             q_values = after[np.minimum(total[:, None] + z, top)] + penalty
@@ -237,7 +237,7 @@ def _solve_backlog(model: SiteModel, max_cells: int) -> DPSolution:
     below = np.arange(len(x))[:, None] - np.arange(d_max + 1)[None, :]  # index of y - d
     reachable = x >= y_lo  # W is only needed (and only defined on the grid) from y_lo up
     below = np.clip(below, 0, len(x) - 1)
-    for iteration in range(1, MAX_ITERATIONS + 1):
+    for iteration in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is reported after the loop
         # W(y) = G(y) + E V(y - D), for y >= y_lo (then y - D >= x_lo)
         w = np.where(reachable, g_x + value[below] @ pmf, np.inf)
         # ordering up to some y > x: K + c (y - x) + W(y); the best y above each x by a suffix minimum

@@ -40,7 +40,7 @@ from envs.core import CoreParams, State
 from envs.errors import ConfigError
 from envs.hybrid_rule import HybridRule
 from envs.information import Knowledge
-from envs.observations import OBSERVATION_LEVELS, Observer, ObservationSpec
+from envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
 from envs.scenario import Scenario
 
 VIEW_LEVELS = OBSERVATION_LEVELS

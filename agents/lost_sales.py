@@ -19,9 +19,9 @@ priced exactly by :func:`agents.dp.evaluate`. References:
 
 from __future__ import annotations
 
-import numpy as np
-
 import math
+
+import numpy as np
 
 from agents.dp import Rule, evaluate, leftover_matrix, standard_levels
 from agents.policy import Policy

@@ -23,8 +23,9 @@ two ends of each lane.
 Found here by best-response iteration (Gauss–Seidel, customers first) on common
 random numbers: for each site in turn, its own cost is simulated for a grid of
 its levels, others fixed, and it moves to the best (of equally good levels,
-the nearest to its own); repeated until no site moves. The check afterwards moves each site one unit either way and reports
-its own-cost change with a 95% interval on fresh episodes.
+the nearest to its own); repeated until no site moves. The check afterwards
+moves each site one unit either way and reports its own-cost change with a
+95% interval on fresh episodes.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from envs.core import CoreParams, State
-from envs.information import Knowledge
 from envs.errors import ConfigError
+from envs.information import Knowledge
 from envs.scenario import Scenario
 
 SiteValues = float | Sequence[float] | Mapping[str, float]

@@ -14,8 +14,8 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from agents.forecast import ForecastBaseStock
 from agents.control import STRUCTURES, Local
+from agents.forecast import ForecastBaseStock
 from agents.heuristics import (
     BaseStock,
     CappedBaseStock,

@@ -19,12 +19,11 @@ with a 95% confidence interval, so it is not biased by the search.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-
-from collections.abc import Callable
-from typing import Any
 
 from envs.core import CoreParams, Flows, State, echelon_inventory_position, installation_base_stock, order_up_to
 from envs.information import Knowledge

@@ -94,9 +94,9 @@ def site_models(scenario: Scenario, purpose: str) -> list[SiteModel]:
     """
     models = []
     for i, site in enumerate(scenario.sites):
-        def refuse(why: str) -> ConfigError:
+        def refuse(why: str, name: str = site.name) -> ConfigError:
             return ConfigError(f"scenario '{scenario.name}': {purpose} covers sites supplied from outside that face "
-                               f"stationary whole-unit demand; site '{site.name}' {why}")
+                               f"stationary whole-unit demand; site '{name}' {why}")
 
         if site.supplier is not None:
             raise refuse(f"is supplied by '{site.supplier}'")

@@ -339,8 +339,8 @@ def cmd_study(args: argparse.Namespace) -> int:
     for cell in results:
         console.print(f"- {sentence(cell)}")
     write_study(config, results, out)
-    console.print(f"{len(results)} cells in {time.perf_counter() - wall:.0f} s; wrote {out} (report: {out / 'report.md'}, "
-                  f"map: {out / 'map.png'})")
+    console.print(f"{len(results)} cells in {time.perf_counter() - wall:.0f} s; wrote {out} "
+                  f"(report: {out / 'report.md'}, map: {out / 'map.png'})")
     return 0
 
 

@@ -23,8 +23,8 @@ for _id, _entry in (
         register(id=_id, entry_point=_entry)
 
 __all__ = [
-    "ActionError", "CentralSupplyChainEnv", "HybridControlEnv", "hybrid_parallel_env", "ConfigError", "CoreParams", "EchelonError", "Episode",
-    "Flows", "HybridSupplyChainEnv", "Scenario", "Simulator", "State", "SupplyChainEnv",
+    "ActionError", "CentralSupplyChainEnv", "HybridControlEnv", "hybrid_parallel_env", "ConfigError", "CoreParams",
+    "EchelonError", "Episode", "Flows", "HybridSupplyChainEnv", "Scenario", "Simulator", "State", "SupplyChainEnv",
     "available_scenarios", "env", "initial_state", "load_scenario", "parallel_env", "raw_env",
     "sample_episode", "step",
 ]

@@ -117,7 +117,8 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
     def _observations(self) -> dict[str, np.ndarray]:
         knowledge = self.sim.knowledge()
         sites = self.rule.observe_sites(knowledge)[0]
-        return {PLANNER: self.rule.observe_planner(knowledge)[0]} | {s: sites[i].copy() for i, s in enumerate(self.sites)}
+        planner = {PLANNER: self.rule.observe_planner(knowledge)[0]}
+        return planner | {s: sites[i].copy() for i, s in enumerate(self.sites)}
 
     def step(self, actions: Mapping[str, Any]
              ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:

@@ -22,7 +22,7 @@ from envs.actions import default_max_target
 from envs.core import installation_base_stock
 from envs.errors import ActionError
 from envs.information import Knowledge
-from envs.observations import Observer, ObservationSpec
+from envs.observations import ObservationSpec, Observer
 from envs.scenario import Scenario
 
 

@@ -73,7 +73,7 @@ from pettingzoo.utils import parallel_to_aec
 from pettingzoo.utils.env import AECEnv
 
 from envs.errors import ActionError
-from envs.observations import OBSERVATION_LEVELS, Observer, ObservationSpec
+from envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
 from envs.render import RENDER_MODES
 from envs.scenario import Scenario
 from envs.shell import SimulatorShell

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from envs.actions import ActionForm, make_action_form
-from envs.observations import Observer, ObservationSpec
+from envs.observations import ObservationSpec, Observer
 from envs.render import RENDER_MODES, render_ansi, render_rgb
 from envs.scenario import Scenario
 from envs.simulator import Simulator

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.dp import evaluate, solve, standard_levels
-from agents.lost_sales import base_stock_rule, best_base_stock, vector_base_stock_rule
+from agents.lost_sales import best_base_stock, vector_base_stock_rule
 from agents.registry import make_policy
 from agents.single_site import single_site_model
 from envs.errors import ConfigError

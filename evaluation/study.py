@@ -345,8 +345,8 @@ def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
         ax.set_xlabel("periods of local advance demand notice")
         ax.set_ylabel("periods of central data delay")
         if np.isnan(grid).any():
-            ax.text((len(config.notices) - 1) / 2 + 0.5, (len(config.delays) - 1) / 2, "not run:\nnothing to know ahead",
-                    ha="center", va="center", fontsize=8, color="grey")
+            ax.text((len(config.notices) - 1) / 2 + 0.5, (len(config.delays) - 1) / 2,
+                    "not run:\nnothing to know ahead", ha="center", va="center", fontsize=8, color="grey")
         size = f"extra demand {lift:g} x mean" if lift else "no extra demand"
         ax.set_title(f"{name}, {size}:\nthe cheapest structure (saving vs centralized)", fontsize=9)
     buffer = io.BytesIO()
@@ -420,8 +420,8 @@ def write_study(config: StudyConfig, cells: list[Cell], out: Path) -> list[Path]
     rows = results_rows(cells)
     header = list(rows[0])
     csv = "\n".join([",".join(header)] + [",".join(_csv(r[k]) for k in header) for r in rows]) + "\n"
-    files = {"results.csv": csv, "results.json": json.dumps(rows, indent=1), "report.md": report_markdown(config, cells),
-             "map.png": heatmap_png(config, cells)}
+    files = {"results.csv": csv, "results.json": json.dumps(rows, indent=1),
+             "report.md": report_markdown(config, cells), "map.png": heatmap_png(config, cells)}
     with atomic_dir(out) as tmp:
         for name, data in files.items():
             write_atomic(tmp / name, data)

@@ -18,7 +18,7 @@ from agents.nash import nash_levels
 from echelon.cli import main
 from envs.errors import ConfigError
 from envs.information import AdvanceDemand, CentralView, Information
-from envs.observations import Observer, ObservationSpec
+from envs.observations import ObservationSpec, Observer
 from envs.scenario import load_scenario
 from envs.simulator import Simulator
 

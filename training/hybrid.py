@@ -59,7 +59,8 @@ class HybridVecEnv(BatchVecEnv):
         n = len(self.scenario.sites)
         if self.role == "planner":
             targets = self.rule.targets_from(actions)
-            adjustments = self.peer(knowledge, self.rule) if self.peer else np.full((self.copies, n), self.rule.max_adjust)
+            adjustments = (self.peer(knowledge, self.rule) if self.peer
+                           else np.full((self.copies, n), self.rule.max_adjust))
         else:
             adjustments = np.asarray(actions).reshape(self.copies, n)
             targets = self.peer(knowledge, self.rule) if self.peer else None
