@@ -44,6 +44,7 @@ from agents.registry import make_policy
 from envs.errors import ConfigError
 from envs.information import AdvanceDemand, CentralView, Information
 from envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
+from envs.simulator import Episode
 from evaluation.metrics import Estimate
 from evaluation.rollout import common_episodes, rollout
 
@@ -92,6 +93,7 @@ class Cell:
     cost: dict[str, Estimate]  # team cost per period
     versus_central: dict[str, Estimate]  # paired: structure - centralized
     described: dict[str, str] = field(default_factory=dict)
+    demand_cv: float = float("nan")  # coefficient of variation of customer demand, extra demand included
 
     def ties_central(self, structure: str) -> bool:
         """Whether ``structure`` is not clearly cheaper than centralized: its paired saving is inside the
@@ -248,6 +250,14 @@ def study_cell_count(config: StudyConfig) -> int:
     return len(config.scenarios) * len(cell_axes(config))
 
 
+def demand_cv(scenario: Scenario, episode: Episode) -> float:
+    """The coefficient of variation std/mean of one period's customer demand (extra demand included),
+    averaged over the customer-facing sites: how variable the study's lift makes demand."""
+    sites = [i for i, name in enumerate(scenario.site_names) if name in scenario.demand]
+    demand = episode.demand[:, :, sites].reshape(-1, len(sites))
+    return float(np.mean(demand.std(axis=0) / demand.mean(axis=0)))
+
+
 def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None) -> list[Cell]:
     """Every cell of every scenario (module docstring); ``advance(message)`` after each cell.
 
@@ -277,6 +287,7 @@ def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None)
             cells.append(Cell(
                 base.name, delay, notice, lift, {k: Estimate.of(v) for k, v in per_episode.items()},
                 {k: Estimate.of(v - central) for k, v in per_episode.items()}, described,
+                demand_cv(scen, episode),
             ))
             if advance:
                 advance(f"{base.name}: delay {delay}, notice {notice}, lift {lift:g}")
@@ -288,6 +299,7 @@ def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None)
 def sentence(cell: Cell) -> str:
     """The cell in plain words: who wins, by how much against centralized control."""
     size = f"extra demand of {cell.lift:g} x mean" if cell.lift else "no extra demand"
+    size += f" (demand CV {cell.demand_cv:.2f})"
     where = (f"{size}, with {cell.delay} period{'s' if cell.delay != 1 else ''} of central data delay and "
              + (f"the extra demand known {cell.notice} period{'s' if cell.notice != 1 else ''} ahead locally"
                 if cell.notice else "no local advance knowledge"))
@@ -306,7 +318,8 @@ def sentence(cell: Cell) -> str:
 
 def results_rows(cells: list[Cell]) -> list[dict[str, Any]]:
     return [
-        {"scenario": c.scenario, "delay": c.delay, "notice": c.notice, "lift": c.lift, "structure": s,
+        {"scenario": c.scenario, "delay": c.delay, "notice": c.notice, "lift": c.lift,
+         "demand_cv": round(c.demand_cv, 4), "structure": s,
          "cost": c.cost[s].mean, "ci95": c.cost[s].half_width,
          "versus_centralized": c.versus_central[s].mean, "versus_centralized_ci95": c.versus_central[s].half_width,
          "winner": c.winner == s, "policy": c.described.get(s, "")}
@@ -348,7 +361,9 @@ def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
             ax.text((len(config.notices) - 1) / 2 + 0.5, (len(config.delays) - 1) / 2,
                     "not run:\nnothing to know ahead", ha="center", va="center", fontsize=8, color="grey")
         size = f"extra demand {lift:g} x mean" if lift else "no extra demand"
-        ax.set_title(f"{name}, {size}:\nthe cheapest structure (saving vs centralized)", fontsize=9)
+        cv = next(c.demand_cv for c in cells if c.scenario == name and c.lift == lift)
+        ax.set_title(f"{name}, {size} (demand CV {cv:.2f}):\nthe cheapest structure (saving vs centralized)",
+                     fontsize=9)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
@@ -364,7 +379,8 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         f"planner's data delay ({', '.join(map(str, config.delays))} periods) and how far ahead sites learn of "
         f"extra demand ({', '.join(map(str, config.notices))} periods; a period carries extra demand with "
         f"chance {config.rate:g}, Poisson with mean {' or '.join(f'{lf:g}' for lf in config.lifts)} x mean demand; "
-        f"with notice 0 it comes as a surprise). The planner re-plans every "
+        f"with notice 0 it comes as a surprise; the extra demand also makes demand more variable: its coefficient "
+        f"of variation is given with every panel and cell). The planner re-plans every "
         f"{config.review_period} period(s); its on-hand records err by {config.record_error:.0%}. A hybrid site "
         f"adjusts the central target by at most {config.hybrid_max_adjust:g} x its mean demand. A structure "
         f"wins a cell only when it is cheaper than centralized beyond the 95% interval of the paired difference "

@@ -39,7 +39,12 @@ def test_the_map_says_it_depends(tmp_path, capsys):
     assert late["structure"] != "centralized"
     assert late["versus_centralized"] + late["versus_centralized_ci95"] < 0
     report = (out / "report.md").read_text()
-    assert "no extra demand, with 2 periods of central data delay and no local advance knowledge: " in report
+    assert "no extra demand (demand CV 0.38), with 2 periods of central data delay and no local advance " \
+           "knowledge: " in report
+    cv = {r["lift"]: r["demand_cv"] for r in rows}
+    # Poisson store demand with means 6, 8, 5, 10: CV 1/sqrt(mean), on average 0.381
+    assert cv[0] == pytest.approx(0.381, abs=0.01)
+    assert cv[1] > cv[0] + 0.1  # extra demand makes demand more variable
     assert (out / "map.png").read_bytes()[:4] == b"\x89PNG"
     assert "beats centralized by" in capsys.readouterr().out
 
