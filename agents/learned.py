@@ -68,26 +68,11 @@ class LearnerView:
         self.index = np.array([scenario.index(s) for s in sites])
         self.joint = joint
         self.observation = observation
-        self.form: ActionForm = make_action_form(action, scenario, max_order, max_adjust)
+        # a shared slot space covers every site (the form's uniform spaces); actions are capped per site
+        self.form: ActionForm = make_action_form(action, scenario, max_order, max_adjust, uniform=not joint)
         self.observer = Observer(scenario, ObservationSpec.learner(observation), self.sites, joint=joint)
         self.observation_space = spaces.Box(-np.inf, np.inf, (self.observer.dim,), np.float32)
-        if joint:
-            self.action_space = self.form.joint_space()
-            self._upper = None
-        else:
-            self._upper = self._bounds()
-            top = float(self._upper.max())
-            if isinstance(self.form.site_space(0), spaces.Discrete):
-                self.action_space = spaces.Discrete(int(top) + 1)
-            else:
-                self.action_space = spaces.Box(0.0, top, (1,), np.float32)
-
-    def _bounds(self) -> np.ndarray:
-        """Largest valid action per site (a shared slot space covers them all; actions are capped per site)."""
-        return np.array([
-            space.n - 1 if isinstance(space, spaces.Discrete) else float(space.high[0])
-            for space in (self.form.site_space(i) for i in range(len(self.scenario.sites)))
-        ])
+        self.action_space = self.form.joint_space() if joint else self.form.site_space(0)
 
     @property
     def slots_per_copy(self) -> int:
@@ -105,8 +90,7 @@ class LearnerView:
         if self.joint:
             out[:] = acts.reshape(batch, -1)
         else:
-            acts = acts.reshape(batch, len(self.sites))
-            out[:, self.index] = np.minimum(acts, self._upper[self.index])
+            out[:, self.index] = acts.reshape(batch, len(self.sites))
         return out
 
 

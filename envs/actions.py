@@ -17,6 +17,18 @@ Q-network for the beer game"): order what was asked plus an adjustment x in
 :func:`envs.core.installation_base_stock`): a state-dependent base-stock policy,
 so the optimum of a serial chain is one constant action per site. An action
 outside its space raises :class:`~envs.errors.ActionError`.
+
+Two options for clients that need them:
+
+* ``uniform``: every site gets the same space, the widest of the sites' (shared
+  policies in RLlib, Tianshou, TorchRL and SuperSuit need one space for all
+  agents); an action beyond a site's own bound is capped to it (a discrete
+  order or target at the site's ``max_order``, a continuous order at its
+  upper bound). Only a site's own spaces differ; the joint (central) spaces
+  are unchanged.
+* ``clip``: an action outside its space is clipped into it (and a fractional
+  one rounded, for the whole-number forms) instead of raising; NaN still
+  raises.
 """
 
 from __future__ import annotations
@@ -64,14 +76,41 @@ class ActionForm:
     """
 
     name: str = ""
+    integral: bool = True  # actions are whole numbers
 
-    def __init__(self, names: Sequence[str], max_order: np.ndarray, max_adjust: int = 2):
+    def __init__(self, names: Sequence[str], max_order: np.ndarray, max_adjust: int = 2, uniform: bool = False,
+                 clip: bool = False):
         self.names = tuple(names)
         self.max_order = np.asarray(max_order, dtype=np.float64)
         self.max_adjust = int(max_adjust)
+        self.uniform, self.clip = bool(uniform), bool(clip)
 
     def site_space(self, i: int) -> spaces.Space:
+        """Site i's action space: its own (:meth:`_site_space`), or the widest with ``uniform``."""
+        return self._site_space(int(np.argmax(self._upper())) if self.uniform else i)
+
+    def _site_space(self, i: int) -> spaces.Space:
         raise NotImplementedError
+
+    def _upper(self) -> np.ndarray:
+        """Per-site largest action, ``[S]``."""
+        raise NotImplementedError
+
+    def _limits(self) -> np.ndarray:
+        """The largest action :meth:`_check` accepts per site: the site's own, or everyone's with ``uniform``."""
+        upper = self._upper()
+        return np.full_like(upper, upper.max()) if self.uniform else upper
+
+    def _admit(self, actions: np.ndarray) -> np.ndarray:
+        """``clip``: actions pulled into their space (whole-number forms rounded); NaN left to :meth:`_check`."""
+        if not self.clip:
+            return actions
+        clipped = np.clip(actions, 0.0, self._limits())
+        return np.round(clipped) if self.integral else clipped
+
+    def _cap(self, actions: np.ndarray) -> np.ndarray:
+        """``uniform``: a checked action beyond the site's own bound, capped to it."""
+        return np.minimum(actions, self._upper()) if self.uniform else actions
 
     def joint_space(self) -> spaces.Space:
         raise NotImplementedError
@@ -95,12 +134,13 @@ class ActionForm:
         (their actions there are ignored); the orders of the controlled sites see them.
         """
         if fixed is None:
+            actions = self._admit(actions)
             self._check(actions)
-            return self._orders(actions, state, params)
+            return self._orders(self._cap(actions), state, params)
         free = np.isnan(fixed)
-        actions = np.where(free, actions, 0.0)
+        actions = self._admit(np.where(free, actions, 0.0))
         self._check(actions)
-        return self._mixed_orders(actions, state, params, fixed, free)
+        return self._mixed_orders(self._cap(actions), state, params, fixed, free)
 
     def _mixed_orders(
         self, actions: np.ndarray, state: State, params: CoreParams, fixed: np.ndarray, free: np.ndarray
@@ -113,7 +153,7 @@ class ActionForm:
             if self._accepts(values):
                 row = np.array([values], dtype=np.float64)
                 if row.ndim == 2:  # all plain numbers
-                    return self._orders(row, state, params)
+                    return self._orders(self._cap(row), state, params)
         except (TypeError, ValueError):  # e.g. 1-element arrays: the general path takes them
             pass
         return self.to_orders(self._as_row(values), state, params)
@@ -137,9 +177,6 @@ class ActionForm:
 
 
 class _IntegerForm(ActionForm):
-    def _upper(self) -> np.ndarray:
-        raise NotImplementedError
-
     def _accepts(self, values: list) -> bool:
         # chained comparisons reject NaN and inf; `v % 1 == 0` rejects fractions
         for v, u in zip(values, self._upper_values, strict=True):
@@ -149,10 +186,10 @@ class _IntegerForm(ActionForm):
 
     @functools.cached_property
     def _upper_values(self) -> list[float]:
-        return self._upper().tolist()
+        return self._limits().tolist()
 
     def _check(self, actions: np.ndarray) -> None:
-        upper = self._upper()
+        upper = self._limits()
         # one fused test on the fast path (NaN fails every comparison); details only on error
         if (np.floor(actions) == np.minimum(np.maximum(actions, 0.0), upper)).all():
             return
@@ -174,7 +211,7 @@ class DiscreteOrder(_IntegerForm):
     def _upper(self) -> np.ndarray:
         return self.max_order
 
-    def site_space(self, i: int) -> spaces.Space:
+    def _site_space(self, i: int) -> spaces.Space:
         return spaces.Discrete(int(self.max_order[i]) + 1)
 
     def joint_space(self) -> spaces.Space:
@@ -185,27 +222,30 @@ class ContinuousOrder(ActionForm):
     """Real order quantity in [0, max_order]."""
 
     name = "continuous"
+    integral = False
 
-    def __init__(self, names: Sequence[str], max_order: np.ndarray, max_adjust: int = 2):
-        super().__init__(names, max_order, max_adjust)
-        self._upper = self.max_order * (1 + 1e-6)  # float32 actions may round just above the bound
+    def _upper(self) -> np.ndarray:
+        return self.max_order
 
-    def site_space(self, i: int) -> spaces.Space:
+    def _site_space(self, i: int) -> spaces.Space:
         return spaces.Box(0.0, float(self.max_order[i]), shape=(1,), dtype=np.float32)
 
     def joint_space(self) -> spaces.Space:
         return spaces.Box(0.0, self.max_order.astype(np.float32), dtype=np.float32)
 
     def _check(self, actions: np.ndarray) -> None:
-        if ((actions >= 0) & (actions <= self._upper)).all():
+        upper = self._limits()
+        slack = upper * (1 + 1e-6)  # float32 actions may round just above the bound
+        if ((actions >= 0) & (actions <= slack)).all():
             return
         self._check_finite(actions)
-        bad = (actions < 0) | (actions > self._upper)
+        bad = (actions < 0) | (actions > slack)
         if bad.any():
             b, i = np.argwhere(bad)[0]
-            raise ActionError(
-                f"action of '{self.names[i]}': must be in [0, {self.max_order[i]:g}] (got {actions[b, i]:g})"
-            )
+            raise ActionError(f"action of '{self.names[i]}': must be in [0, {upper[i]:g}] (got {actions[b, i]:g})")
+
+    def _orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
+        return np.minimum(actions, self.max_order)  # float32 rounding just above the bound
 
 
 class DemandPlus(_IntegerForm):
@@ -216,7 +256,7 @@ class DemandPlus(_IntegerForm):
     def _upper(self) -> np.ndarray:
         return np.full(len(self.names), 2.0 * self.max_adjust)
 
-    def site_space(self, i: int) -> spaces.Space:
+    def _site_space(self, i: int) -> spaces.Space:
         return spaces.Discrete(2 * self.max_adjust + 1)
 
     def joint_space(self) -> spaces.Space:
@@ -249,9 +289,11 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 
 
 def make_action_form(
-    form: str, scenario: Scenario, max_order: float | Sequence[float] | None = None, max_adjust: int = 2
+    form: str, scenario: Scenario, max_order: float | Sequence[float] | None = None, max_adjust: int = 2,
+    uniform: bool = False, clip: bool = False,
 ) -> ActionForm:
-    """Build the named action form for a scenario; bad names or bounds raise ValueError."""
+    """Build the named action form for a scenario (options: module docstring); bad names or bounds raise
+    ValueError."""
     if form not in ACTION_FORMS:
         raise ValueError(f"action: must be one of {', '.join(ACTION_FORMS)} (got {form!r})")
     if max_order is None:
@@ -264,4 +306,4 @@ def make_action_form(
             raise ValueError(f"max_order: must be whole numbers for action={form!r} (got {max_order!r})")
     if not isinstance(max_adjust, int) or isinstance(max_adjust, bool) or max_adjust < 1:
         raise ValueError(f"max_adjust: must be a whole number >= 1 (got {max_adjust!r})")
-    return ACTION_FORMS[form](scenario.site_names, bound, max_adjust)
+    return ACTION_FORMS[form](scenario.site_names, bound, max_adjust, uniform=uniform, clip=clip)

@@ -21,8 +21,11 @@ the network ``delay`` periods ago, on-hand stock with record errors; then
 
 ## Rewards
 
-The negative team cost of the period (sum over sites). ``info["site_costs"]``
-holds each site's cost.
+The negative team cost of the period (sum over sites), divided by
+``reward_scale`` if given (``"auto"`` or a number, :mod:`envs.rewards`).
+``info["site_costs"]`` holds each site's unscaled cost and ``info["orders"]``
+the orders placed (zeros at reset). ``clip_actions=True`` clips an action
+outside its space into it instead of raising.
 
 ## Starting State
 
@@ -94,7 +97,12 @@ class ControllerEnv(SimulatorShell, gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         self.sim.reset(self.np_random)
-        return self._observation(), {}
+        self._shown()
+        return self._observation(), self._info(self._reset_info())
+
+    def _reset_info(self) -> dict:
+        """The step's info keys with zeros: clients that read keys at reset find them there too."""
+        return {"site_costs": self._site_costs(np.zeros(self.sim.n_sites)), "orders": np.zeros(self.sim.n_sites)}
 
     def _site_costs(self, cost: np.ndarray) -> dict[str, float]:
         return dict(zip(self.sim.params.names, cost.tolist(), strict=True))
@@ -111,12 +119,16 @@ class CentralSupplyChainEnv(ControllerEnv):
         max_order: float | Sequence[float] | None = None,
         max_adjust: int = 2,
         render_mode: str | None = None,
+        clip_actions: bool = False,
+        reward_scale: float | str | None = None,
     ):
-        self._init_shell(scenario, periods, action, max_order, max_adjust, render_mode)
+        self._init_shell(scenario, periods, action, max_order, max_adjust, render_mode, reward_scale=reward_scale,
+                         clip=clip_actions)
         self._init_controller()
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         orders = self._decision(action)
         cost = self.sim.step(orders, validate=False).cost[0]
         info = self._info({"site_costs": self._site_costs(cost), "orders": orders[0]})
-        return self._observation(), -float(cost.sum()), False, self.sim.done, info
+        self._shown()
+        return self._observation(), -float(cost.sum()) / self.reward_scale, False, self.sim.done, info

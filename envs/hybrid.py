@@ -68,6 +68,7 @@ class HybridSupplyChainEnv(ControllerEnv):
         max_target: float | Sequence[float] | None = None,
         periods: int | None = None,
         render_mode: str | None = None,
+        reward_scale: float | str | None = None,
     ):
         if not isinstance(review_period, int) or isinstance(review_period, bool) or review_period < 1:
             raise ValueError(f"review_period: must be a whole number >= 1 (got {review_period!r})")
@@ -75,7 +76,7 @@ class HybridSupplyChainEnv(ControllerEnv):
             raise ValueError(f"target: must be one of {', '.join(TARGET_FORMS)} (got {target!r})")
         scen = load_scenario(scenario)
         bound = default_max_target(scen) if max_target is None else max_target
-        self._init_shell(scen, periods, target, bound, 2, render_mode)
+        self._init_shell(scen, periods, target, bound, 2, render_mode, reward_scale=reward_scale)
         self._init_controller()
         self.review_period = review_period
 
@@ -89,4 +90,8 @@ class HybridSupplyChainEnv(ControllerEnv):
             cost += self.sim.step(orders, validate=False).cost[0]
             periods += 1
         info = self._info({"site_costs": self._site_costs(cost), "periods": periods})
-        return self._observation(), -float(cost.sum()), False, self.sim.done, info
+        self._shown()
+        return self._observation(), -float(cost.sum()) / self.reward_scale, False, self.sim.done, info
+
+    def _reset_info(self) -> dict:
+        return {"site_costs": self._site_costs(np.zeros(self.sim.n_sites)), "periods": 0}

@@ -29,7 +29,9 @@ view or infos.
 ## Rewards
 
 The negative period cost: the planner always gets the team's; a site its own,
-the team's, or a mix (``reward`` as :class:`envs.parallel.SupplyChainEnv`).
+the team's, or a mix (``reward`` and ``reward_scale`` as :class:`envs.parallel.SupplyChainEnv`).
+A site's ``infos`` hold its own unscaled ``cost`` (0 at reset); the planner's
+are empty, at reset as at every step.
 
 ## Starting State, Episode End
 
@@ -47,7 +49,6 @@ As the parallel env: the scenario's initial state; truncated at the horizon.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -59,10 +60,10 @@ from envs.actions import default_max_target
 from envs.central import joint_action
 from envs.errors import ActionError
 from envs.hybrid_rule import HybridRule
-from envs.parallel import reward_weight
 from envs.render import RENDER_MODES
+from envs.rewards import reward_weight
 from envs.scenario import Scenario, load_scenario
-from envs.shell import SimulatorShell
+from envs.shell import SimulatorShell, horizon
 
 PLANNER = "planner"
 
@@ -81,27 +82,30 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
         periods: int | None = None,
         render_mode: str | None = None,
         max_cycles: int | None = None,
+        reward_scale: float | str | None = None,
     ):
         scen = load_scenario(scenario)
-        horizon = periods if periods is not None else max_cycles
-        self._init_shell(scen, horizon, "continuous", max_target if max_target is not None else
-                         default_max_target(scen), 2, render_mode)
+        self._init_shell(scen, horizon(periods, max_cycles), "continuous", max_target if max_target is not None else
+                         default_max_target(scen), 2, render_mode, reward_scale=reward_scale)
         self.rule = HybridRule(self.scenario, max_adjust, self.action_form.max_order)
         self.team_weight = reward_weight(reward)
         self.metadata = {**self.metadata, "name": f"{self.scenario.name}_hybrid_v0"}
         self.sites = list(self.scenario.site_names)
         self.possible_agents = [PLANNER, *self.sites]
         self.agents: list[str] = []
+        # built once: the same objects every call, and no cache holding the env alive
+        self.observation_spaces = {PLANNER: self.rule.planner_space()} | dict.fromkeys(self.sites,
+                                                                                       self.rule.site_space())
+        self.action_spaces = {PLANNER: self.rule.planner_action_space()} | dict.fromkeys(
+            self.sites, self.rule.site_action_space())
 
-    @functools.cache  # noqa: B019 - spaces are fixed per instance
     def observation_space(self, agent: str) -> spaces.Space:
         self._check_agent(agent)
-        return self.rule.planner_space() if agent == PLANNER else self.rule.site_space()
+        return self.observation_spaces[agent]
 
-    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Space:
         self._check_agent(agent)
-        return self.rule.planner_action_space() if agent == PLANNER else self.rule.site_action_space()
+        return self.action_spaces[agent]
 
     def _check_agent(self, agent: str) -> None:
         if agent not in self.possible_agents:
@@ -112,7 +116,8 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
         self.sim.reset(self._reseed(seed))
         self.rule.reset(1)
         self.agents = list(self.possible_agents)
-        return self._observations(), {a: {} for a in self.agents}
+        self._shown()
+        return self._observations(), {PLANNER: {}} | {s: {"cost": 0.0} for s in self.sites}
 
     def _observations(self) -> dict[str, np.ndarray]:
         knowledge = self.sim.knowledge()
@@ -138,8 +143,9 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
         adjust = np.array([[self._adjustment(s, actions[s]) for s in self.sites]])
         cost = self.sim.step(self.rule.orders(knowledge, adjust), validate=False).cost[0]
         team = float(cost.sum())
-        w = self.team_weight
-        rewards = {PLANNER: -team} | {s: -((1.0 - w) * c + w * team) for s, c in zip(self.sites, cost, strict=True)}
+        w, scale = self.team_weight, self.reward_scale
+        rewards = {PLANNER: -team / scale} | {s: -((1.0 - w) * c + w * team) / scale
+                                              for s, c in zip(self.sites, cost, strict=True)}
         infos = {PLANNER: {}} | {s: {"cost": float(c)} for s, c in zip(self.sites, cost, strict=True)}
         observations = self._observations()
         done = self.sim.done
@@ -147,6 +153,7 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
         truncations = dict.fromkeys(self.agents, done)
         if done:
             self.agents = []
+        self._shown()
         return observations, rewards, terminations, truncations, infos
 
     def _adjustment(self, site: str, action: Any) -> int:

@@ -12,8 +12,15 @@ demand is served, costs are charged.
 
 Per agent, by ``action=`` (see :mod:`envs.actions`): ``discrete`` order
 quantity ``Discrete(max_order + 1)`` (default), ``continuous``
-``Box(0, max_order, (1,))``, or ``demand_plus`` ``Discrete(2 m + 1)``: order the
-incoming order plus ``a - m``.
+``Box(0, max_order, (1,))``, ``demand_plus`` ``Discrete(2 m + 1)``: order the
+incoming order plus ``a - m``, or ``target`` ``Discrete(max_target + 1)``: order
+up to a base-stock level. With ``uniform_spaces=True`` (the default) every
+agent has the same space, the widest of the sites', and an action beyond a
+site's own bound is capped to it, so shared-policy clients (RLlib, Tianshou,
+TorchRL, SuperSuit) work on every network; ``uniform_spaces=False`` gives each
+site its own bounds. An action outside its space raises
+:class:`~envs.errors.ActionError`, or with ``clip_actions=True`` is clipped
+into it.
 
 ## Observation Space
 
@@ -26,12 +33,20 @@ received, last order); ``shared``, plus last period's end-customer demand;
 1, 2, ..., H periods). Where the scenario's information model gives sites
 advance demand (:mod:`envs.information`), each site's observation ends with
 its own known extra demand of the next ``notice`` periods, never another's.
+``view="learner"`` gives exactly what Echelon's own trainer gives its models:
+the same level, scaled by the mean demand through the site, with the site's
+one-hot and the fraction of the horizon left
+(:meth:`~envs.observations.ObservationSpec.learner`); ``view="raw"`` (default)
+raw units.
 
 ## Rewards
 
 The negative of a period's cost. ``reward="decentralized"``: each site's own
 cost; ``"cooperative"``: the team cost (sum over sites), the same for all; a
-number w in [0, 1]: ``-((1 - w) own + w team)``.
+number w in [0, 1]: ``-((1 - w) own + w team)``. ``reward_scale``: ``"auto"``
+divides rewards by a typical period's holding cost (:func:`envs.rewards.cost_scale`,
+what Echelon's trainer uses), a number by that number. ``infos[agent]["cost"]``
+is the site's own unscaled cost, at reset (0) as at every step.
 
 ## Starting State
 
@@ -40,13 +55,21 @@ random lead times) comes from the Generator seeded in ``reset(seed=...)``.
 
 ## Episode End
 
-Truncation after the scenario's ``periods`` (the horizon); there is no
-terminal state. After that, ``agents`` is empty.
+Truncation after the scenario's ``periods`` (the horizon; ``periods=`` or
+PettingZoo's ``max_cycles=`` sets it); there is no terminal state. After
+that, ``agents`` is empty.
+
+## Rendering
+
+``render_mode``: ``ansi`` (a text table), ``rgb_array`` (a picture) or
+``human`` (the text table printed after every reset and step). ``render()``
+ignores a mode argument.
 
 ## Arguments
 
 >>> import envs
->>> env = envs.parallel_env(scenario="beer_game", reward="cooperative", observation="local")
+>>> env = envs.parallel_env(scenario="beer_game", reward="cooperative", observation="local", view="learner",
+...                         reward_scale="auto")
 >>> observations, infos = env.reset(seed=0)
 
 ## References
@@ -62,7 +85,6 @@ Snyder & Shen, *Fundamentals of Supply Chain Theory*, ch. 6.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -75,21 +97,11 @@ from pettingzoo.utils.env import AECEnv
 from envs.errors import ActionError
 from envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
 from envs.render import RENDER_MODES
+from envs.rewards import reward_weight
 from envs.scenario import Scenario
-from envs.shell import SimulatorShell
+from envs.shell import SimulatorShell, horizon
 
-REWARD_MODES = {"decentralized": 0.0, "cooperative": 1.0}
-
-
-def reward_weight(reward: str | float) -> float:
-    """Weight w on the team cost: 0 decentralized, 1 cooperative, or a number in [0, 1]."""
-    if isinstance(reward, str):
-        if reward not in REWARD_MODES:
-            raise ValueError(f"reward: must be 'decentralized', 'cooperative' or a number in [0, 1] (got {reward!r})")
-        return REWARD_MODES[reward]
-    if isinstance(reward, bool) or not isinstance(reward, int | float) or not 0.0 <= reward <= 1.0:
-        raise ValueError(f"reward: a mix weight must be a number in [0, 1] (got {reward!r})")
-    return float(reward)
+VIEWS = {"raw": ObservationSpec.raw, "learner": ObservationSpec.learner}
 
 
 class SupplyChainEnv(SimulatorShell, ParallelEnv):
@@ -107,29 +119,38 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         max_order: float | Sequence[float] | None = None,
         max_adjust: int = 2,
         render_mode: str | None = None,
+        max_cycles: int | None = None,
+        view: str = "raw",
+        uniform_spaces: bool = True,
+        clip_actions: bool = False,
+        reward_scale: float | str | None = None,
     ):
         if observation not in OBSERVATION_LEVELS:
             raise ValueError(f"observation: must be one of {', '.join(OBSERVATION_LEVELS)} (got {observation!r})")
-        self._init_shell(scenario, periods, action, max_order, max_adjust, render_mode)
+        if view not in VIEWS:
+            raise ValueError(f"view: must be one of {', '.join(VIEWS)} (got {view!r})")
+        self._init_shell(scenario, horizon(periods, max_cycles), action, max_order, max_adjust, render_mode,
+                         reward_scale=reward_scale, uniform=uniform_spaces, clip=clip_actions)
         self.team_weight = reward_weight(reward)
-        self.observation_level = observation
+        self.observation_level, self.view = observation, view
         self.metadata = {**self.metadata, "name": f"{self.scenario.name}_v0"}
         self.possible_agents = list(self.scenario.site_names)
         self.agents: list[str] = []
         self._index = {a: i for i, a in enumerate(self.possible_agents)}
         self._agent_set = set(self.possible_agents)
-        self.observer = Observer(self.scenario, ObservationSpec.raw(observation),
-                                 signals=self.scenario.information.notice)
+        self.observer = Observer(self.scenario, VIEWS[view](observation), signals=self.scenario.information.notice)
         self.state_space = self.joint_observer.space
+        # built once: the same objects every call, and no cache holding the env alive
+        self.observation_spaces = dict.fromkeys(self.possible_agents, self.observer.space)
+        self.action_spaces = {a: self.action_form.site_space(i) for i, a in enumerate(self.possible_agents)}
 
-    @functools.cache  # noqa: B019 - spaces are fixed per instance
     def observation_space(self, agent: str) -> spaces.Space:
         self._check_agent(agent)
-        return self.observer.space
+        return self.observation_spaces[agent]
 
-    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.Space:
-        return self.action_form.site_space(self._check_agent(agent))
+        self._check_agent(agent)
+        return self.action_spaces[agent]
 
     def _check_agent(self, agent: str) -> int:
         if agent not in self._index:
@@ -141,7 +162,8 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
     ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
         self.sim.reset(self._reseed(seed))
         self.agents = list(self.possible_agents)
-        return self._observations(), {a: {} for a in self.agents}
+        self._shown()
+        return self._observations(), {a: {"cost": 0.0} for a in self.agents}
 
     def _observations(self) -> dict[str, np.ndarray]:
         signals = self.sim.knowledge().signals if self.observer.signals else None
@@ -175,12 +197,12 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         flows = self.sim.step(orders, validate=False)
         own = flows.cost[0].tolist()
         agents = self.possible_agents
-        w = self.team_weight
+        w, scale = self.team_weight, self.reward_scale
         team = sum(own)
         if w == 1.0:  # cooperative, the default: one reward for all
-            rewards = dict.fromkeys(agents, -team)
+            rewards = dict.fromkeys(agents, -team / scale)
         else:
-            rewards = {a: -((1.0 - w) * c + w * team) for a, c in zip(agents, own, strict=True)}
+            rewards = {a: -((1.0 - w) * c + w * team) / scale for a, c in zip(agents, own, strict=True)}
         infos = {a: {"cost": c} for a, c in zip(agents, own, strict=True)}
         observations = self._observations()
         done = self.sim.done
@@ -188,6 +210,7 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         truncations = dict.fromkeys(agents, done)
         if done:
             self.agents = []
+        self._shown()
         return observations, rewards, terminations, truncations, infos
 
 

@@ -1,4 +1,5 @@
-"""Rendering of a simulator's first batch copy: ``ansi`` text and ``rgb_array`` images."""
+"""Rendering of a simulator's first batch copy: ``ansi`` text, ``rgb_array`` images, and ``human`` (the ansi
+text printed after every reset and step, as Gymnasium's convention for that mode)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 from envs.core import backlog_total, inventory_position, total
 from envs.simulator import Simulator
 
-RENDER_MODES = ("ansi", "rgb_array")
+RENDER_MODES = ("ansi", "rgb_array", "human")
 
 
 def render_ansi(sim: Simulator) -> str:

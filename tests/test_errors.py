@@ -217,7 +217,9 @@ def test_core_order_checks():
     ("kwargs", "needle"),
     [({"reward": "selfish"}, "reward"), ({"reward": 1.5}, "reward"), ({"observation": "all"}, "observation"),
      ({"action": "box"}, "action"), ({"max_order": -1}, "max_order"), ({"max_adjust": 0}, "max_adjust"),
-     ({"render_mode": "human"}, "render_mode"), ({"periods": 0}, "periods")],
+     ({"render_mode": "movie"}, "render_mode"), ({"periods": 0}, "periods"), ({"view": "eyes"}, "view"),
+     ({"reward_scale": 0}, "reward_scale"), ({"reward_scale": "big"}, "reward_scale"),
+     ({"periods": 10, "max_cycles": 12}, "max_cycles")],
 )
 def test_bad_env_options(kwargs, needle):
     with pytest.raises(ValueError, match=needle):

@@ -40,7 +40,7 @@ from agents.learned import VIEW_LEVELS, algorithm_class
 from agents.registry import make_policy
 from envs.actions import ACTION_FORMS
 from envs.errors import ConfigError
-from envs.parallel import reward_weight
+from envs.rewards import reward_weight
 from envs.scenario import load_scenario, read_yaml, resolve_yaml, whole_number
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"

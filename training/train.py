@@ -48,7 +48,7 @@ from agents.policy import Policy
 from agents.registry import make_policy
 from envs.errors import ConfigError, Interrupted
 from envs.files import write_atomic
-from envs.parallel import reward_weight
+from envs.rewards import reward_weight
 from envs.scenario import Scenario, load_scenario
 from evaluation.metrics import compute_metrics
 from evaluation.rollout import common_episodes, rollout

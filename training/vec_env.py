@@ -29,14 +29,9 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 
 from agents.learned import LearnedGroup, LearnerView, combined_orders
 from agents.policy import Policy
+from envs.rewards import cost_scale
 from envs.scenario import Scenario
 from envs.simulator import Simulator
-
-
-def cost_scale(scenario: Scenario) -> float:
-    """Sum over sites of h' x mean demand through the site (at least 1): a period's typical holding cost."""
-    total = sum(s.holding_cost * scenario.mean_demand_through(s.name) for s in scenario.sites)
-    return float(max(total, 1.0))
 
 
 class BatchVecEnv(VecEnv):
