@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.levels import Optimum
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.agents.levels import Optimum
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 _TIE = 1e-9  # relative: values of g this close to its minimum are ties (FFT round-off is about 1e-12)
 _NORMAL_GRID = 1 / 100  # grid step for continuous demand, in standard deviations (levels to 0.01 sd)

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.nash import FEATURES, Game, half_width
-from envs.errors import ConfigError
+from echelon.agents.nash import FEATURES, Game, half_width
+from echelon.envs.errors import ConfigError
 
 MOVES = (-8.0, -4.0, -2.0, -1.0, 1.0, 2.0, 4.0, 8.0)  # the moves (units) a site must not gain by
 MAX_VERTICES = 400_000  # bound on the linear programme's vertex enumeration

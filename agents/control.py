@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from agents.policy import Policy, SiteValues, per_site, site_label
-from envs.core import CoreParams, State, echelon_inventory_position, installation_base_stock, order_up_to
-from envs.errors import ConfigError
-from envs.information import Knowledge
-from envs.scenario import Scenario
+from echelon.agents.policy import Policy, SiteValues, per_site, site_label
+from echelon.envs.core import CoreParams, State, echelon_inventory_position, installation_base_stock, order_up_to
+from echelon.envs.errors import ConfigError
+from echelon.envs.information import Knowledge
+from echelon.envs.scenario import Scenario
 
 
 def known_extra(knowledge: Knowledge, params: CoreParams, limit: np.ndarray | None = None) -> np.ndarray:

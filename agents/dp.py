@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.single_site import SiteModel, ceil_sqrt, single_site_model
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.agents.single_site import SiteModel, ceil_sqrt, single_site_model
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 MAX_CELLS = 20_000_000
 """Largest work array the DP may use (float64 values: about 160 MB)."""

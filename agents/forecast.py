@@ -25,10 +25,10 @@ from statistics import NormalDist
 
 import numpy as np
 
-from agents.policy import Policy, SiteValues, per_site, site_label
-from envs.core import State, sequential_orders
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.agents.policy import Policy, SiteValues, per_site, site_label
+from echelon.envs.core import State, sequential_orders
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 SIGNALS = ("incoming", "customer")
 

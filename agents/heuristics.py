@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.policy import Policy, SiteValues, per_site, site_label
-from envs.actions import default_max_order
-from envs.core import (
+from echelon.agents.policy import Policy, SiteValues, per_site, site_label
+from echelon.envs.actions import default_max_order
+from echelon.envs.core import (
     State,
     echelon_inventory_position,
     installation_base_stock,
@@ -25,8 +25,8 @@ from envs.core import (
     pipeline,
     sequential_orders,
 )
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 
 class BaseStock(Policy):

@@ -34,14 +34,14 @@ import numpy as np
 import yaml
 from gymnasium import spaces
 
-from agents.policy import Policy
-from envs.actions import ActionForm, make_action_form
-from envs.core import CoreParams, State
-from envs.errors import ConfigError
-from envs.hybrid_rule import HybridRule
-from envs.information import Knowledge
-from envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
-from envs.scenario import Scenario
+from echelon.agents.policy import Policy
+from echelon.envs.actions import ActionForm, make_action_form
+from echelon.envs.core import CoreParams, State
+from echelon.envs.errors import ConfigError
+from echelon.envs.hybrid_rule import HybridRule
+from echelon.envs.information import Knowledge
+from echelon.envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
+from echelon.envs.scenario import Scenario
 
 VIEW_LEVELS = OBSERVATION_LEVELS
 
@@ -258,7 +258,7 @@ class LearnedPolicy(GroupPolicy):
             groups.append(self._load(group, config, view))
         others = None
         if config.get("others") is not None:
-            from agents.registry import make_policy
+            from echelon.agents.registry import make_policy
 
             others = make_policy(config["others"], scenario, where=f"{self.run}: others")
         super().__init__(scenario, groups, others, label=label)

@@ -23,12 +23,12 @@ import math
 
 import numpy as np
 
-from agents.dp import Rule, evaluate, leftover_matrix, standard_levels
-from agents.policy import Policy
-from agents.single_site import SiteModel, pipeline_state, site_models
-from envs.core import State
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.agents.dp import Rule, evaluate, leftover_matrix, standard_levels
+from echelon.agents.policy import Policy
+from echelon.agents.single_site import SiteModel, pipeline_state, site_models
+from echelon.envs.core import State
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 # --------------------------------------------------------------------------- rules on pipeline states
 

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.control import Local
-from agents.search import LevelEvaluator, LevelRule, search_levels
-from envs.core import Flows, State
-from envs.scenario import Scenario
+from echelon.agents.control import Local
+from echelon.agents.search import LevelEvaluator, LevelRule, search_levels
+from echelon.envs.core import Flows, State
+from echelon.envs.scenario import Scenario
 
 TRACKING = ("local", "echelon")
 FEATURES = ("cost", "backlog", "owed", "on_hand")

@@ -9,11 +9,11 @@ policy config resolves to.
 
 from __future__ import annotations
 
-from agents.clark_scarf import serial_optimum
-from agents.levels import Optimum
-from agents.search import search_levels
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.agents.clark_scarf import serial_optimum
+from echelon.agents.levels import Optimum
+from echelon.agents.search import search_levels
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 
 def optimal_levels(scenario: Scenario, method: str = "auto", episodes: int = 200, seed: int = 0) -> Optimum:
@@ -54,8 +54,8 @@ def known_optimum(scenario: Scenario) -> tuple[float, str] | None:
         pass
     if len(scenario.sites) != 1:
         return None
-    from agents.optimal_dp import solution_for
-    from agents.single_site import single_site_model
+    from echelon.agents.optimal_dp import solution_for
+    from echelon.agents.single_site import single_site_model
 
     try:
         return solution_for(single_site_model(scenario, "the exact DP")).cost, "dynamic programming"

@@ -11,11 +11,11 @@ import functools
 
 import numpy as np
 
-from agents.dp import DPSolution, solve
-from agents.policy import Policy
-from agents.single_site import SiteModel, pipeline_state, site_models
-from envs.core import State, inventory_position
-from envs.scenario import Scenario
+from echelon.agents.dp import DPSolution, solve
+from echelon.agents.policy import Policy
+from echelon.agents.single_site import SiteModel, pipeline_state, site_models
+from echelon.envs.core import State, inventory_position
+from echelon.envs.scenario import Scenario
 
 
 @functools.lru_cache(maxsize=32)

@@ -22,10 +22,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from envs.core import CoreParams, State
-from envs.errors import ConfigError
-from envs.information import Knowledge
-from envs.scenario import Scenario
+from echelon.envs.core import CoreParams, State
+from echelon.envs.errors import ConfigError
+from echelon.envs.information import Knowledge
+from echelon.envs.scenario import Scenario
 
 SiteValues = float | Sequence[float] | Mapping[str, float]
 """A per-site parameter: one number for every site, a list in site order, or ``{site: number}``."""

@@ -14,9 +14,9 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from agents.control import STRUCTURES, Local
-from agents.forecast import ForecastBaseStock
-from agents.heuristics import (
+from echelon.agents.control import STRUCTURES, Local
+from echelon.agents.forecast import ForecastBaseStock
+from echelon.agents.heuristics import (
     BaseStock,
     CappedBaseStock,
     Constant,
@@ -27,19 +27,19 @@ from agents.heuristics import (
     ReorderPointQuantity,
     Sterman,
 )
-from agents.learned import LearnedPolicy
-from agents.lost_sales import (
+from echelon.agents.learned import LearnedPolicy
+from echelon.agents.lost_sales import (
     Myopic,
     VectorBaseStock,
     best_base_stock,
     best_capped_base_stock,
     best_constant_order,
 )
-from agents.optimal_dp import OptimalDP
-from agents.policy import Policy
-from agents.single_site import SiteModel, single_site_model
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.agents.optimal_dp import OptimalDP
+from echelon.agents.policy import Policy
+from echelon.agents.single_site import SiteModel, single_site_model
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
@@ -97,7 +97,7 @@ def make_policy(spec: PolicySpec, scenario: Scenario, where: str = "") -> Policy
     if given.get("levels") == SELFISH:
         if cls is not Local:
             raise ConfigError(f"{at}policy '{name}': 'levels: selfish' applies to policy 'local'")
-        from agents.nash import nash_levels
+        from echelon.agents.nash import nash_levels
 
         given["levels"] = nash_levels(scenario, knowledge=given.get("knowledge", True)).levels.tolist()
     try:
@@ -115,8 +115,8 @@ def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], 
     Capped base-stock (``levels`` and ``cap``) and constant orders (``quantity``): exactly priced on
     one-site lost-sales scenarios.
     """
-    from agents.optimal import optimal_levels
-    from agents.search import search_levels
+    from echelon.agents.optimal import optimal_levels
+    from echelon.agents.search import search_levels
 
     where = f"{at}policy '{cls.name}'"
     if cls in STRUCTURES.values() and names == ["levels"]:  # searched for the team under its own information

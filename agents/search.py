@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from envs.core import CoreParams, Flows, State, echelon_inventory_position, installation_base_stock, order_up_to
-from envs.information import Knowledge
-from envs.scenario import Scenario
-from envs.simulator import Simulator, sample_episode, tile_episode
+from echelon.envs.core import CoreParams, Flows, State, echelon_inventory_position, installation_base_stock, order_up_to
+from echelon.envs.information import Knowledge
+from echelon.envs.scenario import Scenario
+from echelon.envs.simulator import Simulator, sample_episode, tile_episode
 
 LEVEL_KINDS = ("echelon", "installation")
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.core import CoreParams, State, scheduled_arrivals
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.envs.core import CoreParams, State, scheduled_arrivals
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 _TAIL = 1e-15  # one-period demand is truncated where its upper tail falls below this
 

@@ -25,7 +25,7 @@ from echelon.commands import (
     cmd_study,
     cmd_train,
 )
-from envs.errors import EchelonError, Interrupted
+from echelon.envs.errors import EchelonError, Interrupted
 
 EXAMPLES = """\
 examples:

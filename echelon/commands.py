@@ -11,7 +11,7 @@ import argparse
 import sys
 import time
 
-from envs.errors import Interrupted
+from echelon.envs.errors import Interrupted
 
 
 def _console():  # noqa: ANN202 - a rich Console
@@ -26,7 +26,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from envs.scenario import available_scenarios, load_scenario
+    from echelon.envs.scenario import available_scenarios, load_scenario
 
     table = Table(title="Built-in scenarios (configs/scenarios)")
     for col in ("name", "sites", "periods", "description"):
@@ -43,7 +43,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     """``echelon show``: validate a scenario and print its sites."""
     from rich.table import Table
 
-    from envs.scenario import load_scenario
+    from echelon.envs.scenario import load_scenario
 
     scen = load_scenario(args.scenario)
     console = _console()
@@ -73,8 +73,8 @@ def cmd_speed(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from envs.scenario import load_scenario
-    from evaluation.throughput import core_throughput, parallel_env_throughput
+    from echelon.envs.scenario import load_scenario
+    from echelon.evaluation.throughput import core_throughput, parallel_env_throughput
 
     load_scenario(args.scenario)  # fail fast on a bad name
     table = Table(title=f"Throughput on {args.scenario} ({args.seconds:g} s per row, median of 9 windows)")
@@ -96,8 +96,8 @@ def cmd_optimal(args: argparse.Namespace) -> int:
 
     from rich.table import Table
 
-    from agents.optimal import optimal_levels
-    from envs.scenario import load_scenario
+    from echelon.agents.optimal import optimal_levels
+    from echelon.envs.scenario import load_scenario
 
     scen = load_scenario(args.scenario)
     if args.method == "dp":
@@ -125,7 +125,7 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     if best.local_cost is not None:
         console.print(f"(local levels searched on their own: {best.local_cost:.4f} per period)")
     if args.compare:
-        from evaluation.benchmark import optimum_benchmark, run_benchmark
+        from echelon.evaluation.benchmark import optimum_benchmark, run_benchmark
 
         result = run_benchmark(optimum_benchmark(scen, best, episodes=args.episodes, seed=args.seed))
         console.print(_benchmark_table(result))
@@ -138,9 +138,9 @@ def _optimal_dp(scen, as_json: bool) -> int:  # noqa: ANN001 - a Scenario
 
     from rich.table import Table
 
-    from agents.dp import solve
-    from agents.lost_sales import literature_table
-    from agents.single_site import single_site_model
+    from echelon.agents.dp import solve
+    from echelon.agents.lost_sales import literature_table
+    from echelon.agents.single_site import single_site_model
 
     model = single_site_model(scen, "the exact DP")
     solution = solve(model)
@@ -183,9 +183,9 @@ def cmd_nash(args: argparse.Namespace) -> int:
 
     from rich.table import Table
 
-    from agents.contract import align
-    from agents.nash import Game
-    from envs.scenario import load_scenario
+    from echelon.agents.contract import align
+    from echelon.agents.nash import Game
+    from echelon.envs.scenario import load_scenario
 
     scen = load_scenario(args.scenario)
     game = Game(scen, args.tracking, args.share, episodes=args.episodes, seed=args.seed)
@@ -230,7 +230,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     """``echelon reproduce``: a published table beside the figures Echelon computes for it."""
     from rich.table import Table
 
-    from evaluation.reproduce import STUDIES, run_study
+    from echelon.evaluation.reproduce import STUDIES, run_study
 
     if args.study not in STUDIES:
         raise ValueError(f"unknown study '{args.study}' (studies: {', '.join(STUDIES)})")
@@ -253,8 +253,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """``echelon benchmark``: run a benchmark config into a new run folder."""
     from pathlib import Path
 
-    from envs.files import fresh_dir
-    from evaluation.benchmark import load_benchmark
+    from echelon.envs.files import fresh_dir
+    from echelon.evaluation.benchmark import load_benchmark
 
     config = load_benchmark(args.config, episodes=args.episodes, seed=args.seed, periods=args.periods)
     out = Path(args.out) if args.out is not None else fresh_dir(Path("results"), config.name)
@@ -264,8 +264,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and a Path
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from evaluation.benchmark import run_benchmark
-    from evaluation.output import write_benchmark
+    from echelon.evaluation.benchmark import run_benchmark
+    from echelon.evaluation.output import write_benchmark
 
     if out.exists():
         raise FileExistsError(f"{out}: already exists; choose another --out (earlier runs are never overwritten)")
@@ -319,8 +319,8 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from envs.files import fresh_dir
-    from evaluation.study import load_study, run_study, sentence, study_cell_count, write_study
+    from echelon.envs.files import fresh_dir
+    from echelon.evaluation.study import load_study, run_study, sentence, study_cell_count, write_study
 
     config = load_study(args.config)
     if args.episodes is not None:
@@ -363,9 +363,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from envs.files import fresh_dir
-    from training.config import load_train_config
-    from training.train import Trainer, resume_config, start_run
+    from echelon.envs.files import fresh_dir
+    from echelon.training.config import load_train_config
+    from echelon.training.train import Trainer, resume_config, start_run
 
     if (args.config is None) == (args.resume is None):
         raise ValueError("give a training config, or --resume RUN_DIR (not both)")
@@ -410,13 +410,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """``echelon evaluate``: a trained run against the heuristics and the best base-stock levels."""
     from pathlib import Path
 
-    from evaluation.benchmark import learned_benchmark
+    from echelon.evaluation.benchmark import learned_benchmark
 
     run = Path(args.run)
     config = learned_benchmark(run, episodes=args.episodes or 1000, seed=args.seed or 0)
     args.config = config
     if args.out is None:
-        from envs.files import fresh_dir
+        from echelon.envs.files import fresh_dir
 
         args.out = str(fresh_dir(run, "benchmark"))
     return _run_benchmark(config, Path(args.out))
@@ -465,7 +465,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _horizon(scenario: str) -> int:
-    from envs.scenario import load_scenario
+    from echelon.envs.scenario import load_scenario
 
     return load_scenario(scenario).periods
 
@@ -473,8 +473,8 @@ def _horizon(scenario: str) -> int:
 def _finish_game(game, save, chart) -> int:  # noqa: ANN001 - a Game and optional paths
     from pathlib import Path
 
+    from echelon.envs.files import fresh_dir, write_atomic
     from echelon.play import chart_png, debrief, save_game
-    from envs.files import fresh_dir, write_atomic
 
     print(debrief(game))
     if save is not None:

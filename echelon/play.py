@@ -28,14 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from agents.policy import Policy
-from agents.registry import make_policy
-from envs.actions import default_max_order
-from envs.core import backlog_total, pipeline
-from envs.errors import ConfigError
-from envs.files import write_atomic
-from envs.scenario import load_scenario
-from envs.simulator import Episode
+from echelon.agents.policy import Policy
+from echelon.agents.registry import make_policy
+from echelon.envs.actions import default_max_order
+from echelon.envs.core import backlog_total, pipeline
+from echelon.envs.errors import ConfigError
+from echelon.envs.files import write_atomic
+from echelon.envs.scenario import load_scenario
+from echelon.envs.simulator import Episode
 
 GAME_VERSION = 1
 OPTIMAL = {"policy": "echelon_base_stock", "levels": "optimal"}
@@ -104,7 +104,7 @@ class Table:
     """The game loop on the AEC env: people for the roles, policies for the other sites."""
 
     def __init__(self, game: Game, out: Callable[[str], None]):
-        import envs
+        from echelon import envs
 
         self.game, self.out = game, out
         self.scenario = load_scenario(game.scenario).with_periods(game.periods)
@@ -211,7 +211,7 @@ class Table:
 
 def optimal_team_costs(game: Game) -> np.ndarray:
     """Per-site cost per week of the best base-stock team on the game's demand (the episode the game drew)."""
-    from evaluation.rollout import rollout
+    from echelon.evaluation.rollout import rollout
 
     if game.episode is None:
         raise ValueError("the debrief needs a played game (Table.play draws its demand)")
@@ -288,7 +288,7 @@ def orders_chart(game: Game, names: list[str], width: int = 60) -> list[str]:
 
 def chart_png(game: Game) -> bytes:
     """Orders per site over the weeks, with customer demand: the bullwhip chart."""
-    from evaluation.plots import plt, png_bytes
+    from echelon.evaluation.plots import plt, png_bytes
 
     names = list(load_scenario(game.scenario).site_names)
     orders = np.array(game.orders)

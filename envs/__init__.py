@@ -6,18 +6,18 @@ with Gymnasium.
 
 from gymnasium.envs.registration import register, registry
 
-from envs.central import CentralSupplyChainEnv
-from envs.core import CoreParams, Flows, State, initial_state, step
-from envs.errors import ActionError, ConfigError, EchelonError
-from envs.hybrid import HybridSupplyChainEnv
-from envs.hybrid_marl import HybridControlEnv, hybrid_parallel_env
-from envs.parallel import SupplyChainEnv, env, parallel_env, raw_env
-from envs.scenario import Scenario, available_scenarios, load_scenario
-from envs.simulator import Episode, Simulator, sample_episode
+from echelon.envs.central import CentralSupplyChainEnv
+from echelon.envs.core import CoreParams, Flows, State, initial_state, step
+from echelon.envs.errors import ActionError, ConfigError, EchelonError
+from echelon.envs.hybrid import HybridSupplyChainEnv
+from echelon.envs.hybrid_marl import HybridControlEnv, hybrid_parallel_env
+from echelon.envs.parallel import SupplyChainEnv, env, parallel_env, raw_env
+from echelon.envs.scenario import Scenario, available_scenarios, load_scenario
+from echelon.envs.simulator import Episode, Simulator, sample_episode
 
 for _id, _entry in (
-    ("echelon/Central-v0", "envs.central:CentralSupplyChainEnv"),
-    ("echelon/Hybrid-v0", "envs.hybrid:HybridSupplyChainEnv"),
+    ("echelon/Central-v0", "echelon.envs.central:CentralSupplyChainEnv"),
+    ("echelon/Hybrid-v0", "echelon.envs.hybrid:HybridSupplyChainEnv"),
 ):
     if _id not in registry:
         register(id=_id, entry_point=_entry)

@@ -40,9 +40,9 @@ from collections.abc import Sequence
 import numpy as np
 from gymnasium import spaces
 
-from envs.core import CoreParams, State, installation_base_stock
-from envs.errors import ActionError
-from envs.scenario import Scenario
+from echelon.envs.core import CoreParams, State, installation_base_stock
+from echelon.envs.errors import ActionError
+from echelon.envs.scenario import Scenario
 
 
 def default_max_target(scenario: Scenario) -> np.ndarray:

@@ -54,10 +54,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.errors import ActionError
-from envs.render import RENDER_MODES
-from envs.scenario import Scenario
-from envs.shell import SimulatorShell
+from echelon.envs.errors import ActionError
+from echelon.envs.render import RENDER_MODES
+from echelon.envs.scenario import Scenario
+from echelon.envs.shell import SimulatorShell
 
 
 def joint_action(action: Any, n_sites: int) -> np.ndarray:

@@ -60,8 +60,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.errors import ActionError
-from envs.scenario import Scenario
+from echelon.envs.errors import ActionError
+from echelon.envs.scenario import Scenario
 
 _TINY = 1e-300
 _ROUND = 1e-9

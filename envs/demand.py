@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from envs.errors import ConfigError
+from echelon.envs.errors import ConfigError
 
 
 class DemandModel(Protocol):

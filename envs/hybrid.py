@@ -49,10 +49,10 @@ from typing import Any
 
 import numpy as np
 
-from envs.actions import default_max_target
-from envs.central import ControllerEnv
-from envs.core import installation_base_stock
-from envs.scenario import Scenario, load_scenario
+from echelon.envs.actions import default_max_target
+from echelon.envs.central import ControllerEnv
+from echelon.envs.core import installation_base_stock
+from echelon.envs.scenario import Scenario, load_scenario
 
 TARGET_FORMS = ("continuous", "discrete")
 

@@ -56,14 +56,14 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from envs.actions import default_max_target
-from envs.central import joint_action
-from envs.errors import ActionError
-from envs.hybrid_rule import HybridRule
-from envs.render import RENDER_MODES
-from envs.rewards import reward_weight
-from envs.scenario import Scenario, load_scenario
-from envs.shell import SimulatorShell, horizon
+from echelon.envs.actions import default_max_target
+from echelon.envs.central import joint_action
+from echelon.envs.errors import ActionError
+from echelon.envs.hybrid_rule import HybridRule
+from echelon.envs.render import RENDER_MODES
+from echelon.envs.rewards import reward_weight
+from echelon.envs.scenario import Scenario, load_scenario
+from echelon.envs.shell import SimulatorShell, horizon
 
 PLANNER = "planner"
 

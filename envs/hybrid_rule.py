@@ -18,12 +18,12 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from envs.actions import default_max_target
-from envs.core import installation_base_stock
-from envs.errors import ActionError
-from envs.information import Knowledge
-from envs.observations import ObservationSpec, Observer
-from envs.scenario import Scenario
+from echelon.envs.actions import default_max_target
+from echelon.envs.core import installation_base_stock
+from echelon.envs.errors import ActionError
+from echelon.envs.information import Knowledge
+from echelon.envs.observations import ObservationSpec, Observer
+from echelon.envs.scenario import Scenario
 
 
 class HybridRule:

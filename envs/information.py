@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # the scenario (which the core reads) holds the model: no import of the core at run time
-    from envs.core import State
+    from echelon.envs.core import State
 
 
 @dataclass(frozen=True)

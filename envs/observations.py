@@ -42,9 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from envs.core import CoreParams, State, backlog_total, scheduled_arrivals, total
-from envs.errors import ConfigError
-from envs.scenario import Scenario
+from echelon.envs.core import CoreParams, State, backlog_total, scheduled_arrivals, total
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario
 
 FEATURES = (
     "on_hand", "backlog", "inventory_position", "in_transit", "on_order",

@@ -94,12 +94,12 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec
 from pettingzoo.utils.env import AECEnv
 
-from envs.errors import ActionError
-from envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
-from envs.render import RENDER_MODES
-from envs.rewards import reward_weight
-from envs.scenario import Scenario
-from envs.shell import SimulatorShell, horizon
+from echelon.envs.errors import ActionError
+from echelon.envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
+from echelon.envs.render import RENDER_MODES
+from echelon.envs.rewards import reward_weight
+from echelon.envs.scenario import Scenario
+from echelon.envs.shell import SimulatorShell, horizon
 
 VIEWS = {"raw": ObservationSpec.raw, "learner": ObservationSpec.learner}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.core import backlog_total, inventory_position, total
-from envs.simulator import Simulator
+from echelon.envs.core import backlog_total, inventory_position, total
+from echelon.envs.simulator import Simulator
 
 RENDER_MODES = ("ansi", "rgb_array", "human")
 

@@ -10,7 +10,7 @@ Costs in ``infos`` are never scaled.
 
 from __future__ import annotations
 
-from envs.scenario import Scenario
+from echelon.envs.scenario import Scenario
 
 REWARD_MODES = {"decentralized": 0.0, "cooperative": 1.0}
 

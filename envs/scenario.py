@@ -20,9 +20,9 @@ from typing import Any
 
 import yaml
 
-from envs.demand import DemandModel, build_demand
-from envs.errors import ConfigError
-from envs.information import AdvanceDemand, CentralView, Information
+from echelon.envs.demand import DemandModel, build_demand
+from echelon.envs.errors import ConfigError
+from echelon.envs.information import AdvanceDemand, CentralView, Information
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
 

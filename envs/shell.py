@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from envs.actions import ActionForm, make_action_form
-from envs.observations import ObservationSpec, Observer
-from envs.render import RENDER_MODES, render_ansi, render_rgb
-from envs.rewards import reward_scale_of
-from envs.scenario import Scenario
-from envs.simulator import Simulator
+from echelon.envs.actions import ActionForm, make_action_form
+from echelon.envs.observations import ObservationSpec, Observer
+from echelon.envs.render import RENDER_MODES, render_ansi, render_rgb
+from echelon.envs.rewards import reward_scale_of
+from echelon.envs.scenario import Scenario
+from echelon.envs.simulator import Simulator
 
 
 def horizon(periods: int | None, max_cycles: int | None) -> int | None:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.core import CoreParams, Flows, State, check_orders, initial_state, step
-from envs.errors import ActionError
-from envs.information import History, Knowledge, draw_extra_demand
-from envs.scenario import Scenario, load_scenario
+from echelon.envs.core import CoreParams, Flows, State, check_orders, initial_state, step
+from echelon.envs.errors import ActionError
+from echelon.envs.information import History, Knowledge, draw_extra_demand
+from echelon.envs.scenario import Scenario, load_scenario
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.levels import Optimum
-from agents.optimal import known_optimum
-from agents.registry import OPTIMAL, make_policy
-from envs.errors import ConfigError
-from envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
-from evaluation.metrics import Estimate, Metrics, compute_metrics, paired_difference
-from evaluation.rollout import Trajectory, common_episodes, rollout
+from echelon.agents.levels import Optimum
+from echelon.agents.optimal import known_optimum
+from echelon.agents.registry import OPTIMAL, make_policy
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
+from echelon.evaluation.metrics import Estimate, Metrics, compute_metrics, paired_difference
+from echelon.evaluation.rollout import Trajectory, common_episodes, rollout
 
 BENCHMARK_DIR = Path(__file__).resolve().parent.parent / "configs" / "benchmarks"
 _KEYS = {"name", "description", "scenarios", "episodes", "seed", "periods", "warmup", "baseline", "policies"}
@@ -212,7 +212,7 @@ def optimum_benchmark(scenario: Scenario, best: Optimum, episodes: int, seed: in
 
 def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> BenchmarkConfig:
     """A benchmark of a training run's policy against the heuristics and the best base-stock levels."""
-    from agents.learned import read_run_config
+    from echelon.agents.learned import read_run_config
 
     run = Path(run)
     trained = read_run_config(run)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.core import CoreParams
-from envs.scenario import Scenario
-from evaluation.rollout import Trajectory
+from echelon.envs.core import CoreParams
+from echelon.envs.scenario import Scenario
+from echelon.evaluation.rollout import Trajectory
 
 Z95 = 1.959963984540054
 

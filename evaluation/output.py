@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envs.files import atomic_dir, write_atomic
-from evaluation.benchmark import BenchmarkResult
-from evaluation.plots import bullwhip_plot, cost_plot, trajectory_plot
-from evaluation.report import report_markdown, results_csv, results_json
+from echelon.envs.files import atomic_dir, write_atomic
+from echelon.evaluation.benchmark import BenchmarkResult
+from echelon.evaluation.plots import bullwhip_plot, cost_plot, trajectory_plot
+from echelon.evaluation.report import report_markdown, results_csv, results_json
 
 
 def write_benchmark(result: BenchmarkResult, out: Path) -> list[Path]:

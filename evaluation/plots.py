@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from evaluation.benchmark import BenchmarkResult  # noqa: E402
+from echelon.evaluation.benchmark import BenchmarkResult  # noqa: E402
 
 
 def png_bytes(fig: plt.Figure) -> bytes:

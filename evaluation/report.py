@@ -14,8 +14,8 @@ import json
 import math
 from typing import Any
 
-from evaluation.benchmark import BenchmarkResult, Row
-from evaluation.metrics import Estimate, echelon_levels
+from echelon.evaluation.benchmark import BenchmarkResult, Row
+from echelon.evaluation.metrics import Estimate, echelon_levels
 
 CSV_COLUMNS = (
     "scenario", "label", "policy", "site", "echelon", "cost_per_period", "cost_ci95", "fill_rate",

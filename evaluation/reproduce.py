@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.dp import evaluate, solve, standard_levels
-from agents.lost_sales import best_base_stock, vector_base_stock_rule
-from agents.registry import make_policy
-from agents.single_site import single_site_model
-from envs.errors import ConfigError
-from envs.scenario import load_scenario
-from evaluation.metrics import Estimate
-from evaluation.rollout import rollout
+from echelon.agents.dp import evaluate, solve, standard_levels
+from echelon.agents.lost_sales import best_base_stock, vector_base_stock_rule
+from echelon.agents.registry import make_policy
+from echelon.agents.single_site import single_site_model
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import load_scenario
+from echelon.evaluation.metrics import Estimate
+from echelon.evaluation.rollout import rollout
 
 
 @dataclass

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.policy import Policy
-from envs.core import backlog_total
-from envs.scenario import Scenario
-from envs.simulator import Episode, Simulator, sample_episode
+from echelon.agents.policy import Policy
+from echelon.envs.core import backlog_total
+from echelon.envs.scenario import Scenario
+from echelon.envs.simulator import Episode, Simulator, sample_episode
 
 
 @dataclass(frozen=True)

@@ -39,14 +39,14 @@ from typing import Any
 
 import numpy as np
 
-from agents.policy import Policy
-from agents.registry import make_policy
-from envs.errors import ConfigError
-from envs.information import AdvanceDemand, CentralView, Information
-from envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
-from envs.simulator import Episode
-from evaluation.metrics import Estimate
-from evaluation.rollout import common_episodes, rollout
+from echelon.agents.policy import Policy
+from echelon.agents.registry import make_policy
+from echelon.envs.errors import ConfigError
+from echelon.envs.information import AdvanceDemand, CentralView, Information
+from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
+from echelon.envs.simulator import Episode
+from echelon.evaluation.metrics import Estimate
+from echelon.evaluation.rollout import common_episodes, rollout
 
 STUDY_DIR = Path(__file__).resolve().parent.parent / "configs" / "studies"
 STRUCTURES = ("centralized", "hybrid", "decentralized", "decentralized selfish", "naive")
@@ -179,7 +179,7 @@ def load_study(name_or_path: str | Path) -> StudyConfig:
 
 def _learned_runs(raw: Any, src: str, path: Path) -> tuple[Path, ...]:
     """The ``learned`` run folders (relative to the study file), each checked to be a run folder now."""
-    from agents.learned import read_run_config
+    from echelon.agents.learned import read_run_config
 
     if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
         raise ConfigError(f"{src}: 'learned' must be a list of training run folders")
@@ -196,7 +196,7 @@ def _learned_runs(raw: Any, src: str, path: Path) -> tuple[Path, ...]:
 
 def _runs_for(config: StudyConfig, scen: Scenario) -> list[tuple[str, Path]]:
     """The learned runs trained on this cell's network and information model: (label, folder)."""
-    from agents.learned import read_run_config
+    from echelon.agents.learned import read_run_config
 
     out = []
     for run in config.learned:
@@ -218,9 +218,9 @@ def cell_scenario(config: StudyConfig, scenario: Scenario, delay: int, notice: i
 
 def build_structure(label: str, config: StudyConfig, scen: Scenario, levels: list[float] | None = None) -> Policy:
     """A control structure at its best under the cell's information (levels searched unless given)."""
-    from agents.control import Centralized, Hybrid, Local
-    from agents.nash import nash_levels
-    from agents.search import search_levels
+    from echelon.agents.control import Centralized, Hybrid, Local
+    from echelon.agents.nash import nash_levels
+    from echelon.agents.search import search_levels
 
     episodes, seed = config.search_episodes, config.seed
     if label == "naive":
@@ -431,7 +431,7 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
 
 def write_study(config: StudyConfig, cells: list[Cell], out: Path) -> list[Path]:
     """The study's run folder, all at once: results.csv/json, report.md, map.png."""
-    from envs.files import atomic_dir, write_atomic
+    from echelon.envs.files import atomic_dir, write_atomic
 
     rows = results_rows(cells)
     header = list(rows[0])

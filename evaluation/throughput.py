@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.parallel import SupplyChainEnv
-from envs.simulator import Simulator
+from echelon.envs.parallel import SupplyChainEnv
+from echelon.envs.simulator import Simulator
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-import envs
+from echelon import envs
 
 SCENARIOS = envs.available_scenarios()
 
@@ -127,7 +127,7 @@ def test_target_action_orders_up_to_the_level():
 def test_env_and_learner_observations_share_one_definition(level):
     """The PettingZoo env's observation and the trainer's learner view come from one builder: the learner's
     is the env's divided by the mean demand through the site, with the site's one-hot and the time left."""
-    from agents.learned import LearnerView
+    from echelon.agents.learned import LearnerView
 
     env = envs.parallel_env(scenario="distribution", observation=level)
     env.reset(seed=3)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.contract import align, max_margin
-from agents.nash import Game, nash_levels
+from echelon.agents.contract import align, max_margin
+from echelon.agents.nash import Game, nash_levels
 from echelon.cli import main
-from envs.scenario import load_scenario
+from echelon.envs.scenario import load_scenario
 
 
 def test_max_margin_solves_hand_worked_programmes():
@@ -26,7 +26,7 @@ def test_max_margin_solves_hand_worked_programmes():
 
 def test_payments_move_money_between_sites_and_never_change_the_team_cost():
     """Budget balance: under any prices the sites' own costs add up to the team's cost, period by period."""
-    from agents.contract import Contract
+    from echelon.agents.contract import Contract
 
     scen = load_scenario("distribution")
     game = Game(scen, "echelon", share=0.3, episodes=20, seed=3)

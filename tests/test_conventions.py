@@ -10,8 +10,8 @@ import gymnasium
 import numpy as np
 import pytest
 
-import envs
-from envs.scenario import available_scenarios
+from echelon import envs
+from echelon.envs.scenario import available_scenarios
 
 ACTIONS = ("discrete", "continuous", "demand_plus", "target")
 
@@ -134,7 +134,7 @@ def test_clip_actions_pulls_actions_into_their_space():
 
 
 def test_learner_view_is_what_the_trainer_sees():
-    from agents.learned import LearnerView
+    from echelon.agents.learned import LearnerView
 
     env = envs.parallel_env(scenario="distribution", observation="pipeline", view="learner")
     observations, _ = env.reset(seed=2)

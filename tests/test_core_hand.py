@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.core import CoreParams, initial_state, inventory_position, step
-from envs.scenario import load_scenario
+from echelon.envs.core import CoreParams, initial_state, inventory_position, step
+from echelon.envs.scenario import load_scenario
 
 
 def make(spec: dict) -> CoreParams:

@@ -6,9 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envs.core import CoreParams, backlog_total, initial_state, inventory_position, step
-from envs.scenario import load_scenario
-from envs.simulator import Simulator
+from echelon.envs.core import CoreParams, backlog_total, initial_state, inventory_position, step
+from echelon.envs.scenario import load_scenario
+from echelon.envs.simulator import Simulator
 
 TOL = 1e-7
 
@@ -148,7 +148,7 @@ def test_pure_step_does_not_touch_its_input():
 @settings(max_examples=30, deadline=None)
 @given(spec=networks(), seed=st.integers(0, 2**32 - 1))
 def test_fast_feature_map_equals_definitions(spec, seed):
-    from envs.observations import FeatureMap, site_features
+    from echelon.envs.observations import FeatureMap, site_features
 
     sim = Simulator(load_scenario(spec), batch=3)
     rng = np.random.default_rng(seed)

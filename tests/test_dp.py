@@ -14,8 +14,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from agents.dp import _lost_sales_bounds, _lost_sales_rvi, evaluate, solve, standard_levels
-from agents.lost_sales import (
+from echelon.agents.dp import _lost_sales_bounds, _lost_sales_rvi, evaluate, solve, standard_levels
+from echelon.agents.lost_sales import (
     base_stock_rule,
     best_base_stock,
     best_capped_base_stock,
@@ -23,11 +23,11 @@ from agents.lost_sales import (
     myopic_rule,
     vector_base_stock_rule,
 )
-from agents.single_site import single_site_model
+from echelon.agents.single_site import single_site_model
 from echelon.cli import main
-from envs.errors import ConfigError
-from envs.scenario import load_scenario
-from evaluation.reproduce import ZHENG_FEDERGRUEN, simulated_cost, zipkin_scenario
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import load_scenario
+from echelon.evaluation.reproduce import ZHENG_FEDERGRUEN, simulated_cost, zipkin_scenario
 
 
 def model_of(spec):

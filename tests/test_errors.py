@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-import envs
-from envs.errors import ActionError, ConfigError
-from envs.scenario import load_scenario
+from echelon import envs
+from echelon.envs.errors import ActionError, ConfigError
+from echelon.envs.scenario import load_scenario
 
 BASE = {
     "name": "t",

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import yaml
 
-from agents.registry import make_policy
-from envs.errors import ConfigError
-from envs.scenario import load_scenario
-from evaluation.benchmark import load_benchmark, run_benchmark
-from evaluation.metrics import compute_metrics, echelon_levels
-from evaluation.output import write_benchmark
-from evaluation.rollout import Trajectory, rollout
+from echelon.agents.registry import make_policy
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import load_scenario
+from echelon.evaluation.benchmark import load_benchmark, run_benchmark
+from echelon.evaluation.metrics import compute_metrics, echelon_levels
+from echelon.evaluation.output import write_benchmark
+from echelon.evaluation.rollout import Trajectory, rollout
 
 ONE_SITE = {"name": "one", "periods": 4, "demand": {"shop": {"kind": "poisson", "mean": 4}},
             "sites": [{"name": "shop", "lead_time": 1, "holding_cost": 1, "backlog_cost": 2}]}
@@ -174,7 +174,7 @@ def test_benchmark_cli_errors_and_never_overwrites(tmp_path, capsys):
 
 
 def test_default_run_folders_never_collide(tmp_path):
-    from envs.files import fresh_dir
+    from echelon.envs.files import fresh_dir
 
     first = fresh_dir(tmp_path, "heuristics")
     first.mkdir()

@@ -12,15 +12,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-import envs
-from agents.control import Centralized
-from agents.nash import nash_levels
+from echelon import envs
+from echelon.agents.control import Centralized
+from echelon.agents.nash import nash_levels
 from echelon.cli import main
-from envs.errors import ConfigError
-from envs.information import AdvanceDemand, CentralView, Information
-from envs.observations import ObservationSpec, Observer
-from envs.scenario import load_scenario
-from envs.simulator import Simulator
+from echelon.envs.errors import ConfigError
+from echelon.envs.information import AdvanceDemand, CentralView, Information
+from echelon.envs.observations import ObservationSpec, Observer
+from echelon.envs.scenario import load_scenario
+from echelon.envs.simulator import Simulator
 
 
 def with_info(name: str, notice: int = 0, delay: int = 0, error: float = 0.0, review: int = 1):
@@ -178,7 +178,7 @@ def test_hybrid_control_env_passes_the_pettingzoo_tests():
 def test_hybrid_control_env_roles_and_equivalence():
     """The planner sees the network two periods old and no site's costs; a site sees its own signals and
     target; and planner targets + site adjustments cost what the core's installation rule costs."""
-    from envs.core import installation_base_stock
+    from echelon.envs.core import installation_base_stock
 
     scen = hybrid_scenario()
     env = envs.hybrid_parallel_env(scenario=scen, max_adjust=3)

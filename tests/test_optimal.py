@@ -14,14 +14,14 @@ import math
 import numpy as np
 import pytest
 
-from agents.clark_scarf import serial_optimum
-from agents.optimal import optimal_levels
-from agents.registry import make_policy
-from agents.search import LevelEvaluator, search_levels
-from envs.demand import Poisson
-from envs.errors import ConfigError
-from envs.scenario import load_scenario
-from evaluation.rollout import rollout
+from echelon.agents.clark_scarf import serial_optimum
+from echelon.agents.optimal import optimal_levels
+from echelon.agents.registry import make_policy
+from echelon.agents.search import LevelEvaluator, search_levels
+from echelon.envs.demand import Poisson
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import load_scenario
+from echelon.evaluation.rollout import rollout
 
 
 def poisson_serial():

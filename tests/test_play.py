@@ -13,8 +13,8 @@ import time
 
 import pytest
 
+from echelon.envs.errors import ConfigError
 from echelon.play import Game, Table, debrief, others_spec
-from envs.errors import ConfigError
 
 PROMPT = re.compile(rb"order for week \d+ \(0-\d+\): ")
 
@@ -98,8 +98,8 @@ def test_bad_saved_games(tmp_path):
 
 
 def test_play_against_a_trained_run(tmp_path):
-    from training.config import load_train_config
-    from training.train import Trainer, start_run
+    from echelon.training.config import load_train_config
+    from echelon.training.train import Trainer, start_run
 
     config = load_train_config({"name": "tiny", "scenario": "beer_game", "copies": 2, "n_timesteps": 300,
                                 "eval_freq": 300, "eval_episodes": 2, "checkpoint_freq": 300,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.heuristics import Sterman
-from agents.registry import POLICIES, make_policy
-from envs.core import initial_state
-from envs.errors import ConfigError
-from envs.scenario import available_scenarios, load_scenario
-from evaluation.rollout import rollout
+from echelon.agents.heuristics import Sterman
+from echelon.agents.registry import POLICIES, make_policy
+from echelon.envs.core import initial_state
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import available_scenarios, load_scenario
+from echelon.evaluation.rollout import rollout
 
 # one site, L = 2, 10 on hand, 3 in transit: inventory position IP = 13, last incoming 3
 SHOP = {

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.registry import make_policy
-from envs.simulator import Episode, Simulator
+from echelon.agents.registry import make_policy
+from echelon.envs.simulator import Episode, Simulator
 
 # --------------------------------------------------------------------------- Sterman (1989)
 

@@ -84,8 +84,8 @@ def test_study_refuses_an_existing_folder_and_bad_arguments(tmp_path, capsys):
 def test_a_tiny_sure_saving_is_a_tie_and_goes_to_centralized():
     """A saving of 0.1% with a very narrow interval is real but not worth reorganising for: the cell
     reports centralized, naming the tied structure; a 5% saving wins."""
-    from evaluation.metrics import Estimate
-    from evaluation.study import Cell, sentence
+    from echelon.evaluation.metrics import Estimate
+    from echelon.evaluation.study import Cell, sentence
 
     def cell(saving: float) -> Cell:
         cost = {"centralized": Estimate(100.0, 0.5), "decentralized": Estimate(100.0 - saving, 0.5)}

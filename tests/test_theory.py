@@ -15,10 +15,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from envs.core import echelon_inventory_position, order_up_to
-from envs.demand import Poisson
-from envs.scenario import load_scenario
-from envs.simulator import Simulator
+from echelon.envs.core import echelon_inventory_position, order_up_to
+from echelon.envs.demand import Poisson
+from echelon.envs.scenario import load_scenario
+from echelon.envs.simulator import Simulator
 
 
 def long_run_cost(scenario, levels, batch=2000, periods=120, warmup=20, seed=1):
@@ -65,9 +65,9 @@ def test_retailer_newsvendor_single_stage():
 @pytest.mark.slow
 def test_exact_optimum_through_the_gymnasium_env():
     """The exact levels, played through the central-controller env for 100,000 periods, cost 47.66 +- 1%."""
-    import envs
-    from agents.clark_scarf import serial_optimum
-    from agents.registry import make_policy
+    from echelon import envs
+    from echelon.agents.clark_scarf import serial_optimum
+    from echelon.agents.registry import make_policy
 
     scen = load_scenario("textbook_serial")
     best = serial_optimum(scen)

@@ -10,14 +10,14 @@ from stable_baselines3.common.env_checker import check_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecCheckNan
 
-from agents.learned import LearnedPolicy, LearnerView
-from agents.registry import make_policy
-from envs.errors import ConfigError, Interrupted
-from envs.scenario import load_scenario
-from evaluation.rollout import rollout
-from training.config import load_train_config
-from training.train import Trainer, resume_config, start_run
-from training.vec_env import InventoryVecEnv
+from echelon.agents.learned import LearnedPolicy, LearnerView
+from echelon.agents.registry import make_policy
+from echelon.envs.errors import ConfigError, Interrupted
+from echelon.envs.scenario import load_scenario
+from echelon.evaluation.rollout import rollout
+from echelon.training.config import load_train_config
+from echelon.training.train import Trainer, resume_config, start_run
+from echelon.training.vec_env import InventoryVecEnv
 
 TINY = {
     "name": "tiny", "scenario": "textbook_serial", "mode": "shared", "algo": "ppo", "copies": 2,
@@ -96,7 +96,7 @@ def test_adapter_works_with_sb3(action):
 
 
 def test_central_env_still_passes_sb3_check_env():
-    import envs
+    from echelon import envs
 
     check_env(envs.CentralSupplyChainEnv(scenario="textbook_serial", action="target"))
 
@@ -145,7 +145,7 @@ def test_resume_continues_the_count_and_the_curve(tmp_path):
 
 
 def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path, monkeypatch):
-    from training import train as train_module
+    from echelon.training import train as train_module
 
     config = tiny(n_timesteps=100_000)
     out = tmp_path / "run"
@@ -288,7 +288,7 @@ TWO_STAGE_LOST_SALES = {
 
 def test_pipeline_view_shows_the_slots():
     """Retailer: L = 4, so three transit slots, each holding the initial 5 units (scale: mean 5)."""
-    from envs.simulator import Simulator
+    from echelon.envs.simulator import Simulator
 
     scen = load_scenario(TWO_STAGE_LOST_SALES)
     view = LearnerView(scen, scen.site_names, observation="pipeline")
@@ -302,7 +302,7 @@ def test_pipeline_view_shows_the_slots():
 def test_joint_pipeline_view():
     scen = load_scenario(TWO_STAGE_LOST_SALES)
     view = LearnerView(scen, scen.site_names, observation="pipeline", joint=True)
-    from envs.simulator import Simulator
+    from echelon.envs.simulator import Simulator
 
     obs = view.observe(Simulator(scen, batch=2).state)
     assert obs.shape == (2, 2 * 8 + 1 + 2 * 3) == (2, view.observation_space.shape[0])
@@ -314,7 +314,7 @@ def test_hybrid_mode_trains_planner_and_sites_and_plays_in_the_study(tmp_path, c
     from stable_baselines3.common.env_checker import check_env  # noqa: F401 - the envs are VecEnvs
 
     from echelon.cli import main
-    from training.hybrid import HybridVecEnv
+    from echelon.training.hybrid import HybridVecEnv
 
     scen = load_scenario("distribution_informed")
     for role, slots in (("planner", 1), ("sites", 5)):

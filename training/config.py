@@ -36,12 +36,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.learned import VIEW_LEVELS, algorithm_class
-from agents.registry import make_policy
-from envs.actions import ACTION_FORMS
-from envs.errors import ConfigError
-from envs.rewards import reward_weight
-from envs.scenario import load_scenario, read_yaml, resolve_yaml, whole_number
+from echelon.agents.learned import VIEW_LEVELS, algorithm_class
+from echelon.agents.registry import make_policy
+from echelon.envs.actions import ACTION_FORMS
+from echelon.envs.errors import ConfigError
+from echelon.envs.rewards import reward_weight
+from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
 MODES = ("shared", "central", "single_site", "independent", "hybrid")
@@ -191,3 +191,20 @@ def _linear(start: float):  # noqa: ANN202 - an SB3 schedule
         return progress_remaining * start
 
     return schedule
+
+
+def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]]:
+    """The model groups of a mode: name, sites, joint, and where their files go."""
+    names = list(scenario.site_names)
+    if config.mode == "shared":
+        layout = [("shared", names, False)]
+    elif config.mode == "central":
+        layout = [("central", names, True)]
+    elif config.mode == "single_site":
+        layout = [(config.site, [config.site], False)]
+    elif config.mode == "hybrid":
+        layout = [("planner", names, True), ("sites", names, False)]
+    else:
+        layout = [(n, [n], False) for n in names]
+    return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.zip", "normalizer": f"models/{g}.vecnorm.pkl"}
+            for g, s, j in layout]

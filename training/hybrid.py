@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.hybrid_rule import HybridRule
-from envs.information import Knowledge
-from envs.scenario import Scenario
-from training.vec_env import BatchVecEnv
+from echelon.envs.hybrid_rule import HybridRule
+from echelon.envs.information import Knowledge
+from echelon.envs.scenario import Scenario
+from echelon.training.vec_env import BatchVecEnv
 
 Peer = Callable[[Knowledge, HybridRule], np.ndarray]
 """The other model's actions ``[copies, sites]`` from the knowledge (and the env's rule, for its view)."""

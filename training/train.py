@@ -35,7 +35,7 @@ import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
-from agents.learned import (
+from echelon.agents.learned import (
     GroupPolicy,
     HybridLearned,
     LearnedGroup,
@@ -44,17 +44,17 @@ from agents.learned import (
     load_model,
     read_run_config,
 )
-from agents.policy import Policy
-from agents.registry import make_policy
-from envs.errors import ConfigError, Interrupted
-from envs.files import write_atomic
-from envs.rewards import reward_weight
-from envs.scenario import Scenario, load_scenario
-from evaluation.metrics import compute_metrics
-from evaluation.rollout import common_episodes, rollout
-from training.config import TrainConfig, algorithm_kwargs, load_train_config
-from training.hybrid import HybridVecEnv
-from training.vec_env import BatchVecEnv, InventoryVecEnv
+from echelon.agents.policy import Policy
+from echelon.agents.registry import make_policy
+from echelon.envs.errors import ConfigError, Interrupted
+from echelon.envs.files import write_atomic
+from echelon.envs.rewards import reward_weight
+from echelon.envs.scenario import load_scenario
+from echelon.evaluation.metrics import compute_metrics
+from echelon.evaluation.rollout import common_episodes, rollout
+from echelon.training.config import TrainConfig, algorithm_kwargs, group_layout, load_train_config
+from echelon.training.hybrid import HybridVecEnv
+from echelon.training.vec_env import BatchVecEnv, learner_vec_env
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -83,23 +83,6 @@ class RunState:
     history: list[dict[str, float]] = field(default_factory=list)
     best_cost: float = math.inf
     reference_cost: float = math.nan
-
-
-def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]]:
-    """The model groups of a mode: name, sites, joint, and where their files go."""
-    names = list(scenario.site_names)
-    if config.mode == "shared":
-        layout = [("shared", names, False)]
-    elif config.mode == "central":
-        layout = [("central", names, True)]
-    elif config.mode == "single_site":
-        layout = [(config.site, [config.site], False)]
-    elif config.mode == "hybrid":
-        layout = [("planner", names, True), ("sites", names, False)]
-    else:
-        layout = [(n, [n], False) for n in names]
-    return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.zip", "normalizer": f"models/{g}.vecnorm.pkl"}
-            for g, s, j in layout]
 
 
 class Trainer:
@@ -143,11 +126,8 @@ class Trainer:
             env = HybridVecEnv(self.scenario, spec["name"], cfg.copies, cfg.max_adjust, reward_weight(cfg.reward),
                                seed=cfg.seed + i)
         else:
-            view = LearnerView(self.scenario, spec["sites"], cfg.action, cfg.observation, joint=spec["joint"],
-                               max_order=cfg.max_order, max_adjust=cfg.max_adjust)
-            others = make_policy(cfg.others, self.scenario) if cfg.others is not None else None  # its own memory
-            env = InventoryVecEnv(self.scenario, view, cfg.copies, reward_weight(cfg.reward), others,
-                                  seed=cfg.seed + i)
+            env = learner_vec_env(cfg, self.scenario, spec, seed=cfg.seed + i)
+            view = env.view
         cls = algorithm_class(cfg.algo)
         if resume:
             venv: VecEnv = env
@@ -228,7 +208,7 @@ class Trainer:
 
     def write_curve(self) -> None:
         """Write ``eval.csv`` and ``learning_curve.png`` from the evaluation history."""
-        from evaluation.plots import learning_curve_plot
+        from echelon.evaluation.plots import learning_curve_plot
 
         rows = self.state.history
         if not rows:

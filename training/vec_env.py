@@ -21,17 +21,23 @@ decentralized (own cost) or a mix ``(1 - w) own + w team``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
-from agents.learned import LearnedGroup, LearnerView, combined_orders
-from agents.policy import Policy
-from envs.rewards import cost_scale
-from envs.scenario import Scenario
-from envs.simulator import Simulator
+from echelon.agents.learned import LearnedGroup, LearnerView, combined_orders
+from echelon.agents.policy import Policy
+from echelon.agents.registry import make_policy
+from echelon.envs.errors import ConfigError
+from echelon.envs.rewards import cost_scale, reward_weight
+from echelon.envs.scenario import Scenario, load_scenario
+from echelon.envs.simulator import Simulator
+
+if TYPE_CHECKING:
+    from echelon.training.config import TrainConfig
 
 
 class BatchVecEnv(VecEnv):
@@ -162,3 +168,56 @@ class InventoryVecEnv(BatchVecEnv):
         own = cost[:, self.view.index]
         mixed = (1.0 - self.team_weight) * own + self.team_weight * team[:, None]
         return (-mixed / self.scale).reshape(-1), team
+
+
+def learner_vec_env(config: TrainConfig, scenario: Scenario, group: Mapping[str, Any], seed: int) -> InventoryVecEnv:
+    """The vector env of one model group of a training config (:func:`~training.config.group_layout`)."""
+    view = LearnerView(scenario, group["sites"], config.action, config.observation, joint=group["joint"],
+                       max_order=config.max_order, max_adjust=config.max_adjust)
+    others = make_policy(config.others, scenario) if config.others is not None else None  # its own memory
+    return InventoryVecEnv(scenario, view, config.copies, reward_weight(config.reward), others, seed=seed)
+
+
+VEC_ENV_MODES = ("shared", "central", "single_site")
+
+
+def make_vec_env(scenario: str | Path | Mapping[str, Any] | Scenario, copies: int = 16, *, mode: str = "shared",
+                 action: str = "target", observation: str = "local", reward: str | float = "cooperative",
+                 site: str | None = None, others: Any = None, max_order: Any = None, max_adjust: int = 2,
+                 seed: int = 0) -> InventoryVecEnv:
+    """The fast Stable-Baselines3 ``VecEnv`` of a scenario: the way to train on Echelon with SB3.
+
+    ``copies`` copies of the scenario step in lockstep in one batched simulator (no per-copy Python
+    envs, no SuperSuit). ``mode`` says what the model controls, as in ``echelon train``:
+
+    - ``shared``: every site with one shared policy; one slot per (copy, site), so
+      ``num_envs = copies x sites``, slot = copy x sites + site;
+    - ``central``: every site jointly (one slot per copy, a joint action);
+    - ``single_site``: ``site`` only, while ``others`` (a policy spec such as ``"sterman"`` or
+      ``{"policy": "base_stock", "levels": "optimal"}``) orders for the rest.
+
+    Observations are the learner view (``observation``: local | shared | global | pipeline; scaled,
+    with the site's one-hot and the time left), actions the ``action`` form (target | discrete |
+    demand_plus | continuous) with one space for every site, capped per site inside. The reward is
+    minus the period's cost over the scenario's cost scale (:func:`~envs.rewards.cost_scale`):
+    the team's (``reward: cooperative``), the site's own (``decentralized``) or a weight on the team.
+    Every episode ends at the horizon by truncation (``TimeLimit.truncated`` and
+    ``terminal_observation`` in the infos); ``PPO(seed=s)`` reseeds the episodes, so runs repeat.
+
+    >>> from stable_baselines3 import PPO
+    >>> venv = make_vec_env("textbook_serial", copies=16, seed=0)
+    >>> model = PPO("MlpPolicy", venv, seed=0).learn(100_000)
+
+    Bad arguments raise :class:`~envs.errors.ConfigError` with a one-line reason.
+    """
+    from echelon.training.config import group_layout, load_train_config
+
+    if mode not in VEC_ENV_MODES:
+        raise ConfigError(f"make_vec_env: mode must be one of {', '.join(VEC_ENV_MODES)} (got {mode!r}); "
+                          "independent and hybrid runs train several models: use echelon train")
+    config = load_train_config({"name": "make_vec_env", "scenario": scenario, "mode": mode, "action": action,
+                                "observation": observation, "reward": reward, "copies": copies, "seed": seed,
+                                "site": site, "others": others, "max_order": max_order, "max_adjust": max_adjust},
+                               where="make_vec_env")
+    scen = load_scenario(scenario)
+    return learner_vec_env(config, scen, group_layout(config, scen)[0], seed)
