@@ -264,11 +264,17 @@ class LearnedPolicy(GroupPolicy):
         super().__init__(scenario, groups, others, label=label)
 
     def _load(self, group: dict[str, Any], config: dict[str, Any], view: LearnerView | None) -> LearnedGroup:
-        model = load_model(self.run / group["model"], config["algo"])
+        if config.get("backend", "sb3") == "rllib":
+            from echelon.agents.rllib_model import load_rllib_model
+
+            model = load_rllib_model(self.run / group["model"])
+        else:
+            model = load_model(self.run / group["model"], config["algo"])
         if view is not None and model.observation_space.shape != view.observation_space.shape:
             raise ConfigError(f"{self.run / group['model']}: the model expects observations of shape "
                               f"{model.observation_space.shape}, this scenario gives {view.observation_space.shape}")
-        return LearnedGroup(view, model, load_normalizer(self.run / group["normalizer"]))
+        normalizer = group.get("normalizer")
+        return LearnedGroup(view, model, load_normalizer(self.run / normalizer) if normalizer else None)
 
     def reset(self, batch: int, rng: np.random.Generator) -> None:
         if self.hybrid is not None:

@@ -230,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    args.own_process = argv is None  # the command line itself, not a call from Python (may re-exec: cmd_train)
     try:
         return args.func(args)
     except Interrupted as exc:

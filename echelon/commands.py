@@ -8,6 +8,7 @@ imports (torch, Stable-Baselines3, matplotlib) happen inside the commands, so ``
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -69,12 +70,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    """``echelon speed``: throughput of the ParallelEnv and of the batched core."""
+    """``echelon speed``: throughput of the ParallelEnv, of the SB3 vector env and of the batched core."""
     from rich.console import Console
     from rich.table import Table
 
     from echelon.envs.scenario import load_scenario
-    from echelon.evaluation.throughput import core_throughput, parallel_env_throughput
+    from echelon.evaluation.throughput import core_throughput, parallel_env_throughput, vec_env_throughput
 
     load_scenario(args.scenario)  # fail fast on a bad name
     table = Table(title=f"Throughput on {args.scenario} ({args.seconds:g} s per row, median of 9 windows)")
@@ -83,6 +84,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     # batch-1 rows first: on this machine a batch-1 loop measured right after the
     # 16384-copy run reads up to 15% slower (cache and clock state), not its own speed
     rows = [parallel_env_throughput(args.scenario, args.seconds)]
+    rows += [vec_env_throughput(args.scenario, copies, args.seconds) for copies in (16, 256)]
     rows += [core_throughput(args.scenario, b, args.seconds) for b in args.batches]
     for r in rows:
         table.add_row(r.label, str(r.batch), f"{r.steps_per_s:,.0f}", f"{r.site_steps_per_s:,.3g}")
@@ -365,7 +367,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from echelon.envs.files import fresh_dir
     from echelon.training.config import load_train_config
-    from echelon.training.train import Trainer, resume_config, start_run
+    from echelon.training.run_folder import resume_config, start_run
+    from echelon.training.train import Trainer
 
     if (args.config is None) == (args.resume is None):
         raise ValueError("give a training config, or --resume RUN_DIR (not both)")
@@ -379,6 +382,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.seed is not None:
             config.seed = args.seed
         out = Path(args.out) if args.out else fresh_dir(Path("runs"), config.name)
+    if config.backend == "rllib" and getattr(args, "own_process", False) and "PYTHONHASHSEED" not in os.environ:
+        # RLlib iterates sets of agent and module ids, so its runs repeat only under a fixed hash seed
+        os.execve(sys.executable, [sys.executable, "-m", "echelon", *sys.argv[1:]],
+                  os.environ | {"PYTHONHASHSEED": "0"})
     total = args.timesteps or config.n_timesteps
     console = _console()
     if args.resume is None:
@@ -389,9 +396,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("timesteps", total=total)
+        if config.backend == "rllib":
+            from echelon.training.rllib import RLlibTrainer as Trainer  # noqa: N814
         trainer = Trainer(config, out, resume=args.resume is not None,
                           progress=lambda done, _: progress.update(task, completed=done))
         progress.update(task, completed=trainer.total)
+        if config.backend == "rllib":
+            console.print(f"on Ray at {trainer.ray_address}")
         last = trainer.train(total)
     minutes = (time.perf_counter() - wall) / 60, (time.process_time() - cpu) / 60
     console.print(f"done in {minutes[0]:.1f} min ({minutes[1]:.1f} CPU-min): {trainer.total:,} timesteps; "

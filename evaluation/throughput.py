@@ -69,3 +69,19 @@ def parallel_env_throughput(scenario: str, seconds: float, seed: int = 0) -> Thr
 
     rate = _median_rate(step, seconds)
     return Throughput(f"ParallelEnv {scenario}", 1, rate, rate * len(env.possible_agents))
+
+
+def vec_env_throughput(scenario: str, copies: int, seconds: float, seed: int = 0) -> Throughput:
+    """``VecEnv.step`` calls per second of :func:`~training.vec_env.make_vec_env` (shared policy, target
+    actions, observation building and resets included): what SB3 sees."""
+    from echelon.training.vec_env import make_vec_env
+
+    venv = make_vec_env(scenario, copies=copies, seed=seed)
+    venv.reset()
+    actions = np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
+
+    def step() -> None:
+        venv.step(actions)
+
+    rate = _median_rate(step, seconds)
+    return Throughput(f"make_vec_env {scenario}", copies, rate, rate * venv.num_envs)

@@ -99,7 +99,8 @@ def test_bad_saved_games(tmp_path):
 
 def test_play_against_a_trained_run(tmp_path):
     from echelon.training.config import load_train_config
-    from echelon.training.train import Trainer, start_run
+    from echelon.training.run_folder import start_run
+    from echelon.training.train import Trainer
 
     config = load_train_config({"name": "tiny", "scenario": "beer_game", "copies": 2, "n_timesteps": 300,
                                 "eval_freq": 300, "eval_episodes": 2, "checkpoint_freq": 300,

@@ -16,7 +16,8 @@ from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.scenario import load_scenario
 from echelon.evaluation.rollout import rollout
 from echelon.training.config import load_train_config
-from echelon.training.train import Trainer, resume_config, start_run
+from echelon.training.run_folder import resume_config, start_run
+from echelon.training.train import Trainer
 from echelon.training.vec_env import InventoryVecEnv
 
 TINY = {

@@ -9,10 +9,11 @@ Example (``configs/training/shared_ppo_textbook.yaml``)::
     reward: cooperative   # cooperative | decentralized | a weight w in [0, 1] on the team cost
     action: target        # target | discrete | demand_plus | continuous (envs.actions)
     observation: local    # local | shared | global | pipeline (agents.learned)
+    backend: sb3          # sb3 (Stable-Baselines3) | rllib (Ray RLlib: shared or independent PPO, see below)
     copies: 16            # copies of the scenario simulated side by side
     n_timesteps: 1500000  # SB3 timesteps: slot-periods (copies x sites x periods for a shared policy)
     seed: 0
-    normalize: true       # VecNormalize observations and rewards
+    normalize: true       # VecNormalize observations and rewards (sb3; the default there)
     eval_freq: 100000     # timesteps between evaluations (and the learning curve's points)
     eval_episodes: 200
     checkpoint_freq: 200000
@@ -26,6 +27,19 @@ Example (``configs/training/shared_ppo_textbook.yaml``)::
 sites' policy, as in a benchmark); ``independent`` takes
 ``rotation_timesteps`` (each site's model trains that long in turn while the
 others act with their current models).
+
+``backend: rllib`` (``pip install 'echelon[rllib]'``) trains with Ray RLlib's PPO on the
+PettingZoo env in the learner view (:mod:`training.rllib`): ``mode: shared`` (one module for
+every site) or ``mode: independent`` (a module per site, all trained simultaneously on the same
+episodes). ``hyperparams`` are then arguments of ``PPOConfig.training`` (``lr``, ``gamma``,
+``lambda_``, ``train_batch_size_per_learner``, ``minibatch_size``, ``num_epochs``, ...) plus
+``policy_kwargs: {net_arch, activation_fn}``, and ``ray`` says where it runs::
+
+    ray:
+      address: null              # null: a local Ray; "auto" or "ray://head:10001": an existing cluster
+      num_env_runners: 0         # sampling processes (0: sample in the driver)
+      num_envs_per_env_runner: 16
+      num_cpus: null             # CPUs of a local Ray (null: all)
 """
 
 from __future__ import annotations
@@ -45,6 +59,7 @@ from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_ya
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
 MODES = ("shared", "central", "single_site", "independent", "hybrid")
+BACKENDS = ("sb3", "rllib")
 DISCRETE_ONLY = ("dqn",)
 CONTINUOUS_ONLY = ("sac", "td3")
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
@@ -61,10 +76,11 @@ class TrainConfig:
     reward: str | float = "cooperative"
     action: str = "target"
     observation: str = "local"
+    backend: str = "sb3"
     copies: int = 16
     n_timesteps: int = 1_000_000
     seed: int = 0
-    normalize: bool = True
+    normalize: bool | None = None  # None: True with sb3, False with rllib
     eval_freq: int = 100_000
     eval_episodes: int = 200
     checkpoint_freq: int = 200_000
@@ -74,6 +90,7 @@ class TrainConfig:
     max_order: Any = None
     max_adjust: int = 2
     hyperparams: dict[str, Any] = field(default_factory=dict)
+    ray: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +119,8 @@ def load_train_config(name_or_path: str | Path | Mapping[str, Any], where: str |
     if "scenario" not in raw:
         raise ConfigError(f"{src}: missing key 'scenario'")
     config = TrainConfig(**raw)
+    if config.normalize is None:
+        config.normalize = config.backend == "sb3"
     validate(config, src)
     return config
 
@@ -114,8 +133,9 @@ def validate(config: TrainConfig, src: str) -> None:
         raise ConfigError(f"{src}: scenario: {exc}") from None
     if config.mode not in MODES:
         raise ConfigError(f"{src}: 'mode' must be one of {', '.join(MODES)} (got {config.mode!r})")
+    if config.backend not in BACKENDS:
+        raise ConfigError(f"{src}: 'backend' must be one of {', '.join(BACKENDS)} (got {config.backend!r})")
     try:
-        algorithm_class(config.algo)
         reward_weight(config.reward)
     except ValueError as exc:
         raise ConfigError(f"{src}: {exc}") from None
@@ -128,15 +148,6 @@ def validate(config: TrainConfig, src: str) -> None:
         whole_number(getattr(config, key), f"{src}: '{key}'", minimum)
     if not isinstance(config.normalize, bool):
         raise ConfigError(f"{src}: 'normalize' must be true or false (got {config.normalize!r})")
-    continuous = config.action == "continuous"
-    if config.algo in DISCRETE_ONLY and (continuous or config.mode == "central"):
-        raise ConfigError(f"{src}: algo '{config.algo}' needs one discrete action per slot: use a discrete action "
-                          "form and a per-site mode (not central)")
-    if config.algo in CONTINUOUS_ONLY and not continuous:
-        raise ConfigError(f"{src}: algo '{config.algo}' needs continuous actions: set action: continuous")
-    if config.mode == "hybrid" and config.algo not in ("ppo", "a2c"):
-        raise ConfigError(f"{src}: mode hybrid trains a planner (continuous targets) and sites (discrete "
-                          f"adjustments): use algo ppo or a2c (got {config.algo!r})")
     if config.mode == "single_site":
         if config.site not in scenario.site_names:
             raise ConfigError(f"{src}: 'site' must name the learning site, one of {', '.join(scenario.site_names)} "
@@ -148,6 +159,28 @@ def validate(config: TrainConfig, src: str) -> None:
         raise ConfigError(f"{src}: 'site' and 'others' apply to mode single_site only")
     if not isinstance(config.hyperparams, Mapping):
         raise ConfigError(f"{src}: 'hyperparams' must be a mapping of {config.algo.upper()} arguments")
+    if not isinstance(config.ray, Mapping):
+        raise ConfigError(f"{src}: 'ray' must be a mapping (address, num_env_runners, ...)")
+    if config.backend == "rllib":
+        from echelon.training.rllib import validate_rllib
+
+        validate_rllib(config, src)
+        return
+    if config.ray:
+        raise ConfigError(f"{src}: 'ray' applies to backend rllib only")
+    try:
+        algorithm_class(config.algo)
+    except ValueError as exc:
+        raise ConfigError(f"{src}: {exc}") from None
+    continuous = config.action == "continuous"
+    if config.algo in DISCRETE_ONLY and (continuous or config.mode == "central"):
+        raise ConfigError(f"{src}: algo '{config.algo}' needs one discrete action per slot: use a discrete action "
+                          "form and a per-site mode (not central)")
+    if config.algo in CONTINUOUS_ONLY and not continuous:
+        raise ConfigError(f"{src}: algo '{config.algo}' needs continuous actions: set action: continuous")
+    if config.mode == "hybrid" and config.algo not in ("ppo", "a2c"):
+        raise ConfigError(f"{src}: mode hybrid trains a planner (continuous targets) and sites (discrete "
+                          f"adjustments): use algo ppo or a2c (got {config.algo!r})")
     accepted = set(inspect.signature(algorithm_class(config.algo).__init__).parameters) - {
         "self", "policy", "env", "seed", "tensorboard_log", "verbose", "device", "_init_setup_model"}
     bad = sorted(set(config.hyperparams) - accepted)
@@ -206,5 +239,7 @@ def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]
         layout = [("planner", names, True), ("sites", names, False)]
     else:
         layout = [(n, [n], False) for n in names]
+    if config.backend == "rllib":
+        return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.rlmodule"} for g, s, j in layout]
     return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.zip", "normalizer": f"models/{g}.vecnorm.pkl"}
             for g, s, j in layout]

@@ -21,17 +21,14 @@ those episodes.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import math
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
@@ -42,21 +39,15 @@ from echelon.agents.learned import (
     LearnerView,
     algorithm_class,
     load_model,
-    read_run_config,
 )
-from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.files import write_atomic
 from echelon.envs.rewards import reward_weight
-from echelon.envs.scenario import load_scenario
-from echelon.evaluation.metrics import compute_metrics
-from echelon.evaluation.rollout import common_episodes, rollout
-from echelon.training.config import TrainConfig, algorithm_kwargs, group_layout, load_train_config
+from echelon.training.config import TrainConfig, algorithm_kwargs
 from echelon.training.hybrid import HybridVecEnv
+from echelon.training.run_folder import RunBook
 from echelon.training.vec_env import BatchVecEnv, learner_vec_env
-
-EVAL_SEED_OFFSET = 10_000
 
 
 @dataclass
@@ -75,31 +66,13 @@ class Group:
         return LearnedGroup(self.view, self.model, normalizer)
 
 
-@dataclass
-class RunState:
-    """What a checkpoint records besides the models."""
-
-    timesteps: dict[str, int] = field(default_factory=dict)
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_cost: float = math.inf
-    reference_cost: float = math.nan
-
-
-class Trainer:
-    """Builds the groups of a config and trains them (module docstring)."""
+class Trainer(RunBook):
+    """Builds the groups of a config and trains them with Stable-Baselines3 (module docstring)."""
 
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
                  progress: Callable[[int, int], None] | None = None):
-        import torch
-
-        torch.set_num_threads(1)
-        self.config, self.out, self.progress = config, Path(out), progress
-        self.scenario = load_scenario(config.scenario)
-        self.layout = group_layout(config, self.scenario)
+        super().__init__(config, out, resume, progress)
         self.others = make_policy(config.others, self.scenario) if config.others is not None else None
-        self.state = RunState()
-        if resume:
-            self.state = self._read_state()
         self.groups = [self._build(i, spec, resume) for i, spec in enumerate(self.layout)]
         if config.mode == "independent":
             for g in self.groups:
@@ -109,10 +82,6 @@ class Trainer:
             team = self._hybrid_policy()
             planner.env.peer = team.site_adjustments
             sites.env.peer = team.planner_targets
-        self.eval_episode = common_episodes(self.scenario, config.eval_episodes, config.seed + EVAL_SEED_OFFSET)
-        if math.isnan(self.state.reference_cost):
-            best = make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, self.scenario)
-            self.state.reference_cost = self._evaluate(best)["cost"]
 
     # --------------------------------------------------------------------------- building
     def _hybrid_policy(self) -> HybridLearned:
@@ -150,15 +119,6 @@ class Trainer:
         return Group(spec["name"], view, env, venv, model, self.state.timesteps.get(spec["name"], 0))
 
     # --------------------------------------------------------------------------- evaluation and files
-    def _evaluate(self, policy: Policy) -> dict[str, float]:
-        cfg = self.config
-        trajectory = rollout(policy, self.scenario, cfg.eval_episodes, cfg.seed + EVAL_SEED_OFFSET,
-                             self.eval_episode)
-        m = compute_metrics(trajectory, self.scenario)
-        row = {"cost": m.cost.mean, "cost_ci95": m.cost.half_width, "fill_rate": m.fill_rate_total}
-        row |= {f"bullwhip_e{k + 1}": v for k, v in enumerate(m.echelon_bullwhip)}
-        return row
-
     def evaluate_now(self, logger: Any) -> dict[str, float]:
         """Evaluate the current models on the held-out episodes, log ``inventory/`` scalars, keep the best."""
         for g in self.groups:
@@ -166,18 +126,14 @@ class Trainer:
                 g.venv.training = False
         policy = self._hybrid_policy() if self.config.mode == "hybrid" else GroupPolicy(
             self.scenario, [g.live() for g in self.groups], self.others)
-        row = self._evaluate(policy)
+        row, improved = self.assess(policy, self.total)
         for g in self.groups:
             if isinstance(g.venv, VecNormalize):
                 g.venv.training = True
-        row["timesteps"] = self.total
-        row["gap_to_best_heuristic"] = row["cost"] / self.state.reference_cost - 1.0
         for key, value in row.items():
             if key != "timesteps" and not (isinstance(value, float) and math.isnan(value)):
                 logger.record(f"inventory/{'total_cost' if key == 'cost' else key}", value)
-        self.state.history.append(row)
-        if row["cost"] < self.state.best_cost:
-            self.state.best_cost = row["cost"]
+        if improved:
             self._save_models(self.out / "models")
         return row
 
@@ -192,35 +148,7 @@ class Trainer:
     def checkpoint(self) -> None:
         """Save every model, its statistics and the run state; each file appears whole or not at all."""
         self._save_models(self.out / "checkpoints")
-        self.state.timesteps = {g.name: g.timesteps for g in self.groups}
-        state = {"timesteps": self.state.timesteps, "history": self.state.history,
-                 "best_cost": self.state.best_cost, "reference_cost": self.state.reference_cost}
-        write_atomic(self.out / "checkpoints" / "state.json", json.dumps(state, indent=1, allow_nan=True))
-        self.write_curve()
-
-    def _read_state(self) -> RunState:
-        path = self.out / "checkpoints" / "state.json"
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path}: no readable checkpoint to resume from ({exc.__class__.__name__})") from None
-        return RunState(data["timesteps"], data["history"], data["best_cost"], data["reference_cost"])
-
-    def write_curve(self) -> None:
-        """Write ``eval.csv`` and ``learning_curve.png`` from the evaluation history."""
-        from echelon.evaluation.plots import learning_curve_plot
-
-        rows = self.state.history
-        if not rows:
-            return
-        keys = list(dict.fromkeys(k for row in rows for k in row))
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        write_atomic(self.out / "eval.csv", buffer.getvalue())
-        write_atomic(self.out / "learning_curve.png",
-                     learning_curve_plot(rows, self.state.reference_cost, self.config.name))
+        self.save_state({g.name: g.timesteps for g in self.groups})
 
     # --------------------------------------------------------------------------- training
     @property
@@ -278,20 +206,3 @@ class _Callback(BaseCallback):
         if t.progress is not None:
             t.progress(after, 0)
         return True
-
-
-def start_run(config: TrainConfig, out: Path) -> None:
-    """Create a run folder with the resolved config (the folder must not exist yet)."""
-    if out.exists():
-        raise FileExistsError(f"{out}: already exists; choose another --out (or --resume {out})")
-    scenario = load_scenario(config.scenario)
-    resolved = config.as_dict() | {"groups": group_layout(config, scenario),
-                                   "site_names": list(scenario.site_names)}
-    write_atomic(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-
-
-def resume_config(out: Path) -> TrainConfig:
-    """The config a run folder was started with."""
-    raw = read_run_config(out)
-    raw = {k: v for k, v in raw.items() if k not in ("groups", "site_names")}
-    return load_train_config(raw, where=str(Path(out) / "config.yaml"))

@@ -1,0 +1,287 @@
+"""The RLlib backend of ``echelon train`` (``backend: rllib``): PPO on one machine or on a Ray cluster.
+
+RLlib trains on Echelon's PettingZoo env in the learner view (``view="learner"``: the features
+Echelon's own trainer gives its models, scaled, with the site's one-hot and the time left), with
+one action space for every site (per-site bounds enforced inside), rewards divided by the
+scenario's cost scale (``reward_scale="auto"``) and actions clipped into the space.
+
+- ``mode: shared``: one RLModule for every site (parameter sharing);
+- ``mode: independent``: one RLModule per site, all trained *simultaneously*: every site's
+  module learns from the same sampled episodes in every iteration (no rotation).
+
+Timesteps count agent steps (site-periods), as the SB3 backend's shared slots do. The run folder
+is the SB3 backend's: ``config.yaml``, ``models/<group>.rlmodule`` (the best modules by held-out
+cost, loaded by :class:`~agents.learned.LearnedPolicy` without Ray), ``checkpoints/`` (the whole
+algorithm, for ``--resume``), ``tb/`` (``inventory/`` and RLlib's scalars), ``eval.csv`` and
+``learning_curve.png``; ``echelon evaluate RUN`` benchmarks it beside the heuristics.
+
+Where it runs (``ray:`` in the config): by default a local Ray started for the run and stopped
+after it; ``address: auto`` (or ``ray://head:10001``, or ``RAY_ADDRESS`` in the environment)
+joins an existing cluster, whose nodes need Echelon installed (``pip install 'echelon[rllib]'``)
+and then sample with ``num_env_runners`` processes of ``num_envs_per_env_runner`` envs each.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from echelon.agents.learned import GroupPolicy, LearnedGroup, LearnerView
+from echelon.agents.rllib_model import RLLIB_HINT, RLlibModel, quiet_ray
+from echelon.envs.errors import ConfigError, Interrupted
+from echelon.training.config import TrainConfig
+from echelon.training.run_folder import RunBook
+
+RLLIB_MODES = ("shared", "independent")
+RAY_KEYS = {"address": None, "num_env_runners": 0, "num_envs_per_env_runner": 16, "num_cpus": None}
+ACTIVATION_NAMES = {"tanh": "tanh", "relu": "relu", "elu": "elu", "leaky_relu": "LeakyReLU"}
+DEFAULTS = {
+    "lambda_": 0.95,  # RLlib's default 1.0 (plain Monte Carlo returns) learns slowly over 100-period horizons
+    "vf_clip_param": math.inf,  # value targets are tens of cost-scale units; RLlib's 10 would clip them
+    # many small updates per sample: on textbook_serial, 1600 periods per iteration in minibatches of 200
+    # reached a cost of 110 after 300k agent steps, against 205 with 12800 / 1280 (RLlib-like sizes)
+    "train_batch_size_per_learner": 1_600,
+    "minibatch_size": 200,
+    "num_epochs": 10,
+}
+ENV_NAME = "echelon_rllib"
+
+
+def _ppo_config_class() -> type:
+    try:
+        from ray.rllib.algorithms.ppo import PPOConfig
+    except ImportError:
+        raise ConfigError(RLLIB_HINT) from None
+    return PPOConfig
+
+
+def training_arguments() -> set[str]:
+    """The keyword arguments ``PPOConfig.training`` accepts (its own and the generic ones)."""
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    names = set(inspect.signature(_ppo_config_class().training).parameters)
+    names |= set(inspect.signature(AlgorithmConfig.training).parameters)
+    return names - {"self", "kwargs"}
+
+
+def validate_rllib(config: TrainConfig, src: str) -> None:
+    """The checks of ``backend: rllib`` (:func:`training.config.validate` did the common ones)."""
+    if config.mode not in RLLIB_MODES:
+        raise ConfigError(f"{src}: backend rllib trains mode shared or independent (got {config.mode!r}); "
+                          "use backend sb3 for the others")
+    if config.algo != "ppo":
+        raise ConfigError(f"{src}: backend rllib trains algo ppo (got {config.algo!r})")
+    if config.normalize:
+        raise ConfigError(f"{src}: backend rllib does not normalise (the learner view is already scaled and "
+                          "rewards are divided by the scenario's cost scale): set normalize: false or leave it out")
+    unknown = sorted(set(config.ray) - set(RAY_KEYS))
+    if unknown:
+        raise ConfigError(f"{src}: ray: unknown key '{unknown[0]}' (keys: {', '.join(RAY_KEYS)})")
+    address = config.ray.get("address")
+    if address is not None and not (isinstance(address, str) and address):
+        raise ConfigError(f"{src}: ray: address must be 'auto', 'ray://host:port' or 'host:port' (got {address!r})")
+    for key, minimum in (("num_env_runners", 0), ("num_envs_per_env_runner", 1), ("num_cpus", 1)):
+        value = config.ray.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
+            raise ConfigError(f"{src}: ray: {key} must be a whole number >= {minimum} (got {value!r})")
+    bad = sorted(set(config.hyperparams) - training_arguments() - {"policy_kwargs"})
+    if bad:
+        raise ConfigError(f"{src}: hyperparams: RLlib's PPOConfig.training has no argument '{bad[0]}'")
+    model_config(config, src)
+
+
+def model_config(config: TrainConfig, src: str = "training config") -> dict[str, Any]:
+    """``DefaultModelConfig`` arguments from ``policy_kwargs: {net_arch, activation_fn}`` (SB3's names)."""
+    kwargs = config.hyperparams.get("policy_kwargs") or {}
+    if not isinstance(kwargs, Mapping) or set(kwargs) - {"net_arch", "activation_fn"}:
+        raise ConfigError(f"{src}: hyperparams: policy_kwargs takes net_arch and activation_fn with backend rllib")
+    arch = kwargs.get("net_arch", [64, 64])
+    if not isinstance(arch, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in arch):
+        raise ConfigError(f"{src}: hyperparams: policy_kwargs: net_arch must be a list of layer widths (got {arch!r})")
+    act = kwargs.get("activation_fn", "tanh")
+    if act not in ACTIVATION_NAMES:
+        raise ConfigError(f"{src}: hyperparams: activation_fn must be one of {', '.join(ACTIVATION_NAMES)}")
+    return {"fcnet_hiddens": list(arch), "fcnet_activation": ACTIVATION_NAMES[act], "vf_share_layers": False}
+
+
+def env_config(config: TrainConfig, scenario: Any) -> dict[str, Any]:
+    """The PettingZoo env's arguments: the learner view, one space per agent, scaled rewards, clipping."""
+    return {"scenario": scenario, "action": config.action, "observation": config.observation, "view": "learner",
+            "reward": config.reward, "reward_scale": "auto", "max_order": config.max_order,
+            "max_adjust": config.max_adjust, "clip_actions": True}
+
+
+def make_rllib_env(env_config: Mapping[str, Any]) -> Any:
+    """RLlib's env creator: Echelon's parallel env in RLlib's ``ParallelPettingZooEnv`` wrapper."""
+    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+
+    from echelon.envs.parallel import parallel_env
+
+    return ParallelPettingZooEnv(parallel_env(**dict(env_config)))
+
+
+def _module_of(layout: list[dict[str, Any]]) -> Callable[..., str]:
+    if len(layout) == 1:
+        shared = layout[0]["name"]
+        return lambda agent_id, *args, **kwargs: shared
+    return lambda agent_id, *args, **kwargs: agent_id  # independent: the module is named after its site
+
+
+def algorithm_config(config: TrainConfig, scenario: Any, layout: list[dict[str, Any]]) -> Any:
+    """The ``PPOConfig`` of a run: the env, one module per group, the samplers and the hyperparameters."""
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+    from ray.tune.registry import register_env
+
+    register_env(ENV_NAME, make_rllib_env)
+    names = [g["name"] for g in layout]
+    hyper = DEFAULTS | {k: v for k, v in config.hyperparams.items() if k != "policy_kwargs"}
+    ray = RAY_KEYS | dict(config.ray)
+    return (
+        _ppo_config_class()()
+        .environment(ENV_NAME, env_config=env_config(config, scenario))
+        .multi_agent(policies=names, policy_mapping_fn=_module_of(layout))
+        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={n: RLModuleSpec() for n in names}),
+                   model_config=DefaultModelConfig(**model_config(config)))
+        .env_runners(num_env_runners=ray["num_env_runners"], num_envs_per_env_runner=ray["num_envs_per_env_runner"])
+        .training(**hyper)
+        .debugging(seed=config.seed, log_level="ERROR")
+    )
+
+
+class RLlibTrainer(RunBook):
+    """Trains a config's groups with RLlib's PPO and keeps the run folder (module docstring)."""
+
+    def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
+                 progress: Callable[[int, int], None] | None = None):
+        import ray
+
+        super().__init__(config, out, resume, progress)
+        quiet_ray()
+        address = config.ray.get("address") or os.environ.get("RAY_ADDRESS")
+        self._own_ray = not ray.is_initialized()  # then close() disconnects (and stops a local Ray)
+        if self._own_ray:
+            ray.init(address=address, num_cpus=None if address else config.ray.get("num_cpus"),
+                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        self.ray_address = ray.get_runtime_context().gcs_address
+        self.algo = algorithm_config(config, self.scenario, self.layout).build_algo()
+        self.timesteps = sum(self.state.timesteps.values())
+        if resume:
+            folder = self.out / "checkpoints" / "rllib"
+            if not folder.is_dir():
+                raise ConfigError(f"{folder}: no RLlib checkpoint to resume from")
+            self.algo.restore_from_path(str(folder.resolve()))
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(self.out / "tb" / "rllib"))
+
+    @property
+    def total(self) -> int:
+        """Agent steps (site-periods) trained so far."""
+        return self.timesteps
+
+    def policy(self) -> GroupPolicy:
+        """The current modules as a policy on the learner view (what evaluation plays)."""
+        cfg = self.config
+        groups = [LearnedGroup(LearnerView(self.scenario, g["sites"], cfg.action, cfg.observation,
+                                           max_order=cfg.max_order, max_adjust=cfg.max_adjust),
+                               RLlibModel(self.algo.get_module(g["name"])), None) for g in self.layout]
+        return GroupPolicy(self.scenario, groups, None, label=cfg.name)
+
+    def evaluate_now(self) -> dict[str, float]:
+        """Evaluate the current modules on the held-out episodes, log them, keep the best."""
+        row, improved = self.assess(self.policy(), self.total)
+        for key, value in row.items():
+            if key != "timesteps" and not (isinstance(value, float) and math.isnan(value)):
+                self.writer.add_scalar(f"inventory/{'total_cost' if key == 'cost' else key}", value, self.total)
+        if improved:
+            self._save_modules(self.out / "models")
+        return row
+
+    def _save_modules(self, folder: Path) -> None:
+        """Each module to ``folder/<group>.rlmodule``, written beside and renamed, so it is whole or absent."""
+        for g in self.layout:
+            _replace_dir(folder / f"{g['name']}.rlmodule",
+                         lambda path, name=g["name"]: self.algo.get_module(name).save_to_path(str(path)))
+
+    def checkpoint(self) -> None:
+        """Save the modules, the whole algorithm (for ``--resume``) and the run state."""
+        self._save_modules(self.out / "checkpoints")
+        _replace_dir(self.out / "checkpoints" / "rllib", lambda path: self.algo.save_to_path(str(path)))
+        self.save_state({"all": self.total})
+
+    def _log(self, result: Mapping[str, Any]) -> None:
+        runners = result.get("env_runners", {})
+        if "episode_return_mean" in runners:
+            self.writer.add_scalar("rllib/episode_return_mean", runners["episode_return_mean"], self.total)
+        for name, stats in result.get("learners", {}).items():
+            for key in ("policy_loss", "vf_loss", "entropy", "mean_kl_loss"):
+                if isinstance(stats, Mapping) and key in stats:
+                    self.writer.add_scalar(f"rllib/{name}/{key}", float(stats[key]), self.total)
+
+    def train(self, n_timesteps: int) -> dict[str, float]:
+        """Train until ``n_timesteps`` agent steps in all; returns the last evaluation."""
+        cfg = self.config
+        try:
+            while self.total < n_timesteps:
+                before = self.total
+                result = self.algo.train()
+                self.timesteps += _agent_steps(result)
+                self._log(result)
+                if self.total // cfg.eval_freq > before // cfg.eval_freq:
+                    self.evaluate_now()
+                if self.total // cfg.checkpoint_freq > before // cfg.checkpoint_freq:
+                    self.checkpoint()
+                if self.progress is not None:
+                    self.progress(self.total, 0)
+        except KeyboardInterrupt:
+            self.checkpoint()
+            self.close()
+            raise Interrupted(f"interrupted at {self.total} timesteps: checkpoint saved in "
+                              f"{self.out / 'checkpoints'}; continue with --resume {self.out}") from None
+        last = self.state.history[-1] if self.state.history else {}
+        if last.get("timesteps") != self.total:
+            last = self.evaluate_now()
+        self.checkpoint()
+        self.close()
+        return last
+
+    def close(self) -> None:
+        """Stop the algorithm's workers; disconnect from Ray if this run connected (a local Ray stops, a
+        cluster stays up)."""
+        import ray
+
+        self.writer.close()
+        self.algo.stop()
+        if self._own_ray:
+            ray.shutdown()
+
+
+def _agent_steps(result: Mapping[str, Any]) -> int:
+    """Agent steps sampled in one ``train()`` iteration, all modules together."""
+    sampled = result.get("env_runners", {}).get("num_agent_steps_sampled", {})
+    if isinstance(sampled, Mapping):
+        return int(sum(sampled.values()))
+    return int(sampled)
+
+
+def _replace_dir(target: Path, write: Callable[[Path], None]) -> None:
+    """Write a folder beside ``target`` and swap it in, so readers see the old one or the new one, whole."""
+    target = target.resolve()  # RLlib's writers take absolute paths only
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fresh = target.with_name(target.name + ".new")
+    old = target.with_name(target.name + ".old")
+    for leftover in (fresh, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    write(fresh)
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
