@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -134,10 +136,17 @@ def test_a_run_joins_an_existing_ray_cluster_by_address(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"} | {"RAY_AUTH_MODE": "token"}
     ray_cli = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
     port = "6391"
-    started = subprocess.run([ray_cli, "start", "--head", f"--port={port}", "--num-cpus=2",
-                              "--include-dashboard=false", "--disable-usage-stats"],
-                             capture_output=True, text=True, timeout=300, env=env)
-    assert started.returncode == 0, started.stderr
+    # --block keeps the cluster in one process tree that this test stops, and only it ("ray stop" would
+    # stop every Ray on the machine, a user's training run included)
+    head = subprocess.Popen([ray_cli, "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+                             "--include-dashboard=false", "--disable-usage-stats"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    status = [ray_cli, "status", f"--address=127.0.0.1:{port}"]
+    for _ in range(120):
+        if subprocess.run(status, capture_output=True, timeout=60, env=env).returncode == 0:
+            break
+        assert head.poll() is None, "ray start --head exited"
+        time.sleep(1)
     try:
         config = tmp_path / "tiny.yaml"
         config.write_text(yaml.safe_dump(TINY | {"n_timesteps": 3000, "ray": {"address": f"127.0.0.1:{port}"}}))
@@ -146,8 +155,10 @@ def test_a_run_joins_an_existing_ray_cluster_by_address(tmp_path):
         assert done.returncode == 0, done.stderr
         assert f":{port}" in done.stdout  # it says which Ray it ran on
         assert (tmp_path / "run" / "models" / "retailer.rlmodule").is_dir()
-        status = subprocess.run([ray_cli, "status", f"--address=127.0.0.1:{port}"], capture_output=True, timeout=120,
-                                env=env)
-        assert status.returncode == 0  # the cluster is still up
+        assert subprocess.run(status, capture_output=True, timeout=120, env=env).returncode == 0  # still up
     finally:
-        subprocess.run([ray_cli, "stop", "--force"], capture_output=True, timeout=300, env=env)
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
