@@ -148,3 +148,42 @@ def test_sb3_vec_env_of_every_scenario_and_action(scenario, action):
     actions = np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
     obs, rewards, dones, infos = venv.step(actions)
     assert rewards.shape == (2 * sites,) and np.all(rewards <= 0) and not dones.any()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray")
+    from echelon.agents.rllib_model import quiet_ray
+
+    quiet_ray()
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_rllib_trains_shared_and_per_site_modules_one_iteration(scenario, local_ray):
+    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+    from ray.tune.registry import register_env
+
+    from echelon.training.rllib import ENV_NAME, _ppo_config_class, make_rllib_env
+
+    register_env(ENV_NAME, make_rllib_env)
+    env_config = {"scenario": scenario, "action": "target", "view": "learner", "reward_scale": "auto",
+                  "clip_actions": True, "periods": 10}
+    agents = list(echelon.load_scenario(scenario).site_names)
+    for modules, mapping in ((["shared"], lambda aid, *a, **k: "shared"), (agents, lambda aid, *a, **k: aid)):
+        algo = (_ppo_config_class()()
+                .environment(ENV_NAME, env_config=env_config)
+                .multi_agent(policies=modules, policy_mapping_fn=mapping)
+                .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={m: RLModuleSpec() for m in modules}))
+                .env_runners(num_env_runners=0, num_envs_per_env_runner=2)
+                .training(train_batch_size_per_learner=40, minibatch_size=20, num_epochs=1)
+                .build_algo())
+        result = algo.train()
+        sampled = result["env_runners"]["num_agent_steps_sampled"]
+        assert sum(sampled.values()) >= 40 * len(agents)
+        assert set(result["learners"]) >= set(modules)
+        algo.stop()

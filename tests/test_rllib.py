@@ -162,3 +162,6 @@ def test_a_run_joins_an_existing_ray_cluster_by_address(tmp_path):
             head.wait(timeout=120)
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
+        current = Path("/tmp/ray/ray_current_cluster")  # where Ray's address=None would look for it later
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()

@@ -168,7 +168,8 @@ class RLlibTrainer(RunBook):
         address = config.ray.get("address") or os.environ.get("RAY_ADDRESS")
         self._own_ray = not ray.is_initialized()  # then close() disconnects (and stops a local Ray)
         if self._own_ray:
-            ray.init(address=address, num_cpus=None if address else config.ray.get("num_cpus"),
+            ray.init(address=address or "local",  # "local": a new Ray for this run, never a stale one found on disk
+                     num_cpus=None if address else config.ray.get("num_cpus"),
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         self.ray_address = ray.get_runtime_context().gcs_address
         self.algo = algorithm_config(config, self.scenario, self.layout).build_algo()
