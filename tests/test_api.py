@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import gymnasium
 import numpy as np
 import pytest
@@ -16,11 +14,7 @@ from echelon import envs
 SCENARIOS = envs.available_scenarios()
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the checkers warn about unbounded Box spaces
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_warnings")
 
 
 def test_builtin_scenarios_present():
@@ -118,7 +112,8 @@ def test_target_action_orders_up_to_the_level():
     """
     env = envs.parallel_env(scenario="beer_game", action="target")
     env.reset(seed=0)
-    assert env.action_space("retailer").n == 3 * 8 * 5 + 1  # 3 x mean demand 8 x (L 2 + l_o 2 + 1), + 1
+    # targets 0..120: three times the mean demand (8) over lead time, order delay and review (2 + 2 + 1)
+    assert env.action_space("retailer").n == 121
     env.step({"retailer": 30, "wholesaler": 0, "distributor": 24, "factory": 26})
     np.testing.assert_array_equal(env.sim.state.last_order[0], [6, 0, 0, 6])
 

@@ -11,8 +11,6 @@ clients are optional extras (``echelon[rllib]``, ``echelon[clients]``); ``.ci/ru
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -23,11 +21,7 @@ SCENARIOS = echelon.available_scenarios()
 CASES = [(s, a) for s in SCENARIOS for a in ACTION_FORMS]
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_warnings")
 
 
 @pytest.mark.parametrize(("scenario", "action"), CASES)
@@ -58,6 +52,7 @@ def test_pettingzoo_checkers(scenario, action, view):
     max_cycles_test(Module)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("scenario", "action"), CASES)
 def test_tianshou_collects_with_one_shared_policy(scenario, action):
     pytest.importorskip("tianshou")
@@ -85,6 +80,7 @@ def test_tianshou_collects_with_one_shared_policy(scenario, action):
     assert np.all(collector.buffer.rew <= 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("scenario", "action"), CASES)
 def test_torchrl_runs_one_shared_group(scenario, action):
     pytest.importorskip("torchrl")

@@ -64,6 +64,7 @@ def test_payments_make_the_team_optimum_the_selfish_equilibrium(tracking, share)
         assert result.contract.backorder[0] == pytest.approx((1 - share) * 10)
 
 
+@pytest.mark.slow
 def test_aligned_payments_on_a_distribution_network():
     """The local game on the distribution network: one price per unit the DC owes a store aligns all five."""
     game = Game(load_scenario("distribution"), "local", 1.0, episodes=60, seed=5)

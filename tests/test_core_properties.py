@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from echelon.envs.core import CoreParams, backlog_total, initial_state, inventory_position, step
+from echelon.envs.core import CoreParams, initial_state, inventory_position, step
 from echelon.envs.scenario import load_scenario
 from echelon.envs.simulator import Simulator
 
@@ -95,8 +95,12 @@ def test_units_conserved_and_nonnegative(spec, seed, batch):
 
 @settings(max_examples=60, deadline=None)
 @given(spec=networks(), seed=st.integers(0, 2**32 - 1))
-def test_inventory_position_identity_and_recursion(spec, seed):
-    """IP = on hand - backlog + pipeline, and IP' = IP + q - incoming (+ lost) (Zipkin 2000, 3.2)."""
+def test_inventory_position_recursion(spec, seed):
+    """IP' = IP + q - incoming (+ lost, - cancelled): the position moves only by flows (Zipkin 2000, 3.2).
+
+    The recursion is checked against the flows the step reports, never against the position's own
+    definition; the position's level itself is hand-worked in ``test_api`` (beer game start: 24 and 20).
+    """
     sim = Simulator(load_scenario(spec), batch=2)
     p = sim.params
     rng = np.random.default_rng(seed)
@@ -106,10 +110,6 @@ def test_inventory_position_identity_and_recursion(spec, seed):
         f = sim.step(rng.integers(0, 12, size=(2, p.n_sites)).astype(float))
         s = sim.state
         ip = inventory_position(s, p)
-        by_parts = (s.on_hand - s.backlog - s.owed @ p.feeds
-                    + sum(s.pending) + s.owed + sum(s.transit))
-        np.testing.assert_allclose(ip, by_parts, atol=TOL)
-        np.testing.assert_allclose(backlog_total(s, p), s.backlog + s.owed @ p.feeds, atol=TOL)
         # the inventory position rises by the order and falls by the demand on the site;
         # units a site (or its supplier) loses leave its position too
         np.testing.assert_allclose(

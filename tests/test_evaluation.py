@@ -96,6 +96,7 @@ def write_config(tmp_path, data, name="bench.yaml"):
     return path
 
 
+@pytest.mark.slow
 def test_benchmark_is_reproducible_and_self_paired_difference_is_zero(tmp_path):
     config = load_benchmark(write_config(tmp_path, BENCH))
     first, second = run_benchmark(config), run_benchmark(config)
@@ -111,6 +112,7 @@ def test_benchmark_is_reproducible_and_self_paired_difference_is_zero(tmp_path):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_benchmark_output_folder(tmp_path):
     config = load_benchmark(write_config(tmp_path, BENCH))
     result = run_benchmark(config)

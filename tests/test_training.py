@@ -184,6 +184,7 @@ def test_corrupt_or_mismatched_models_give_clear_errors(tmp_path):
         Trainer(resume_config(out), out, resume=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "expected_groups"),
     [
@@ -230,6 +231,7 @@ def test_bad_training_configs(change, needle):
     assert needle in str(err.value) and str(err.value).startswith("test: ")
 
 
+@pytest.mark.slow
 def test_train_cli_never_overwrites_and_resumes(tmp_path, capsys):
     from echelon.cli import main
 
@@ -309,6 +311,7 @@ def test_joint_pipeline_view():
     assert obs.shape == (2, 2 * 8 + 1 + 2 * 3) == (2, view.observation_space.shape[0])
 
 
+@pytest.mark.slow
 def test_hybrid_mode_trains_planner_and_sites_and_plays_in_the_study(tmp_path, capsys):
     """mode: hybrid builds two models (planner, sites) trained in turns on distribution_informed; the run
     loads as a policy, resumes, and `echelon study` evaluates it in the cell of its information model."""
