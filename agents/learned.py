@@ -25,8 +25,11 @@ features and the time left; its action is the joint action.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import pickle
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +146,39 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     return data
 
 
+FINGERPRINTED = ("mode", "backend", "algo", "action", "observation", "normalize", "max_order", "max_adjust", "site",
+                 "others", "groups", "site_names")
+"""The keys of a run's config that decide what its models see and do (``fingerprint.config`` covers them)."""
+
+
+def scenario_fingerprint(scenario: Scenario) -> str:
+    """A digest of everything a trained model depends on in a scenario: sites, costs, lead times, demand,
+    timing. Not its name, text, horizon or information model (a study evaluates runs under other ones)."""
+    core = dataclasses.replace(scenario, name="", description="", source="", periods=0, information=None)
+    return hashlib.sha256(repr(core).encode()).hexdigest()[:16]
+
+
+def run_fingerprint(config: Mapping[str, Any], scenario: Scenario) -> dict[str, str]:
+    """What ``echelon train`` records in a run's ``config.yaml`` and :class:`LearnedPolicy` checks."""
+    fields = json.dumps({k: config.get(k) for k in FINGERPRINTED}, sort_keys=True, default=str)
+    return {"scenario": scenario_fingerprint(scenario), "config": hashlib.sha256(fields.encode()).hexdigest()[:16]}
+
+
+def check_fingerprint(run_dir: Path, config: Mapping[str, Any], scenario: Scenario) -> None:
+    """Refuse a run folder whose config was edited, or that was trained on another scenario, with the reason."""
+    recorded = config.get("fingerprint")
+    if not isinstance(recorded, Mapping):
+        raise ConfigError(f"{run_dir}: config.yaml has no fingerprint of what the models were trained on "
+                          "(an older or hand-made run folder): retrain it")
+    now = run_fingerprint(config, scenario)
+    if recorded.get("config") != now["config"]:
+        raise ConfigError(f"{run_dir}: config.yaml was edited after training (mode, action, observation, "
+                          "normalisation or groups differ from what the models were trained with)")
+    if recorded.get("scenario") != now["scenario"]:
+        raise ConfigError(f"{run_dir}: trained on another scenario than '{scenario.name}' (its sites, costs, lead "
+                          "times, demand or timing differ); evaluate it on the scenario it was trained on")
+
+
 def algorithm_class(algo: str) -> type:
     """The Stable-Baselines3 class of an algorithm name (``ppo``, ``a2c``, ``dqn``, ``sac``, ``td3``)."""
     import stable_baselines3 as sb3
@@ -243,6 +279,7 @@ class LearnedPolicy(GroupPolicy):
         if names != scenario.site_names:
             raise ConfigError(f"{self.run}: trained on sites {', '.join(names)}, not on scenario "
                               f"'{scenario.name}' ({', '.join(scenario.site_names)})")
+        check_fingerprint(self.run, config, scenario)
         label = config.get("name", self.run.name)
         self.hybrid: HybridLearned | None = None
         if config["mode"] == "hybrid":
@@ -273,8 +310,16 @@ class LearnedPolicy(GroupPolicy):
         if view is not None and model.observation_space.shape != view.observation_space.shape:
             raise ConfigError(f"{self.run / group['model']}: the model expects observations of shape "
                               f"{model.observation_space.shape}, this scenario gives {view.observation_space.shape}")
-        normalizer = group.get("normalizer")
-        return LearnedGroup(view, model, load_normalizer(self.run / normalizer) if normalizer else None)
+        if view is not None and getattr(model, "action_space", view.action_space) != view.action_space:
+            raise ConfigError(f"{self.run / group['model']}: the model acts in {model.action_space}, this run's "
+                              f"action form gives {view.action_space}")
+        normalizer = None
+        if config.get("normalize") and group.get("normalizer"):
+            normalizer = load_normalizer(self.run / group["normalizer"])
+            if normalizer is None:
+                raise ConfigError(f"{self.run / group['normalizer']}: missing; the model was trained on normalised "
+                                  "observations and would see raw ones without it")
+        return LearnedGroup(view, model, normalizer)
 
     def reset(self, batch: int, rng: np.random.Generator) -> None:
         if self.hybrid is not None:

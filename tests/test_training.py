@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import yaml
@@ -184,6 +186,42 @@ def test_corrupt_or_mismatched_models_give_clear_errors(tmp_path):
         Trainer(resume_config(out), out, resume=True)
 
 
+def _edit_config(out, **changes):
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    config.update(changes)
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_a_tampered_run_folder_is_refused_with_the_reason(tmp_path):
+    """Never a wrong number: evaluate refuses an edited config, missing statistics or another scenario."""
+    from echelon.cli import main
+
+    _, out = train(tmp_path, timesteps=600)
+    scen = load_scenario("textbook_serial")
+    make_policy({"policy": "learned", "run": str(out)}, scen)  # untouched: loads
+
+    other = dataclasses.replace(scen, sites=(dataclasses.replace(scen.sites[0], shortage_cost=99.0),
+                                             *scen.sites[1:]))
+    with pytest.raises(ConfigError, match="trained on another scenario than 'textbook_serial'"):
+        make_policy({"policy": "learned", "run": str(out)}, other)
+    make_policy({"policy": "learned", "run": str(out)}, scen.with_periods(20))  # another horizon is fine
+
+    original = (out / "config.yaml").read_text()
+    _edit_config(out, action="discrete")
+    with pytest.raises(ConfigError, match="config.yaml was edited after training"):
+        make_policy({"policy": "learned", "run": str(out)}, scen)
+    _edit_config(out, fingerprint=None)
+    with pytest.raises(ConfigError, match="no fingerprint"):
+        make_policy({"policy": "learned", "run": str(out)}, scen)
+    (out / "config.yaml").write_text(original)
+
+    (out / "models" / "shared.vecnorm.pkl").unlink()
+    with pytest.raises(ConfigError, match="shared.vecnorm.pkl: missing; the model was trained on normalised"):
+        make_policy({"policy": "learned", "run": str(out)}, scen)
+    assert main(["evaluate", str(out), "--episodes", "5", "--out", str(tmp_path / "eval")]) == 2
+    assert not (tmp_path / "eval").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("change", "expected_groups"),
@@ -346,3 +384,20 @@ def test_hybrid_mode_trains_planner_and_sites_and_plays_in_the_study(tmp_path, c
     assert "learned tiny" in (tmp_path / "map" / "report.md").read_text()
     with pytest.raises(ConfigError, match="mode hybrid trains a planner"):
         tiny(scenario="distribution_informed", mode="hybrid", algo="dqn", action="discrete")
+
+
+def test_ctrl_c_during_a_checkpoint_waits_for_the_files():
+    """A SIGINT that lands while a checkpoint is written is held until the block ends, then raised."""
+    import os
+    import signal
+
+    from echelon.training.run_folder import uninterrupted
+
+    written = []
+    with pytest.raises(KeyboardInterrupt):
+        with uninterrupted():
+            os.kill(os.getpid(), signal.SIGINT)
+            written.append("model")
+            written.append("state")
+    assert written == ["model", "state"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

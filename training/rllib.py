@@ -36,7 +36,7 @@ from echelon.agents.learned import GroupPolicy, LearnedGroup, LearnerView
 from echelon.agents.rllib_model import RLLIB_HINT, RLlibModel, quiet_ray
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.training.config import TrainConfig
-from echelon.training.run_folder import RunBook
+from echelon.training.run_folder import RunBook, uninterrupted
 
 RLLIB_MODES = ("shared", "independent")
 RAY_KEYS = {"address": None, "num_env_runners": 0, "num_envs_per_env_runner": 16, "num_cpus": None}
@@ -203,7 +203,8 @@ class RLlibTrainer(RunBook):
             if key != "timesteps" and not (isinstance(value, float) and math.isnan(value)):
                 self.writer.add_scalar(f"inventory/{'total_cost' if key == 'cost' else key}", value, self.total)
         if improved:
-            self._save_modules(self.out / "models")
+            with uninterrupted():
+                self._save_modules(self.out / "models")
         return row
 
     def _save_modules(self, folder: Path) -> None:
@@ -214,9 +215,10 @@ class RLlibTrainer(RunBook):
 
     def checkpoint(self) -> None:
         """Save the modules, the whole algorithm (for ``--resume``) and the run state."""
-        self._save_modules(self.out / "checkpoints")
-        _replace_dir(self.out / "checkpoints" / "rllib", lambda path: self.algo.save_to_path(str(path)))
-        self.save_state({"all": self.total})
+        with uninterrupted():
+            self._save_modules(self.out / "checkpoints")
+            _replace_dir(self.out / "checkpoints" / "rllib", lambda path: self.algo.save_to_path(str(path)))
+            self.save_state({"all": self.total})
 
     def _log(self, result: Mapping[str, Any]) -> None:
         runners = result.get("env_runners", {})

@@ -13,13 +13,16 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from echelon.agents.learned import read_run_config
+from echelon.agents.learned import read_run_config, run_fingerprint
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError
@@ -30,6 +33,23 @@ from echelon.evaluation.rollout import common_episodes, rollout
 from echelon.training.config import TrainConfig, group_layout, load_train_config
 
 EVAL_SEED_OFFSET = 10_000
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) while files are written, then raise it: a checkpoint is never cut halfway
+    (a signal landing in an import or a write would leave a half-imported module or a stale file)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            raise KeyboardInterrupt
 
 
 @dataclass
@@ -120,11 +140,12 @@ def start_run(config: TrainConfig, out: Path) -> None:
     scenario = load_scenario(config.scenario)
     resolved = config.as_dict() | {"groups": group_layout(config, scenario),
                                    "site_names": list(scenario.site_names)}
+    resolved["fingerprint"] = run_fingerprint(resolved, scenario)
     write_atomic(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
 
 
 def resume_config(out: Path) -> TrainConfig:
     """The config a run folder was started with."""
     raw = read_run_config(out)
-    raw = {k: v for k, v in raw.items() if k not in ("groups", "site_names")}
+    raw = {k: v for k, v in raw.items() if k not in ("groups", "site_names", "fingerprint")}
     return load_train_config(raw, where=str(Path(out) / "config.yaml"))

@@ -46,7 +46,7 @@ from echelon.envs.files import write_atomic
 from echelon.envs.rewards import reward_weight
 from echelon.training.config import TrainConfig, algorithm_kwargs
 from echelon.training.hybrid import HybridVecEnv
-from echelon.training.run_folder import RunBook
+from echelon.training.run_folder import RunBook, uninterrupted
 from echelon.training.vec_env import BatchVecEnv, learner_vec_env
 
 
@@ -134,7 +134,8 @@ class Trainer(RunBook):
             if key != "timesteps" and not (isinstance(value, float) and math.isnan(value)):
                 logger.record(f"inventory/{'total_cost' if key == 'cost' else key}", value)
         if improved:
-            self._save_models(self.out / "models")
+            with uninterrupted():
+                self._save_models(self.out / "models")
         return row
 
     def _save_models(self, folder: Path) -> None:
@@ -147,8 +148,9 @@ class Trainer(RunBook):
 
     def checkpoint(self) -> None:
         """Save every model, its statistics and the run state; each file appears whole or not at all."""
-        self._save_models(self.out / "checkpoints")
-        self.save_state({g.name: g.timesteps for g in self.groups})
+        with uninterrupted():
+            self._save_models(self.out / "checkpoints")
+            self.save_state({g.name: g.timesteps for g in self.groups})
 
     # --------------------------------------------------------------------------- training
     @property
