@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("auto", "exact", "simulation", "dp"), default="auto",
                    help="auto (default): exact base-stock levels where theory covers the scenario, else "
                         "simulation; dp: the exact optimal policy of a one-site scenario by dynamic programming")
-    p.add_argument("--episodes", type=_whole(1), default=200,
+    p.add_argument("--episodes", type=_whole(2), default=200,
                    help="episodes per candidate in the search and the comparison (default: 200)")
     p.add_argument("--seed", type=_whole(0), default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--compare", action="store_true",
@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: echelon benchmark centralization --episodes 200")
     p.add_argument("config", help="built-in benchmark (configs/benchmarks: heuristics, centralization) or a YAML path")
     p.add_argument("--out", help="output folder; must not exist (default: results/NAME, or NAME-2, ... if taken)")
-    p.add_argument("--episodes", type=_whole(1), help="override the config's episodes per policy and scenario")
+    p.add_argument("--episodes", type=_whole(2), help="override the config's episodes per policy and scenario")
     p.add_argument("--seed", type=_whole(0), help="override the config's seed")
     p.add_argument("--periods", type=_whole(2), help="override every scenario's horizon")
     p.set_defaults(func=cmd_benchmark)
@@ -190,13 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--evaluate", action="store_true", help="afterwards, benchmark the learned policy "
                                                           "(into RUN_DIR/benchmark)")
-    p.add_argument("--episodes", type=_whole(1), help="episodes of the --evaluate benchmark (default: 1000)")
+    p.add_argument("--episodes", type=_whole(2), help="episodes of the --evaluate benchmark (default: 1000)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="benchmark a trained run against the heuristics and the optimum",
                        epilog="example: echelon evaluate runs/quickstart --episodes 1000")
     p.add_argument("run", help="a run folder written by echelon train")
-    p.add_argument("--episodes", type=_whole(1), help="episodes per policy (default: 1000)")
+    p.add_argument("--episodes", type=_whole(2), help="episodes per policy (default: 1000)")
     p.add_argument("--seed", type=_whole(0), help="seed of the episodes (default: 0)")
     p.add_argument("--out", help="output folder (default: RUN_DIR/benchmark, or benchmark-2, ...)")
     p.set_defaults(func=cmd_evaluate)

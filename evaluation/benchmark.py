@@ -105,13 +105,13 @@ def load_benchmark(
     for key in ("scenarios", "policies"):
         if key not in raw:
             raise ConfigError(f"{src}: missing key '{key}'")
-    episodes = whole_number(raw.get("episodes", 1000), f"{src}: 'episodes'", 1) if episodes is None else episodes
+    episodes = whole_number(raw.get("episodes", 1000), f"{src}: 'episodes'", 2) if episodes is None else episodes
     seed = whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0) if seed is None else seed
     warmup = whole_number(raw.get("warmup", 0), f"{src}: 'warmup'", 0)
     if periods is None and raw.get("periods") is not None:
         periods = whole_number(raw["periods"], f"{src}: 'periods'", 2)
-    if episodes < 1:
-        raise ConfigError(f"{src}: episodes must be >= 1 (got {episodes})")
+    if episodes < 2:  # a confidence interval needs two episodes at least
+        raise ConfigError(f"{src}: episodes must be >= 2 for a confidence interval (got {episodes})")
     scenario_names = raw["scenarios"]
     if not isinstance(scenario_names, list) or not scenario_names:
         raise ConfigError(f"{src}: 'scenarios' must be a non-empty list of scenario names or paths")

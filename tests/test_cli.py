@@ -53,6 +53,9 @@ def test_bad_scenario_file_one_line_error(tmp_path, capsys):
      (["speed", "--seconds", "-1"], "must be > 0"),
      (["speed", "--batches", "0"], "batch sizes"),
      (["speed", "--scenario", "nope"], "unknown scenario"),
+     (["benchmark", "heuristics", "--episodes", "1"], "--episodes: must be >= 2"),  # no "± nan"
+     (["evaluate", "runs/x", "--episodes", "1"], "--episodes: must be >= 2"),
+     (["optimal", "textbook_serial", "--episodes", "1"], "--episodes: must be >= 2"),
      (["fly"], "invalid choice")],
 )
 def test_bad_arguments_exit_2_one_line(args, needle, capsys):

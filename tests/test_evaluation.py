@@ -135,7 +135,8 @@ def test_benchmark_output_folder(tmp_path):
         ({"scenarios": ["nope"]}, "scenarios[0]: unknown scenario 'nope'"),
         ({"policies": ["nope"]}, "policies[0] on 'textbook_serial': unknown policy 'nope'"),
         ({"policies": [{"policy": "base_stock", "level": 3}]}, "no parameter 'level'"),
-        ({"episodes": 0}, "'episodes' must be a whole number >= 1"),
+        ({"episodes": 0}, "'episodes' must be a whole number >= 2"),
+        ({"episodes": 1}, "'episodes' must be a whole number >= 2"),  # a CI needs two
         ({"episodes": "many"}, "'episodes' must be a whole number"),
         ({"horizon": 5}, "unknown key 'horizon'"),
         ({"baseline": "best"}, "baseline 'best' is not a policy label"),
