@@ -199,9 +199,8 @@ class RLlibTrainer(RunBook):
     def evaluate_now(self) -> dict[str, float]:
         """Evaluate the current modules on the held-out episodes, log them, keep the best."""
         row, improved = self.assess(self.policy(), self.total)
-        for key, value in row.items():
-            if key != "timesteps" and not (isinstance(value, float) and math.isnan(value)):
-                self.writer.add_scalar(f"inventory/{'total_cost' if key == 'cost' else key}", value, self.total)
+        for tag, value in self.inventory_scalars(row).items():
+            self.writer.add_scalar(tag, value, self.total)
         if improved:
             with uninterrupted():
                 self._save_modules(self.out / "models")

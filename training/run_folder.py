@@ -100,6 +100,12 @@ class RunBook:
             self.state.best_cost = row["cost"]
         return row, improved
 
+    @staticmethod
+    def inventory_scalars(row: dict[str, float]) -> dict[str, float]:
+        """The ``inventory/`` TensorBoard scalars of an evaluation row (the cost as total_cost, NaN left out)."""
+        return {f"inventory/{'total_cost' if key == 'cost' else key}": value for key, value in row.items()
+                if key != "timesteps" and not (isinstance(value, float) and math.isnan(value))}
+
     def save_state(self, timesteps: dict[str, int]) -> None:
         """Write ``checkpoints/state.json`` (each file whole or not at all) and the learning curve."""
         self.state.timesteps = dict(timesteps)

@@ -22,7 +22,6 @@ those episodes.
 from __future__ import annotations
 
 import io
-import math
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,9 +129,8 @@ class Trainer(RunBook):
         for g in self.groups:
             if isinstance(g.venv, VecNormalize):
                 g.venv.training = True
-        for key, value in row.items():
-            if key != "timesteps" and not (isinstance(value, float) and math.isnan(value)):
-                logger.record(f"inventory/{'total_cost' if key == 'cost' else key}", value)
+        for tag, value in self.inventory_scalars(row).items():
+            logger.record(tag, value)
         if improved:
             with uninterrupted():
                 self._save_models(self.out / "models")
