@@ -26,6 +26,7 @@ from echelon.commands import (
     cmd_train,
 )
 from echelon.envs.errors import EchelonError, Interrupted
+from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SECONDS, MAX_SITES
 
 EXAMPLES = """\
 examples:
@@ -67,11 +68,15 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
-def _positive_float(text: str) -> float:
-    value = _number(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return value
+def _bounded(low: float, high: float):
+    """A number in (``low``, ``high``]: ``inf`` and ``nan`` are refused."""
+    def parse(text: str) -> float:
+        value = _number(text)
+        if not low < value <= high:
+            raise argparse.ArgumentTypeError(f"must be > {low:g} and at most {high:g}, got {text!r}")
+        return value
+
+    return parse
 
 
 def _fraction(text: str) -> float:
@@ -88,10 +93,16 @@ def _batch_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"batch sizes must be >= 1, got {text!r}")
+    if max(values) > MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"batch sizes must be at most {MAX_BATCH:,} (one NumPy batch), got {text!r}")
     return values
 
 
 def _whole(minimum: int):
+    return _whole_range(minimum, None)
+
+
+def _whole_range(minimum: int, maximum: int | None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -99,6 +110,8 @@ def _whole(minimum: int):
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {text!r}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {text!r}")
         return value
 
     return parse
@@ -120,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="validate a scenario and print its network",
                        epilog="example: echelon show textbook_serial")
     p.add_argument("scenario", help="built-in name (beer_game) or a YAML path")
+    p.add_argument("--all", action="store_true", help="print every site (default: the first 50)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("speed", help="measure the throughput of the core and the ParallelEnv",
@@ -127,7 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="beer_game", help="scenario to time (default: beer_game)")
     p.add_argument("--batches", type=_batch_list, default=[1, 64, 1024, 16384],
                    help="comma-separated batch sizes (default: 1,64,1024,16384)")
-    p.add_argument("--seconds", type=_positive_float, default=2.0, help="seconds per measurement (default: 2)")
+    p.add_argument("--seconds", type=_bounded(0.0, MAX_SECONDS), default=2.0,
+                   help=f"seconds per measurement, at most {MAX_SECONDS:g} (default: 2)")
+    p.add_argument("--validate", type=_whole_range(1, MAX_SITES), metavar="SITES",
+                   help="instead, time reading and validating a YAML serial chain of SITES sites")
     p.set_defaults(func=cmd_speed)
 
     p = sub.add_parser("optimal", help="optimal base-stock levels: exact (serial) or simulation-optimised",
@@ -170,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder; must not exist (default: results/NAME, or NAME-2, ... if taken)")
     p.add_argument("--episodes", type=_whole(2), help="override the config's episodes per policy and scenario")
     p.add_argument("--seed", type=_whole(0), help="override the config's seed")
-    p.add_argument("--periods", type=_whole(2), help="override every scenario's horizon")
+    p.add_argument("--periods", type=_whole_range(2, MAX_PERIODS), help="override every scenario's horizon")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("study", help="a map of where each control structure wins (centralization)",
@@ -209,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--others", default="sterman",
                    help="the other sites: a policy (sterman, base_stock, pass_through, ...) or a training run folder")
     p.add_argument("--seed", type=_whole(0), default=0, help="seed of the demand: same seed, same game")
-    p.add_argument("--periods", type=_whole(1), help="weeks to play (default: the scenario's horizon)")
+    p.add_argument("--periods", type=_whole_range(1, MAX_PERIODS),
+                   help="weeks to play (default: the scenario's horizon)")
     p.add_argument("--save", help="save the game as JSON (must not exist)")
     p.add_argument("--chart", help="bullwhip chart PNG (default: next to --save, else games/SCENARIO-seedN.png)")
     p.set_defaults(func=cmd_play)

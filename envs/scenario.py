@@ -13,8 +13,10 @@ Every error names the file, the site and the field, e.g.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,10 @@ import yaml
 from echelon.envs.demand import DemandModel, build_demand
 from echelon.envs.errors import ConfigError
 from echelon.envs.information import AdvanceDemand, CentralView, Information
+from echelon.envs.limits import MAX_LEAD_TIME, MAX_PERIODS, MAX_SITES
+
+LAG_WHY = "the core keeps one pipeline slot per period of delay"
+PERIODS_WHY = "an episode's random inputs are drawn up front, periods x copies x sites"
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
 
@@ -115,15 +121,30 @@ class Scenario:
     source: str = "<dict>"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def site_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.sites)
 
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self.sites)}
+
+    @cached_property
+    def _customers(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, list[str]] = {s.name: [] for s in self.sites}
+        for s in self.sites:
+            if s.supplier is not None:
+                out[s.supplier].append(s.name)
+        return {k: tuple(v) for k, v in out.items()}
+
     def index(self, name: str) -> int:
-        return self.site_names.index(name)
+        try:
+            return self._index[name]
+        except KeyError:
+            raise ValueError(f"{name!r} is not a site of scenario '{self.name}'") from None
 
     def customers(self, name: str) -> tuple[str, ...]:
-        return tuple(s.name for s in self.sites if s.supplier == name)
+        return self._customers.get(name, ())
 
     def mean_demand_through(self, name: str) -> float:
         """Mean demand per period flowing through a site: its own plus its customers'."""
@@ -138,7 +159,7 @@ class Scenario:
         )
 
     def with_periods(self, periods: int) -> Scenario:
-        return replace(self, periods=whole_number(periods, f"{self.source}: periods", 1))
+        return replace(self, periods=whole_number(periods, f"{self.source}: periods", 1, MAX_PERIODS, PERIODS_WHY))
 
 
 # --------------------------------------------------------------------------- loading
@@ -168,11 +189,44 @@ def resolve_scenario_path(name_or_path: str | Path) -> Path:
     return resolve_yaml(name_or_path, SCENARIO_DIR, "scenario")
 
 
-def whole_number(value: Any, where: str, minimum: int) -> int:
-    """A config value that must be a whole number >= ``minimum``; else a ConfigError naming ``where``."""
+def whole_number(value: Any, where: str, minimum: int, maximum: int | None = None, why: str = "") -> int:
+    """A config value that must be a whole number in [``minimum``, ``maximum``]; else a ConfigError
+    naming ``where`` (and ``why`` the maximum exists, see :mod:`envs.limits`)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{where} must be a whole number >= {minimum} (got {value!r})")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{where} must be at most {maximum:,}{f' ({why})' if why else ''} (got {value:,})")
     return value
+
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictLoader(_Base):  # type: ignore[misc,valid-type]
+    """YAML's safe loader (libyaml's when present: a 10,000-site file loads in about a second), but
+    numbers as YAML 1.2 reads them (``1e3`` and ``1e308`` are floats, not strings as in YAML 1.1) and
+    a key given twice in one mapping is an error naming the line instead of silently the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: SafeConstructor reports it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice in one mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def read_yaml(path: Path) -> Any:
@@ -182,7 +236,7 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read file ({exc.__class__.__name__})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a safe loader (CSafeLoader's subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -208,7 +262,7 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{source}: key 'name' must be a non-empty string")
-    periods = whole_number(raw["periods"], f"{source}: key 'periods'", 1)
+    periods = whole_number(raw["periods"], f"{source}: key 'periods'", 1, MAX_PERIODS, PERIODS_WHY)
     timing = raw.get("timing", "clark_scarf")
     if timing not in TIMINGS:
         raise ConfigError(f"{source}: key 'timing' must be one of {', '.join(TIMINGS)} (got {timing!r})")
@@ -227,11 +281,15 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     raw_sites = raw["sites"]
     if not isinstance(raw_sites, list) or not raw_sites:
         raise ConfigError(f"{source}: key 'sites' must be a non-empty list of sites")
+    if len(raw_sites) > MAX_SITES:
+        raise ConfigError(f"{source}: key 'sites': {len(raw_sites):,} sites is more than the limit of {MAX_SITES:,}")
     sites = [_parse_site(s, i, source, LEAD_TIME_CONVENTIONS[convention]) for i, s in enumerate(raw_sites)]
     names = [s.name for s in sites]
-    for i, n in enumerate(names):
-        if n in names[:i]:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
             raise ConfigError(f"{source}: site '{n}': field 'name' is used twice")
+        seen.add(n)
     _check_topology(sites, source)
     if timing == "board_game":
         _check_board_game_delays(sites, source)
@@ -241,8 +299,9 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         raise ConfigError(f"{source}: key 'demand' must map customer-facing site names to demand models")
     demand: dict[str, DemandModel] = {}
     for site_name, dspec in raw_demand.items():
-        if site_name not in names:
-            raise ConfigError(f"{source}: demand: no site named '{site_name}' (sites: {', '.join(names)})")
+        if site_name not in seen:
+            shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+            raise ConfigError(f"{source}: demand: no site named '{site_name}' (sites: {shown})")
         demand[site_name] = build_demand(dspec, f"{source}: demand of site '{site_name}'", base_dir)
     # order demand entries by site index so index order is the one convention
     demand = {n: demand[n] for n in names if n in demand}
@@ -285,7 +344,8 @@ def _parse_information(raw: Any, source: str) -> Information:
             raise ConfigError(f"{at}: key 'rate' must be a probability in [0, 1] (got {rate!r})")
         if not _is_number(lift) or lift < 0:
             raise ConfigError(f"{at}: key 'lift' must be a number >= 0 (got {lift!r})")
-        advance = AdvanceDemand(whole_number(spec["notice"], f"{at}: key 'notice'", 0), float(rate), float(lift))
+        advance = AdvanceDemand(whole_number(spec["notice"], f"{at}: key 'notice'", 0, MAX_LEAD_TIME, LAG_WHY),
+                                float(rate), float(lift))
     central = CentralView()
     if raw.get("central") is not None:
         spec = raw["central"]
@@ -296,8 +356,10 @@ def _parse_information(raw: Any, source: str) -> Information:
         error = spec.get("record_error", 0.0)
         if not _is_number(error) or error < 0:
             raise ConfigError(f"{at}: key 'record_error' must be a number >= 0 (got {error!r})")
-        central = CentralView(whole_number(spec.get("delay", 0), f"{at}: key 'delay'", 0), float(error),
-                              whole_number(spec.get("review_period", 1), f"{at}: key 'review_period'", 1))
+        central = CentralView(whole_number(spec.get("delay", 0), f"{at}: key 'delay'", 0, MAX_LEAD_TIME, LAG_WHY),
+                              float(error),
+                              whole_number(spec.get("review_period", 1), f"{at}: key 'review_period'", 1,
+                                           MAX_PERIODS, PERIODS_WHY))
     return Information(advance, central)
 
 
@@ -338,8 +400,8 @@ def _parse_site(raw: Any, i: int, source: str, lead_shift: int = 0) -> Site:
             raise ConfigError(f"{where}: field '{key}' must be {op} (got {value!r})")
         return float(value)
 
-    def whole(key: str, default: int, minimum: int) -> int:
-        return whole_number(raw.get(key, default), f"{where}: field '{key}'", minimum)
+    def whole(key: str, default: int, minimum: int, maximum: int | None = None, why: str = "") -> int:
+        return whole_number(raw.get(key, default), f"{where}: field '{key}'", minimum, maximum, why)
 
     supplier = raw.get("supplier")
     if supplier is not None and (not isinstance(supplier, str) or not supplier):
@@ -363,13 +425,13 @@ def _parse_site(raw: Any, i: int, source: str, lead_shift: int = 0) -> Site:
         holding_cost=number("holding_cost", 0.0),
         shortage_cost=shortage,
         lost_sales=lost,
-        order_delay=whole("order_delay", 0, 0),
+        order_delay=whole("order_delay", 0, 0, MAX_LEAD_TIME, LAG_WHY),
         initial_inventory=number("initial_inventory", 0.0),
         initial_pipeline=number("initial_pipeline", 0.0),
         capacity=cap,
         order_cost=number("order_cost", 0.0),
         fixed_order_cost=number("fixed_order_cost", 0.0),
-        priority=whole("priority", i, 0),
+        priority=whole("priority", i, 0, MAX_SITES),
         max_order=None if max_order is None else number("max_order", 0.0, positive=True),
     )
 
@@ -382,6 +444,7 @@ def _parse_lead_time(raw: Any, where: str, shift: int = 0) -> LeadTime:
     if _is_int(raw):
         if raw < low:
             raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= {low} (got {raw}; {hint})")
+        whole_number(raw, f"{where}: field 'lead_time'", low, MAX_LEAD_TIME, LAG_WHY)
         return LeadTime((int(raw) + shift,))
     if isinstance(raw, Mapping):
         values, probs = raw.get("values"), raw.get("probs")
@@ -392,6 +455,8 @@ def _parse_lead_time(raw: Any, where: str, shift: int = 0) -> LeadTime:
             raise ConfigError(f"{where}: field 'lead_time': values and probs must be non-empty and of equal length")
         if not all(_is_int(v) and v >= low for v in values):
             raise ConfigError(f"{where}: field 'lead_time': values must be whole numbers >= {low} ({hint})")
+        for v in values:
+            whole_number(v, f"{where}: field 'lead_time': a value", low, MAX_LEAD_TIME, LAG_WHY)
         if not all(_is_number(p) and p >= 0 for p in probs) or abs(sum(probs) - 1.0) > 1e-9:
             raise ConfigError(f"{where}: field 'lead_time': probs must be >= 0 and sum to 1 (got {probs})")
         return LeadTime(tuple(int(v) + shift for v in values), tuple(float(p) for p in probs))
@@ -410,26 +475,32 @@ def _check_board_game_delays(sites: list[Site], source: str) -> None:
 
 
 def _check_topology(sites: list[Site], source: str) -> None:
-    names = [s.name for s in sites]
-    by_name = {s.name: s for s in sites}
+    """Suppliers exist, no site supplies itself, no supply cycle, suppliers listed after customers.
+
+    Linear in the number of sites: each site's supplier chain is walked once (a site already known
+    to end at an outside supplier stops the walk), so a 10,000-site chain validates in milliseconds.
+    """
+    index = {s.name: i for i, s in enumerate(sites)}
     for s in sites:
-        if s.supplier is not None and s.supplier not in by_name:
-            raise ConfigError(
-                f"{source}: site '{s.name}': field 'supplier': no site named '{s.supplier}' (sites: {', '.join(names)})"
-            )
+        if s.supplier is not None and s.supplier not in index:
+            shown = ", ".join(list(index)[:20]) + (", ..." if len(index) > 20 else "")
+            raise ConfigError(f"{source}: site '{s.name}': field 'supplier': no site named '{s.supplier}' "
+                              f"(sites: {shown})")
         if s.supplier == s.name:
             raise ConfigError(f"{source}: site '{s.name}': field 'supplier': a site cannot supply itself")
+    ends_outside: set[str] = set()
     for s in sites:
-        seen = [s.name]
-        cur = s.supplier
-        while cur is not None:
-            if cur in seen:
-                cycle = " -> ".join([*seen[seen.index(cur):], cur])
+        path, on_path, cur = [s.name], {s.name}, s.supplier
+        while cur is not None and cur not in ends_outside:
+            if cur in on_path:
+                cycle = " -> ".join([*path[path.index(cur):], cur])
                 raise ConfigError(f"{source}: site '{s.name}': field 'supplier': supply cycle {cycle}")
-            seen.append(cur)
-            cur = by_name[cur].supplier
+            path.append(cur)
+            on_path.add(cur)
+            cur = sites[index[cur]].supplier
+        ends_outside.update(path)
     for i, s in enumerate(sites):
-        if s.supplier is not None and names.index(s.supplier) < i:
+        if s.supplier is not None and index[s.supplier] < i:
             raise ConfigError(
                 f"{source}: site '{s.name}': field 'supplier': '{s.supplier}' must be listed after "
                 f"'{s.name}' (sites are listed downstream first)"

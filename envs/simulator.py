@@ -19,6 +19,7 @@ import numpy as np
 from echelon.envs.core import CoreParams, Flows, State, check_orders, initial_state, step
 from echelon.envs.errors import ActionError
 from echelon.envs.information import History, Knowledge, draw_extra_demand
+from echelon.envs.limits import check_batch_size
 from echelon.envs.scenario import Scenario, load_scenario
 
 
@@ -92,6 +93,8 @@ class Simulator:
             raise ValueError(f"batch must be a whole number >= 1 (got {batch!r})")
         self.scenario = scen
         self.params = CoreParams.from_scenario(scen)
+        check_batch_size(self.params.n_sites, batch, scen.periods, self.params.lead_slots + self.params.delay_slots,
+                         f"{scen.source}: simulating")
         self.batch = batch
         self.periods = scen.periods
         self._start = _read_only(initial_state(self.params, batch))

@@ -85,3 +85,34 @@ def vec_env_throughput(scenario: str, copies: int, seconds: float, seed: int = 0
 
     rate = _median_rate(step, seconds)
     return Throughput(f"make_vec_env {scenario}", copies, rate, rate * venv.num_envs)
+
+
+@dataclass(frozen=True)
+class ValidationTime:
+    sites: int
+    read_s: float  # YAML parsing
+    check_s: float  # every check of envs.scenario, Scenario built
+
+
+def validation_time(sites: int) -> ValidationTime:
+    """Seconds to read and to validate a YAML serial chain of ``sites`` sites (written to a temp file)."""
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from echelon.envs.scenario import parse_scenario, read_yaml
+
+    chain = [{"name": f"s{i}", "supplier": f"s{i + 1}" if i + 1 < sites else None, "lead_time": 1 + i % 3,
+              "holding_cost": 1.0, "backlog_cost": 10.0 if i == 0 else 0.0} for i in range(sites)]
+    spec = {"name": f"chain{sites}", "periods": 52, "sites": chain, "demand": {"s0": {"kind": "poisson", "mean": 5}}}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "chain.yaml"
+        path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+        start = time.perf_counter()
+        raw = read_yaml(path)
+        read = time.perf_counter() - start
+        start = time.perf_counter()
+        parse_scenario(raw, str(path), path.parent)
+        check = time.perf_counter() - start
+    return ValidationTime(sites, read, check)

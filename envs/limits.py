@@ -1,0 +1,63 @@
+"""Bounds on every size a user can set, each with the reason it exists.
+
+A config past a bound is refused up front with a one-line message that states the
+limit and why, instead of hanging for hours or dying with a ``MemoryError`` traceback
+midway through a run. The figures are generous for real networks (issue 14 plans
+thousands of sites); raise a bound here, with its reason, if a real case needs it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from echelon.envs.errors import ConfigError
+
+MAX_SITES = 100_000
+"""Sites in one scenario: the batched core holds ``[batch, sites]`` arrays; past this, per-site
+Python work in building a scenario (seconds per 10,000 sites) dominates."""
+MAX_LEAD_TIME = 1_000
+"""Periods of a lead time, order delay, information delay or notice: the core keeps one pipeline
+slot per period in transit, so a lead time of 10^9 would allocate 10^9 slots."""
+MAX_PERIODS = 1_000_000
+"""Periods of an episode: an episode's random inputs are drawn up front as ``[periods, batch, sites]``."""
+MAX_BATCH = 1 << 20
+"""Copies simulated side by side (``--batches``, ``copies``)."""
+MAX_SECONDS = 600.0
+"""Seconds per ``echelon speed`` measurement: the figure is a rate, stable after a few seconds."""
+MEMORY_ENV = "ECHELON_MAX_MEMORY_GB"
+DEFAULT_MEMORY_GB = 8.0
+"""Estimated memory of one simulated batch above which a run is refused (``ECHELON_MAX_MEMORY_GB``
+raises it on a bigger machine); CI's machine has 24 GiB."""
+
+
+def memory_limit_bytes() -> float:
+    """The memory bound in bytes: ``$ECHELON_MAX_MEMORY_GB`` or 8 GB."""
+    text = os.environ.get(MEMORY_ENV)
+    if text is None:
+        return DEFAULT_MEMORY_GB * 1e9
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{MEMORY_ENV}: expected a number of gigabytes (got {text!r})") from None
+    if not value > 0:
+        raise ConfigError(f"{MEMORY_ENV}: must be > 0 (got {text!r})")
+    return value * 1e9
+
+
+def batch_bytes(sites: int, batch: int, periods: int, slots: int) -> float:
+    """Estimated bytes of a simulated batch: the episode's inputs (demand, lead times, advance demand
+    and record noise: up to 4 arrays of ``[periods, batch, sites]`` float64) and the state (about 10
+    ``[batch, sites]`` arrays plus one per pipeline ``slot``)."""
+    return 8.0 * sites * batch * (4 * periods + 10 + slots)
+
+
+def check_batch_size(sites: int, batch: int, periods: int, slots: int, what: str) -> None:
+    """Refuse a batch whose estimated memory exceeds the limit, saying how much it would need."""
+    if batch > MAX_BATCH:
+        raise ConfigError(f"{what}: {batch:,} copies is more than the limit of {MAX_BATCH:,} (copies side by side "
+                          "in one NumPy batch; run several batches instead)")
+    need, limit = batch_bytes(sites, batch, periods, slots), memory_limit_bytes()
+    if need > limit:
+        raise ConfigError(f"{what}: {batch:,} copies of {sites:,} sites over {periods:,} periods would need about "
+                          f"{need / 1e9:,.1f} GB, more than the limit of {limit / 1e9:g} GB (set {MEMORY_ENV} to "
+                          "raise it, or use fewer copies or periods)")
