@@ -26,7 +26,7 @@ from echelon.commands import (
     cmd_train,
 )
 from echelon.envs.errors import EchelonError, Interrupted
-from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SECONDS, MAX_SITES
+from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SECONDS, MAX_SEED, MAX_SITES, MAX_TIMESTEPS
 
 EXAMPLES = """\
 examples:
@@ -98,10 +98,6 @@ def _batch_list(text: str) -> list[int]:
     return values
 
 
-def _whole(minimum: int):
-    return _whole_range(minimum, None)
-
-
 def _whole_range(minimum: int, maximum: int | None):
     def parse(text: str) -> int:
         try:
@@ -115,6 +111,11 @@ def _whole_range(minimum: int, maximum: int | None):
         return value
 
     return parse
+
+
+EPISODES = _whole_range(2, MAX_BATCH)  # a 95% CI needs two episodes; an evaluation batch at most MAX_BATCH
+SEED = _whole_range(0, MAX_SEED)
+TIMESTEPS = _whole_range(1, MAX_TIMESTEPS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,9 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("auto", "exact", "simulation", "dp"), default="auto",
                    help="auto (default): exact base-stock levels where theory covers the scenario, else "
                         "simulation; dp: the exact optimal policy of a one-site scenario by dynamic programming")
-    p.add_argument("--episodes", type=_whole(2), default=200,
+    p.add_argument("--episodes", type=EPISODES, default=200,
                    help="episodes per candidate in the search and the comparison (default: 200)")
-    p.add_argument("--seed", type=_whole(0), default=0, help="seed of the episodes (default: 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--compare", action="store_true",
                    help="also evaluate the classic heuristics on the same demand and print a table")
     p.set_defaults(func=cmd_optimal)
@@ -170,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", type=_fraction, default=1.0,
                    help="customer-facing sites' share of their consumer backorder cost, the rest their "
                         "supplier's (Cachon & Zipkin's alpha; default: 1)")
-    p.add_argument("--episodes", type=_whole(2), default=200, help="episodes per candidate (default: 200)")
-    p.add_argument("--seed", type=_whole(0), default=0, help="seed of the episodes (default: 0)")
+    p.add_argument("--episodes", type=EPISODES, default=200, help="episodes per candidate (default: 200)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_nash)
 
@@ -185,8 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: echelon benchmark centralization --episodes 200")
     p.add_argument("config", help="built-in benchmark (configs/benchmarks: heuristics, centralization) or a YAML path")
     p.add_argument("--out", help="output folder; must not exist (default: results/NAME, or NAME-2, ... if taken)")
-    p.add_argument("--episodes", type=_whole(2), help="override the config's episodes per policy and scenario")
-    p.add_argument("--seed", type=_whole(0), help="override the config's seed")
+    p.add_argument("--episodes", type=EPISODES, help="override the config's episodes per policy and scenario")
+    p.add_argument("--seed", type=SEED, help="override the config's seed")
     p.add_argument("--periods", type=_whole_range(2, MAX_PERIODS), help="override every scenario's horizon")
     p.set_defaults(func=cmd_benchmark)
 
@@ -195,26 +196,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", nargs="?", default="centralization",
                    help="built-in study (configs/studies: centralization) or a YAML path")
     p.add_argument("--out", help="output folder; must not exist (default: results/NAME, or NAME-2, ... if taken)")
-    p.add_argument("--episodes", type=_whole(2), help="override the config's episodes per structure and cell")
+    p.add_argument("--episodes", type=EPISODES, help="override the config's episodes per structure and cell")
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("train", help="train agents with Stable-Baselines3 (shared, central, single_site, independent)",
                        epilog="example: echelon train quickstart --evaluate")
     p.add_argument("config", nargs="?", help="built-in training config (configs/training) or a YAML path")
-    p.add_argument("--timesteps", type=_whole(1), help="total timesteps (default: the config's n_timesteps)")
-    p.add_argument("--seed", type=_whole(0), help="override the config's seed")
+    p.add_argument("--timesteps", type=TIMESTEPS, help="total timesteps (default: the config's n_timesteps)")
+    p.add_argument("--seed", type=SEED, help="override the config's seed")
     p.add_argument("--out", help="run folder; must not exist (default: runs/NAME, or NAME-2, ... if taken)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--evaluate", action="store_true", help="afterwards, benchmark the learned policy "
                                                           "(into RUN_DIR/benchmark)")
-    p.add_argument("--episodes", type=_whole(2), help="episodes of the --evaluate benchmark (default: 1000)")
+    p.add_argument("--episodes", type=EPISODES, help="episodes of the --evaluate benchmark (default: 1000)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="benchmark a trained run against the heuristics and the optimum",
                        epilog="example: echelon evaluate runs/quickstart --episodes 1000")
     p.add_argument("run", help="a run folder written by echelon train")
-    p.add_argument("--episodes", type=_whole(2), help="episodes per policy (default: 1000)")
-    p.add_argument("--seed", type=_whole(0), help="seed of the episodes (default: 0)")
+    p.add_argument("--episodes", type=EPISODES, help="episodes per policy (default: 1000)")
+    p.add_argument("--seed", type=SEED, help="seed of the episodes (default: 0)")
     p.add_argument("--out", help="output folder (default: RUN_DIR/benchmark, or benchmark-2, ...)")
     p.set_defaults(func=cmd_evaluate)
 
@@ -225,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the site(s) people play, comma-separated for hot-seat (default: retailer)")
     p.add_argument("--others", default="sterman",
                    help="the other sites: a policy (sterman, base_stock, pass_through, ...) or a training run folder")
-    p.add_argument("--seed", type=_whole(0), default=0, help="seed of the demand: same seed, same game")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the demand: same seed, same game")
     p.add_argument("--periods", type=_whole_range(1, MAX_PERIODS),
                    help="weeks to play (default: the scenario's horizon)")
     p.add_argument("--save", help="save the game as JSON (must not exist)")

@@ -122,6 +122,12 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     if args.method == "dp":
         return _optimal_dp(scen, args.json)
     best = optimal_levels(scen, method=args.method, episodes=args.episodes, seed=args.seed)
+    import math
+
+    numbers = [best.expected_cost, *best.echelon_levels, *best.local_levels]
+    if not all(math.isfinite(x) for x in numbers):
+        raise ValueError(f"{scen.source}: the optimum overflowed float64 (cost {best.expected_cost}); "
+                         "use smaller cost rates or units")
     if args.json:
         print(json.dumps(best.as_dict(), indent=2))
         return 0
@@ -272,22 +278,20 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """``echelon benchmark``: run a benchmark config into a new run folder."""
     from pathlib import Path
 
-    from echelon.envs.files import fresh_dir
+    from echelon.envs.files import Output
     from echelon.evaluation.benchmark import load_benchmark
 
     config = load_benchmark(args.config, episodes=args.episodes, seed=args.seed, periods=args.periods)
-    out = Path(args.out) if args.out is not None else fresh_dir(Path("results"), config.name)
-    return _run_benchmark(config, out)
+    return _run_benchmark(config, Output.plan(args.out, Path("results"), config.name))
 
 
-def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and a Path
+def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and an Output
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from echelon.evaluation.benchmark import run_benchmark
     from echelon.evaluation.output import write_benchmark
 
-    if out.exists():
-        raise FileExistsError(f"{out}: already exists; choose another --out (earlier runs are never overwritten)")
+    out.check()
     console = _console()
     total = len(config.scenarios) * len(config.policies)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -296,7 +300,8 @@ def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and 
         result = run_benchmark(config, lambda message: progress.update(task, advance=1, description=message))
     console.print(_benchmark_table(result))
     written = write_benchmark(result, out)
-    console.print(f"wrote {len(written)} files to [bold]{out}[/bold] (report: {out / 'report.md'})")
+    final = written[0].parent
+    console.print(f"wrote {len(written)} files to [bold]{final}[/bold] (report: {final / 'report.md'})")
     return 0
 
 
@@ -338,16 +343,14 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from echelon.envs.files import fresh_dir
+    from echelon.envs.files import Output
     from echelon.evaluation.study import load_study, run_study, sentence, study_cell_count, write_study
 
     config = load_study(args.config)
     if args.episodes is not None:
         config = dataclasses.replace(config, episodes=args.episodes)
-    out = Path(args.out) if args.out is not None else fresh_dir(Path("results"), config.name)
-    if out.exists():
-        raise FileExistsError(f"{out}: already exists; choose another --out (earlier runs are never overwritten)")
-    _check_writable(out)
+    out = Output.plan(args.out, Path("results"), config.name)
+    out.check()
     console = _console()
     cells = study_cell_count(config)
     wall = time.perf_counter()
@@ -357,23 +360,10 @@ def cmd_study(args: argparse.Namespace) -> int:
         results = run_study(config, lambda message: progress.update(task, advance=1, description=message))
     for cell in results:
         console.print(f"- {sentence(cell)}")
-    write_study(config, results, out)
-    console.print(f"{len(results)} cells in {time.perf_counter() - wall:.0f} s; wrote {out} "
-                  f"(report: {out / 'report.md'}, map: {out / 'map.png'})")
+    final = write_study(config, results, out)[0].parent
+    console.print(f"{len(results)} cells in {time.perf_counter() - wall:.0f} s; wrote {final} "
+                  f"(report: {final / 'report.md'}, map: {final / 'map.png'})")
     return 0
-
-
-def _check_writable(out) -> None:  # noqa: ANN001 - a Path
-    """Fail before any work if the folder that will hold ``out`` cannot be written."""
-    import os
-    from pathlib import Path
-
-    parent = out.parent if str(out.parent) else Path(".")
-    existing = parent
-    while not existing.exists():
-        existing = existing.parent
-    if not os.access(existing, os.W_OK):
-        raise PermissionError(f"{out}: cannot write under {existing}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -382,9 +372,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from echelon.envs.files import fresh_dir
+    from echelon.envs.files import Output
     from echelon.training.config import load_train_config
-    from echelon.training.run_folder import resume_config, start_run
+    from echelon.training.run_folder import discarded_on_failure, resume_config, start_run
     from echelon.training.train import Trainer
 
     if (args.config is None) == (args.resume is None):
@@ -394,18 +384,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume is not None:
         out = Path(args.resume)
         config = resume_config(out)
+        planned = None
     else:
         config = load_train_config(args.config)
         if args.seed is not None:
             config.seed = args.seed
-        out = Path(args.out) if args.out else fresh_dir(Path("runs"), config.name)
+        if args.timesteps is not None:
+            config.n_timesteps = args.timesteps  # stored in the run folder: a plain --resume trains as long
+        planned = Output.plan(args.out, Path("runs"), config.name)
+        planned.check()
+        out = planned.path
     if config.backend == "rllib" and getattr(args, "own_process", False) and "PYTHONHASHSEED" not in os.environ:
         # RLlib iterates sets of agent and module ids, so its runs repeat only under a fixed hash seed
         os.execve(sys.executable, [sys.executable, "-m", "echelon", *sys.argv[1:]],
                   os.environ | {"PYTHONHASHSEED": "0"})
     total = args.timesteps or config.n_timesteps
+    if config.backend == "rllib":
+        from echelon.training.rllib import RLlibTrainer as Trainer  # noqa: N814
     console = _console()
-    if args.resume is None:
+    # every model is built (and may refuse its arguments) before the run folder exists
+    trainer = Trainer(config, out, resume=args.resume is not None)
+    if planned is not None:
+        out = planned.claim_dir()
+        trainer.move_to(out)
         start_run(config, out)
     console.print(f"training [bold]{config.name}[/bold]: {config.mode} {config.algo.upper()} on {config.scenario}, "
                   f"{total:,} timesteps, run folder {out}")
@@ -413,14 +414,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("timesteps", total=total)
-        if config.backend == "rllib":
-            from echelon.training.rllib import RLlibTrainer as Trainer  # noqa: N814
-        trainer = Trainer(config, out, resume=args.resume is not None,
-                          progress=lambda done, _: progress.update(task, completed=done))
+        trainer.progress = lambda done, _: progress.update(task, completed=done)
         progress.update(task, completed=trainer.total)
         if config.backend == "rllib":
             console.print(f"on Ray at {trainer.ray_address}")
-        last = trainer.train(total)
+        with discarded_on_failure(out if planned is not None else None):
+            last = trainer.train(total)
     minutes = (time.perf_counter() - wall) / 60, (time.process_time() - cpu) / 60
     console.print(f"done in {minutes[0]:.1f} min ({minutes[1]:.1f} CPU-min): {trainer.total:,} timesteps; "
                   f"held-out cost per period {last['cost']:.2f} "
@@ -443,16 +442,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     run = Path(args.run)
     config = learned_benchmark(run, episodes=args.episodes or 1000, seed=args.seed or 0)
     args.config = config
-    if args.out is None:
-        from echelon.envs.files import fresh_dir
+    from echelon.envs.files import Output
 
-        args.out = str(fresh_dir(run, "benchmark"))
-    return _run_benchmark(config, Path(args.out))
+    return _run_benchmark(config, Output.plan(args.out, run, "benchmark"))
 
 
 def cmd_play(args: argparse.Namespace) -> int:
     """``echelon play``: people play sites against agents, then the debrief."""
-    from pathlib import Path
 
     from echelon.play import Game, Table, others_spec
 
@@ -460,8 +456,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     game = Game(args.scenario, args.seed, 0, roles, others_spec(args.others))
     game.periods = args.periods or _horizon(args.scenario)
     table = Table(game, print)
-    if args.save is not None and Path(args.save).exists():
-        raise FileExistsError(f"{args.save}: already exists; choose another --save file")
+    save, chart = _game_outputs(args.save, args.chart, f"{game.scenario}-seed{game.seed}")
     print(f"Echelon play: {game.scenario}, {game.periods} weeks, seed {game.seed}. You play: {', '.join(roles)}; "
           f"the other sites follow '{args.others}'. Each week, type how many units to order.")
     last = {"role": None}
@@ -477,7 +472,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     except (EOFError, KeyboardInterrupt):
         print()
         raise Interrupted(f"game abandoned in week {len(game.orders) + 1}; nothing was saved") from None
-    return _finish_game(game, args.save, args.chart)
+    return _finish_game(game, save, chart)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -487,9 +482,32 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from echelon.play import Game, Table
 
     game = Game.from_file(args.file)
+    _, chart = _game_outputs(None, args.chart or str(Path(args.file).with_suffix(".png")), "")
     replayed = Game(game.scenario, game.seed, game.periods, game.roles, game.others, inputs=game.inputs)
     Table(replayed, print).play(lambda prompt, role: "", replay=True)
-    return _finish_game(replayed, None, args.chart or str(Path(args.file).with_suffix(".png")))
+    return _finish_game(replayed, None, chart)
+
+
+def _game_outputs(save: str | None, chart: str | None, name: str):  # noqa: ANN202 - two optional Outputs
+    """The game file (must not exist) and the chart (replaced if named; else a fresh name), both
+    checked before the game starts."""
+    from pathlib import Path
+
+    from echelon.envs.files import Output
+
+    save_out = None if save is None else Output(Path(save), noun="--save")
+    if chart is not None:
+        chart_out = Output(Path(chart), noun="--chart", replace=True)
+    elif save is not None:
+        chart_out = Output(Path(save).with_suffix(".png"), noun="--chart", replace=True)
+    else:
+        chart_out = Output.plan(None, Path("games"), name, ".png", noun="--chart")
+    for out in (save_out, chart_out):
+        if out is not None:
+            out.check()
+    if save_out is not None and chart_out.path.resolve() == save_out.path.resolve():
+        raise ValueError(f"{save}: --save and --chart name the same file")
+    return save_out, chart_out
 
 
 def _horizon(scenario: str) -> int:
@@ -498,20 +516,12 @@ def _horizon(scenario: str) -> int:
     return load_scenario(scenario).periods
 
 
-def _finish_game(game, save, chart) -> int:  # noqa: ANN001 - a Game and optional paths
-    from pathlib import Path
-
-    from echelon.envs.files import fresh_dir, write_atomic
-    from echelon.play import chart_png, debrief, save_game
+def _finish_game(game, save, chart) -> int:  # noqa: ANN001 - a Game and its Outputs (save may be None)
+    from echelon.play import chart_png, debrief
 
     print(debrief(game))
     if save is not None:
-        save_game(game, Path(save))
-        print(f"game saved to {save} (replay it with: echelon replay {save})")
-    if chart is None:
-        chart = str(Path(save).with_suffix(".png")) if save else str(fresh_dir(Path("games"),
-                                                                              f"{game.scenario}-seed{game.seed}",
-                                                                              ".png"))
-    write_atomic(Path(chart), chart_png(game))
-    print(f"bullwhip chart: {chart}")
+        path = save.write_file(game.to_json())
+        print(f"game saved to {path} (replay it with: echelon replay {path})")
+    print(f"bullwhip chart: {chart.write_file(chart_png(game))}")
     return 0

@@ -24,18 +24,20 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.actions import default_max_order
 from echelon.envs.core import backlog_total, pipeline
 from echelon.envs.errors import ConfigError
-from echelon.envs.files import write_atomic
+from echelon.envs.limits import MAX_PERIODS
 from echelon.envs.scenario import load_scenario
 from echelon.envs.simulator import Episode
+from echelon.envs.validation import check_model
 
 GAME_VERSION = 1
 OPTIMAL = {"policy": "echelon_base_stock", "levels": "optimal"}
@@ -86,15 +88,49 @@ class Game:
         if not isinstance(data, dict) or data.get("version") != GAME_VERSION:
             raise ConfigError(f"{path}: not a saved game of this version of echelon")
         data.pop("version")
-        try:
-            game = cls(**data)
-        except TypeError as exc:
-            raise ConfigError(f"{path}: saved game is missing or has unknown fields ({exc})") from None
+        game = cls(**check_model(SavedGame, data, str(path), "saved game"))
         for role in game.roles:
             if len(game.inputs.get(role, ())) != game.periods:
                 raise ConfigError(f"{path}: role '{role}' has {len(game.inputs.get(role, ()))} orders "
                                   f"for {game.periods} weeks")
         return game
+
+
+Count = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)] | Annotated[int, Field(ge=0, strict=True)]
+Weeks = list[list[Annotated[float, Field(allow_inf_nan=False)]]]
+
+
+class SavedGame(BaseModel):
+    """The fields of a saved-game file (``echelon play --save``), checked before a replay starts."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, strict=True)
+
+    scenario: Annotated[str, Field(min_length=1)]
+    """The scenario played (built-in name or YAML path)."""
+    seed: Annotated[int, Field(ge=0)]
+    """The demand's seed."""
+    periods: Annotated[int, Field(ge=1, le=MAX_PERIODS)]
+    """Weeks played."""
+    roles: Annotated[list[str], Field(min_length=1)]
+    """The sites people played."""
+    others: dict[str, Any]
+    """The other sites' policy."""
+    inputs: dict[str, list[Count]] = {}
+    """Per role, the orders typed week by week (whole numbers >= 0)."""
+    orders: Weeks = []
+    """Per week, every site's order."""
+    costs: Weeks = []
+    """Per week, every site's cost."""
+    on_hand: Weeks = []
+    """Per week, every site's stock."""
+    backlog: Weeks = []
+    """Per week, every site's backlog."""
+    incoming: Weeks = []
+    """Per week, every site's receipts."""
+    demand: list[Annotated[float, Field(allow_inf_nan=False)]] = []
+    """End-customer demand per week."""
+    advice: dict[str, dict[str, list[Annotated[float, Field(allow_inf_nan=False)]]]] = {}
+    """Per role, what each classic rule would have ordered."""
 
 
 Ask = Callable[[str, str], str]  # (prompt, role) -> a line typed (EOFError ends the game)
@@ -112,6 +148,9 @@ class Table:
         if unknown or not game.roles:
             raise ConfigError(f"--role: unknown site '{unknown[0] if unknown else ''}' "
                               f"(sites: {', '.join(self.scenario.site_names)})")
+        twice = [r for i, r in enumerate(game.roles) if r in game.roles[:i]]
+        if twice:
+            raise ConfigError(f"--role: site '{twice[0]}' is named twice (each site has one player)")
         self.max_order = [4 * int(v) for v in default_max_order(self.scenario)]
         self.aec = envs.env(scenario=self.scenario, action="discrete", max_order=self.max_order)
         self.env = self.aec.unwrapped
@@ -303,8 +342,3 @@ def chart_png(game: Game) -> bytes:
     ax.set_title(f"{game.scenario}: orders by site (seed {game.seed}) - the bullwhip effect")
     ax.legend(fontsize=8)
     return png_bytes(fig)
-
-
-def save_game(game: Game, path: Path) -> None:
-    """Write the game atomically as JSON."""
-    write_atomic(Path(path), game.to_json())

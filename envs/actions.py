@@ -44,6 +44,8 @@ from echelon.envs.core import CoreParams, State, installation_base_stock
 from echelon.envs.errors import ActionError
 from echelon.envs.scenario import Scenario
 
+_BOOLS = (bool, np.bool_)  # True is 1 to Python, but an order of True is a mistake
+
 
 def default_max_target(scenario: Scenario) -> np.ndarray:
     """3 x mean demand through the site x (L + l_o + 1), at least 1, whole."""
@@ -159,9 +161,10 @@ class ActionForm:
         return self.to_orders(self._as_row(values), state, params)
 
     def _as_row(self, values: list) -> np.ndarray:
+        """One float per site from one action per site; refuses text, bools and arrays of more than one."""
         for name, value in zip(self.names, values, strict=True):
             try:
-                if isinstance(value, str | bytes):
+                if isinstance(value, str | bytes | bool | np.bool_) or np.asarray(value).dtype == np.bool_:
                     raise TypeError
                 number = np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
@@ -178,9 +181,9 @@ class ActionForm:
 
 class _IntegerForm(ActionForm):
     def _accepts(self, values: list) -> bool:
-        # chained comparisons reject NaN and inf; `v % 1 == 0` rejects fractions
+        # chained comparisons reject NaN and inf; `v % 1 == 0` rejects fractions; a bool is not an order
         for v, u in zip(values, self._upper_values, strict=True):
-            if not (0 <= v <= u and v % 1 == 0):
+            if not (0 <= v <= u and v % 1 == 0) or type(v) in _BOOLS:
                 return False
         return True
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from echelon.envs.errors import ConfigError
+from echelon.envs.limits import MAX_MAGNITUDE
 
 
 class DemandModel(Protocol):
@@ -228,6 +229,9 @@ def _number(spec: Mapping[str, Any], key: str, where: str, *, minimum: float | N
     if minimum is not None and (value < minimum or (strict and value == minimum)):
         op = ">" if strict else ">="
         raise ConfigError(f"{where}: field '{key}' must be {op} {minimum} (got {value!r})")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ConfigError(f"{where}: field '{key}' must be at most {MAX_MAGNITUDE:g} in size (costs and levels "
+                          f"are summed in float64; got {value!r})")
     return int(value) if integer else float(value)
 
 
@@ -320,10 +324,9 @@ def read_csv_column(path: Path, column: str) -> np.ndarray:
             value = float(row[col])
         except ValueError:
             raise ConfigError(f"{path}: line {line}: column '{column}': not a number ({row[col]!r})") from None
-        if not math.isfinite(value) or value < 0:
-            raise ConfigError(
-                f"{path}: line {line}: column '{column}': demand must be a finite number >= 0 (got {row[col]!r})"
-            )
+        if not math.isfinite(value) or value < 0 or value > MAX_MAGNITUDE:
+            raise ConfigError(f"{path}: line {line}: column '{column}': demand must be a finite number in "
+                              f"[0, {MAX_MAGNITUDE:g}] (got {row[col]!r})")
         values.append(value)
     if not values:
         raise ConfigError(f"{path}: column '{column}' has no data rows")

@@ -1,9 +1,17 @@
-"""Atomic file output: a reader never sees a half-written file or run folder.
+"""File output that never loses or half-writes anything.
 
-Files are written to a temporary name in the same folder and moved into place
-with :func:`os.replace` (atomic on POSIX and Windows); a run folder is filled
-under a temporary name and renamed when complete. Used by benchmarks, training
-checkpoints and saved games alike.
+- Files are written to a temporary name in the same folder and moved into place with
+  :func:`os.replace` (atomic on POSIX and Windows), or linked into place when the name must not
+  exist yet, so a reader sees the old file or the whole new one.
+- A folder of results is filled under a temporary name and renamed into place when complete.
+- Files and folders get the permissions the user's umask gives (``mkstemp`` alone gives 0600,
+  unreadable to the class or team sharing a folder).
+- An :class:`Output` is planned before the work starts: :meth:`Output.check` fails at once when
+  the place cannot be written or an explicit name is taken, and a default name (``results/NAME``)
+  taken meanwhile by another run becomes the next free one (``NAME-2``, ...) at write time
+  instead of discarding the work.
+
+Used by benchmarks, studies, training run folders and checkpoints, and saved games alike.
 """
 
 from __future__ import annotations
@@ -12,12 +20,23 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either the old file or the whole new one."""
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, data: bytes | str, exclusive: bool = False) -> Path:
+    """Write ``data`` to ``path``: ``path`` is either the old file or the whole new one.
+
+    ``exclusive``: ``path`` must not exist (FileExistsError, nothing written) -- checked and
+    claimed in one step, so two writers never both succeed.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -26,12 +45,18 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)  # fails if path exists, atomically
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return path
 
 
 def fresh_dir(parent: Path, name: str, suffix: str = "") -> Path:
@@ -43,17 +68,92 @@ def fresh_dir(parent: Path, name: str, suffix: str = "") -> Path:
     return candidate
 
 
-@contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
-    """Fill a temporary folder; on success it becomes ``target`` (which must not exist), else it is removed."""
-    target = Path(target)
-    if target.exists():
-        raise FileExistsError(f"{target}: already exists; refusing to overwrite an earlier run")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+@dataclass(frozen=True)
+class Output:
+    """Where a command will write: an explicit ``path``, or a default name that may move on to
+    ``name-2``, ... (``take_next``) if another run takes it first."""
+
+    path: Path
+    take_next: bool = False
+    noun: str = "--out"
+    name: str = ""  # the default name's stem and suffix, from which name-2, name-3, ... are made
+    suffix: str = ""
+    replace: bool = False  # an existing file may be replaced (a chart the user named again)
+
+    @classmethod
+    def plan(cls, explicit: str | Path | None, parent: Path, name: str, suffix: str = "",
+             noun: str = "--out") -> Output:
+        """``explicit`` if given (it must not exist), else the first free ``parent/name[-n]suffix``."""
+        if explicit is not None:
+            return cls(Path(explicit), False, noun)
+        return cls(fresh_dir(parent, name, suffix), True, noun, name, suffix)
+
+    def check(self) -> None:
+        """Before any work: the nearest existing folder above ``path`` is writable, and an explicit
+        ``path`` is free. Raises a one-line OSError naming the path."""
+        if self.path.is_dir() and self.replace:
+            raise IsADirectoryError(f"{self.path}: is a folder; {self.noun} names a file")
+        if not self.take_next and not self.replace and (self.path.exists() or self.path.is_symlink()):
+            raise FileExistsError(f"{self.path}: already exists; choose another {self.noun} "
+                                  "(earlier results are never overwritten)")
+        existing = self.path.parent
+        while not existing.exists():
+            if existing == existing.parent:
+                break
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{self.path}: cannot write there ({existing} is not a folder)")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(f"{self.path}: cannot write under {existing} (permission denied)")
+
+    def _candidates(self) -> list[Path]:
+        if not self.take_next:
+            return [self.path]
+        parent = self.path.parent
+        return [self.path] + [parent / f"{self.name}-{n}{self.suffix}" for n in range(2, 10_000)]
+
+    def claim_dir(self) -> Path:
+        """Create the folder (exclusively: never one another process made); returns where it went."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for candidate in self._candidates():
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"{self.path}: already exists; choose another {self.noun}")
+
+    def write_file(self, data: bytes | str) -> Path:
+        """Write one file under the first free name; returns the path written."""
+        if self.replace:
+            return write_atomic(self.path, data)
+        for candidate in self._candidates():
+            try:
+                return write_atomic(candidate, data, exclusive=True)
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"{self.path}: already exists; choose another {self.noun}")
+
+    def write_folder(self, files: Mapping[str, bytes | str] | Callable[[Path], None]) -> Path:
+        """Fill a temporary folder with ``files`` (names to contents, or a function that fills the
+        folder it is given) and move it into place whole; returns where it went."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent))
+        try:
+            os.chmod(tmp, 0o777 & ~_umask())
+            if callable(files):
+                files(tmp)
+            else:
+                for name, data in files.items():
+                    write_atomic(tmp / name, data)
+            final = self.claim_dir()  # an empty folder holds the name; the rename below replaces it
+            try:
+                os.rename(tmp, final)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    final.rmdir()
+                raise
+            return final
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise

@@ -128,6 +128,8 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
     def step(self, actions: Mapping[str, Any]
              ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:
         if not self.agents:
+            if self.sim.episode is None:
+                raise ActionError("step() before reset(): call reset() first")
             raise ActionError("step() after the episode ended: call reset()")
         if not isinstance(actions, Mapping):
             raise ActionError(f"actions: expected a dict of agent -> action (got {type(actions).__name__})")

@@ -20,8 +20,16 @@ MAX_LEAD_TIME = 1_000
 slot per period in transit, so a lead time of 10^9 would allocate 10^9 slots."""
 MAX_PERIODS = 1_000_000
 """Periods of an episode: an episode's random inputs are drawn up front as ``[periods, batch, sites]``."""
+MAX_MAGNITUDE = 1e9
+"""Largest cost rate, quantity or demand parameter a scenario may state: a period's team cost sums
+rate x units over sites, and an episode's over periods, in float64 (about 16 significant digits);
+rates of 10^300 overflow to inf or NaN, and far smaller ones already swamp every other digit."""
 MAX_BATCH = 1 << 20
 """Copies simulated side by side (``--batches``, ``copies``)."""
+MAX_TIMESTEPS = 10**12
+"""Timesteps of a training run: at the ~10^4 steps/s of one core, 10^12 is three years."""
+MAX_SEED = 2**31 - 1
+"""Seeds: SB3 also seeds NumPy's legacy generator, which takes 32 bits (and Echelon adds offsets)."""
 MAX_SECONDS = 600.0
 """Seconds per ``echelon speed`` measurement: the figure is a rate, stable after a few seconds."""
 MEMORY_ENV = "ECHELON_MAX_MEMORY_GB"

@@ -192,6 +192,8 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         self, actions: Mapping[str, Any]
     ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, bool], dict[str, bool], dict[str, dict]]:
         if not self.agents:
+            if self.sim.episode is None:
+                raise ActionError("step() before reset(): call reset() first")
             raise ActionError("step() after the episode ended: call reset()")
         orders = self.action_form.site_orders(self._action_values(actions), self.sim.state, self.sim.params)
         flows = self.sim.step(orders, validate=False)

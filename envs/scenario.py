@@ -25,7 +25,7 @@ import yaml
 from echelon.envs.demand import DemandModel, build_demand
 from echelon.envs.errors import ConfigError
 from echelon.envs.information import AdvanceDemand, CentralView, Information
-from echelon.envs.limits import MAX_LEAD_TIME, MAX_PERIODS, MAX_SITES
+from echelon.envs.limits import MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SITES
 
 LAG_WHY = "the core keeps one pipeline slot per period of delay"
 PERIODS_WHY = "an episode's random inputs are drawn up front, periods x copies x sites"
@@ -398,6 +398,9 @@ def _parse_site(raw: Any, i: int, source: str, lead_shift: int = 0) -> Site:
         if value < 0 or (positive and value == 0):
             op = "> 0" if positive else ">= 0"
             raise ConfigError(f"{where}: field '{key}' must be {op} (got {value!r})")
+        if value > MAX_MAGNITUDE:
+            raise ConfigError(f"{where}: field '{key}' must be at most {MAX_MAGNITUDE:g} (costs and quantities are "
+                              f"summed in float64 over sites and periods; got {value!r})")
         return float(value)
 
     def whole(key: str, default: int, minimum: int, maximum: int | None = None, why: str = "") -> int:

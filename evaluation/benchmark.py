@@ -32,6 +32,7 @@ from echelon.agents.levels import Optimum
 from echelon.agents.optimal import known_optimum
 from echelon.agents.registry import OPTIMAL, make_policy
 from echelon.envs.errors import ConfigError
+from echelon.envs.limits import MAX_BATCH, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
 from echelon.evaluation.metrics import Estimate, Metrics, compute_metrics, paired_difference
 from echelon.evaluation.rollout import Trajectory, common_episodes, rollout
@@ -105,8 +106,9 @@ def load_benchmark(
     for key in ("scenarios", "policies"):
         if key not in raw:
             raise ConfigError(f"{src}: missing key '{key}'")
-    episodes = whole_number(raw.get("episodes", 1000), f"{src}: 'episodes'", 2) if episodes is None else episodes
-    seed = whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0) if seed is None else seed
+    if episodes is None:
+        episodes = whole_number(raw.get("episodes", 1000), f"{src}: 'episodes'", 2, MAX_BATCH)
+    seed = whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0, MAX_SEED) if seed is None else seed
     warmup = whole_number(raw.get("warmup", 0), f"{src}: 'warmup'", 0)
     if periods is None and raw.get("periods") is not None:
         periods = whole_number(raw["periods"], f"{src}: 'periods'", 2)

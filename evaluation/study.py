@@ -42,7 +42,9 @@ import numpy as np
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError
+from echelon.envs.files import Output
 from echelon.envs.information import AdvanceDemand, CentralView, Information
+from echelon.envs.limits import MAX_BATCH, MAX_LEAD_TIME, MAX_PERIODS, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
 from echelon.envs.simulator import Episode
 from echelon.evaluation.metrics import Estimate
@@ -122,8 +124,8 @@ def load_study(name_or_path: str | Path) -> StudyConfig:
     names = raw.get("scenarios", ["distribution", "textbook_serial"])
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise ConfigError(f"{src}: 'scenarios' must be a non-empty list of scenario names or paths")
-    periods = whole_number(raw.get("periods", 100), f"{src}: 'periods'", 2)
-    warmup = whole_number(raw.get("warmup", 20), f"{src}: 'warmup'", 0)
+    periods = whole_number(raw.get("periods", 100), f"{src}: 'periods'", 2, MAX_PERIODS)
+    warmup = whole_number(raw.get("warmup", 20), f"{src}: 'warmup'", 0, MAX_PERIODS)
     if warmup >= periods - 1:
         raise ConfigError(f"{src}: 'warmup' {warmup} leaves too few of the {periods} periods")
     scenarios = []
@@ -143,7 +145,7 @@ def load_study(name_or_path: str | Path) -> StudyConfig:
         got = axes.get(axis, default)
         if not isinstance(got, list) or not got:
             raise ConfigError(f"{src}: axes: '{axis}' must be a non-empty list of whole numbers")
-        return tuple(whole_number(v, f"{src}: axes: '{axis}'", 0) for v in got)
+        return tuple(whole_number(v, f"{src}: axes: '{axis}'", 0, MAX_LEAD_TIME) for v in got)
 
     def sizes(axis: str, default: list[float]) -> tuple[float, ...]:
         got = axes.get(axis, default)
@@ -169,11 +171,11 @@ def load_study(name_or_path: str | Path) -> StudyConfig:
         name=str(raw.get("name", path.stem)), description=str(raw.get("description", "")).strip(),
         scenarios=tuple(scenarios), delays=values("delay", [0, 1, 2, 4]), notices=values("notice", [0, 1, 3]),
         lifts=sizes("lift", [float(lift)]), rate=float(rate), record_error=numbers["record_error"],
-        review_period=whole_number(raw.get("review_period", 1), f"{src}: 'review_period'", 1),
+        review_period=whole_number(raw.get("review_period", 1), f"{src}: 'review_period'", 1, MAX_PERIODS),
         hybrid_max_adjust=numbers["hybrid_max_adjust"], learned=_learned_runs(raw.get("learned", []), src, path),
-        episodes=whole_number(raw.get("episodes", 300), f"{src}: 'episodes'", 2),
-        search_episodes=whole_number(raw.get("search_episodes", 100), f"{src}: 'search_episodes'", 2),
-        warmup=warmup, seed=whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0), source=src,
+        episodes=whole_number(raw.get("episodes", 300), f"{src}: 'episodes'", 2, MAX_BATCH),
+        search_episodes=whole_number(raw.get("search_episodes", 100), f"{src}: 'search_episodes'", 2, MAX_BATCH),
+        warmup=warmup, seed=whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0, MAX_SEED), source=src,
     )
 
 
@@ -429,19 +431,16 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
     return "\n".join(lines)
 
 
-def write_study(config: StudyConfig, cells: list[Cell], out: Path) -> list[Path]:
+def write_study(config: StudyConfig, cells: list[Cell], out: Output | Path) -> list[Path]:
     """The study's run folder, all at once: results.csv/json, report.md, map.png."""
-    from echelon.envs.files import atomic_dir, write_atomic
-
+    out = out if isinstance(out, Output) else Output(Path(out))
     rows = results_rows(cells)
     header = list(rows[0])
     csv = "\n".join([",".join(header)] + [",".join(_csv(r[k]) for k in header) for r in rows]) + "\n"
     files = {"results.csv": csv, "results.json": json.dumps(rows, indent=1),
              "report.md": report_markdown(config, cells), "map.png": heatmap_png(config, cells)}
-    with atomic_dir(out) as tmp:
-        for name, data in files.items():
-            write_atomic(tmp / name, data)
-    return [out / n for n in files]
+    final = out.write_folder(files)
+    return [final / n for n in files]
 
 
 def _csv(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.scenario import load_scenario
 from echelon.evaluation.rollout import rollout
 from echelon.training.config import load_train_config
-from echelon.training.run_folder import resume_config, start_run
+from echelon.training.run_folder import generations, resume_config, start_run
 from echelon.training.train import Trainer
 from echelon.training.vec_env import InventoryVecEnv
 
@@ -116,8 +117,11 @@ def test_same_seed_same_training(tmp_path):
 
 def test_run_folder_and_learned_policy(tmp_path):
     trainer, out = train(tmp_path)
-    for name in ("config.yaml", "models/shared.zip", "models/shared.vecnorm.pkl", "checkpoints/state.json",
-                 "checkpoints/shared.zip", "eval.csv", "learning_curve.png"):
+    newest = generations(out)[0]
+    assert newest.parent == out / "checkpoints"
+    for name in ("config.yaml", "models/shared.zip", "models/shared.vecnorm.pkl",
+                 f"checkpoints/{newest.name}/state.json",
+                 f"checkpoints/{newest.name}/shared.zip", "eval.csv", "learning_curve.png"):
         assert (out / name).is_file(), name
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -181,7 +185,7 @@ def test_corrupt_or_mismatched_models_give_clear_errors(tmp_path):
         make_policy({"policy": "learned", "run": str(out)}, load_scenario("beer_game"))
     with pytest.raises(ConfigError, match="not a training run folder"):
         make_policy({"policy": "learned", "run": str(tmp_path)}, scen)
-    (out / "checkpoints" / "shared.zip").write_bytes(b"garbage")
+    (generations(out)[0] / "shared.zip").write_bytes(b"garbage")
     with pytest.raises(ConfigError, match="not a loadable PPO model"):
         Trainer(resume_config(out), out, resume=True)
 
@@ -283,7 +287,7 @@ def test_train_cli_never_overwrites_and_resumes(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path / "nowhere")]) == 2
     assert "not a training run folder" in capsys.readouterr().err
     assert main(["train", "--resume", str(tmp_path / "run"), "--timesteps", "1200"]) == 0
-    state = yaml.safe_load((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    state = yaml.safe_load((generations(tmp_path / "run")[0] / "state.json").read_text())
     assert state["timesteps"] == {"shared": 1200}
     assert main(["evaluate", str(tmp_path / "run"), "--episodes", "3"]) == 0
     assert (tmp_path / "run" / "benchmark" / "report.md").is_file()
@@ -312,6 +316,69 @@ def test_real_ctrl_c_on_the_command(tmp_path):
     assert "checkpoint saved" in err and "Traceback" not in err
     resumed = Trainer(resume_config(out), out, resume=True)
     assert resumed.total > 0
+
+
+@pytest.mark.slow
+def test_sigkill_at_a_random_moment_loses_at_most_the_checkpoint_interval(tmp_path):
+    """kill -9 at a random moment: the newest checkpoint is at most checkpoint_minutes (+ one PPO update
+    and a checkpoint's own writing, under a second here) older than the kill, and the run resumes from it."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    interval = 0.05  # minutes: 3 s
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "n_timesteps": 10_000_000, "eval_freq": 10_000_000,
+                                    "checkpoint_freq": 10_000_000, "checkpoint_minutes": interval}))
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "echelon", "train", str(path), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while not generations(out) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert generations(out), "no first checkpoint within 90 s"
+    time.sleep(random.Random().uniform(4.0, 10.0))  # noqa: S311 - a random moment, not a secret
+    proc.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    proc.wait(timeout=30)
+    gens = generations(out)
+    assert 1 <= len(gens) <= 2  # two generations kept
+    lost = killed_at - (gens[0] / "state.json").stat().st_mtime
+    assert lost <= 60 * interval + 2.0, f"lost {lost:.1f} s of training"
+    resumed = Trainer(resume_config(out), out, resume=True)
+    assert resumed.generation == gens[0] and resumed.total > 0
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    trainer, out = train(tmp_path)  # checkpoints at 600 and 1200 timesteps
+    gens = generations(out)
+    assert [g.name for g in gens] == ["000000001200", "000000000600"]
+    (gens[0] / "shared.zip").write_bytes(b"garbage")
+    resumed = Trainer(resume_config(out), out, resume=True)
+    assert resumed.generation == gens[1] and resumed.total == 600
+    assert "damaged" in resumed.fallback_note and "000000001200" in resumed.fallback_note
+    resumed.train(1200)
+    assert resumed.total == 1200 and [g.name for g in generations(out)] == ["000000001200", "000000000600"]
+
+
+def test_tensorboard_steps_after_a_resume_never_overlap(tmp_path):
+    """Events logged after the checkpoint a run resumes from (a killed run's last minutes) are dropped."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, out = train(tmp_path)
+    gens = generations(out)
+    shutil.rmtree(gens[0])  # as if killed between the evaluation at 1200 and its checkpoint
+    resumed = Trainer(resume_config(out), out, resume=True)
+    assert resumed.total == 600
+    steps = []
+    for path in (out / "tb").rglob("events.out.tfevents*"):
+        events = EventAccumulator(str(path))
+        events.Reload()
+        steps += [e.step for tag in events.Tags()["scalars"] for e in events.Scalars(tag)]
+    assert steps and max(steps) <= 600
+    resumed.train(1200)
 
 
 # a retailer with lost sales (L = 4) fed by a capacitated warehouse (L = 2), 5 units in every pipeline slot

@@ -16,7 +16,7 @@ Example (``configs/training/shared_ppo_textbook.yaml``)::
     normalize: true       # VecNormalize observations and rewards (sb3; the default there)
     eval_freq: 100000     # timesteps between evaluations (and the learning curve's points)
     eval_episodes: 200
-    checkpoint_freq: 200000
+    checkpoint_freq: 200000  # also a checkpoint every checkpoint_minutes of wall time (default 2)
     hyperparams:          # keyword arguments of the SB3 algorithm, rl-zoo3 names
       n_steps: 100
       batch_size: 1600
@@ -44,7 +44,6 @@ episodes). ``hyperparams`` are then arguments of ``PPOConfig.training`` (``lr``,
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,15 +53,16 @@ from echelon.agents.learned import VIEW_LEVELS, algorithm_class
 from echelon.agents.registry import make_policy
 from echelon.envs.actions import ACTION_FORMS
 from echelon.envs.errors import ConfigError
+from echelon.envs.limits import MAX_BATCH, MAX_SEED, MAX_TIMESTEPS
 from echelon.envs.rewards import reward_weight
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
+from echelon.training.hyperparams import check_hyperparams
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
 MODES = ("shared", "central", "single_site", "independent", "hybrid")
 BACKENDS = ("sb3", "rllib")
 DISCRETE_ONLY = ("dqn",)
 CONTINUOUS_ONLY = ("sac", "td3")
-ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu")
 
 
 @dataclass
@@ -84,6 +84,7 @@ class TrainConfig:
     eval_freq: int = 100_000
     eval_episodes: int = 200
     checkpoint_freq: int = 200_000
+    checkpoint_minutes: float = 2.0  # a SIGKILL loses at most this much wall time of training
     site: str | None = None
     others: Any = None
     rotation_timesteps: int = 100_000
@@ -143,9 +144,14 @@ def validate(config: TrainConfig, src: str) -> None:
         raise ConfigError(f"{src}: 'action' must be one of {', '.join(ACTION_FORMS)} (got {config.action!r})")
     if config.observation not in VIEW_LEVELS:
         raise ConfigError(f"{src}: 'observation' must be one of {', '.join(VIEW_LEVELS)} (got {config.observation!r})")
-    for key, minimum in (("copies", 1), ("n_timesteps", 1), ("seed", 0), ("eval_freq", 1), ("eval_episodes", 2),
-                         ("checkpoint_freq", 1), ("rotation_timesteps", 1), ("max_adjust", 1)):
-        whole_number(getattr(config, key), f"{src}: '{key}'", minimum)
+    for key, minimum, maximum in (("copies", 1, MAX_BATCH), ("n_timesteps", 1, MAX_TIMESTEPS), ("seed", 0, MAX_SEED),
+                                  ("eval_freq", 1, MAX_TIMESTEPS), ("eval_episodes", 2, MAX_BATCH),
+                                  ("checkpoint_freq", 1, MAX_TIMESTEPS), ("rotation_timesteps", 1, MAX_TIMESTEPS),
+                                  ("max_adjust", 1, 1_000_000)):
+        whole_number(getattr(config, key), f"{src}: '{key}'", minimum, maximum)
+    minutes = config.checkpoint_minutes
+    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0 < minutes <= 1440:
+        raise ConfigError(f"{src}: 'checkpoint_minutes' must be a number of minutes in (0, 1440] (got {minutes!r})")
     if not isinstance(config.normalize, bool):
         raise ConfigError(f"{src}: 'normalize' must be true or false (got {config.normalize!r})")
     if config.mode == "single_site":
@@ -157,8 +163,6 @@ def validate(config: TrainConfig, src: str) -> None:
         make_policy(config.others, scenario, where=f"{src}: others")
     elif config.site is not None or config.others is not None:
         raise ConfigError(f"{src}: 'site' and 'others' apply to mode single_site only")
-    if not isinstance(config.hyperparams, Mapping):
-        raise ConfigError(f"{src}: 'hyperparams' must be a mapping of {config.algo.upper()} arguments")
     if not isinstance(config.ray, Mapping):
         raise ConfigError(f"{src}: 'ray' must be a mapping (address, num_env_runners, ...)")
     if config.backend == "rllib":
@@ -181,38 +185,26 @@ def validate(config: TrainConfig, src: str) -> None:
     if config.mode == "hybrid" and config.algo not in ("ppo", "a2c"):
         raise ConfigError(f"{src}: mode hybrid trains a planner (continuous targets) and sites (discrete "
                           f"adjustments): use algo ppo or a2c (got {config.algo!r})")
-    accepted = set(inspect.signature(algorithm_class(config.algo).__init__).parameters) - {
-        "self", "policy", "env", "seed", "tensorboard_log", "verbose", "device", "_init_setup_model"}
-    bad = sorted(set(config.hyperparams) - accepted)
-    if bad:
-        raise ConfigError(f"{src}: hyperparams: {config.algo.upper()} has no argument '{bad[0]}'")
-    algorithm_kwargs(config, src)  # parses schedules and policy_kwargs, so their errors surface now
+    config.hyperparams = check_hyperparams(config.algo, config.hyperparams, src)
 
 
-def algorithm_kwargs(config: TrainConfig, src: str = "training config") -> dict[str, Any]:
-    """The SB3 constructor arguments: rl-zoo3 ``lin_<x>`` schedules and ``policy_kwargs`` resolved."""
+def algorithm_kwargs(config: TrainConfig) -> dict[str, Any]:
+    """The SB3 constructor arguments of validated ``hyperparams``: rl-zoo3 ``lin_<x>`` schedules and
+    ``activation_fn`` names resolved to what SB3 takes."""
     kwargs = dict(config.hyperparams)
     for key in ("learning_rate", "clip_range"):
         value = kwargs.get(key)
         if isinstance(value, str):
-            if not value.startswith("lin_"):
-                raise ConfigError(f"{src}: hyperparams: {key} must be a number or lin_<number> (got {value!r})")
-            try:
-                start = float(value[4:])
-            except ValueError:
-                raise ConfigError(f"{src}: hyperparams: {key}: not a number after 'lin_' ({value!r})") from None
-            kwargs[key] = _linear(start)
+            kwargs[key] = _linear(float(value[4:]))
+    if kwargs.get("train_freq") is not None and isinstance(kwargs["train_freq"], list | tuple):
+        kwargs["train_freq"] = tuple(kwargs["train_freq"])
     policy_kwargs = kwargs.get("policy_kwargs")
     if policy_kwargs is not None:
-        if not isinstance(policy_kwargs, Mapping):
-            raise ConfigError(f"{src}: hyperparams: policy_kwargs must be a mapping such as {{net_arch: [64, 64]}}")
         policy_kwargs = dict(policy_kwargs)
         act = policy_kwargs.get("activation_fn")
         if act is not None:
             import torch
 
-            if act not in ACTIVATIONS:
-                raise ConfigError(f"{src}: hyperparams: activation_fn must be one of {', '.join(ACTIVATIONS)}")
             policy_kwargs["activation_fn"] = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
                                               "leaky_relu": torch.nn.LeakyReLU}[act]
         kwargs["policy_kwargs"] = policy_kwargs

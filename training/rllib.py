@@ -23,7 +23,6 @@ and then sample with ``num_env_runners`` processes of ``num_envs_per_env_runner`
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 import os
@@ -36,10 +35,10 @@ from echelon.agents.learned import GroupPolicy, LearnedGroup, LearnerView
 from echelon.agents.rllib_model import RLLIB_HINT, RLlibModel, quiet_ray
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.training.config import TrainConfig
+from echelon.training.hyperparams import RaySettings, RLlibPolicyKwargs, RLlibPPOParams, check_model
 from echelon.training.run_folder import RunBook, uninterrupted
 
 RLLIB_MODES = ("shared", "independent")
-RAY_KEYS = {"address": None, "num_env_runners": 0, "num_envs_per_env_runner": 16, "num_cpus": None}
 ACTIVATION_NAMES = {"tanh": "tanh", "relu": "relu", "elu": "elu", "leaky_relu": "LeakyReLU"}
 DEFAULTS = {
     "lambda_": 0.95,  # RLlib's default 1.0 (plain Monte Carlo returns) learns slowly over 100-period horizons
@@ -61,15 +60,6 @@ def _ppo_config_class() -> type:
     return PPOConfig
 
 
-def training_arguments() -> set[str]:
-    """The keyword arguments ``PPOConfig.training`` accepts (its own and the generic ones)."""
-    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
-
-    names = set(inspect.signature(_ppo_config_class().training).parameters)
-    names |= set(inspect.signature(AlgorithmConfig.training).parameters)
-    return names - {"self", "kwargs"}
-
-
 def validate_rllib(config: TrainConfig, src: str) -> None:
     """The checks of ``backend: rllib`` (:func:`training.config.validate` did the common ones)."""
     if config.mode not in RLLIB_MODES:
@@ -80,34 +70,15 @@ def validate_rllib(config: TrainConfig, src: str) -> None:
     if config.normalize:
         raise ConfigError(f"{src}: backend rllib does not normalise (the learner view is already scaled and "
                           "rewards are divided by the scenario's cost scale): set normalize: false or leave it out")
-    unknown = sorted(set(config.ray) - set(RAY_KEYS))
-    if unknown:
-        raise ConfigError(f"{src}: ray: unknown key '{unknown[0]}' (keys: {', '.join(RAY_KEYS)})")
-    address = config.ray.get("address")
-    if address is not None and not (isinstance(address, str) and address):
-        raise ConfigError(f"{src}: ray: address must be 'auto', 'ray://host:port' or 'host:port' (got {address!r})")
-    for key, minimum in (("num_env_runners", 0), ("num_envs_per_env_runner", 1), ("num_cpus", 1)):
-        value = config.ray.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
-            raise ConfigError(f"{src}: ray: {key} must be a whole number >= {minimum} (got {value!r})")
-    bad = sorted(set(config.hyperparams) - training_arguments() - {"policy_kwargs"})
-    if bad:
-        raise ConfigError(f"{src}: hyperparams: RLlib's PPOConfig.training has no argument '{bad[0]}'")
-    model_config(config, src)
+    config.ray = check_model(RaySettings, config.ray, src, "ray")
+    config.hyperparams = check_model(RLlibPPOParams, config.hyperparams, src, "hyperparams")
 
 
-def model_config(config: TrainConfig, src: str = "training config") -> dict[str, Any]:
+def model_config(config: TrainConfig) -> dict[str, Any]:
     """``DefaultModelConfig`` arguments from ``policy_kwargs: {net_arch, activation_fn}`` (SB3's names)."""
-    kwargs = config.hyperparams.get("policy_kwargs") or {}
-    if not isinstance(kwargs, Mapping) or set(kwargs) - {"net_arch", "activation_fn"}:
-        raise ConfigError(f"{src}: hyperparams: policy_kwargs takes net_arch and activation_fn with backend rllib")
-    arch = kwargs.get("net_arch", [64, 64])
-    if not isinstance(arch, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in arch):
-        raise ConfigError(f"{src}: hyperparams: policy_kwargs: net_arch must be a list of layer widths (got {arch!r})")
-    act = kwargs.get("activation_fn", "tanh")
-    if act not in ACTIVATION_NAMES:
-        raise ConfigError(f"{src}: hyperparams: activation_fn must be one of {', '.join(ACTIVATION_NAMES)}")
-    return {"fcnet_hiddens": list(arch), "fcnet_activation": ACTIVATION_NAMES[act], "vf_share_layers": False}
+    kwargs = RLlibPolicyKwargs(**(config.hyperparams.get("policy_kwargs") or {}))
+    return {"fcnet_hiddens": list(kwargs.net_arch), "fcnet_activation": ACTIVATION_NAMES[kwargs.activation_fn],
+            "vf_share_layers": False}
 
 
 def env_config(config: TrainConfig, scenario: Any) -> dict[str, Any]:
@@ -143,14 +114,14 @@ def algorithm_config(config: TrainConfig, scenario: Any, layout: list[dict[str, 
     register_env(ENV_NAME, make_rllib_env)
     names = [g["name"] for g in layout]
     hyper = DEFAULTS | {k: v for k, v in config.hyperparams.items() if k != "policy_kwargs"}
-    ray = RAY_KEYS | dict(config.ray)
+    ray = RaySettings(**config.ray)
     return (
         _ppo_config_class()()
         .environment(ENV_NAME, env_config=env_config(config, scenario))
         .multi_agent(policies=names, policy_mapping_fn=_module_of(layout))
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={n: RLModuleSpec() for n in names}),
                    model_config=DefaultModelConfig(**model_config(config)))
-        .env_runners(num_env_runners=ray["num_env_runners"], num_envs_per_env_runner=ray["num_envs_per_env_runner"])
+        .env_runners(num_env_runners=ray.num_env_runners, num_envs_per_env_runner=ray.num_envs_per_env_runner)
         .training(**hyper)
         .debugging(seed=config.seed, log_level="ERROR")
     )
@@ -173,15 +144,26 @@ class RLlibTrainer(RunBook):
                      include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         self.ray_address = ray.get_runtime_context().gcs_address
         self.algo = algorithm_config(config, self.scenario, self.layout).build_algo()
-        self.timesteps = sum(self.state.timesteps.values())
+        self.timesteps = 0
         if resume:
-            folder = self.out / "checkpoints" / "rllib"
-            if not folder.is_dir():
-                raise ConfigError(f"{folder}: no RLlib checkpoint to resume from")
-            self.algo.restore_from_path(str(folder.resolve()))
-        from torch.utils.tensorboard import SummaryWriter
+            self.resume_from(self._restore)
+            self.timesteps = self.total_of(self.state)
+        self._writer: Any = None
 
-        self.writer = SummaryWriter(str(self.out / "tb" / "rllib"))
+    @property
+    def writer(self) -> Any:
+        """The TensorBoard writer, made on first use (so building a trainer writes nothing)."""
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.out / "tb" / "rllib"))
+        return self._writer
+
+    def _restore(self, checkpoint: Path) -> None:
+        folder = checkpoint / "rllib"
+        if not folder.is_dir():
+            raise ConfigError(f"{folder}: no RLlib checkpoint")
+        self.algo.restore_from_path(str(folder.resolve()))
 
     @property
     def total(self) -> int:
@@ -214,10 +196,11 @@ class RLlibTrainer(RunBook):
 
     def checkpoint(self) -> None:
         """Save the modules, the whole algorithm (for ``--resume``) and the run state."""
-        with uninterrupted():
-            self._save_modules(self.out / "checkpoints")
-            _replace_dir(self.out / "checkpoints" / "rllib", lambda path: self.algo.save_to_path(str(path)))
-            self.save_state({"all": self.total})
+        def fill(folder: Path) -> None:
+            self._save_modules(folder)
+            self.algo.save_to_path(str((folder / "rllib").resolve()))
+
+        self.write_checkpoint(fill, {"all": self.total})
 
     def _log(self, result: Mapping[str, Any]) -> None:
         runners = result.get("env_runners", {})
@@ -239,7 +222,7 @@ class RLlibTrainer(RunBook):
                 self._log(result)
                 if self.total // cfg.eval_freq > before // cfg.eval_freq:
                     self.evaluate_now()
-                if self.total // cfg.checkpoint_freq > before // cfg.checkpoint_freq:
+                if self.checkpoint_due(before, self.total):
                     self.checkpoint()
                 if self.progress is not None:
                     self.progress(self.total, 0)
@@ -260,7 +243,8 @@ class RLlibTrainer(RunBook):
         cluster stays up)."""
         import ray
 
-        self.writer.close()
+        if self._writer is not None:
+            self._writer.close()
         self.algo.stop()
         if self._own_ray:
             ray.shutdown()

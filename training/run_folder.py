@@ -13,8 +13,13 @@ import csv
 import io
 import json
 import math
+import os
+import shutil
 import signal
+import struct
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +38,9 @@ from echelon.evaluation.rollout import common_episodes, rollout
 from echelon.training.config import TrainConfig, group_layout, load_train_config
 
 EVAL_SEED_OFFSET = 10_000
+CHECKPOINTS = "checkpoints"
+GENERATIONS_KEPT = 2
+"""Checkpoints kept: the newest, and the one before it to fall back on if the newest is damaged."""
 
 
 @contextmanager
@@ -73,11 +81,75 @@ class RunBook:
         self.config, self.out, self.progress = config, Path(out), progress
         self.scenario = load_scenario(config.scenario)
         self.layout = group_layout(config, self.scenario)
-        self.state = self._read_state() if resume else RunState()
+        self.state = RunState()
+        self.generation: Path | None = None  # the checkpoint a resumed run started from
+        self.fallback_note = ""  # why a newer checkpoint was passed over, if one was
+        self._last_checkpoint = time.monotonic()
         self.eval_episode = common_episodes(self.scenario, config.eval_episodes, config.seed + EVAL_SEED_OFFSET)
-        if math.isnan(self.state.reference_cost):
+        if not resume:
             best = make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, self.scenario)
             self.state.reference_cost = self.evaluate(best)["cost"]
+
+    def resume_from(self, load: Callable[[Path], None]) -> None:
+        """Resume from the newest checkpoint that loads, falling back to the one before it when the newest
+        is damaged (``load`` builds the models from a checkpoint folder and raises if it cannot)."""
+        reasons = []
+        for gen in generations(self.out):
+            try:
+                state = read_state(gen)
+                load(gen)
+            except Exception as exc:  # noqa: BLE001 - a damaged checkpoint of any kind: try the previous one
+                reasons.append(f"{gen.name}: {str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__}")
+                continue
+            self.state, self.generation = state, gen
+            if reasons:
+                self.fallback_note = f"newest checkpoint damaged ({reasons[0]}); resumed from {gen.name}"
+            truncate_tensorboard(self.out / "tb", self.total_of(state))
+            return
+        detail = f" ({'; '.join(reasons)})" if reasons else ""
+        raise ConfigError(f"{self.out / CHECKPOINTS}: no readable checkpoint to resume from{detail}")
+
+    @staticmethod
+    def total_of(state: RunState) -> int:
+        return sum(state.timesteps.values())
+
+    def checkpoint_due(self, before: int, after: int) -> bool:
+        """Every ``checkpoint_freq`` timesteps, and every ``checkpoint_minutes`` of wall time."""
+        cfg = self.config
+        return (after // cfg.checkpoint_freq > before // cfg.checkpoint_freq
+                or time.monotonic() - self._last_checkpoint >= 60.0 * cfg.checkpoint_minutes)
+
+    def write_checkpoint(self, fill: Callable[[Path], None], timesteps: dict[str, int]) -> Path:
+        """A new checkpoint generation ``checkpoints/<timesteps>``: ``fill`` writes the models into a
+        temporary folder, the run state is added, and the folder is renamed into place whole; the
+        newest :data:`GENERATIONS_KEPT` are kept. Ctrl-C is held until it is done."""
+        with uninterrupted():
+            self.state.timesteps = dict(timesteps)
+            state = {"timesteps": self.state.timesteps, "history": self.state.history,
+                     "best_cost": self.state.best_cost, "reference_cost": self.state.reference_cost}
+            root = self.out / CHECKPOINTS
+            root.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".gen.", suffix=".tmp", dir=root))
+            try:
+                fill(tmp)
+                write_atomic(tmp / "state.json", json.dumps(state, indent=1, allow_nan=True))
+                target = root / f"{sum(timesteps.values()):012d}"
+                if target.exists():  # a checkpoint at the same count (the final one after a timed one)
+                    shutil.rmtree(target)
+                os.rename(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            for old in generations(self.out)[GENERATIONS_KEPT:]:
+                if old != root:
+                    shutil.rmtree(old, ignore_errors=True)
+            self._last_checkpoint = time.monotonic()
+            self.write_curve()
+        return target
+
+    def move_to(self, out: Path) -> None:
+        """Write the run into ``out`` instead (another run took the planned name meanwhile)."""
+        self.out = Path(out)
 
     def evaluate(self, policy: Policy) -> dict[str, float]:
         """Cost per period (with its 95% half-width), fill rate and bullwhip per echelon on the held-out episodes."""
@@ -106,22 +178,6 @@ class RunBook:
         return {f"inventory/{'total_cost' if key == 'cost' else key}": value for key, value in row.items()
                 if key != "timesteps" and not (isinstance(value, float) and math.isnan(value))}
 
-    def save_state(self, timesteps: dict[str, int]) -> None:
-        """Write ``checkpoints/state.json`` (each file whole or not at all) and the learning curve."""
-        self.state.timesteps = dict(timesteps)
-        state = {"timesteps": self.state.timesteps, "history": self.state.history,
-                 "best_cost": self.state.best_cost, "reference_cost": self.state.reference_cost}
-        write_atomic(self.out / "checkpoints" / "state.json", json.dumps(state, indent=1, allow_nan=True))
-        self.write_curve()
-
-    def _read_state(self) -> RunState:
-        path = self.out / "checkpoints" / "state.json"
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path}: no readable checkpoint to resume from ({exc.__class__.__name__})") from None
-        return RunState(data["timesteps"], data["history"], data["best_cost"], data["reference_cost"])
-
     def write_curve(self) -> None:
         """Write ``eval.csv`` and ``learning_curve.png`` from the evaluation history."""
         from echelon.evaluation.plots import learning_curve_plot
@@ -139,15 +195,75 @@ class RunBook:
                      learning_curve_plot(rows, self.state.reference_cost, self.config.name))
 
 
+def generations(out: Path) -> list[Path]:
+    """A run's checkpoint folders, newest first (a run written before generations: ``checkpoints/`` itself)."""
+    root = Path(out) / CHECKPOINTS
+    gens = sorted((p for p in root.glob("[0-9]*") if p.is_dir() and p.name.isdigit()), reverse=True) \
+        if root.is_dir() else []
+    if (root / "state.json").is_file():
+        gens.append(root)
+    return gens
+
+
+def read_state(gen: Path) -> RunState:
+    """The run state a checkpoint folder records."""
+    path = gen / "state.json"
+    try:
+        data = json.loads(path.read_text())
+        return RunState(dict(data["timesteps"]), list(data["history"]), float(data["best_cost"]),
+                        float(data["reference_cost"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: unreadable run state ({exc.__class__.__name__})") from None
+
+
+def truncate_tensorboard(folder: Path, step: int) -> None:
+    """Drop TensorBoard events logged after ``step`` (by a run killed after its last checkpoint), so
+    that the resumed run's steps never overlap earlier ones. Event files are TFRecord files (a length,
+    its CRC, the serialised Event, its CRC); records are copied byte for byte, so CRCs stay valid."""
+    if not folder.is_dir():
+        return
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    for path in folder.rglob("events.out.tfevents.*"):
+        data, kept, pos, dropped = path.read_bytes(), bytearray(), 0, False
+        while pos + 12 <= len(data):
+            length = struct.unpack("<Q", data[pos:pos + 8])[0]
+            end = pos + 12 + length + 4
+            if end > len(data):
+                dropped = True  # a record cut short by the kill
+                break
+            try:
+                event = Event.FromString(data[pos + 12:pos + 12 + length])
+            except Exception:  # noqa: BLE001 - an unreadable record: drop it
+                event = None
+            if event is not None and event.step <= step:
+                kept += data[pos:end]
+            else:
+                dropped = True
+            pos = end
+        if dropped:
+            write_atomic(path, bytes(kept))
+
+
+@contextmanager
+def discarded_on_failure(out: Path | None) -> Iterator[None]:
+    """A new run that fails before its first checkpoint leaves no folder behind (``--out`` can be
+    reused); one with a checkpoint is kept for ``--resume``. Ctrl-C checkpoints, so it is kept."""
+    try:
+        yield
+    except BaseException:
+        if out is not None and not generations(Path(out)):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
 def start_run(config: TrainConfig, out: Path) -> None:
-    """Create a run folder with the resolved config (the folder must not exist yet)."""
-    if out.exists():
-        raise FileExistsError(f"{out}: already exists; choose another --out (or --resume {out})")
+    """Write the resolved config into a new run folder (``out`` is new or empty; config.yaml must not exist)."""
     scenario = load_scenario(config.scenario)
     resolved = config.as_dict() | {"groups": group_layout(config, scenario),
                                    "site_names": list(scenario.site_names)}
     resolved["fingerprint"] = run_fingerprint(resolved, scenario)
-    write_atomic(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    write_atomic(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False), exclusive=True)
 
 
 def resume_config(out: Path) -> TrainConfig:

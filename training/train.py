@@ -45,7 +45,7 @@ from echelon.envs.files import write_atomic
 from echelon.envs.rewards import reward_weight
 from echelon.training.config import TrainConfig, algorithm_kwargs
 from echelon.training.hybrid import HybridVecEnv
-from echelon.training.run_folder import RunBook, uninterrupted
+from echelon.training.run_folder import RunBook, read_state, uninterrupted
 from echelon.training.vec_env import BatchVecEnv, learner_vec_env
 
 
@@ -72,7 +72,16 @@ class Trainer(RunBook):
                  progress: Callable[[int, int], None] | None = None):
         super().__init__(config, out, resume, progress)
         self.others = make_policy(config.others, self.scenario) if config.others is not None else None
-        self.groups = [self._build(i, spec, resume) for i, spec in enumerate(self.layout)]
+        self.groups: list[Group] = []
+        if resume:
+            self.resume_from(self._build_groups)
+        else:
+            self._build_groups(None)
+
+    def _build_groups(self, checkpoint: Path | None) -> None:
+        """The models of every group: new ones, or those a ``checkpoint`` folder holds."""
+        config = self.config
+        self.groups = [self._build(i, spec, checkpoint) for i, spec in enumerate(self.layout)]
         if config.mode == "independent":
             for g in self.groups:
                 g.env.peers = [h.live() for h in self.groups if h is not g]
@@ -87,7 +96,7 @@ class Trainer(RunBook):
         planner, sites = (g.live() for g in self.groups)
         return HybridLearned(self.scenario, planner, sites, self.config.max_adjust, label=f"learned {self.config.name}")
 
-    def _build(self, i: int, spec: dict[str, Any], resume: bool) -> Group:
+    def _build(self, i: int, spec: dict[str, Any], checkpoint: Path | None) -> Group:
         cfg = self.config
         if cfg.mode == "hybrid":
             view = None
@@ -97,16 +106,16 @@ class Trainer(RunBook):
             env = learner_vec_env(cfg, self.scenario, spec, seed=cfg.seed + i)
             view = env.view
         cls = algorithm_class(cfg.algo)
-        if resume:
+        if checkpoint is not None:
             venv: VecEnv = env
             if cfg.normalize:
-                stats = self.out / "checkpoints" / f"{spec['name']}.vecnorm.pkl"
+                stats = checkpoint / f"{spec['name']}.vecnorm.pkl"
                 try:
                     venv = VecNormalize.load(str(stats), env)
                 except Exception as exc:  # noqa: BLE001 - missing or corrupt pickle
                     raise ConfigError(f"{stats}: cannot load the normalisation statistics "
                                       f"({exc.__class__.__name__})") from None
-            model = load_model(self.out / "checkpoints" / f"{spec['name']}.zip", cfg.algo)
+            model = load_model(checkpoint / f"{spec['name']}.zip", cfg.algo)
             if model.observation_space.shape != env.observation_space.shape:
                 raise ConfigError(f"{self.out}: checkpoint of '{spec['name']}' does not match the config")
             model.set_env(venv)
@@ -115,7 +124,13 @@ class Trainer(RunBook):
             venv = VecNormalize(env, gamma=cfg.hyperparams.get("gamma", 0.99)) if cfg.normalize else env
             model = cls("MlpPolicy", venv, seed=cfg.seed + i, tensorboard_log=str(self.out / "tb"), verbose=0,
                         device="cpu", **algorithm_kwargs(cfg))
-        return Group(spec["name"], view, env, venv, model, self.state.timesteps.get(spec["name"], 0))
+        return Group(spec["name"], view, env, venv, model,
+                     read_state(checkpoint).timesteps.get(spec["name"], 0) if checkpoint is not None else 0)
+
+    def move_to(self, out: Path) -> None:
+        super().move_to(out)
+        for g in self.groups:
+            g.model.tensorboard_log = str(self.out / "tb")
 
     # --------------------------------------------------------------------------- evaluation and files
     def evaluate_now(self, logger: Any) -> dict[str, float]:
@@ -145,10 +160,8 @@ class Trainer(RunBook):
                 write_atomic(folder / f"{g.name}.vecnorm.pkl", pickle.dumps(g.venv))
 
     def checkpoint(self) -> None:
-        """Save every model, its statistics and the run state; each file appears whole or not at all."""
-        with uninterrupted():
-            self._save_models(self.out / "checkpoints")
-            self.save_state({g.name: g.timesteps for g in self.groups})
+        """A new checkpoint generation: every model, its statistics and the run state."""
+        self.write_checkpoint(self._save_models, {g.name: g.timesteps for g in self.groups})
 
     # --------------------------------------------------------------------------- training
     @property
@@ -183,7 +196,8 @@ class Trainer(RunBook):
 
 
 class _Callback(BaseCallback):
-    """Counts timesteps, evaluates every ``eval_freq`` and checkpoints every ``checkpoint_freq``."""
+    """Counts timesteps, evaluates every ``eval_freq``, checkpoints every ``checkpoint_freq`` timesteps
+    and every ``checkpoint_minutes``."""
 
     def __init__(self, trainer: Trainer, group: Group):
         super().__init__()
@@ -201,7 +215,7 @@ class _Callback(BaseCallback):
         after = t.total
         if after // cfg.eval_freq > before // cfg.eval_freq:
             t.evaluate_now(self.model.logger)
-        if after // cfg.checkpoint_freq > before // cfg.checkpoint_freq:
+        if t.checkpoint_due(before, after):
             t.checkpoint()
         if t.progress is not None:
             t.progress(after, 0)

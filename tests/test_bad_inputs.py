@@ -1,0 +1,632 @@
+"""The catalogue of wrong inputs, as a new user would meet them, run through the real CLI.
+
+Every case is data: the command line, the files it reads (written into an empty folder first)
+and a fragment the one-line message must contain. Each must end with exit status 2, exactly one
+line on stderr starting ``echelon`` and naming the wrong thing, no traceback, and nothing left
+behind (the folder holds only the files the case wrote). ``test_catalogue_size`` keeps the count
+honest; a few cases also run as a real process to show no traceback escapes there either.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+SCENARIO: dict[str, Any] = {
+    "name": "serial", "periods": 20,
+    "sites": [
+        {"name": "retailer", "supplier": "warehouse", "lead_time": 1, "holding_cost": 2, "backlog_cost": 20,
+         "initial_inventory": 8},
+        {"name": "warehouse", "lead_time": 2, "holding_cost": 1, "initial_inventory": 10, "initial_pipeline": 4},
+    ],
+    "demand": {"retailer": {"kind": "poisson", "mean": 4}},
+}
+TRAINING: dict[str, Any] = {
+    "name": "t", "scenario": "textbook_serial", "mode": "shared", "algo": "ppo", "copies": 2, "n_timesteps": 600,
+    "eval_freq": 600, "eval_episodes": 2, "checkpoint_freq": 600,
+    "hyperparams": {"n_steps": 100, "batch_size": 100, "n_epochs": 1, "policy_kwargs": {"net_arch": [8]}},
+}
+BENCHMARK: dict[str, Any] = {
+    "name": "b", "scenarios": ["textbook_serial"], "episodes": 4, "seed": 0, "baseline": "echelon",
+    "policies": [{"label": "echelon", "policy": "echelon_base_stock", "levels": [6, 12, 22]},
+                 {"label": "sterman", "policy": "sterman"}],
+}
+STUDY: dict[str, Any] = {"name": "s", "scenarios": ["two_stage"], "axes": {"delay": [0], "notice": [0], "lift": [0]},
+                         "episodes": 4, "search_episodes": 4}
+
+
+def _set(tree: Any, path: str, value: Any) -> Any:
+    """A copy of ``tree`` with ``path`` (``sites.0.lead_time``) set to ``value`` (``DELETE`` removes it)."""
+    tree = copy.deepcopy(tree)
+    *parents, last = path.split(".")
+    node = tree
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    key = int(last) if isinstance(node, list) else last
+    if value is DELETE:
+        del node[key]
+    else:
+        node[key] = value
+    return tree
+
+
+DELETE = object()
+
+# --------------------------------------------------------------------------- scenario mutations
+# (path, value, fragment of the message)
+SCENARIO_CASES: list[tuple[str, Any, str]] = [
+    ("periods", 0, "'periods' must be a whole number >= 1"),
+    ("periods", -5, "'periods' must be a whole number >= 1"),
+    ("periods", 2.5, "'periods' must be a whole number"),
+    ("periods", "many", "'periods' must be a whole number"),
+    ("periods", True, "'periods' must be a whole number"),
+    ("periods", 1e12, "'periods' must be a whole number"),
+    ("periods", 1_000_000_000_000, "'periods' must be at most 1,000,000"),
+    ("periods", None, "'periods' must be a whole number"),
+    ("periods", DELETE, "missing key 'periods'"),
+    ("sites", DELETE, "missing key 'sites'"),
+    ("demand", DELETE, "missing key 'demand'"),
+    ("sites", [], "'sites' must be a non-empty list"),
+    ("sites", "retailer", "'sites' must be a non-empty list"),
+    ("sites", {"retailer": 1}, "'sites' must be a non-empty list"),
+    ("name", "", "'name' must be a non-empty string"),
+    ("name", 7, "'name' must be a non-empty string"),
+    ("description", 5, "'description' must be a string"),
+    ("timing", "sometimes", "'timing' must be one of clark_scarf, board_game"),
+    ("lead_time_convention", "mine", "'lead_time_convention' must be one of"),
+    ("pipeline_holding", "yes", "'pipeline_holding' must be true or false"),
+    ("allocation", "fair", "'allocation' must be one of proportional, priority"),
+    ("colour", "red", "unknown key 'colour'"),
+    ("sites.0.lead_time", 0, "field 'lead_time' must be a whole number >= 1"),
+    ("sites.0.lead_time", -1, "field 'lead_time' must be a whole number >= 1"),
+    ("sites.0.lead_time", 1.5, "field 'lead_time' must be a whole number"),
+    ("sites.0.lead_time", "two", "field 'lead_time' must be a whole number"),
+    ("sites.0.lead_time", 1_000_000_000, "field 'lead_time' must be at most 1,000"),
+    ("sites.0.lead_time", {"values": [1, 2], "probs": [0.5]}, "values and probs must be non-empty and of equal"),
+    ("sites.0.lead_time", {"values": [1, 2], "probs": [0.5, 0.6]}, "probs must be >= 0 and sum to 1"),
+    ("sites.0.lead_time", {"values": [0, 2], "probs": [0.5, 0.5]}, "values must be whole numbers >= 1"),
+    ("sites.0.lead_time", {"values": [1, 5000], "probs": [0.5, 0.5]}, "must be at most 1,000"),
+    ("sites.0.lead_time", {"values": [1]}, "must be a whole number or {values"),
+    ("sites.0.lead_time", DELETE, "missing field 'lead_time'"),
+    ("sites.0.holding_cost", DELETE, "missing field 'holding_cost'"),
+    ("sites.0.holding_cost", -1, "field 'holding_cost' must be >= 0"),
+    ("sites.0.holding_cost", "cheap", "field 'holding_cost' must be a finite number"),
+    ("sites.0.holding_cost", float("inf"), "field 'holding_cost' must be a finite number"),
+    ("sites.0.holding_cost", float("nan"), "field 'holding_cost' must be a finite number"),
+    ("sites.0.holding_cost", True, "field 'holding_cost' must be a finite number"),
+    ("sites.0.holding_cost", 1e300, "field 'holding_cost' must be at most 1e+09"),
+    ("sites.0.backlog_cost", 1e308, "field 'backlog_cost' must be at most 1e+09"),
+    ("sites.0.backlog_cost", -3, "field 'backlog_cost' must be >= 0"),
+    ("sites.0.backlog_cost", [1], "field 'backlog_cost' must be a finite number"),
+    ("sites.0.initial_inventory", -1, "field 'initial_inventory' must be >= 0"),
+    ("sites.0.initial_inventory", 1e15, "field 'initial_inventory' must be at most"),
+    ("sites.0.initial_pipeline", -2, "field 'initial_pipeline' must be >= 0"),
+    ("sites.0.capacity", 0, "field 'capacity' must be > 0"),
+    ("sites.0.capacity", "lots", "field 'capacity' must be a finite number"),
+    ("sites.0.order_cost", -1, "field 'order_cost' must be >= 0"),
+    ("sites.0.fixed_order_cost", "x", "field 'fixed_order_cost' must be a finite number"),
+    ("sites.0.max_order", 0, "field 'max_order' must be > 0"),
+    ("sites.0.order_delay", -1, "field 'order_delay' must be a whole number >= 0"),
+    ("sites.0.order_delay", 10**9, "field 'order_delay' must be at most 1,000"),
+    ("sites.0.order_delay", 0.5, "field 'order_delay' must be a whole number"),
+    ("sites.0.priority", -1, "field 'priority' must be a whole number >= 0"),
+    ("sites.0.unmet", "forgotten", "field 'unmet' must be 'backlog' or 'lost'"),
+    ("sites.0.lost_sales_cost", 5, "field 'lost_sales_cost' needs unmet: lost"),
+    ("sites.0.colour", "red", "unknown field 'colour'"),
+    ("sites.0.name", "", "field 'name' must be a non-empty string"),
+    ("sites.0.name", 5, "field 'name' must be a non-empty string"),
+    ("sites.0.name", DELETE, "missing field 'name'"),
+    ("sites.0.name", "warehouse", "field 'name' is used twice"),
+    ("sites.0.supplier", "nobody", "field 'supplier': no site named 'nobody'"),
+    ("sites.0.supplier", "retailer", "a site cannot supply itself"),
+    ("sites.0.supplier", 3, "field 'supplier' must be a site name or null"),
+    ("sites.1.supplier", "retailer", "supply cycle"),
+    ("sites.0", "retailer", "sites[0]: must be a mapping"),
+    ("sites.1.holding_cost", -0.5, "site 'warehouse': field 'holding_cost' must be >= 0"),
+    ("demand", [], "'demand' must map customer-facing site names"),
+    ("demand", {}, "'demand' must map customer-facing site names"),
+    ("demand.shop", {"kind": "poisson", "mean": 3}, "demand: no site named 'shop'"),
+    ("demand.retailer", "poisson", "demand of site 'retailer'"),
+    ("demand.retailer.kind", "gamma", "field 'kind' must be one of"),
+    ("demand.retailer.mean", -4, "field 'mean' must be"),
+    ("demand.retailer.mean", "four", "field 'mean' must be a finite number"),
+    ("demand.retailer.mean", 1e300, "field 'mean' must be at most 1e+09"),
+    ("demand.retailer.mean", DELETE, "missing field 'mean'"),
+    ("demand.retailer.spread", 2, "unknown field 'spread'"),
+    ("demand.retailer", {"kind": "normal", "mean": 5, "std": -1}, "field 'std' must be"),
+    ("demand.retailer", {"kind": "uniform", "low": 5, "high": 2}, "demand of site 'retailer'"),
+    ("demand.retailer", {"kind": "csv", "path": "nowhere.csv"}, "missing field 'column'"),
+    ("demand.retailer", {"kind": "csv", "path": "nowhere.csv", "column": "d"}, "nowhere.csv"),
+    ("information", "all", "information: must be a mapping"),
+    ("information.spies", 1, "information: unknown key 'spies'"),
+    ("information.central", {"delay": -1}, "key 'delay' must be a whole number >= 0"),
+    ("information.central", {"delay": 10**6}, "key 'delay' must be at most 1,000"),
+    ("information.central", {"record_error": -0.1}, "key 'record_error' must be a number >= 0"),
+    ("information.central", {"review_period": 0}, "key 'review_period' must be a whole number >= 1"),
+    ("information.central", {"when": 1}, "unknown key 'when'"),
+    ("information.advance_demand", {"notice": 1, "rate": 2, "lift": 1}, "key 'rate' must be a probability"),
+    ("information.advance_demand", {"notice": -1, "rate": 0.5, "lift": 1}, "key 'notice' must be a whole number"),
+    ("information.advance_demand", {"notice": 1, "rate": 0.5}, "missing key 'lift'"),
+    ("information.advance_demand", {"notice": 1, "rate": 0.5, "lift": -1}, "key 'lift' must be a number >= 0"),
+]
+SCENARIO_CASES += [  # the lead-time tail is set on the second site too
+    ("sites.1.lead_time", 0, "site 'warehouse': field 'lead_time' must be a whole number >= 1"),
+    ("sites.1.lead_time", 5000, "site 'warehouse': field 'lead_time' must be at most 1,000"),
+]
+
+RAW_SCENARIO_FILES: list[tuple[str, str, str]] = [  # (id, file text, fragment)
+    ("malformed", "periods: [1, 2\nsites: x\n", "malformed YAML"),
+    ("duplicate-key", "periods: 10\nperiods: 20\nsites: []\ndemand: {}\n", "key 'periods' given twice"),
+    ("duplicate-site-field", "periods: 10\nsites:\n  - {name: a, name: b, lead_time: 1, holding_cost: 1}\n"
+                             "demand: {a: {kind: poisson, mean: 1}}\n", "key 'name' given twice"),
+    ("a-list", "- 1\n- 2\n", "a scenario must be a YAML mapping"),
+    ("a-number", "42\n", "a scenario must be a YAML mapping"),
+    ("empty", "", "a scenario must be a YAML mapping"),
+    ("tabs", "periods:\t10\n\tsites: []\n", "malformed YAML"),
+    ("yaml-1.2-float-bound", "periods: 10\nsites:\n  - {name: a, lead_time: 1, holding_cost: 1e308}\n"
+                             "demand: {a: {kind: poisson, mean: 1}}\n", "field 'holding_cost' must be at most 1e+09"),
+    ("binary", "\x00\x01\x02", "malformed YAML"),
+]
+
+# --------------------------------------------------------------------------- training configs
+TRAINING_CASES: list[tuple[str, Any, str]] = [
+    ("hyperparams.batch_size", 1, "hyperparams: batch_size: must be >= 2"),
+    ("hyperparams.n_steps", 0, "hyperparams: n_steps: must be >= 1"),
+    ("hyperparams.n_epochs", 0, "hyperparams: n_epochs: must be >= 1"),
+    ("hyperparams.ent_coef", "lots", "hyperparams: ent_coef: must be a valid number"),
+    ("hyperparams.policy_kwargs.net_arch", "big", "hyperparams: policy_kwargs.net_arch: expected hidden layer"),
+    ("hyperparams.gamma", 5, "hyperparams: gamma: must be <= 1"),
+    ("hyperparams.gamma", -0.1, "hyperparams: gamma: must be >= 0"),
+    ("hyperparams.clip_range", -0.2, "hyperparams: clip_range: expected clipping range"),
+    ("hyperparams.clip_range", "lin_x", "hyperparams: clip_range: must be a number > 0 or lin_"),
+    ("hyperparams.learning_rate", 0, "hyperparams: learning_rate: expected adam's step size"),
+    ("hyperparams.learning_rate", "fast", "hyperparams: learning_rate: must be a number > 0 or lin_"),
+    ("hyperparams.learning_rate", True, "hyperparams: learning_rate: must be a number, not true/false"),
+    ("hyperparams.gae_lambda", 1.5, "hyperparams: gae_lambda: must be <= 1"),
+    ("hyperparams.vf_coef", -1, "hyperparams: vf_coef: must be >= 0"),
+    ("hyperparams.max_grad_norm", 0, "hyperparams: max_grad_norm: must be > 0"),
+    ("hyperparams.target_kl", -1, "hyperparams: target_kl: must be > 0"),
+    ("hyperparams.normalize_advantage", "yes", "hyperparams: normalize_advantage: must be a valid boolean"),
+    ("hyperparams.n_steps", 2.5, "hyperparams: n_steps: must be a valid integer"),
+    ("hyperparams.n_steps", 10**9, "hyperparams: n_steps: must be <= 1000000"),
+    ("hyperparams.n_epochs", "ten", "hyperparams: n_epochs: must be a valid integer"),
+    ("hyperparams.policy_kwargs.net_arch", [64, 0], "policy_kwargs.net_arch.1"),
+    ("hyperparams.policy_kwargs.net_arch", [64, "x"], "policy_kwargs.net_arch.1"),
+    ("hyperparams.policy_kwargs.net_arch", {"pi": [8], "zz": [8]}, "policy_kwargs.net_arch"),
+    ("hyperparams.policy_kwargs.activation_fn", "sigmoid", "activation_fn: must be 'tanh', 'relu'"),
+    ("hyperparams.policy_kwargs.dropout", 0.5, "hyperparams: unknown key 'policy_kwargs.dropout'"),
+    ("hyperparams.policy_kwargs", "wide", "hyperparams: policy_kwargs: must be a valid dictionary"),
+    ("hyperparams.buffer_size", 1000, "PPO has no argument 'buffer_size'"),
+    ("hyperparams.seed", 3, "PPO has no argument 'seed'"),
+    ("hyperparams", "fast", "'hyperparams' must be a mapping of PPO arguments"),
+    ("hyperparams", [1, 2], "'hyperparams' must be a mapping of PPO arguments"),
+    ("scenario", DELETE, "missing key 'scenario'"),
+    ("scenario", "nowhere", "scenario: unknown scenario 'nowhere'"),
+    ("mode", "solo", "'mode' must be one of shared, central"),
+    ("algo", "trpo", "algo: must be one of ppo, a2c, dqn, sac, td3 (got 'trpo')"),
+    ("algo", "dqn", "DQN has no argument 'n_epochs'"),
+    ("algo", "sac", "algo 'sac' needs continuous actions"),
+    ("backend", "jax", "'backend' must be one of sb3, rllib"),
+    ("reward", "greedy", "reward"),
+    ("reward", 1.5, "reward"),
+    ("action", "shout", "'action' must be one of"),
+    ("observation", "psychic", "'observation' must be one of"),
+    ("copies", 0, "'copies' must be a whole number >= 1"),
+    ("copies", 10**9, "'copies' must be at most 1,048,576"),
+    ("copies", "two", "'copies' must be a whole number >= 1"),
+    ("n_timesteps", 0, "'n_timesteps' must be a whole number >= 1"),
+    ("n_timesteps", 1e6, "'n_timesteps' must be a whole number >= 1"),
+    ("n_timesteps", 10**15, "'n_timesteps' must be at most"),
+    ("seed", -1, "'seed' must be a whole number >= 0"),
+    ("seed", 2**40, "'seed' must be at most 2,147,483,647"),
+    ("eval_freq", 0, "'eval_freq' must be a whole number >= 1"),
+    ("eval_episodes", 1, "'eval_episodes' must be a whole number >= 2"),
+    ("eval_episodes", 10**8, "'eval_episodes' must be at most"),
+    ("checkpoint_freq", 0, "'checkpoint_freq' must be a whole number >= 1"),
+    ("checkpoint_minutes", 0, "'checkpoint_minutes' must be a number of minutes in (0, 1440]"),
+    ("checkpoint_minutes", "often", "'checkpoint_minutes' must be a number of minutes"),
+    ("checkpoint_minutes", float("inf"), "'checkpoint_minutes' must be a number of minutes"),
+    ("normalize", "yes", "'normalize' must be true or false"),
+    ("site", "retailer", "'site' and 'others' apply to mode single_site only"),
+    ("mode", "single_site", "'site' must name the learning site"),
+    ("ray", {"address": "auto"}, "'ray' applies to backend rllib only"),
+    ("ray", "local", "'ray' must be a mapping"),
+    ("colour", "red", "unknown key 'colour'"),
+    ("rotation_timesteps", 0, "'rotation_timesteps' must be a whole number >= 1"),
+    ("max_adjust", 0, "'max_adjust' must be a whole number >= 1"),
+]
+TRAINING_EXTRA: list[tuple[str, dict[str, Any], str]] = [  # whole-config changes
+    ("dqn-continuous", {"algo": "dqn", "action": "continuous", "hyperparams": {}},
+     "algo 'dqn' needs one discrete action per slot"),
+    ("dqn-central", {"algo": "dqn", "action": "discrete", "mode": "central", "hyperparams": {}},
+     "algo 'dqn' needs one discrete action per slot"),
+    ("dqn-bad-train-freq", {"algo": "dqn", "action": "discrete", "hyperparams": {"train_freq": [4, "week"]}},
+     "hyperparams: train_freq: expected update every"),
+    ("dqn-exploration", {"algo": "dqn", "action": "discrete", "hyperparams": {"exploration_fraction": 2}},
+     "hyperparams: exploration_fraction: must be <= 1"),
+    ("dqn-buffer", {"algo": "dqn", "action": "discrete", "hyperparams": {"buffer_size": 10**9}},
+     "hyperparams: buffer_size: must be <= 10000000"),
+    ("dqn-n-epochs", {"algo": "dqn", "action": "discrete", "hyperparams": {"n_epochs": 3}},
+     "DQN has no argument 'n_epochs'"),
+    ("sac-ent-coef", {"algo": "sac", "action": "continuous", "hyperparams": {"ent_coef": "autox"}},
+     "hyperparams: ent_coef: must be a number > 0, 'auto'"),
+    ("sac-tau", {"algo": "sac", "action": "continuous", "hyperparams": {"tau": 0}},
+     "hyperparams: tau: must be > 0"),
+    ("td3-policy-delay", {"algo": "td3", "action": "continuous", "hyperparams": {"policy_delay": 0}},
+     "hyperparams: policy_delay: must be >= 1"),
+    ("a2c-rms", {"algo": "a2c", "hyperparams": {"rms_prop_eps": 0}}, "hyperparams: rms_prop_eps: must be > 0"),
+    ("a2c-batch", {"algo": "a2c", "hyperparams": {"batch_size": 64}}, "A2C has no argument 'batch_size'"),
+    ("rllib-lr", {"backend": "rllib", "normalize": False, "hyperparams": {"lr": -1}}, "hyperparams: lr: must be > 0"),
+    ("rllib-minibatch", {"backend": "rllib", "normalize": False, "hyperparams": {"minibatch_size": 1}},
+     "hyperparams: minibatch_size: must be >= 2"),
+    ("rllib-sb3-name", {"backend": "rllib", "normalize": False, "hyperparams": {"n_steps": 100}},
+     "hyperparams: unknown key 'n_steps'"),
+    ("rllib-ray-runners", {"backend": "rllib", "normalize": False, "hyperparams": {}, "ray": {"num_env_runners": -1}},
+     "ray: num_env_runners: must be >= 0"),
+    ("rllib-ray-key", {"backend": "rllib", "normalize": False, "hyperparams": {}, "ray": {"adress": "auto"}},
+     "ray: unknown key 'adress'"),
+    ("rllib-central", {"backend": "rllib", "normalize": False, "hyperparams": {}, "mode": "central"},
+     "backend rllib trains mode shared or independent"),
+    ("rllib-normalize", {"backend": "rllib", "normalize": True, "hyperparams": {}}, "does not normalise"),
+    ("hybrid-dqn", {"mode": "hybrid", "algo": "dqn", "action": "discrete", "hyperparams": {}},
+     "mode hybrid trains a planner"),
+    ("single-site-no-others", {"mode": "single_site", "site": "retailer"}, "single_site needs 'others'"),
+    ("single-site-bad-others", {"mode": "single_site", "site": "retailer", "others": "psychic"}, "others"),
+    ("not-a-mapping", "just text", "a training config must be a mapping"),
+]
+
+# --------------------------------------------------------------------------- benchmark and study configs
+BENCHMARK_CASES: list[tuple[str, Any, str]] = [
+    ("episodes", 1, "'episodes' must be a whole number >= 2"),
+    ("episodes", 10**9, "'episodes' must be at most"),
+    ("episodes", "many", "'episodes' must be a whole number"),
+    ("seed", -1, "'seed' must be a whole number >= 0"),
+    ("seed", 2**40, "'seed' must be at most"),
+    ("scenarios", [], "'scenarios' must be a non-empty list"),
+    ("scenarios", "textbook_serial", "'scenarios' must be a non-empty list"),
+    ("scenarios", ["nowhere"], "scenarios[0]: unknown scenario 'nowhere'"),
+    ("scenarios", [5], "scenarios[0]: expected a scenario name or path"),
+    ("scenarios", DELETE, "missing key 'scenarios'"),
+    ("policies", DELETE, "missing key 'policies'"),
+    ("policies", [], "policies"),
+    ("policies", "sterman", "policies"),
+    ("policies.0.policy", "psychic", "psychic"),
+    ("policies.0.levels", [1, 2], "levels"),
+    ("policies.0.levels", "best", "levels"),
+    ("policies.1.label", "echelon", "echelon"),
+    ("baseline", "nobody", "baseline"),
+    ("warmup", -1, "'warmup' must be a whole number >= 0"),
+    ("warmup", 500, "warmup"),
+    ("periods", 1, "'periods' must be a whole number >= 2"),
+    ("colour", "red", "unknown key 'colour'"),
+]
+STUDY_CASES: list[tuple[str, Any, str]] = [
+    ("episodes", 1, "'episodes' must be a whole number >= 2"),
+    ("search_episodes", 0, "'search_episodes' must be a whole number >= 2"),
+    ("periods", 1, "'periods' must be a whole number >= 2"),
+    ("periods", 10**9, "'periods' must be at most"),
+    ("warmup", -1, "'warmup' must be a whole number >= 0"),
+    ("seed", "x", "'seed' must be a whole number"),
+    ("scenarios", ["nowhere"], "unknown scenario 'nowhere'"),
+    ("colour", "red", "unknown key 'colour'"),
+    ("axes.delay", [-1], "axes: 'delay'"),
+    ("axes.delay", [5000], "must be at most 1,000"),
+    ("review_period", 0, "'review_period' must be a whole number >= 1"),
+]
+
+# --------------------------------------------------------------------------- saved games
+GAME: dict[str, Any] = {
+    "version": 1, "scenario": "beer_game", "seed": 0, "periods": 2, "roles": ["retailer"],
+    "others": {"policy": "sterman"}, "inputs": {"retailer": [4, 4]},
+}
+GAME_CASES: list[tuple[str, Any, str]] = [
+    ("seed", "x", "saved game: seed: must be a valid integer"),
+    ("seed", -1, "saved game: seed: must be >= 0"),
+    ("periods", 2.5, "saved game: periods: must be a valid integer"),
+    ("periods", 0, "saved game: periods: must be >= 1"),
+    ("periods", 10**9, "saved game: periods: must be <= 1000000"),
+    ("roles", "retailer", "saved game: roles: must be a valid list"),
+    ("roles", [], "saved game: roles: must have at least 1 item"),
+    ("roles", [5], "saved game: roles.0: must be a valid string"),
+    ("scenario", 5, "saved game: scenario: must be a valid string"),
+    ("scenario", "nowhere", "unknown scenario 'nowhere'"),
+    ("others", "sterman", "saved game: others: must be a valid dictionary"),
+    ("inputs", {"retailer": ["a", "b"]}, "saved game: inputs.retailer.0"),
+    ("inputs", {"retailer": [True, 1]}, "saved game: inputs.retailer.0"),
+    ("inputs", {"retailer": [-4, 1]}, "saved game: inputs.retailer.0"),
+    ("inputs", {"retailer": [4]}, "role 'retailer' has 1 orders for 2 weeks"),
+    ("inputs", [4, 4], "saved game: inputs: must be a valid dictionary"),
+    ("orders", [["x"]], "saved game: orders.0.0: must be a valid number"),
+    ("cheat", 1, "saved game: unknown key 'cheat'"),
+    ("roles", DELETE, "saved game: missing key 'roles'"),
+    ("version", 99, "not a saved game of this version"),
+    ("roles", ["mayor"], "role 'mayor' has 0 orders for 2 weeks"),
+    ("roles", ["retailer", "retailer"], "site 'retailer' is named twice"),
+]
+
+
+def _yaml(data: Any) -> str:
+    return data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
+
+
+def _cases() -> list[tuple[str, list[str], dict[str, str], str]]:
+    """Every case: (id, argv, files, fragment)."""
+    cases = []
+    for i, (path, value, fragment) in enumerate(SCENARIO_CASES):
+        files = {"net.yaml": _yaml(_set(SCENARIO, path, value))}
+        cases.append((f"show-{i}-{path}", ["show", "net.yaml"], files, fragment))
+        if i % 2 == 0:
+            cases.append((f"optimal-{i}-{path}", ["optimal", "net.yaml"], files, fragment))
+        if i % 3 == 0:
+            cases.append((f"play-{i}-{path}", ["play", "net.yaml", "--save", "g.json"], files, fragment))
+        if i % 5 == 0:
+            bench = {**BENCHMARK, "scenarios": ["net.yaml"]}
+            cases.append((f"benchmark-scenario-{i}-{path}", ["benchmark", "b.yaml"],
+                          files | {"b.yaml": _yaml(bench)}, fragment))
+        if i % 7 == 0:
+            cases.append((f"speed-{i}-{path}", ["speed", "--scenario", "net.yaml", "--seconds", "0.1"], files,
+                          fragment))
+    for name, text, fragment in RAW_SCENARIO_FILES:
+        cases.append((f"show-raw-{name}", ["show", "net.yaml"], {"net.yaml": text}, fragment))
+        cases.append((f"optimal-raw-{name}", ["optimal", "net.yaml"], {"net.yaml": text}, fragment))
+    for i, (path, value, fragment) in enumerate(TRAINING_CASES):
+        files = {"t.yaml": _yaml(_set(TRAINING, path, value))}
+        cases.append((f"train-{i}-{path}", ["train", "t.yaml", "--out", "run"], files, fragment))
+    for name, change, fragment in TRAINING_EXTRA:
+        data = change if isinstance(change, str) else {**TRAINING, **change}
+        cases.append((f"train-{name}", ["train", "t.yaml"], {"t.yaml": _yaml(data)}, fragment))
+    for i, (path, value, fragment) in enumerate(BENCHMARK_CASES):
+        files = {"b.yaml": _yaml(_set(BENCHMARK, path, value))}
+        cases.append((f"benchmark-{i}-{path}", ["benchmark", "b.yaml", "--out", "res"], files, fragment))
+    for i, (path, value, fragment) in enumerate(STUDY_CASES):
+        files = {"s.yaml": _yaml(_set(STUDY, path, value))}
+        cases.append((f"study-{i}-{path}", ["study", "s.yaml", "--out", "res"], files, fragment))
+    for i, (path, value, fragment) in enumerate(GAME_CASES):
+        files = {"g.json": json.dumps(_set(GAME, path, value))}
+        cases.append((f"replay-{i}-{path}", ["replay", "g.json", "--chart", "g.png"], files, fragment))
+    cases += [
+        ("replay-not-json", ["replay", "g.json"], {"g.json": "{not json"}, "malformed JSON"),
+        ("replay-a-list", ["replay", "g.json"], {"g.json": "[1, 2]"}, "not a saved game"),
+        ("replay-missing", ["replay", "nothing.json"], {}, "nothing.json: cannot read the saved game"),
+        ("replay-a-folder", ["replay", "sub"], {"sub/x": ""}, "sub: cannot read the saved game"),
+    ]
+    cases += CLI_CASES
+    return cases
+
+
+# --------------------------------------------------------------------------- command-line arguments
+CLI_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
+    ("no-such-command", ["dance"], {}, "invalid choice: 'dance'"),
+    ("show-no-scenario", ["show"], {}, "the following arguments are required: scenario"),
+    ("show-unknown", ["show", "nowhere"], {}, "unknown scenario 'nowhere'"),
+    ("show-missing-file", ["show", "nowhere.yaml"], {}, "nowhere.yaml: scenario file not found"),
+    ("show-a-folder", ["show", "sub/"], {"sub/x": ""}, "sub/: scenario file not found"),
+    ("show-unreadable-bytes", ["show", "net.yaml"], {"net.yaml": "name: \udcff"}, "net.yaml"),
+    ("speed-seconds-inf", ["speed", "--seconds", "inf"], {}, "--seconds: must be > 0 and at most 600"),
+    ("speed-seconds-nan", ["speed", "--seconds", "nan"], {}, "--seconds: must be > 0 and at most 600"),
+    ("speed-seconds-zero", ["speed", "--seconds", "0"], {}, "--seconds: must be > 0"),
+    ("speed-seconds-negative", ["speed", "--seconds", "-1"], {}, "--seconds"),
+    ("speed-seconds-text", ["speed", "--seconds", "long"], {}, "--seconds: expected a number"),
+    ("speed-batches-huge", ["speed", "--batches", "100000000"], {}, "--batches: batch sizes must be at most"),
+    ("speed-batches-zero", ["speed", "--batches", "0"], {}, "--batches: batch sizes must be >= 1"),
+    ("speed-batches-text", ["speed", "--batches", "1,x"], {}, "--batches: expected comma-separated whole numbers"),
+    ("speed-batches-empty", ["speed", "--batches", ""], {}, "--batches"),
+    ("speed-validate-zero", ["speed", "--validate", "0"], {}, "--validate: must be >= 1"),
+    ("speed-validate-huge", ["speed", "--validate", "10000000"], {}, "--validate: must be at most 100,000"),
+    ("speed-scenario-unknown", ["speed", "--scenario", "nowhere"], {}, "unknown scenario 'nowhere'"),
+    ("optimal-episodes-1", ["optimal", "beer_game", "--episodes", "1"], {}, "--episodes: must be >= 2"),
+    ("optimal-episodes-huge", ["optimal", "beer_game", "--episodes", "10000000000"], {}, "--episodes: must be at most"),
+    ("optimal-seed-negative", ["optimal", "beer_game", "--seed", "-1"], {}, "--seed: must be >= 0"),
+    ("optimal-seed-huge", ["optimal", "beer_game", "--seed", "99999999999"], {}, "--seed: must be at most"),
+    ("optimal-method", ["optimal", "beer_game", "--method", "guess"], {}, "--method: invalid choice: 'guess'"),
+    ("optimal-dp-multi-site", ["optimal", "beer_game", "--method", "dp"], {}, "the exact DP covers one site"),
+    ("nash-share", ["nash", "two_stage", "--share", "2"], {}, "--share: must be in [0, 1]"),
+    ("nash-tracking", ["nash", "two_stage", "--tracking", "global"], {}, "--tracking: invalid choice"),
+    ("nash-episodes", ["nash", "two_stage", "--episodes", "1"], {}, "--episodes: must be >= 2"),
+    ("reproduce-unknown", ["reproduce", "nature2030"], {}, "nature2030"),
+    ("benchmark-unknown", ["benchmark", "nowhere"], {}, "unknown benchmark 'nowhere'"),
+    ("benchmark-episodes-1", ["benchmark", "heuristics", "--episodes", "1"], {}, "--episodes: must be >= 2"),
+    ("benchmark-periods-1", ["benchmark", "heuristics", "--periods", "1"], {}, "--periods: must be >= 2"),
+    ("benchmark-periods-huge", ["benchmark", "heuristics", "--periods", "10000000000"], {},
+     "--periods: must be at most"),
+    ("benchmark-out-exists", ["benchmark", "b.yaml", "--out", "res"], {"b.yaml": _yaml(BENCHMARK), "res/x": ""},
+     "res: already exists"),
+    ("benchmark-out-under-a-file", ["benchmark", "b.yaml", "--out", "f/res"], {"b.yaml": _yaml(BENCHMARK), "f": ""},
+     "f/res: cannot write there (f is not a folder)"),
+    ("benchmark-out-is-a-file", ["benchmark", "b.yaml", "--out", "f"], {"b.yaml": _yaml(BENCHMARK), "f": ""},
+     "f: already exists"),
+    ("study-unknown", ["study", "nowhere"], {}, "nowhere"),
+    ("study-episodes-1", ["study", "--episodes", "1"], {}, "--episodes: must be >= 2"),
+    ("study-out-exists", ["study", "--out", "res"], {"res/x": ""}, "res: already exists"),
+    ("study-out-under-a-file", ["study", "--out", "f/res"], {"f": ""}, "is not a folder"),
+    ("train-nothing", ["train"], {}, "give a training config, or --resume RUN_DIR"),
+    ("train-both", ["train", "quickstart", "--resume", "run"], {}, "give a training config, or --resume"),
+    ("train-unknown", ["train", "nowhere"], {}, "unknown training config 'nowhere'"),
+    ("train-timesteps-0", ["train", "quickstart", "--timesteps", "0"], {}, "--timesteps: must be >= 1"),
+    ("train-timesteps-text", ["train", "quickstart", "--timesteps", "1e6"], {}, "--timesteps: expected a whole"),
+    ("train-seed-huge", ["train", "quickstart", "--seed", "99999999999"], {}, "--seed: must be at most"),
+    ("train-episodes-1", ["train", "quickstart", "--evaluate", "--episodes", "1"], {}, "--episodes: must be >= 2"),
+    ("train-out-exists", ["train", "t.yaml", "--out", "run"], {"t.yaml": _yaml(TRAINING), "run/x": ""},
+     "run: already exists"),
+    ("train-out-under-a-file", ["train", "t.yaml", "--out", "f/run"], {"t.yaml": _yaml(TRAINING), "f": ""},
+     "is not a folder"),
+    ("train-resume-seed", ["train", "--resume", "run", "--seed", "3"], {"run/x": ""}, "--seed and --out do not apply"),
+    ("train-resume-nowhere", ["train", "--resume", "nowhere"], {}, "not a training run folder"),
+    ("train-resume-not-a-run", ["train", "--resume", "run"], {"run/x": ""}, "not a training run folder"),
+    ("train-resume-garbage-config", ["train", "--resume", "run"], {"run/config.yaml": "[1, 2"}, "run/config.yaml"),
+    ("evaluate-nowhere", ["evaluate", "nowhere"], {}, "not a training run folder"),
+    ("evaluate-not-a-run", ["evaluate", "run"], {"run/x": ""}, "not a training run folder"),
+    ("evaluate-garbage-config", ["evaluate", "run"], {"run/config.yaml": "a: [1"}, "run/config.yaml"),
+    ("evaluate-config-a-list", ["evaluate", "run"], {"run/config.yaml": "[1, 2]\n"}, "run"),
+    ("evaluate-episodes-1", ["evaluate", "run", "--episodes", "1"], {"run/x": ""}, "--episodes: must be >= 2"),
+    ("play-role-twice", ["play", "--role", "retailer,retailer"], {}, "site 'retailer' is named twice"),
+    ("play-role-unknown", ["play", "--role", "mayor"], {}, "--role: unknown site 'mayor'"),
+    ("play-role-empty", ["play", "--role", ","], {}, "--role"),
+    ("play-others-unknown", ["play", "--others", "psychic"], {}, "psychic"),
+    ("play-periods-0", ["play", "--periods", "0"], {}, "--periods: must be >= 1"),
+    ("play-periods-huge", ["play", "--periods", "10000000000"], {}, "--periods: must be at most"),
+    ("play-seed-negative", ["play", "--seed", "-3"], {}, "--seed: must be >= 0"),
+    ("play-save-exists", ["play", "--save", "g.json"], {"g.json": "{}"}, "g.json: already exists"),
+    ("play-save-under-a-file", ["play", "--save", "f/g.json"], {"f": ""}, "is not a folder"),
+    ("play-chart-under-a-file", ["play", "--chart", "f/c.png"], {"f": ""}, "is not a folder"),
+    ("play-chart-is-a-folder", ["play", "--chart", "sub"], {"sub/x": ""}, "sub: is a folder"),
+    ("play-save-same-as-chart", ["play", "--save", "g.json", "--chart", "g.json"], {}, "name the same file"),
+    ("play-scenario-unknown", ["play", "nowhere"], {}, "unknown scenario 'nowhere'"),
+    ("replay-chart-under-a-file", ["replay", "g.json", "--chart", "f/c.png"], {"g.json": json.dumps(GAME), "f": ""},
+     "is not a folder"),
+]
+
+# the cases the issue names, each as the user met it
+ISSUE_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
+    ("issue-optimal-1e300", ["optimal", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "sites.0.backlog_cost", 1e300))},
+     "field 'backlog_cost' must be at most 1e+09"),
+    ("issue-optimal-1e308", ["optimal", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "sites.1.holding_cost", 1e308))},
+     "field 'holding_cost' must be at most 1e+09"),
+    ("issue-lead-time-1e9", ["optimal", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "sites.0.lead_time", 10**9))},
+     "field 'lead_time' must be at most 1,000"),
+    ("issue-periods-1e12", ["benchmark", "b.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "periods", 10**12)),
+                                                     "b.yaml": _yaml({**BENCHMARK, "scenarios": ["net.yaml"]})},
+     "'periods' must be at most 1,000,000"),
+    ("issue-episodes-1-cli", ["benchmark", "heuristics", "--episodes", "1"], {}, "--episodes: must be >= 2"),
+    ("issue-episodes-1-config", ["benchmark", "b.yaml"], {"b.yaml": _yaml({**BENCHMARK, "episodes": 1})},
+     "'episodes' must be a whole number >= 2"),
+    ("issue-evaluate-episodes-1", ["evaluate", "run", "--episodes", "1"], {}, "--episodes: must be >= 2"),
+    ("issue-yaml-1e3-is-a-number", ["show", "net.yaml"],
+     {"net.yaml": _yaml(SCENARIO).replace("holding_cost: 2", "holding_cost: -1e3")},
+     "field 'holding_cost' must be >= 0 (got -1000.0)"),
+]
+
+CASES = _cases() + ISSUE_CASES
+
+
+def test_catalogue_size():
+    """The issue asks for its own cases and at least 250 more."""
+    assert len(CASES) >= 300, len(CASES)
+    assert len({c[0] for c in CASES}) == len(CASES), "case ids must be unique"
+
+
+def _listing(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize(("argv", "files", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(argv, files, fragment, tmp_path, monkeypatch, capsys, quiet_warnings):
+    from echelon.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # a case that reached a prompt would end, not hang
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    before = _listing(tmp_path)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("echelon") and "error" in lines[0], err
+    assert fragment in lines[0], f"expected {fragment!r} in: {lines[0]}"
+    assert "Traceback" not in err
+    assert _listing(tmp_path) == before, "left something behind"
+
+
+REAL_PROCESS = ["speed-seconds-inf", "show-raw-duplicate-key", "train-0-hyperparams.batch_size",
+                "replay-not-json", "play-role-twice"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_id", REAL_PROCESS)
+def test_bad_input_in_a_real_process(case_id, tmp_path):
+    """The same one line from ``python -m echelon`` itself: exit 2, no traceback."""
+    _, argv, files, fragment = next(c for c in CASES if c[0] == case_id)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    before = _listing(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "echelon", *argv], cwd=tmp_path, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and fragment in proc.stderr, proc.stderr
+    assert _listing(tmp_path) == before
+
+
+# --------------------------------------------------------------------------- outputs and the API
+
+def test_a_default_name_taken_meanwhile_becomes_the_next_free_one(tmp_path):
+    """A second benchmark started beside another: the name planned at the start is taken when it
+    finishes, so its results go to NAME-2 instead of being discarded."""
+    from echelon.envs.files import Output
+
+    first = Output.plan(None, tmp_path, "heuristics")
+    second = Output.plan(None, tmp_path, "heuristics")
+    assert first.path == second.path == tmp_path / "heuristics"
+    assert first.write_folder({"a.txt": "first"}) == tmp_path / "heuristics"
+    assert second.write_folder({"a.txt": "second"}) == tmp_path / "heuristics-2"
+    assert (tmp_path / "heuristics" / "a.txt").read_text() == "first"
+    assert (tmp_path / "heuristics-2" / "a.txt").read_text() == "second"
+    explicit = Output.plan(tmp_path / "heuristics", tmp_path, "x")
+    with pytest.raises(FileExistsError, match="already exists"):
+        explicit.check()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["heuristics", "heuristics-2"]  # no temp folder left
+
+
+def test_files_are_written_with_the_umask_permissions(tmp_path):
+    """mkstemp alone gives 0600; a class or team sharing a folder must be able to read the results."""
+    from echelon.envs.files import Output, write_atomic
+
+    old = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "a.json", "{}")
+        folder = Output(tmp_path / "res").write_folder({"r.csv": "x\n"})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert folder.stat().st_mode & 0o777 == 0o755
+    assert (folder / "r.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_an_order_must_be_a_number_and_the_env_reset_first():
+    import numpy as np
+
+    from echelon.envs.errors import ActionError
+    from echelon.envs.parallel import parallel_env
+
+    env = parallel_env(scenario="beer_game")
+    with pytest.raises(ActionError, match=r"step\(\) before reset\(\)"):
+        env.step({a: 4 for a in env.possible_agents})
+    env.reset(seed=0)
+    for order in (True, np.bool_(False), np.array([True]), "4", None):
+        with pytest.raises(ActionError, match="action of 'retailer'"):
+            env.step({a: order for a in env.agents})
+    env.step({a: 4 for a in env.agents})  # the refused steps changed nothing
+    assert env.sim.period == 1
+
+
+def test_a_failed_run_leaves_no_folder_and_out_can_be_reused(tmp_path, monkeypatch, capsys):
+    """A training run that fails after its folder was made (here: SB3 raising mid-learn) removes it."""
+    from echelon.cli import main
+    from echelon.training.train import Trainer
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.yaml").write_text(_yaml(TRAINING))
+
+    def broken(self, n_timesteps):
+        raise ValueError("simulated failure inside training")
+
+    monkeypatch.setattr(Trainer, "train", broken)
+    assert main(["train", "t.yaml", "--out", "run"]) == 2
+    assert "simulated failure" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
