@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 from echelon.envs.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def no_bool(value: Any) -> Any:
@@ -29,17 +31,25 @@ Float = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(no_bool)]
 """Whole numbers and finite numbers as a config means them: ``true`` is neither, ``2.5`` is not whole."""
 
 
-def check_model(model: type[BaseModel], raw: Any, src: str, key: str) -> dict[str, Any]:
-    """Validate the mapping under ``key`` against ``model``; returns the keys given, as plain data."""
+def parse_model(model: type[M], raw: Any, src: str, key: str = "") -> M:
+    """Validate a mapping (the one under ``key``, or a whole file) against ``model``; a failure is one
+    ConfigError line ``src: key: sub.key: what is allowed (got value)``."""
+    at = f"{src}: {key}: " if key else f"{src}: "
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{src}: '{key}' must be a mapping (keys: {', '.join(model.model_fields)}; got {raw!r})")
+        what = f"'{key}'" if key else "the file"
+        raise ConfigError(f"{src}: {what} must be a mapping (keys: {', '.join(model.model_fields)}; got {raw!r})")
     unknown = sorted(str(k) for k in raw if k not in model.model_fields)
     if unknown:
-        raise ConfigError(f"{src}: {key}: unknown key '{unknown[0]}' (keys: {', '.join(model.model_fields)})")
+        raise ConfigError(f"{at}unknown key '{unknown[0]}' (keys: {', '.join(model.model_fields)})")
     try:
-        return model.model_validate(dict(raw)).model_dump(mode="json", exclude_unset=True)
+        return model.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(f"{src}: {key}: {one_line(exc, model)}") from None
+        raise ConfigError(f"{at}{one_line(exc, model)}") from None
+
+
+def check_model(model: type[BaseModel], raw: Any, src: str, key: str) -> dict[str, Any]:
+    """:func:`parse_model`, returning only the keys given, as plain data (lists, not tuples)."""
+    return parse_model(model, raw, src, key).model_dump(mode="json", exclude_unset=True)
 
 
 def one_line(exc: ValidationError, model: type[BaseModel]) -> str:
@@ -63,6 +73,7 @@ def one_line(exc: ValidationError, model: type[BaseModel]) -> str:
         message = message.replace(text, short)
     message = re.sub(r"(List|Dictionary|String) should have at least (\d+) (items?|characters?) after validation, "
                      r"not \d+", r"must have at least \2 \3", message)
+    message = re.sub(r"(?<![\w.])(\d{5,})(?![\w.])", lambda m: f"{int(m.group(1)):,}", message)
     if len(parts) < len(error["loc"]) and not message.startswith("must be a number"):
         description = _description(model, parts)
         if description:

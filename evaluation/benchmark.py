@@ -26,19 +26,47 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from echelon.agents.levels import Optimum
 from echelon.agents.optimal import known_optimum
 from echelon.agents.registry import OPTIMAL, make_policy
 from echelon.envs.errors import ConfigError
-from echelon.envs.limits import MAX_BATCH, MAX_SEED
-from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
+from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SEED
+from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
+from echelon.envs.validation import Int, parse_model
 from echelon.evaluation.metrics import Estimate, Metrics, compute_metrics, paired_difference
 from echelon.evaluation.rollout import Trajectory, common_episodes, rollout
 
 BENCHMARK_DIR = Path(__file__).resolve().parent.parent / "configs" / "benchmarks"
-_KEYS = {"name", "description", "scenarios", "episodes", "seed", "periods", "warmup", "baseline", "policies"}
+
+
+class BenchmarkFile(BaseModel):
+    """A benchmark config file, declared once (see the module docstring for an example)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    name: Annotated[str, Field(strict=True)] | None = None
+    """The benchmark's name (default: the file's stem); results go to results/NAME."""
+    description: Annotated[str, Field(strict=True)] = ""
+    """What the benchmark compares, printed in its report."""
+    scenarios: Annotated[list[Annotated[str, Field(min_length=1, strict=True)]], Field(min_length=1)]
+    """Built-in scenario names or YAML paths (relative to this file)."""
+    policies: Annotated[list[Annotated[str, Field(strict=True)] | dict[str, Any]], Field(min_length=1)]
+    """Policy names, or mappings with 'policy', its parameters and an optional 'label'."""
+    episodes: Annotated[Int, Field(ge=2, le=MAX_BATCH)] = 1000
+    """Episodes per policy and scenario, the same for every policy (at least 2, for a confidence interval)."""
+    seed: Annotated[Int, Field(ge=0, le=MAX_SEED)] = 0
+    """The episodes' seed: same seed, same numbers."""
+    periods: Annotated[Int, Field(ge=2, le=MAX_PERIODS)] | None = None
+    """Override every scenario's horizon."""
+    warmup: Annotated[Int, Field(ge=0, le=MAX_PERIODS)] = 0
+    """Periods at an episode's start left out of the metrics."""
+    baseline: Annotated[str, Field(strict=True)] | None = None
+    """The label the paired differences refer to (default: the first policy)."""
+
 
 
 @dataclass(frozen=True)
@@ -98,29 +126,14 @@ def load_benchmark(
     path = resolve_benchmark_path(name_or_path)
     raw = read_yaml(path)
     src = str(path)
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{src}: a benchmark config must be a mapping of keys (got {type(raw).__name__})")
-    unknown = sorted(set(raw) - _KEYS)
-    if unknown:
-        raise ConfigError(f"{src}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(_KEYS))})")
-    for key in ("scenarios", "policies"):
-        if key not in raw:
-            raise ConfigError(f"{src}: missing key '{key}'")
-    if episodes is None:
-        episodes = whole_number(raw.get("episodes", 1000), f"{src}: 'episodes'", 2, MAX_BATCH)
-    seed = whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0, MAX_SEED) if seed is None else seed
-    warmup = whole_number(raw.get("warmup", 0), f"{src}: 'warmup'", 0)
-    if periods is None and raw.get("periods") is not None:
-        periods = whole_number(raw["periods"], f"{src}: 'periods'", 2)
-    if episodes < 2:  # a confidence interval needs two episodes at least
-        raise ConfigError(f"{src}: episodes must be >= 2 for a confidence interval (got {episodes})")
-    scenario_names = raw["scenarios"]
-    if not isinstance(scenario_names, list) or not scenario_names:
-        raise ConfigError(f"{src}: 'scenarios' must be a non-empty list of scenario names or paths")
+    spec = parse_model(BenchmarkFile, raw, src)
+    episodes = spec.episodes if episodes is None else episodes
+    seed = spec.seed if seed is None else seed
+    warmup = spec.warmup
+    periods = spec.periods if periods is None else periods
+    scenario_names = spec.scenarios
     scenarios = []
     for i, name in enumerate(scenario_names):
-        if not isinstance(name, str):
-            raise ConfigError(f"{src}: scenarios[{i}]: expected a scenario name or path (got {name!r})")
         try:
             scen = load_scenario(name if Path(name).is_absolute() or not name.endswith((".yaml", ".yml"))
                                  else str(path.parent / name))
@@ -130,8 +143,8 @@ def load_benchmark(
         if warmup >= scen.periods - 1:
             raise ConfigError(f"{src}: warmup {warmup} leaves too few of the {scen.periods} periods of '{scen.name}'")
         scenarios.append(scen)
-    policies = _policy_entries(raw["policies"], src)
-    baseline = raw.get("baseline", policies[0].label)
+    policies = _policy_entries(spec.policies, src)
+    baseline = spec.baseline if spec.baseline is not None else policies[0].label
     if baseline not in {p.label for p in policies}:
         raise ConfigError(f"{src}: baseline {baseline!r} is not a policy label "
                           f"(labels: {', '.join(p.label for p in policies)})")
@@ -141,7 +154,7 @@ def load_benchmark(
             if OPTIMAL not in entry.spec.values():  # (best parameters are found when the benchmark runs)
                 make_policy(entry.spec, scen, where=f"{src}: policies[{i}] on '{scen.name}'")
     return BenchmarkConfig(
-        name=str(raw.get("name", path.stem)), description=str(raw.get("description", "")).strip(),
+        name=spec.name or path.stem, description=spec.description.strip(),
         scenarios=tuple(scenarios), policies=policies, episodes=episodes, seed=seed, warmup=warmup,
         baseline=baseline, source=src,
     )

@@ -31,22 +31,23 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError
 from echelon.envs.files import Output
 from echelon.envs.information import AdvanceDemand, CentralView, Information
-from echelon.envs.limits import MAX_BATCH, MAX_LEAD_TIME, MAX_PERIODS, MAX_SEED
-from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
+from echelon.envs.limits import MAX_BATCH, MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SEED
+from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
 from echelon.envs.simulator import Episode
+from echelon.envs.validation import Float, Int, parse_model
 from echelon.evaluation.metrics import Estimate
 from echelon.evaluation.rollout import common_episodes, rollout
 
@@ -57,10 +58,6 @@ SHORT = {"centralized": "central", "hybrid": "hybrid", "decentralized": "local",
          "decentralized selfish": "selfish", "naive": "naive", "learned": "learned"}
 PRACTICAL = 0.005  # a saving under this share of centralized's cost is reported as a tie, however sure
 CATEGORIES = (*STRUCTURES, "learned")  # the map's colours: learned runs share one
-_KEYS = {"name", "description", "scenarios", "axes", "advance_demand", "record_error", "review_period",
-         "hybrid_max_adjust", "episodes", "search_episodes", "periods", "warmup", "seed", "learned"}
-_AXES = ("delay", "notice", "lift")
-
 
 @dataclass(frozen=True)
 class StudyConfig:
@@ -111,71 +108,90 @@ class Cell:
         return "centralized" if self.ties_central(best) else best
 
 
+Lag = Annotated[Int, Field(ge=0, le=MAX_LEAD_TIME)]
+Size = Annotated[Float, Field(ge=0.0, le=MAX_MAGNITUDE)]
+
+
+class StudyAxes(BaseModel):
+    """The map's axes: every combination is one cell."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    delay: Annotated[list[Lag], Field(min_length=1)] = [0, 1, 2, 4]
+    """Periods the central planner's data lag behind."""
+    notice: Annotated[list[Lag], Field(min_length=1)] = [0, 1, 3]
+    """Periods ahead sites learn of extra demand (0: it comes as a surprise)."""
+    lift: Annotated[list[Size], Field(min_length=1)] | None = None
+    """Extra demand, as a multiple of the site's mean demand (default: advance_demand's lift)."""
+
+
+class AdvanceDemandSpec(BaseModel):
+    """The extra demand sites may learn of ahead of time."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    rate: Annotated[Float, Field(ge=0.0, le=1.0)] = 0.2
+    """Chance that a period carries extra demand."""
+    lift: Size = 1.0
+    """Extra demand, Poisson with this multiple of the site's mean demand."""
+
+
+class StudyFile(BaseModel):
+    """A study config file, declared once (module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    name: Annotated[str, Field(strict=True)] | None = None
+    """The study's name (default: the file's stem)."""
+    description: Annotated[str, Field(strict=True)] = ""
+    """What the study asks, printed in its report."""
+    scenarios: Annotated[list[Annotated[str, Field(min_length=1, strict=True)]], Field(min_length=1)] = [
+        "distribution", "textbook_serial"]
+    """Built-in scenario names or YAML paths."""
+    axes: StudyAxes = StudyAxes()
+    """delay, notice and lift: the map's axes."""
+    advance_demand: AdvanceDemandSpec = AdvanceDemandSpec()
+    """rate and lift of the extra demand."""
+    record_error: Size = 0.0
+    """Standard deviation of the planner's record errors, as a multiple of mean demand."""
+    review_period: Annotated[Int, Field(ge=1, le=MAX_PERIODS)] = 1
+    """Periods between the central planner's reviews."""
+    hybrid_max_adjust: Size = 1.0
+    """The largest move a hybrid site makes to the central target, as a multiple of its mean demand."""
+    learned: list[Annotated[str, Field(strict=True)]] = []
+    """Trained run folders (relative to this file), each evaluated in the cells of its scenario."""
+    episodes: Annotated[Int, Field(ge=2, le=MAX_BATCH)] = 300
+    """Episodes per structure and cell (at least 2, for a confidence interval)."""
+    search_episodes: Annotated[Int, Field(ge=2, le=MAX_BATCH)] = 100
+    """Episodes per candidate when searching each structure's best levels."""
+    periods: Annotated[Int, Field(ge=2, le=MAX_PERIODS)] = 100
+    """Periods per episode."""
+    warmup: Annotated[Int, Field(ge=0, le=MAX_PERIODS)] = 20
+    """Periods at an episode's start left out of the costs."""
+    seed: Annotated[Int, Field(ge=0, le=MAX_SEED)] = 0
+    """The episodes' seed."""
+
+
 def load_study(name_or_path: str | Path) -> StudyConfig:
     """Read and validate a study config; one :class:`ConfigError` line per problem, naming file and key."""
     path = resolve_yaml(name_or_path, STUDY_DIR, "study")
     src = str(path)
-    raw = read_yaml(path)
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{src}: a study config must be a mapping of keys")
-    unknown = sorted(set(raw) - _KEYS)
-    if unknown:
-        raise ConfigError(f"{src}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(_KEYS))})")
-    names = raw.get("scenarios", ["distribution", "textbook_serial"])
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ConfigError(f"{src}: 'scenarios' must be a non-empty list of scenario names or paths")
-    periods = whole_number(raw.get("periods", 100), f"{src}: 'periods'", 2, MAX_PERIODS)
-    warmup = whole_number(raw.get("warmup", 20), f"{src}: 'warmup'", 0, MAX_PERIODS)
-    if warmup >= periods - 1:
-        raise ConfigError(f"{src}: 'warmup' {warmup} leaves too few of the {periods} periods")
+    spec = parse_model(StudyFile, read_yaml(path), src)
+    if spec.warmup >= spec.periods - 1:
+        raise ConfigError(f"{src}: 'warmup' {spec.warmup} leaves too few of the {spec.periods} periods")
     scenarios = []
-    for i, name in enumerate(names):
+    for i, name in enumerate(spec.scenarios):
         try:
-            scenarios.append(load_scenario(name).with_periods(periods))
+            scenarios.append(load_scenario(name).with_periods(spec.periods))
         except ConfigError as exc:
             raise ConfigError(f"{src}: scenarios[{i}]: {exc}") from None
-    axes = raw.get("axes", {})
-    if not isinstance(axes, Mapping):
-        raise ConfigError(f"{src}: 'axes' must be a mapping with keys {', '.join(_AXES)}")
-    bad = sorted(set(axes) - set(_AXES))
-    if bad:
-        raise ConfigError(f"{src}: axes: unknown axis '{bad[0]}' (axes: {', '.join(_AXES)})")
-
-    def values(axis: str, default: list[int]) -> tuple[int, ...]:
-        got = axes.get(axis, default)
-        if not isinstance(got, list) or not got:
-            raise ConfigError(f"{src}: axes: '{axis}' must be a non-empty list of whole numbers")
-        return tuple(whole_number(v, f"{src}: axes: '{axis}'", 0, MAX_LEAD_TIME) for v in got)
-
-    def sizes(axis: str, default: list[float]) -> tuple[float, ...]:
-        got = axes.get(axis, default)
-        if not isinstance(got, list) or not got or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in got):
-            raise ConfigError(f"{src}: axes: '{axis}' must be a non-empty list of numbers >= 0 (got {got!r})")
-        return tuple(float(v) for v in got)
-
-    demand = raw.get("advance_demand", {})
-    if not isinstance(demand, Mapping) or set(demand) - {"rate", "lift"}:
-        raise ConfigError(f"{src}: 'advance_demand' must be a mapping with keys rate and lift")
-    rate, lift = demand.get("rate", 0.2), demand.get("lift", 1.0)
-    for key, value, top in (("rate", rate, 1.0), ("lift", lift, math.inf)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= top:
-            raise ConfigError(f"{src}: advance_demand: '{key}' must be a number in [0, {top:g}] (got {value!r})")
-    numbers = {}
-    for key, default in (("record_error", 0.0), ("hybrid_max_adjust", 1.0)):
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise ConfigError(f"{src}: '{key}' must be a number >= 0 (got {value!r})")
-        numbers[key] = float(value)
+    lifts = spec.axes.lift if spec.axes.lift is not None else [spec.advance_demand.lift]
     return StudyConfig(
-        name=str(raw.get("name", path.stem)), description=str(raw.get("description", "")).strip(),
-        scenarios=tuple(scenarios), delays=values("delay", [0, 1, 2, 4]), notices=values("notice", [0, 1, 3]),
-        lifts=sizes("lift", [float(lift)]), rate=float(rate), record_error=numbers["record_error"],
-        review_period=whole_number(raw.get("review_period", 1), f"{src}: 'review_period'", 1, MAX_PERIODS),
-        hybrid_max_adjust=numbers["hybrid_max_adjust"], learned=_learned_runs(raw.get("learned", []), src, path),
-        episodes=whole_number(raw.get("episodes", 300), f"{src}: 'episodes'", 2, MAX_BATCH),
-        search_episodes=whole_number(raw.get("search_episodes", 100), f"{src}: 'search_episodes'", 2, MAX_BATCH),
-        warmup=warmup, seed=whole_number(raw.get("seed", 0), f"{src}: 'seed'", 0, MAX_SEED), source=src,
+        name=spec.name or path.stem, description=spec.description.strip(), scenarios=tuple(scenarios),
+        delays=tuple(spec.axes.delay), notices=tuple(spec.axes.notice), lifts=tuple(float(v) for v in lifts),
+        rate=spec.advance_demand.rate, record_error=spec.record_error, review_period=spec.review_period,
+        hybrid_max_adjust=spec.hybrid_max_adjust, learned=_learned_runs(spec.learned, src, path),
+        episodes=spec.episodes, search_episodes=spec.search_episodes, warmup=spec.warmup, seed=spec.seed, source=src,
     )
 
 
@@ -183,8 +199,6 @@ def _learned_runs(raw: Any, src: str, path: Path) -> tuple[Path, ...]:
     """The ``learned`` run folders (relative to the study file), each checked to be a run folder now."""
     from echelon.agents.learned import read_run_config
 
-    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
-        raise ConfigError(f"{src}: 'learned' must be a list of training run folders")
     runs = []
     for i, name in enumerate(raw):
         run = Path(name) if Path(name).is_absolute() or Path(name).exists() else path.parent / name

@@ -226,10 +226,12 @@ def test_bad_env_options(kwargs, needle):
         envs.parallel_env(scenario="beer_game", **kwargs)
 
 
-# (action of the first site, accepted value or None) for the discrete form, bound 32 on beer_game
+# (action of the first site, accepted value or None) for the discrete form, bound 32 on beer_game;
+# a bool is refused although Python counts True as 1: an order of True is a mistake
 EDGE_VALUES = [
     (0, 0.0), (3, 3.0), (32, 32.0), (33, None), (-1, None), (2.5, None), (-0.0, 0.0), (7.0, 7.0),
-    (float("nan"), None), (float("inf"), None), (True, 1.0), (np.int64(5), 5.0), (np.float32(2.0), 2.0),
+    (float("nan"), None), (float("inf"), None), (True, None), (np.bool_(True), None), (np.int64(5), 5.0),
+    (np.float32(2.0), 2.0),
     (np.array([4]), 4.0), (np.array([1, 2]), None), ("3", None), (None, None),
 ]
 

@@ -49,7 +49,7 @@ def _train(config: dict, out: Path, timesteps: int | None = None, resume: bool =
     ({"ray": {"address": 7}}, "ray: address: must be a valid string"),
     ({"hyperparams": {"n_steps": 100}}, "hyperparams: unknown key 'n_steps'"),
     ({"hyperparams": {"policy_kwargs": {"net_arch": "big"}}}, "net_arch: must be a valid list"),
-    ({"backend": "jax"}, "'backend' must be one of sb3, rllib"),
+    ({"backend": "jax"}, "backend: must be 'sb3' or 'rllib'"),
 ])
 def test_bad_rllib_configs_say_what_and_where(change, message):
     with pytest.raises(ConfigError, match=message):

@@ -254,15 +254,15 @@ def test_modes_and_algorithms_train_and_evaluate(tmp_path, change, expected_grou
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        ({"mode": "solo"}, "'mode' must be one of"),
-        ({"algo": "ddpg"}, "algo: must be one of"),
+        ({"mode": "solo"}, "mode: must be 'shared', 'central'"),
+        ({"algo": "ddpg"}, "algo: must be 'ppo', 'a2c'"),
         ({"algo": "dqn", "mode": "central"}, "needs one discrete action"),
         ({"algo": "sac"}, "needs continuous actions"),
         ({"mode": "single_site", "others": "sterman"}, "'site' must name the learning site"),
         ({"mode": "single_site", "site": "factory"}, "needs 'others'"),
         ({"hyperparams": {"n_stepz": 5}}, "PPO has no argument 'n_stepz'"),
         ({"hyperparams": {"learning_rate": "fast"}}, "lin_<number>"),
-        ({"copies": 0}, "'copies' must be a whole number >= 1"),
+        ({"copies": 0}, "copies: must be >= 1"),
         ({"scenario": "nope"}, "scenario: unknown scenario"),
         ({"colour": "red"}, "unknown key 'colour'"),
     ],

@@ -45,56 +45,89 @@ episodes). ``hyperparams`` are then arguments of ``PPOConfig.training`` (``lr``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from echelon.agents.learned import VIEW_LEVELS, algorithm_class
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from echelon.agents.learned import VIEW_LEVELS
 from echelon.agents.registry import make_policy
 from echelon.envs.actions import ACTION_FORMS
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_BATCH, MAX_SEED, MAX_TIMESTEPS
-from echelon.envs.rewards import reward_weight
-from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml, whole_number
-from echelon.training.hyperparams import check_hyperparams
+from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
+from echelon.envs.validation import Float, Int, parse_model
+from echelon.training.hyperparams import HYPERPARAMS, check_hyperparams
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
 MODES = ("shared", "central", "single_site", "independent", "hybrid")
 BACKENDS = ("sb3", "rllib")
+ALGORITHMS = tuple(HYPERPARAMS)
 DISCRETE_ONLY = ("dqn",)
 CONTINUOUS_ONLY = ("sac", "td3")
 
 
-@dataclass
-class TrainConfig:
-    """A validated training config; see the module docstring for every field."""
+Whole = Annotated[Int, Field(ge=1, le=MAX_TIMESTEPS)]
 
-    name: str
-    scenario: str
-    mode: str = "shared"
-    algo: str = "ppo"
-    reward: str | float = "cooperative"
-    action: str = "target"
-    observation: str = "local"
-    backend: str = "sb3"
-    copies: int = 16
-    n_timesteps: int = 1_000_000
-    seed: int = 0
-    normalize: bool | None = None  # None: True with sb3, False with rllib
-    eval_freq: int = 100_000
-    eval_episodes: int = 200
-    checkpoint_freq: int = 200_000
-    checkpoint_minutes: float = 2.0  # a SIGKILL loses at most this much wall time of training
-    site: str | None = None
+
+class TrainConfig(BaseModel):
+    """A training config, declared once: every key, its type, its range and what it means.
+
+    :func:`load_train_config` validates a file against it (one line per failure, naming the file and
+    the key) and then checks what depends on several keys or on the scenario (:func:`validate`)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    name: Annotated[str, Field(min_length=1, strict=True)]
+    """The run's name (default: the file's stem); runs go to runs/NAME."""
+    scenario: Annotated[str, Field(min_length=1, strict=True)]
+    """The scenario trained on: a built-in name or a YAML path."""
+    mode: Literal[MODES] = "shared"  # type: ignore[valid-type]
+    """What one model controls: shared (every site, one policy), central (all sites jointly), single_site,
+    independent (a model per site) or hybrid (a central planner and site adjustments)."""
+    algo: Literal[ALGORITHMS] = "ppo"  # type: ignore[valid-type]
+    """The algorithm: ppo, a2c, dqn (discrete actions), sac or td3 (continuous actions)."""
+    reward: Literal["cooperative", "decentralized"] | Annotated[Float, Field(ge=0.0, le=1.0)] = "cooperative"
+    """Cooperative (the team cost), decentralized (each site's own cost) or a weight w in [0, 1] on the team cost."""
+    action: Literal[tuple(ACTION_FORMS)] = "target"  # type: ignore[valid-type]
+    """The action form: target, discrete, demand_plus or continuous (envs.actions)."""
+    observation: Literal[VIEW_LEVELS] = "local"  # type: ignore[valid-type]
+    """What a site sees: local, shared, global or pipeline (agents.learned)."""
+    backend: Literal[BACKENDS] = "sb3"  # type: ignore[valid-type]
+    """sb3 (Stable-Baselines3) or rllib (Ray RLlib: shared or independent PPO)."""
+    copies: Annotated[Int, Field(ge=1, le=MAX_BATCH)] = 16
+    """Copies of the scenario simulated side by side."""
+    n_timesteps: Whole = 1_000_000
+    """Timesteps to train (slot-periods: copies x sites x periods for a shared policy)."""
+    seed: Annotated[Int, Field(ge=0, le=MAX_SEED)] = 0
+    """The run's seed: same seed, same run."""
+    normalize: StrictBool | None = None
+    """VecNormalize observations and rewards (null: true with sb3, false with rllib)."""
+    eval_freq: Whole = 100_000
+    """Timesteps between evaluations on the held-out episodes (the learning curve's points)."""
+    eval_episodes: Annotated[Int, Field(ge=2, le=MAX_BATCH)] = 200
+    """Held-out episodes per evaluation (at least 2, for a confidence interval)."""
+    checkpoint_freq: Whole = 200_000
+    """Timesteps between checkpoints."""
+    checkpoint_minutes: Annotated[Float, Field(gt=0.0, le=1440.0)] = 2.0
+    """Minutes of wall time between checkpoints as well: a kill loses at most this much training."""
+    site: Annotated[str, Field(strict=True)] | None = None
+    """mode single_site: the site that learns."""
     others: Any = None
-    rotation_timesteps: int = 100_000
+    """mode single_site: the other sites' policy, as in a benchmark (e.g. sterman)."""
+    rotation_timesteps: Whole = 100_000
+    """modes independent and hybrid (sb3): timesteps each model trains in turn."""
     max_order: Any = None
-    max_adjust: int = 2
-    hyperparams: dict[str, Any] = field(default_factory=dict)
-    ray: dict[str, Any] = field(default_factory=dict)
+    """The largest order or target an action can express, per site (null: from the scenario)."""
+    max_adjust: Annotated[Int, Field(ge=1, le=1_000_000)] = 2
+    """mode hybrid: the largest adjustment a site makes to the planner's target."""
+    hyperparams: dict[str, Any] = {}
+    """Arguments of the algorithm (training.hyperparams declares them per algorithm and backend)."""
+    ray: dict[str, Any] = {}
+    """backend rllib: where the run samples (training.hyperparams.RaySettings)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump(mode="json")
 
 
 def resolve_training_path(name_or_path: str | Path) -> Path:
@@ -113,13 +146,7 @@ def load_train_config(name_or_path: str | Path | Mapping[str, Any], where: str |
             raise ConfigError(f"{src}: a training config must be a mapping of keys (got {type(raw).__name__})")
         raw = dict(raw)
         raw.setdefault("name", path.stem)
-    known = {f for f in TrainConfig.__dataclass_fields__}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"{src}: unknown key '{unknown[0]}' (keys: {', '.join(sorted(known))})")
-    if "scenario" not in raw:
-        raise ConfigError(f"{src}: missing key 'scenario'")
-    config = TrainConfig(**raw)
+    config = parse_model(TrainConfig, raw, src)
     if config.normalize is None:
         config.normalize = config.backend == "sb3"
     validate(config, src)
@@ -132,28 +159,6 @@ def validate(config: TrainConfig, src: str) -> None:
         scenario = load_scenario(config.scenario)
     except ConfigError as exc:
         raise ConfigError(f"{src}: scenario: {exc}") from None
-    if config.mode not in MODES:
-        raise ConfigError(f"{src}: 'mode' must be one of {', '.join(MODES)} (got {config.mode!r})")
-    if config.backend not in BACKENDS:
-        raise ConfigError(f"{src}: 'backend' must be one of {', '.join(BACKENDS)} (got {config.backend!r})")
-    try:
-        reward_weight(config.reward)
-    except ValueError as exc:
-        raise ConfigError(f"{src}: {exc}") from None
-    if config.action not in ACTION_FORMS:
-        raise ConfigError(f"{src}: 'action' must be one of {', '.join(ACTION_FORMS)} (got {config.action!r})")
-    if config.observation not in VIEW_LEVELS:
-        raise ConfigError(f"{src}: 'observation' must be one of {', '.join(VIEW_LEVELS)} (got {config.observation!r})")
-    for key, minimum, maximum in (("copies", 1, MAX_BATCH), ("n_timesteps", 1, MAX_TIMESTEPS), ("seed", 0, MAX_SEED),
-                                  ("eval_freq", 1, MAX_TIMESTEPS), ("eval_episodes", 2, MAX_BATCH),
-                                  ("checkpoint_freq", 1, MAX_TIMESTEPS), ("rotation_timesteps", 1, MAX_TIMESTEPS),
-                                  ("max_adjust", 1, 1_000_000)):
-        whole_number(getattr(config, key), f"{src}: '{key}'", minimum, maximum)
-    minutes = config.checkpoint_minutes
-    if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 0 < minutes <= 1440:
-        raise ConfigError(f"{src}: 'checkpoint_minutes' must be a number of minutes in (0, 1440] (got {minutes!r})")
-    if not isinstance(config.normalize, bool):
-        raise ConfigError(f"{src}: 'normalize' must be true or false (got {config.normalize!r})")
     if config.mode == "single_site":
         if config.site not in scenario.site_names:
             raise ConfigError(f"{src}: 'site' must name the learning site, one of {', '.join(scenario.site_names)} "
@@ -163,8 +168,6 @@ def validate(config: TrainConfig, src: str) -> None:
         make_policy(config.others, scenario, where=f"{src}: others")
     elif config.site is not None or config.others is not None:
         raise ConfigError(f"{src}: 'site' and 'others' apply to mode single_site only")
-    if not isinstance(config.ray, Mapping):
-        raise ConfigError(f"{src}: 'ray' must be a mapping (address, num_env_runners, ...)")
     if config.backend == "rllib":
         from echelon.training.rllib import validate_rllib
 
@@ -172,10 +175,6 @@ def validate(config: TrainConfig, src: str) -> None:
         return
     if config.ray:
         raise ConfigError(f"{src}: 'ray' applies to backend rllib only")
-    try:
-        algorithm_class(config.algo)
-    except ValueError as exc:
-        raise ConfigError(f"{src}: {exc}") from None
     continuous = config.action == "continuous"
     if config.algo in DISCRETE_ONLY and (continuous or config.mode == "central"):
         raise ConfigError(f"{src}: algo '{config.algo}' needs one discrete action per slot: use a discrete action "
