@@ -8,7 +8,6 @@ it and turns pydantic's report into Echelon's one-line style:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
@@ -53,10 +52,7 @@ def check_model(model: type[BaseModel], raw: Any, src: str, key: str) -> dict[st
 
 
 def one_line(exc: ValidationError, model: type[BaseModel]) -> str:
-    """The first error of a pydantic ValidationError as ``key.sub: message (got value)``.
-
-    Where a field takes one of several forms (a union), pydantic's first complaint is about one form
-    only; the message is then the field's docstring, which lists every form."""
+    """The first error of a pydantic ValidationError as ``key.sub: message (got value)``."""
     error = exc.errors(include_url=False)[0]
     parts = [p for p in error["loc"] if not _is_type_tag(p)]
     loc = ".".join(str(p) for p in parts)
@@ -64,23 +60,45 @@ def one_line(exc: ValidationError, model: type[BaseModel]) -> str:
         return f"missing key '{loc}'"
     if error["type"] == "extra_forbidden":
         return f"unknown key '{loc}'"
-    message = error["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    for text, short in (("Input should be", "must be"), ("input should be", "must be"),
-                        ("greater than or equal to", ">="), ("less than or equal to", "<="),
-                        ("greater than", ">"), ("less than", "<")):
-        message = message.replace(text, short)
-    message = re.sub(r"(List|Dictionary|String) should have at least (\d+) (items?|characters?) after validation, "
-                     r"not \d+", r"must have at least \2 \3", message)
-    message = re.sub(r"(?<![\w.])(\d{5,})(?![\w.])", lambda m: f"{int(m.group(1)):,}", message)
-    if len(parts) < len(error["loc"]) and not message.startswith("must be a number"):
+    return f"{loc}: {message(error, model, parts)}"
+
+
+MESSAGES = {
+    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number", "float_type": "must be a number",
+    "float_parsing": "must be a number", "finite_number": "must be a finite number",
+    "greater_than_equal": "must be >= {ge}", "greater_than": "must be > {gt}",
+    "less_than_equal": "must be at most {le}", "less_than": "must be < {lt}",
+    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "string_type": "must be a string", "string_too_short": "must be a non-empty string",
+    "list_type": "must be a list", "tuple_type": "must be a list", "dict_type": "must be a mapping",
+    "model_type": "must be a mapping", "model_attributes_type": "must be a mapping",
+    "too_short": "must have at least {min_length} item(s)", "too_long": "must have at most {max_length} items",
+    "literal_error": "must be {expected}",
+}
+"""Echelon's words for pydantic's error types (``{ge}`` and the like come from the error's context)."""
+
+
+def message(error: Mapping[str, Any], model: type[BaseModel], parts: list[Any]) -> str:
+    """What is wrong and what is allowed, with the value given: ``must be >= 0 (got -1)``.
+
+    Where a field takes one of several forms (a union), pydantic's first complaint is about one form
+    only; the message is then the field's docstring, which lists every form."""
+    template = MESSAGES.get(error["type"])
+    if template is not None:
+        ctx = {k: f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{v:g}" if isinstance(v, float)
+               else v for k, v in (error.get("ctx") or {}).items()}
+        text = template.format(**ctx)
+    else:
+        text = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        text = text[:1].lower() + text[1:]
+    if len(parts) < len(error["loc"]) and error["type"] != "value_error":
         description = _description(model, parts)
         if description:
-            message = "expected " + description[0].lower() + description[1:].rstrip(".")
+            text = "expected " + description[0].lower() + description[1:].rstrip(".")
     got = error.get("input")
     shown = repr(got) if not isinstance(got, Mapping | list) or len(repr(got)) < 60 else type(got).__name__
-    return f"{loc}: {message} (got {shown})"
+    return f"{text} (got {shown})"
 
 
 def _description(model: type[BaseModel], parts: list[Any]) -> str | None:

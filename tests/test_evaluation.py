@@ -137,7 +137,7 @@ def test_benchmark_output_folder(tmp_path):
         ({"policies": [{"policy": "base_stock", "level": 3}]}, "no parameter 'level'"),
         ({"episodes": 0}, "episodes: must be >= 2"),
         ({"episodes": 1}, "episodes: must be >= 2"),  # a CI needs two
-        ({"episodes": "many"}, "episodes: must be a valid integer"),
+        ({"episodes": "many"}, "episodes: must be a whole number"),
         ({"horizon": 5}, "unknown key 'horizon'"),
         ({"baseline": "best"}, "baseline 'best' is not a policy label"),
         ({"policies": ["random", "random"]}, "duplicate label 'random'"),

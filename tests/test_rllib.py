@@ -46,9 +46,9 @@ def _train(config: dict, out: Path, timesteps: int | None = None, resume: bool =
     ({"normalize": True}, "does not normalise"),
     ({"ray": {"adress": "auto"}}, "ray: unknown key 'adress'"),
     ({"ray": {"num_env_runners": -1}}, "ray: num_env_runners: must be >= 0"),
-    ({"ray": {"address": 7}}, "ray: address: must be a valid string"),
+    ({"ray": {"address": 7}}, "ray: address: must be a string"),
     ({"hyperparams": {"n_steps": 100}}, "hyperparams: unknown key 'n_steps'"),
-    ({"hyperparams": {"policy_kwargs": {"net_arch": "big"}}}, "net_arch: must be a valid list"),
+    ({"hyperparams": {"policy_kwargs": {"net_arch": "big"}}}, "net_arch: must be a list"),
     ({"backend": "jax"}, "backend: must be 'sb3' or 'rllib'"),
 ])
 def test_bad_rllib_configs_say_what_and_where(change, message):

@@ -54,7 +54,7 @@ def test_the_map_says_it_depends(tmp_path, capsys):
     ({"axes": {"speed": [1]}}, "unknown key 'axes.speed'"),
     ({"axes": {"lift": [-1]}}, "axes.lift.0: must be >= 0"),
     ({"learned": ["no_such_run"]}, "no_such_run: not a training run folder"),
-    ({"advance_demand": {"rate": 1.5}}, "advance_demand.rate: must be <= 1"),
+    ({"advance_demand": {"rate": 1.5}}, "advance_demand.rate: must be at most 1"),
     ({"hybrid_max_adjust": -1}, "hybrid_max_adjust: must be >= 0"),
     ({"episodes": 1}, "episodes: must be >= 2"),
     ({"warmup": 60}, "'warmup' 60 leaves too few"),
