@@ -25,29 +25,22 @@ import yaml
 from echelon.envs.demand import DemandModel, build_demand
 from echelon.envs.errors import ConfigError
 from echelon.envs.information import AdvanceDemand, CentralView, Information
-from echelon.envs.limits import MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SITES
-
-LAG_WHY = "the core keeps one pipeline slot per period of delay"
-PERIODS_WHY = "an episode's random inputs are drawn up front, periods x copies x sites"
+from echelon.envs.limits import MAX_LEAD_TIME, MAX_PERIODS
+from echelon.envs.scenario_schema import (
+    LAG_WHY,
+    PERIODS_WHY,
+    CentralViewSpec,
+    InformationSpec,
+    RandomLeadTime,
+    SiteSpec,
+    read_scenario_file,
+)
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "configs" / "scenarios"
-
-TOP_KEYS = {
-    "name", "description", "periods", "timing", "lead_time_convention", "pipeline_holding", "allocation",
-    "sites", "demand", "information",
-}
-REQUIRED_TOP = ("periods", "sites", "demand")
-SITE_KEYS = {
-    "name", "supplier", "lead_time", "order_delay", "holding_cost", "backlog_cost",
-    "lost_sales_cost", "unmet", "initial_inventory", "initial_pipeline", "capacity",
-    "order_cost", "fixed_order_cost", "priority", "max_order",
-}
-REQUIRED_SITE = ("name", "lead_time", "holding_cost")
-ALLOCATION_RULES = ("proportional", "priority")
-TIMINGS = ("clark_scarf", "board_game")
-"""The two orders of events in a period (:mod:`envs.core`): ``clark_scarf`` (suppliers ship from the
-previous period's stock) and ``board_game`` (sites receive, then fill orders from stock that includes
-this period's receipts)."""
+"""The built-in scenarios. The file format is declared in :mod:`envs.scenario_schema` (``ScenarioFile``):
+its ``timing`` is one of the two orders of events in a period (:mod:`envs.core`), ``clark_scarf``
+(suppliers ship from the previous period's stock) or ``board_game`` (sites receive, then fill orders
+from stock that includes this period's receipts)."""
 LEAD_TIME_CONVENTIONS = {"echelon": 0, "zipkin": 1}
 """How a source counts lead times, mapped to Echelon's [L] by adding the number given here.
 
@@ -208,16 +201,14 @@ class StrictLoader(_Base):  # type: ignore[misc,valid-type]
     a key given twice in one mapping is an error naming the line instead of silently the last."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
+        seen: set[tuple[str, str]] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-            except TypeError:  # an unhashable key: SafeConstructor reports it
-                break
-            if duplicate:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a complex key: SafeConstructor reports it
+            key = (key_node.tag, key_node.value)
+            if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} given twice in one mapping", key_node.start_mark)
+                    None, None, f"key {key_node.value!r} given twice in one mapping", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -255,35 +246,13 @@ def load_scenario(spec: str | Path | Mapping[str, Any] | Scenario) -> Scenario:
 
 
 def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "scenario") -> Scenario:
-    """Validate a scenario mapping (as read from YAML) and build a :class:`Scenario`."""
+    """Validate a scenario mapping (as read from YAML) against :class:`~envs.scenario_schema.ScenarioFile`,
+    check what spans several keys, and build a :class:`Scenario`."""
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: a scenario must be a YAML mapping with keys {', '.join(REQUIRED_TOP)}")
-    _check_keys(raw, TOP_KEYS, REQUIRED_TOP, source, "key")
-    name = raw.get("name", default_name)
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{source}: key 'name' must be a non-empty string")
-    periods = whole_number(raw["periods"], f"{source}: key 'periods'", 1, MAX_PERIODS, PERIODS_WHY)
-    timing = raw.get("timing", "clark_scarf")
-    if timing not in TIMINGS:
-        raise ConfigError(f"{source}: key 'timing' must be one of {', '.join(TIMINGS)} (got {timing!r})")
-    convention = raw.get("lead_time_convention", "echelon")
-    if convention not in LEAD_TIME_CONVENTIONS:
-        raise ConfigError(f"{source}: key 'lead_time_convention' must be one of "
-                          f"{', '.join(LEAD_TIME_CONVENTIONS)} (got {convention!r})")
-    pipeline_holding = raw.get("pipeline_holding", False)
-    if not isinstance(pipeline_holding, bool):
-        raise ConfigError(f"{source}: key 'pipeline_holding' must be true or false")
-    allocation = raw.get("allocation", "proportional")
-    if allocation not in ALLOCATION_RULES:
-        raise ConfigError(
-            f"{source}: key 'allocation' must be one of {', '.join(ALLOCATION_RULES)} (got {allocation!r})"
-        )
-    raw_sites = raw["sites"]
-    if not isinstance(raw_sites, list) or not raw_sites:
-        raise ConfigError(f"{source}: key 'sites' must be a non-empty list of sites")
-    if len(raw_sites) > MAX_SITES:
-        raise ConfigError(f"{source}: key 'sites': {len(raw_sites):,} sites is more than the limit of {MAX_SITES:,}")
-    sites = [_parse_site(s, i, source, LEAD_TIME_CONVENTIONS[convention]) for i, s in enumerate(raw_sites)]
+        raise ConfigError(f"{source}: a scenario must be a YAML mapping with keys periods, sites, demand")
+    spec = read_scenario_file(raw, source)
+    shift = LEAD_TIME_CONVENTIONS[spec.lead_time_convention]
+    sites = [_build_site(s, i, source, shift) for i, s in enumerate(spec.sites)]
     names = [s.name for s in sites]
     seen: set[str] = set()
     for n in names:
@@ -291,179 +260,79 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
             raise ConfigError(f"{source}: site '{n}': field 'name' is used twice")
         seen.add(n)
     _check_topology(sites, source)
-    if timing == "board_game":
+    if spec.timing == "board_game":
         _check_board_game_delays(sites, source)
-
-    raw_demand = raw["demand"]
-    if not isinstance(raw_demand, Mapping) or not raw_demand:
-        raise ConfigError(f"{source}: key 'demand' must map customer-facing site names to demand models")
     demand: dict[str, DemandModel] = {}
-    for site_name, dspec in raw_demand.items():
+    for site_name, dspec in spec.demand.items():
         if site_name not in seen:
             shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
             raise ConfigError(f"{source}: demand: no site named '{site_name}' (sites: {shown})")
         demand[site_name] = build_demand(dspec, f"{source}: demand of site '{site_name}'", base_dir)
-    # order demand entries by site index so index order is the one convention
-    demand = {n: demand[n] for n in names if n in demand}
-
+    demand = {n: demand[n] for n in names if n in demand}  # index order is the one convention
     supplying = {s.supplier for s in sites if s.supplier is not None}
     for s in sites:
         if s.name not in demand and s.name not in supplying:
             raise ConfigError(
                 f"{source}: site '{s.name}': no demand path (it faces no customer demand and supplies no site)"
             )
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError(f"{source}: key 'description' must be a string")
-    information = _parse_information(raw.get("information"), source)
     return Scenario(
-        name=name, periods=int(periods), sites=tuple(sites), demand=demand,
-        pipeline_holding=pipeline_holding, allocation=allocation, timing=timing, information=information,
-        description=description,
-        source=source,
+        name=spec.name or default_name, periods=spec.periods, sites=tuple(sites), demand=demand,
+        pipeline_holding=spec.pipeline_holding, allocation=spec.allocation, timing=spec.timing,
+        information=_information(spec.information), description=spec.description, source=source,
     )
 
 
-def _parse_information(raw: Any, source: str) -> Information:
-    """The ``information`` block (:mod:`envs.information`); every error names the key."""
-    if raw is None:
+def _information(spec: InformationSpec | None) -> Information:
+    """The ``information`` block as :mod:`envs.information` objects."""
+    if spec is None:
         return Information()
-    where = f"{source}: information"
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: must be a mapping with keys advance_demand and/or central")
-    _check_keys(raw, {"advance_demand", "central"}, (), where, "key")
     advance = None
-    if raw.get("advance_demand") is not None:
-        spec = raw["advance_demand"]
-        at = f"{where}: advance_demand"
-        if not isinstance(spec, Mapping):
-            raise ConfigError(f"{at}: must be a mapping with keys notice, rate, lift")
-        _check_keys(spec, {"notice", "rate", "lift"}, ("notice", "rate", "lift"), at, "key")
-        rate, lift = spec["rate"], spec["lift"]
-        if not _is_number(rate) or not 0 <= rate <= 1:
-            raise ConfigError(f"{at}: key 'rate' must be a probability in [0, 1] (got {rate!r})")
-        if not _is_number(lift) or lift < 0:
-            raise ConfigError(f"{at}: key 'lift' must be a number >= 0 (got {lift!r})")
-        advance = AdvanceDemand(whole_number(spec["notice"], f"{at}: key 'notice'", 0, MAX_LEAD_TIME, LAG_WHY),
-                                float(rate), float(lift))
-    central = CentralView()
-    if raw.get("central") is not None:
-        spec = raw["central"]
-        at = f"{where}: central"
-        if not isinstance(spec, Mapping):
-            raise ConfigError(f"{at}: must be a mapping with keys delay, record_error, review_period")
-        _check_keys(spec, {"delay", "record_error", "review_period"}, (), at, "key")
-        error = spec.get("record_error", 0.0)
-        if not _is_number(error) or error < 0:
-            raise ConfigError(f"{at}: key 'record_error' must be a number >= 0 (got {error!r})")
-        central = CentralView(whole_number(spec.get("delay", 0), f"{at}: key 'delay'", 0, MAX_LEAD_TIME, LAG_WHY),
-                              float(error),
-                              whole_number(spec.get("review_period", 1), f"{at}: key 'review_period'", 1,
-                                           MAX_PERIODS, PERIODS_WHY))
-    return Information(advance, central)
+    if spec.advance_demand is not None:
+        a = spec.advance_demand
+        advance = AdvanceDemand(a.notice, a.rate, a.lift)
+    c = spec.central or CentralViewSpec()
+    return Information(advance, CentralView(c.delay, c.record_error, c.review_period))
 
 
-def _check_keys(raw: Mapping[str, Any], allowed: set[str], required: tuple[str, ...], where: str, noun: str) -> None:
-    """Reject unknown keys and report the first missing required one."""
-    for key in raw:
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown {noun} '{key}' (allowed: {', '.join(sorted(allowed))})")
-    for key in required:
-        if key not in raw:
-            raise ConfigError(f"{where}: missing {noun} '{key}'")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _parse_site(raw: Any, i: int, source: str, lead_shift: int = 0) -> Site:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: sites[{i}]: must be a mapping with keys {', '.join(REQUIRED_SITE)}")
-    label = f"site '{raw['name']}'" if isinstance(raw.get("name"), str) else f"sites[{i}]"
-    where = f"{source}: {label}"
-    _check_keys(raw, SITE_KEYS, REQUIRED_SITE, where, "field")
-    name = raw["name"]
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}: field 'name' must be a non-empty string")
-
-    def number(key: str, default: float, *, positive: bool = False) -> float:
-        value = raw.get(key, default)
-        if not _is_number(value):
-            raise ConfigError(f"{where}: field '{key}' must be a finite number (got {value!r})")
-        if value < 0 or (positive and value == 0):
-            op = "> 0" if positive else ">= 0"
-            raise ConfigError(f"{where}: field '{key}' must be {op} (got {value!r})")
-        if value > MAX_MAGNITUDE:
-            raise ConfigError(f"{where}: field '{key}' must be at most {MAX_MAGNITUDE:g} (costs and quantities are "
-                              f"summed in float64 over sites and periods; got {value!r})")
-        return float(value)
-
-    def whole(key: str, default: int, minimum: int, maximum: int | None = None, why: str = "") -> int:
-        return whole_number(raw.get(key, default), f"{where}: field '{key}'", minimum, maximum, why)
-
-    supplier = raw.get("supplier")
-    if supplier is not None and (not isinstance(supplier, str) or not supplier):
-        raise ConfigError(f"{where}: field 'supplier' must be a site name or null (got {supplier!r})")
-    unmet = raw.get("unmet", "backlog")
-    if unmet not in ("backlog", "lost"):
-        raise ConfigError(f"{where}: field 'unmet' must be 'backlog' or 'lost' (got {unmet!r})")
-    lost = unmet == "lost"
-    if lost and "backlog_cost" in raw:
+def _build_site(spec: SiteSpec, i: int, source: str, lead_shift: int = 0) -> Site:
+    """A :class:`Site` from its declaration: the shortage cost of its kind, the lead time in Echelon's convention."""
+    where = f"{source}: site '{spec.name}'"
+    lost = spec.unmet == "lost"
+    if lost and spec.backlog_cost is not None:
         raise ConfigError(f"{where}: field 'backlog_cost' is for backlog sites; use 'lost_sales_cost' with unmet: lost")
-    if not lost and "lost_sales_cost" in raw:
+    if not lost and spec.lost_sales_cost is not None:
         raise ConfigError(f"{where}: field 'lost_sales_cost' needs unmet: lost (this site backlogs)")
-    shortage = number("lost_sales_cost" if lost else "backlog_cost", 0.0)
-    capacity = raw.get("capacity")
-    cap = math.inf if capacity is None else number("capacity", 0.0, positive=True)
-    max_order = raw.get("max_order")
+    shortage = (spec.lost_sales_cost if lost else spec.backlog_cost) or 0.0
     return Site(
-        name=name,
-        supplier=supplier,
-        lead_time=_parse_lead_time(raw["lead_time"], where, lead_shift),
-        holding_cost=number("holding_cost", 0.0),
-        shortage_cost=shortage,
-        lost_sales=lost,
-        order_delay=whole("order_delay", 0, 0, MAX_LEAD_TIME, LAG_WHY),
-        initial_inventory=number("initial_inventory", 0.0),
-        initial_pipeline=number("initial_pipeline", 0.0),
-        capacity=cap,
-        order_cost=number("order_cost", 0.0),
-        fixed_order_cost=number("fixed_order_cost", 0.0),
-        priority=whole("priority", i, 0, MAX_SITES),
-        max_order=None if max_order is None else number("max_order", 0.0, positive=True),
+        name=spec.name, supplier=spec.supplier, lead_time=_lead_time(spec.lead_time, where, lead_shift),
+        holding_cost=spec.holding_cost, shortage_cost=float(shortage), lost_sales=lost, order_delay=spec.order_delay,
+        initial_inventory=spec.initial_inventory, initial_pipeline=spec.initial_pipeline,
+        capacity=math.inf if spec.capacity is None else spec.capacity, order_cost=spec.order_cost,
+        fixed_order_cost=spec.fixed_order_cost, priority=i if spec.priority is None else spec.priority,
+        max_order=spec.max_order,
     )
 
 
-def _parse_lead_time(raw: Any, where: str, shift: int = 0) -> LeadTime:
+def _lead_time(spec: int | RandomLeadTime, where: str, shift: int = 0) -> LeadTime:
     """The lane's lead time in Echelon's convention; ``shift`` is the scenario's convention offset."""
     low = 1 - shift  # the smallest lead time the scenario's convention can state
     hint = ("an order placed at the end of period t arrives at the start of period t + L, so L >= 1" if not shift
             else "in Zipkin's convention an order covers L + 1 periods of demand, so L >= 0")
-    if _is_int(raw):
-        if raw < low:
-            raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= {low} (got {raw}; {hint})")
-        whole_number(raw, f"{where}: field 'lead_time'", low, MAX_LEAD_TIME, LAG_WHY)
-        return LeadTime((int(raw) + shift,))
-    if isinstance(raw, Mapping):
-        values, probs = raw.get("values"), raw.get("probs")
-        unknown = set(raw) - {"values", "probs"}
-        if unknown or not isinstance(values, list) or not isinstance(probs, list):
-            raise ConfigError(f"{where}: field 'lead_time' must be a whole number or {{values: [..], probs: [..]}}")
-        if not values or len(values) != len(probs):
-            raise ConfigError(f"{where}: field 'lead_time': values and probs must be non-empty and of equal length")
-        if not all(_is_int(v) and v >= low for v in values):
-            raise ConfigError(f"{where}: field 'lead_time': values must be whole numbers >= {low} ({hint})")
-        for v in values:
-            whole_number(v, f"{where}: field 'lead_time': a value", low, MAX_LEAD_TIME, LAG_WHY)
-        if not all(_is_number(p) and p >= 0 for p in probs) or abs(sum(probs) - 1.0) > 1e-9:
-            raise ConfigError(f"{where}: field 'lead_time': probs must be >= 0 and sum to 1 (got {probs})")
-        return LeadTime(tuple(int(v) + shift for v in values), tuple(float(p) for p in probs))
-    raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= {low} (got {raw!r})")
+    if isinstance(spec, int):
+        if spec < low:
+            raise ConfigError(f"{where}: field 'lead_time' must be a whole number >= {low} (got {spec}; {hint})")
+        whole_number(spec, f"{where}: field 'lead_time'", low, MAX_LEAD_TIME, LAG_WHY)
+        return LeadTime((spec + shift,))
+    values, probs = spec.values, spec.probs
+    if len(values) != len(probs):
+        raise ConfigError(f"{where}: field 'lead_time': values and probs must be non-empty and of equal length")
+    if not all(v >= low for v in values):
+        raise ConfigError(f"{where}: field 'lead_time': values must be whole numbers >= {low} ({hint})")
+    for v in values:
+        whole_number(v, f"{where}: field 'lead_time': a value", low, MAX_LEAD_TIME, LAG_WHY)
+    if abs(sum(probs) - 1.0) > 1e-9:
+        raise ConfigError(f"{where}: field 'lead_time': probs must be >= 0 and sum to 1 (got {list(probs)})")
+    return LeadTime(tuple(v + shift for v in values), tuple(probs))
 
 
 def _check_board_game_delays(sites: list[Site], source: str) -> None:

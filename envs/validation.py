@@ -9,9 +9,11 @@ it and turns pydantic's report into Echelon's one-line style:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from echelon.envs.errors import ConfigError
 
@@ -21,7 +23,7 @@ M = TypeVar("M", bound=BaseModel)
 def no_bool(value: Any) -> Any:
     """YAML's ``true`` is not the number 1."""
     if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
+        raise ValueError("true/false is not a number")
     return value
 
 
@@ -54,7 +56,7 @@ def check_model(model: type[BaseModel], raw: Any, src: str, key: str) -> dict[st
 def one_line(exc: ValidationError, model: type[BaseModel]) -> str:
     """The first error of a pydantic ValidationError as ``key.sub: message (got value)``."""
     error = exc.errors(include_url=False)[0]
-    parts = [p for p in error["loc"] if not _is_type_tag(p)]
+    parts = [p for p in error["loc"] if not is_type_tag(p)]
     loc = ".".join(str(p) for p in parts)
     if error["type"] == "missing":
         return f"missing key '{loc}'"
@@ -79,11 +81,19 @@ MESSAGES = {
 """Echelon's words for pydantic's error types (``{ge}`` and the like come from the error's context)."""
 
 
-def message(error: Mapping[str, Any], model: type[BaseModel], parts: list[Any]) -> str:
+@dataclass(frozen=True)
+class Why:
+    """Annotated metadata: why a field has its upper bound (said in the message when it is passed)."""
+
+    reason: str
+
+
+def message(error: Mapping[str, Any], model: type[BaseModel], parts: list[Any], union: bool | None = None) -> str:
     """What is wrong and what is allowed, with the value given: ``must be >= 0 (got -1)``.
 
-    Where a field takes one of several forms (a union), pydantic's first complaint is about one form
-    only; the message is then the field's docstring, which lists every form."""
+    ``parts``: the error's location in ``model`` without pydantic's type tags. Where a field takes one
+    of several forms (``union``), pydantic's first complaint is about one form only; the message is
+    then the field's docstring, which lists every form."""
     template = MESSAGES.get(error["type"])
     if template is not None:
         ctx = {k: f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{v:g}" if isinstance(v, float)
@@ -92,33 +102,64 @@ def message(error: Mapping[str, Any], model: type[BaseModel], parts: list[Any]) 
     else:
         text = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         text = text[:1].lower() + text[1:]
-    if len(parts) < len(error["loc"]) and error["type"] != "value_error":
-        description = _description(model, parts)
-        if description:
-            text = "expected " + description[0].lower() + description[1:].rstrip(".")
+    if union is None:
+        union = len(parts) < len(error["loc"])
+    field = _field(model, parts)
+    if union and error["type"] != "value_error" and field is not None and field.description:
+        words = " ".join(field.description.split())  # a docstring may run over several lines
+        text = "expected " + words[0].lower() + words[1:].rstrip(".")
+    elif error["type"] in ("less_than_equal", "too_long") and field is not None:
+        why = next((m.reason for m in field.metadata if isinstance(m, Why)), None)
+        text += f" ({why})" if why else ""
     got = error.get("input")
     shown = repr(got) if not isinstance(got, Mapping | list) or len(repr(got)) < 60 else type(got).__name__
     return f"{text} (got {shown})"
 
 
-def _description(model: type[BaseModel], parts: list[Any]) -> str | None:
-    """The docstring of the field at ``parts`` (``policy_kwargs``, ``net_arch``) of ``model``."""
-    for i, part in enumerate(parts):
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
-        if field is None:
+def _field(model: type[BaseModel], parts: list[Any]) -> FieldInfo | None:
+    """The declaration of the field at ``parts`` (``policy_kwargs``, ``net_arch``) of ``model``; list
+    indices are skipped, nested models followed."""
+    found = None
+    for part in parts:
+        if isinstance(part, int):
+            continue
+        if model is None:
+            return found
+        found = model.model_fields.get(str(part))
+        if found is None:
             return None
-        nested = [a for a in getattr(field.annotation, "__args__", (field.annotation,))
-                  if isinstance(a, type) and issubclass(a, BaseModel)]
-        if i == len(parts) - 1 or not nested:
-            return field.description
-        model = nested[0]
+        model = _nested_model(found.annotation)
+    return found
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The first pydantic model inside a type (``list[SiteSpec]``, ``PolicyKwargs | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
     return None
 
 
-def _is_type_tag(part: Any) -> bool:
-    """pydantic names the union member it tried (``int``, ``list[int]``, ``function-before[...]``) in a location."""
+def is_type_tag(part: Any) -> bool:
+    """pydantic names the union member it tried (``int``, ``list[int]``, ``function-before[...]``, a model's
+    class name) in a location; a key of the config never looks like one."""
+    if isinstance(part, int):
+        return False
     text = str(part)
-    return text.startswith(("function-", "constrained-")) or text in (
-        "int", "float", "str", "bool", "list[int]", "dict[str,list[int]]", "tuple[int,str]") or "[" in text
+    return text.startswith(("function-", "constrained-", "literal[")) or text in (
+        "int", "float", "str", "bool", "none") or ("[" in text and text != "[key]") or text in _model_names()
+
+
+def _model_names() -> set[str]:
+    names, todo = set(), [BaseModel]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            names.add(sub.__name__)
+            todo.append(sub)
+    return names
 
 

@@ -1,0 +1,177 @@
+"""The scenario file format, declared once: every key, its type, its range and what it means.
+
+:func:`envs.scenario.parse_scenario` validates a YAML mapping against :class:`ScenarioFile`, then
+checks what spans several keys (supplier names and cycles, the order sites are listed in, demand
+paths, the lead-time convention's minimum). Failures are one line naming the file, the site by its
+name and the field, e.g. ``net.yaml: site 'retailer': field 'holding_cost' must be >= 0 (got -1)``.
+Demand models are declared in :mod:`envs.demand`, one builder per ``kind``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+
+from echelon.envs.errors import ConfigError
+from echelon.envs.limits import MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SITES
+from echelon.envs.validation import Float, Int, Why, is_type_tag, message
+
+LAG_WHY = "the core keeps one pipeline slot per period of delay"
+PERIODS_WHY = "an episode's random inputs are drawn up front, periods x copies x sites"
+MAGNITUDE_WHY = "costs and quantities are summed in float64 over sites and periods"
+SITES_WHY = "one batch holds copies x sites arrays"
+
+Text = Annotated[str, Field(strict=True)]
+Name = Annotated[str, Field(strict=True, min_length=1, pattern=r"\S")]
+Money = Annotated[Float, Field(ge=0.0, le=MAX_MAGNITUDE), Why(MAGNITUDE_WHY)]
+Quantity = Money
+Positive = Annotated[Float, Field(gt=0.0, le=MAX_MAGNITUDE), Why(MAGNITUDE_WHY)]
+Lag = Annotated[Int, Field(ge=0, le=MAX_LEAD_TIME), Why(LAG_WHY)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class RandomLeadTime(_Strict):
+    """A lead time drawn per shipment."""
+
+    values: Annotated[list[Int], Field(min_length=1)]
+    """The possible lead times, whole periods."""
+    probs: Annotated[list[Annotated[Float, Field(ge=0.0)]], Field(min_length=1)]
+    """Their probabilities (>= 0, summing to 1)."""
+
+
+class SiteSpec(_Strict):
+    """One site of the network (Snyder & Shen ch. 6 symbols)."""
+
+    name: Name
+    """The site's name, unique in the scenario."""
+    supplier: Name | None = None
+    """The site it orders from, listed after it (null: an outside supplier with unlimited stock)."""
+    lead_time: Int | RandomLeadTime
+    """A whole number of periods L (an order placed at the end of period t arrives at the start of t + L,
+    so L >= 1; L >= 0 with lead_time_convention: zipkin) or {values: [..], probs: [..]}."""
+    order_delay: Lag = 0
+    """Order-transmission delay l_o in periods."""
+    holding_cost: Money
+    """h': cost per unit on hand per period."""
+    backlog_cost: Money | None = None
+    """p: cost per unit backlogged per period (unmet: backlog)."""
+    lost_sales_cost: Money | None = None
+    """p: cost per unit of lost sale (unmet: lost)."""
+    unmet: Literal["backlog", "lost"] = "backlog"
+    """What happens to demand not met from stock: backlog or lost."""
+    initial_inventory: Quantity = 0.0
+    """Units on hand at the start."""
+    initial_pipeline: Quantity = 0.0
+    """Units per period already flowing in every pipeline slot into the site."""
+    capacity: Positive | None = None
+    """C: the most the site can order per period (null: unlimited)."""
+    order_cost: Money = 0.0
+    """c: cost per unit ordered."""
+    fixed_order_cost: Money = 0.0
+    """K: cost per order placed."""
+    priority: Annotated[Int, Field(ge=0, le=MAX_SITES)] | None = None
+    """Allocation rank among its supplier's customers, lower first (default: the site's index)."""
+    max_order: Positive | None = None
+    """Upper bound of the order actions (null: from mean demand and lead time)."""
+
+
+class AdvanceDemandSpec(_Strict):
+    """Extra demand some sites learn of ahead of time (envs.information)."""
+
+    notice: Lag
+    """Periods ahead the extra demand is known."""
+    rate: Annotated[Float, Field(ge=0.0, le=1.0)]
+    """Chance that a period carries extra demand, a probability."""
+    lift: Annotated[Float, Field(ge=0.0, le=MAX_MAGNITUDE)]
+    """Mean of the extra demand as a multiple of the site's mean demand, >= 0."""
+
+
+class CentralViewSpec(_Strict):
+    """What a central planner sees (envs.information)."""
+
+    delay: Lag = 0
+    """Periods the planner's data lag behind."""
+    record_error: Annotated[Float, Field(ge=0.0, le=MAX_MAGNITUDE)] = 0.0
+    """Standard deviation of the record errors, as a multiple of mean demand, >= 0."""
+    review_period: Annotated[Int, Field(ge=1, le=MAX_PERIODS), Why(PERIODS_WHY)] = 1
+    """Periods between the planner's reviews."""
+
+
+class InformationSpec(_Strict):
+    """Who may know what: advance demand and the central planner's view."""
+
+    advance_demand: AdvanceDemandSpec | None = None
+    """Extra demand known ahead (notice, rate, lift)."""
+    central: CentralViewSpec | None = None
+    """The planner's data delay, record error and review period."""
+
+
+class ScenarioFile(_Strict):
+    """A scenario file: sites listed downstream first, their costs, demand and horizon."""
+
+    name: Name | None = None
+    """The scenario's name (default: the file's stem)."""
+    description: Text = ""
+    """What the scenario is and where it comes from."""
+    periods: Annotated[Int, Field(ge=1, le=MAX_PERIODS), Why(PERIODS_WHY)]
+    """T: periods per episode."""
+    timing: Literal["clark_scarf", "board_game"] = "clark_scarf"
+    """The order of events in a period (envs.core)."""
+    lead_time_convention: Literal["echelon", "zipkin"] = "echelon"
+    """How the file counts lead times (echelon: L >= 1; zipkin: Zipkin's L, which is Echelon's L - 1)."""
+    pipeline_holding: StrictBool = False
+    """Charge holding cost on units in transit too."""
+    allocation: Literal["proportional", "priority"] = "proportional"
+    """How a short supplier shares its stock among customers."""
+    sites: Annotated[list[SiteSpec], Field(min_length=1, max_length=MAX_SITES), Why(SITES_WHY)]
+    """The sites, the most downstream first; each one's supplier is listed after it."""
+    demand: Annotated[dict[Name, Any], Field(min_length=1)]
+    """Customer-facing site names mapped to demand models (envs.demand)."""
+    information: InformationSpec | None = None
+    """Who may know what (advance demand, the central planner's view)."""
+
+
+def read_scenario_file(raw: Mapping[str, Any], source: str) -> ScenarioFile:
+    """Validate a scenario mapping against :class:`ScenarioFile`; one ConfigError line on failure."""
+    try:
+        return ScenarioFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_located(exc, raw)}") from None
+
+
+def _located(exc: ValidationError, raw: Mapping[str, Any]) -> str:
+    """The first error, located as a person reads the file: ``site 'retailer': field 'lead_time' ...``."""
+    error = exc.errors(include_url=False)[0]
+    parts = [p for p in error["loc"] if not is_type_tag(p)]
+    union = len(parts) < len(error["loc"])
+    where, noun, model = "", "key", ScenarioFile
+    if parts[:1] == ["sites"] and len(parts) == 2 and isinstance(parts[1], int):
+        return f"sites[{parts[1]}]: must be a mapping with fields {', '.join(REQUIRED_SITE)}, ... " \
+               f"(got {error['input']!r})"
+    if parts[:1] == ["sites"] and len(parts) >= 3 and isinstance(parts[1], int):
+        site = raw["sites"][parts[1]] if isinstance(raw.get("sites"), list) else None
+        name = site.get("name") if isinstance(site, Mapping) else None
+        where = f"site '{name}': " if isinstance(name, str) and name.strip() else f"sites[{parts[1]}]: "
+        noun, model, parts = "field", SiteSpec, parts[2:]
+    elif parts[:1] == ["information"] and len(parts) >= 3:
+        where = f"information: {parts[1]}: "
+        model = AdvanceDemandSpec if parts[1] == "advance_demand" else CentralViewSpec
+        parts = parts[2:]
+    elif parts[:1] == ["information"] and len(parts) == 2:
+        where, model, parts = "information: ", InformationSpec, parts[1:]
+    key, rest = str(parts[0]), ".".join(str(p) for p in parts[1:])
+    allowed = ", ".join(model.model_fields)
+    if error["type"] == "missing":
+        return f"{where}missing {noun} '{key}'"
+    if error["type"] == "extra_forbidden":
+        return f"{where}unknown {noun} '{key}' (allowed: {allowed})"
+    inner = f"{noun} '{key}'" + (f": {rest}" if rest else "")
+    return f"{where}{inner} {message(error, model, parts, union)}"
+
+
+REQUIRED_SITE = tuple(k for k, f in SiteSpec.model_fields.items() if f.is_required())
