@@ -130,6 +130,35 @@ class TrainConfig(BaseModel):
         return self.model_dump(mode="json")
 
 
+class Group(BaseModel):
+    """One model group of a run: which sites it orders for and where its files are."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    name: Annotated[str, Field(min_length=1, strict=True)]
+    """The group's name (shared, central, a site's name, planner, sites)."""
+    sites: Annotated[list[Annotated[str, Field(strict=True)]], Field(min_length=1)]
+    """The sites the group's model orders for."""
+    joint: StrictBool
+    """One joint action for all its sites (central) or one action per site."""
+    model: Annotated[str, Field(min_length=1, strict=True)]
+    """The model's file in the run folder."""
+    normalizer: Annotated[str, Field(strict=True)] | None = None
+    """Its VecNormalize statistics (sb3 with normalize: true)."""
+
+
+class RunRecord(TrainConfig):
+    """A run folder's ``config.yaml``: the resolved training config, its model groups, the sites it was
+    trained on and the fingerprint :mod:`agents.learned` checks before a model is played."""
+
+    groups: Annotated[list[Group], Field(min_length=1)]
+    """The model groups (:func:`group_layout`)."""
+    site_names: Annotated[list[Annotated[str, Field(strict=True)]], Field(min_length=1)]
+    """The scenario's sites, downstream first."""
+    fingerprint: dict[str, Annotated[str, Field(strict=True)]]
+    """Digests of the scenario and of the fields that decide what the models see and do."""
+
+
 def resolve_training_path(name_or_path: str | Path) -> Path:
     """A built-in training config name (``quickstart``) or a path to a YAML file."""
     return resolve_yaml(name_or_path, TRAINING_DIR, "training config")

@@ -33,9 +33,10 @@ from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError
 from echelon.envs.files import write_atomic
 from echelon.envs.scenario import load_scenario
+from echelon.envs.validation import parse_model
 from echelon.evaluation.metrics import compute_metrics
 from echelon.evaluation.rollout import common_episodes, rollout
-from echelon.training.config import TrainConfig, group_layout, load_train_config
+from echelon.training.config import RunRecord, TrainConfig, group_layout, load_train_config
 
 EVAL_SEED_OFFSET = 10_000
 CHECKPOINTS = "checkpoints"
@@ -268,6 +269,7 @@ def start_run(config: TrainConfig, out: Path) -> None:
 
 def resume_config(out: Path) -> TrainConfig:
     """The config a run folder was started with."""
-    raw = read_run_config(out)
-    raw = {k: v for k, v in raw.items() if k not in ("groups", "site_names", "fingerprint")}
-    return load_train_config(raw, where=str(Path(out) / "config.yaml"))
+    where = str(Path(out) / "config.yaml")
+    record = parse_model(RunRecord, read_run_config(out), where)
+    raw = record.model_dump(mode="json", exclude_unset=True, exclude={"groups", "site_names", "fingerprint"})
+    return load_train_config(raw, where=where)
