@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated batch sizes (default: 1,64,1024,16384)")
     p.add_argument("--seconds", type=_bounded(0.0, MAX_SECONDS), default=2.0,
                    help=f"seconds per measurement, at most {MAX_SECONDS:g} (default: 2)")
+    p.add_argument("--scale", action="store_true",
+                   help="instead, site-steps/s of the core on distribution trees of 4 to 5,000 sites (batch 256)")
     p.add_argument("--validate", type=_whole_range(1, MAX_SITES), metavar="SITES",
                    help="instead, time reading and validating a YAML serial chain of SITES sites")
     p.set_defaults(func=cmd_speed)

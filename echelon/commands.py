@@ -89,6 +89,19 @@ def cmd_speed(args: argparse.Namespace) -> int:
         vec_env_throughput,
     )
 
+    if args.scale:
+        from echelon.evaluation.throughput import SCALE_SIZES, scale_throughput
+
+        table = Table(title=f"Site-steps/s by network size (core, batch 256, {args.seconds:g} s per row)")
+        for col in ("what", "sites", "steps/s", "site-steps/s", "vs 50 sites"):
+            table.add_column(col, justify="right")
+        rows = [scale_throughput(n, 256, args.seconds) for n in SCALE_SIZES]
+        ref = next(r.site_steps_per_s for r, n in zip(rows, SCALE_SIZES, strict=True) if n == 50)
+        for r, n in zip(rows, SCALE_SIZES, strict=True):
+            table.add_row(r.label, f"{n:,}", f"{r.steps_per_s:,.0f}", f"{r.site_steps_per_s:,.3g}",
+                          f"{r.site_steps_per_s / ref:.2f}x")
+        Console().print(table)
+        return 0
     if args.validate:
         t = validation_time(args.validate)
         print(f"scenario validation: a {t.sites:,}-site serial chain read in {t.read_s:.2f} s (YAML) and "

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from echelon.envs.errors import ActionError
+from echelon.envs.network import SiteGraph
 from echelon.envs.scenario import Scenario
 
 _TINY = 1e-300
@@ -77,13 +78,11 @@ from now (None: no site; True: every site; else a ``[1, S]`` 0/1 row)."""
 class CoreParams:
     """Arrays compiled once from a :class:`~envs.scenario.Scenario` for :func:`step`.
 
-    Per-site parameters are ``[1, S]`` rows. Matrices over sites (``[S, S]``):
-    ``feeds[c, s] = 1`` if internal site s supplies c;
-    ``instant_feeds``: the rows of ``feeds`` whose orders reach the supplier at once (no order delay);
-    ``selects[s, c] = 1`` if s supplies c (picks each customer's supplier's stock);
-    ``siblings[c2, c] = 1`` if c2 and c share a supplier (outside-supplied sites form their own group);
-    ``ahead[c2, c] = 1`` if c2 is served before c by the same internal supplier;
-    ``subtree[k, j] = 1`` if k is j or downstream of j (echelon membership).
+    Per-site parameters are ``[1, S]`` rows. Sums and gathers over the network (each site's
+    supplier, its customers, its supplier's other customers, its subtree) are the operations of
+    ``graph`` (:class:`~envs.network.SiteGraph`), linear in the number of sites; the dense
+    ``[S, S]`` forms (``feeds``, ``selects``, ``siblings``, ``ahead``, ``subtree``) are built on
+    first use, for the policies and metrics that want them and for small networks.
 
     Timing (:mod:`envs.core`, module docstring): a shipment into site c spends ``lead_offset[c]``
     period ends in transit (L - 1, or L on board-game lanes with an order delay); an order with
@@ -95,12 +94,8 @@ class CoreParams:
     names: tuple[str, ...]
     timing: str  # "clark_scarf" or "board_game"
     supplier: np.ndarray  # int [S], -1: outside supplier
-    feeds: np.ndarray
-    instant_feeds: np.ndarray
-    selects: np.ndarray
-    siblings: np.ndarray
-    ahead: np.ndarray
-    subtree: np.ndarray
+    graph: SiteGraph
+    instant_customers: tuple[np.ndarray, ...]  # per site, its customers whose orders reach it at once (l_o = 0)
     outside_stock: np.ndarray  # [S], inf where a site's supplier is the outside one, else 0
     lead_time: np.ndarray  # int [S], fixed lead times (the maximum where random)
     lead_values: tuple[tuple[int, ...], ...]
@@ -145,35 +140,43 @@ class CoreParams:
     def n_sites(self) -> int:
         return len(self.names)
 
+    @property
+    def feeds(self) -> np.ndarray:
+        """``[S, S]``: 1 at (c, s) if internal site s supplies c."""
+        return self.graph.feeds
+
+    @property
+    def selects(self) -> np.ndarray:
+        """``[S, S]``: 1 at (s, c) if s supplies c (picks each customer's supplier's stock)."""
+        return self.graph.selects
+
+    @property
+    def siblings(self) -> np.ndarray:
+        """``[S, S]``: 1 at (c2, c) if c2 and c share a supplier (outside-supplied sites alone)."""
+        return self.graph.siblings
+
+    @property
+    def ahead(self) -> np.ndarray:
+        """``[S, S]``: 1 at (c2, c) if c2 is served before c by the same internal supplier."""
+        return self.graph.ahead
+
+    @property
+    def subtree(self) -> np.ndarray:
+        """``[S, S]``: 1 at (k, j) if k is j or downstream of j (echelon membership)."""
+        return self.graph.subtree
+
+    @functools.cached_property
+    def instant_feeds(self) -> np.ndarray:
+        """The rows of ``feeds`` whose orders reach the supplier at once (no order delay)."""
+        return self.feeds * (self.order_delay == 0)[:, None]
+
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> CoreParams:
         sites = scenario.sites
         n = len(sites)
         index = {s.name: i for i, s in enumerate(sites)}
-        supplier = np.array([-1 if s.supplier is None else index[s.supplier] for s in sites])
-        feeds = np.zeros((n, n))
-        selects = np.zeros((n, n))
-        siblings = np.zeros((n, n))
-        ahead = np.zeros((n, n))
-        for c in range(n):
-            s = supplier[c]
-            if s >= 0:
-                feeds[c, s] = 1.0
-                selects[s, c] = 1.0
-            for c2 in range(n):
-                if s >= 0 and supplier[c2] == s:
-                    siblings[c2, c] = 1.0
-                    rank2, rank = (sites[c2].priority, c2), (sites[c].priority, c)
-                    if rank2 < rank:
-                        ahead[c2, c] = 1.0
-            if s < 0:
-                siblings[c, c] = 1.0
-        subtree = np.zeros((n, n))
-        for k in range(n):
-            j = k
-            while j >= 0:
-                subtree[k, j] = 1.0
-                j = supplier[j]
+        supplier = np.array([-1 if s.supplier is None else index[s.supplier] for s in sites], dtype=np.int64)
+        graph = SiteGraph(supplier, [s.priority for s in sites])
         holding = np.array([s.holding_cost for s in sites])
         rate = np.array([holding[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
         lost = np.array([float(s.lost_sales) for s in sites])
@@ -182,6 +185,9 @@ class CoreParams:
         lead_max = np.array([s.lead_time.max for s in sites])
         lead_min = np.array([min(s.lead_time.values) for s in sites])
         delay = np.array([s.order_delay for s in sites])
+        instant = [[] for _ in range(n)]
+        for c in np.flatnonzero((supplier >= 0) & (delay == 0)):
+            instant[supplier[c]].append(c)
         board_game = scenario.timing == "board_game"
         extra = (delay >= 1).astype(int) if board_game else np.zeros(n, dtype=int)
         offset = lead_max - 1 + extra
@@ -191,12 +197,8 @@ class CoreParams:
             names=scenario.site_names,
             timing=scenario.timing,
             supplier=supplier,
-            feeds=feeds,
-            instant_feeds=feeds * (delay == 0)[:, None],
-            selects=selects,
-            siblings=siblings,
-            ahead=ahead,
-            subtree=subtree,
+            graph=graph,
+            instant_customers=tuple(np.array(c, dtype=np.int64) for c in instant),
             outside_stock=_row(np.where(supplier < 0, np.inf, 0.0)),
             lead_time=lead_max,
             lead_values=tuple(s.lead_time.values for s in sites),
@@ -231,7 +233,7 @@ class CoreParams:
             fixed_order_cost=_row(np.array([s.fixed_order_cost for s in sites])),
             ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites),
             proportional=scenario.allocation == "proportional",
-            single_customer=bool((feeds.sum(axis=0) <= 1).all()),
+            single_customer=bool((np.bincount(supplier[supplier >= 0], minlength=n) <= 1).all()),
             integral=all(m.integral for m in scenario.demand.values()),
             customer_facing=np.array([s.name in scenario.demand for s in sites]),
             initial_inventory=np.array([s.initial_inventory for s in sites]),
@@ -353,19 +355,20 @@ def allocate(owed: np.ndarray, stock: np.ndarray, params: CoreParams) -> np.ndar
     """
     if params.single_customer:
         return np.minimum(owed, stock)
+    graph = params.graph
     if not params.proportional:
-        return _allocate_priority(owed, stock, params.ahead)
-    total = np.dot(owed, params.siblings)
+        return _allocate_priority(owed, stock, graph)
+    total = graph.group_total(owed)
     ship = owed * np.minimum(stock / np.maximum(total, _TINY), 1.0)
     if params.integral:
         base = np.floor(ship + _ROUND)
         rest = owed - base
-        ship = base + _allocate_priority(rest, stock - np.dot(base, params.siblings), params.ahead)
+        ship = base + _allocate_priority(rest, stock - graph.group_total(base), graph)
     return ship
 
 
-def _allocate_priority(owed: np.ndarray, stock: np.ndarray, ahead: np.ndarray) -> np.ndarray:
-    return np.minimum(np.maximum(stock - np.dot(owed, ahead), 0.0), owed)
+def _allocate_priority(owed: np.ndarray, stock: np.ndarray, graph: SiteGraph) -> np.ndarray:
+    return np.minimum(np.maximum(stock - graph.before(owed), 0.0), owed)
 
 
 Pipeline = tuple[np.ndarray, ...]
@@ -462,14 +465,15 @@ def step(
             on_hand = on_hand + owed * now  # the outside supplier ships all it owes
     else:  # Clark–Scarf: ship from the stock of the previous period's end
         on_hand = state.on_hand
-    stock = np.dot(on_hand, p.selects) + p.outside_stock
+    graph = p.graph
+    stock = graph.of_supplier(on_hand, p.outside_stock)
     ship = allocate(owed, stock, p)
     owed = owed - ship
-    on_hand = on_hand - np.dot(ship, p.feeds)
+    on_hand = on_hand - graph.to_suppliers(ship)
     if p.any_supplier_lost:
         cancelled = owed * p.supplier_lost
         owed = owed - cancelled
-        lost_orders = np.dot(cancelled, p.feeds)
+        lost_orders = graph.to_suppliers(cancelled)
     else:
         cancelled = _zeros(owed.shape)
         lost_orders = 0.0
@@ -494,7 +498,7 @@ def step(
 
     # 5. costs (terms a scenario cannot incur are skipped, not computed as zeros)
     holding = p.holding_cost * on_hand
-    short = backlog + np.dot(owed, p.feeds)
+    short = backlog + graph.to_suppliers(owed)
     shortage = p.shortage_cost * (short + lost if p.any_lost or p.any_supplier_lost else short)
     cost = holding + shortage
     if p.pipeline_holding:
@@ -520,7 +524,7 @@ def step(
         transit=transit,
         pending=pending,
         last_order=q,
-        incoming=demand + np.dot(reached, p.feeds),
+        incoming=demand + graph.to_suppliers(reached),
         received=received,
         demand=demand,
     )
@@ -537,7 +541,7 @@ def step(
 
 def backlog_total(state: State, params: CoreParams) -> np.ndarray:
     """Backorders of each site [B]: external backlog plus orders it owes its customers."""
-    return state.backlog + state.owed @ params.feeds
+    return state.backlog + params.graph.to_suppliers(state.owed)
 
 
 def inventory_level(state: State, params: CoreParams) -> np.ndarray:
@@ -564,7 +568,7 @@ def echelon_inventory_position(state: State, params: CoreParams) -> np.ndarray:
     members of the subtree cancel out.
     """
     physical = state.on_hand + total(state.transit, state.on_hand) - state.backlog
-    return physical @ params.subtree + state.owed + total(state.pending, state.owed)
+    return params.graph.echelon(physical) + state.owed + total(state.pending, state.owed)
 
 
 def scheduled_arrivals(state: State, params: CoreParams) -> np.ndarray:
@@ -624,8 +628,13 @@ def sequential_orders(
     position = inventory_position(state, params)
     orders = np.zeros_like(position)
     placed = orders if not params.capacitated else np.zeros_like(position)  # orders after capacity
+    dense = params.graph.dense
     for j in range(params.n_sites):  # sites are indexed customers first
-        received = np.dot(placed, params.instant_feeds[:, j])
+        if dense:  # (tiny networks: the product is cheapest)
+            received = np.dot(placed, params.instant_feeds[:, j])
+        else:
+            customers = params.instant_customers[j]
+            received = placed[:, customers].sum(axis=1) if customers.size else np.zeros(len(placed))
         orders[:, j] = rule(j, position[:, j] - received, received)
         if params.capacitated:
             placed[:, j] = np.minimum(orders[:, j], params.capacity[0, j])

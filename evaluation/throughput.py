@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,10 @@ def _median_rate(step: Callable[[], None], seconds: float, windows: int = 9) -> 
     return float(np.median(rates))
 
 
-def core_throughput(scenario: str, batch: int, seconds: float, seed: int = 0) -> Throughput:
-    """Periods per second of :class:`Simulator` at ``batch`` (episode resets included)."""
+def core_throughput(scenario: Any, batch: int, seconds: float, seed: int = 0, label: str | None = None
+                    ) -> Throughput:
+    """Periods per second of :class:`Simulator` at ``batch`` (episode resets included), each site
+    ordering 4 units a period."""
     sim = Simulator(scenario, batch=batch)
     rng = np.random.default_rng(seed)
     sim.reset(rng)
@@ -53,7 +56,31 @@ def core_throughput(scenario: str, batch: int, seconds: float, seed: int = 0) ->
         sim.step(orders, validate=False)
 
     rate = _median_rate(step, seconds)
-    return Throughput(f"core {scenario}", batch, rate, rate * batch * sim.n_sites)
+    return Throughput(label or f"core {scenario}", batch, rate, rate * batch * sim.n_sites)
+
+
+SCALE_SIZES = (4, 50, 500, 5000)
+"""Network sizes of ``echelon speed --scale``."""
+
+
+def distribution_tree(nodes: int, periods: int = 100) -> dict[str, Any]:
+    """A plant, about sqrt(nodes) DCs and stores under them, ``nodes`` sites in all; Poisson(4) demand
+    at every store, costs and lead times of a textbook distribution network."""
+    dcs = max(1, round((nodes - 1) ** 0.5) - 1)
+    stores = nodes - 1 - dcs
+    sites: list[dict[str, Any]] = [
+        {"name": f"store{i}", "supplier": f"dc{i % dcs}", "lead_time": 1 + i % 2, "holding_cost": 2.0,
+         "backlog_cost": 20.0, "initial_inventory": 8} for i in range(stores)]
+    sites += [{"name": f"dc{d}", "supplier": "plant", "lead_time": 2, "holding_cost": 1.0, "initial_inventory": 40}
+              for d in range(dcs)]
+    sites.append({"name": "plant", "lead_time": 3, "holding_cost": 0.5, "initial_inventory": 200})
+    return {"name": f"tree{nodes}", "periods": periods, "sites": sites,
+            "demand": {f"store{i}": {"kind": "poisson", "mean": 4} for i in range(stores)}}
+
+
+def scale_throughput(nodes: int, batch: int, seconds: float) -> Throughput:
+    """Site-steps per second of the core on a :func:`distribution_tree` of ``nodes`` sites."""
+    return core_throughput(distribution_tree(nodes), batch, seconds, label=f"core tree of {nodes:,} sites")
 
 
 def parallel_env_throughput(scenario: str, seconds: float, seed: int = 0) -> Throughput:
