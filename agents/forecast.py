@@ -55,7 +55,7 @@ class ForecastBaseStock(Policy):
         self.z = per_site(z, scenario, f"{where}: z")
         self.cover = np.array([s.lead_time.mean + s.order_delay for s in scenario.sites])
         delayed = {s.supplier for s in scenario.sites if s.order_delay and s.supplier}
-        self._instant = [s.name not in delayed for s in scenario.sites]  # every customer's order arrives at once
+        self._instant = np.array([s.name not in delayed for s in scenario.sites])  # every customer's order at once
         self._history: list[np.ndarray] = []
 
     def reset(self, batch: int, rng: np.random.Generator) -> None:
@@ -65,19 +65,17 @@ class ForecastBaseStock(Policy):
         if not self._history:  # start from the steady flow of the initial state
             self._history = [state.incoming] * (self.window - 1)
         history = np.stack(self._history)  # [p - 1, B, S], oldest first
-        customer = np.dot(state.demand, self.params.subtree)  # end-customer demand in each site's subtree
+        customer = self.params.graph.echelon(state.demand)  # end-customer demand in each site's subtree
         current = np.empty_like(state.on_hand)
 
-        def rule(j: int, position: np.ndarray, received: np.ndarray) -> np.ndarray:
+        def rule(j: np.ndarray, position: np.ndarray, received: np.ndarray) -> np.ndarray:
             # what the site saw this period: its customer demand plus the orders its customers placed on it
             # (those just placed where they arrive at once, else those that arrived), or, sharing
             # information, the end-customer demand it ultimately serves
             if self.signal == "customer":
                 current[:, j] = customer[:, j]
-            elif self._instant[j]:
-                current[:, j] = state.demand[:, j] + received
             else:
-                current[:, j] = state.incoming[:, j]
+                current[:, j] = np.where(self._instant[j], state.demand[:, j] + received, state.incoming[:, j])
             window = np.concatenate([history[:, :, j], current[None, :, j]])
             mean, std = window.mean(axis=0), window.std(axis=0, ddof=1)
             level = mean * self.cover[j] + self.z[j] * std * np.sqrt(self.cover[j])

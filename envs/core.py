@@ -95,7 +95,6 @@ class CoreParams:
     timing: str  # "clark_scarf" or "board_game"
     supplier: np.ndarray  # int [S], -1: outside supplier
     graph: SiteGraph
-    instant_customers: tuple[np.ndarray, ...]  # per site, its customers whose orders reach it at once (l_o = 0)
     outside_stock: np.ndarray  # [S], inf where a site's supplier is the outside one, else 0
     lead_time: np.ndarray  # int [S], fixed lead times (the maximum where random)
     lead_values: tuple[tuple[int, ...], ...]
@@ -185,9 +184,6 @@ class CoreParams:
         lead_max = np.array([s.lead_time.max for s in sites])
         lead_min = np.array([min(s.lead_time.values) for s in sites])
         delay = np.array([s.order_delay for s in sites])
-        instant = [[] for _ in range(n)]
-        for c in np.flatnonzero((supplier >= 0) & (delay == 0)):
-            instant[supplier[c]].append(c)
         board_game = scenario.timing == "board_game"
         extra = (delay >= 1).astype(int) if board_game else np.zeros(n, dtype=int)
         offset = lead_max - 1 + extra
@@ -198,7 +194,6 @@ class CoreParams:
             timing=scenario.timing,
             supplier=supplier,
             graph=graph,
-            instant_customers=tuple(np.array(c, dtype=np.int64) for c in instant),
             outside_stock=_row(np.where(supplier < 0, np.inf, 0.0)),
             lead_time=lead_max,
             lead_values=tuple(s.lead_time.values for s in sites),
@@ -614,30 +609,31 @@ def order_up_to(levels: np.ndarray, position: np.ndarray) -> np.ndarray:
 
 
 def sequential_orders(
-    state: State, params: CoreParams, rule: Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+    state: State, params: CoreParams, rule: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 ) -> np.ndarray:
-    """Orders ``[B, S]`` of installation policies, decided site by site, customers first.
+    """Orders ``[B, S]`` of installation policies, decided customers first.
 
     A site's inventory position [IP] counts the orders its customers place this
     same period where they reach it at once (no order delay), as textbook
     installation policies do. So local base-stock levels S_j = S^e_j - sum of
     the customers' S^e reproduce the echelon base-stock policy on a chain
-    (Axsäter 1993). ``rule(j, position, received)`` gives site j's order from
-    that position and the orders ``received`` from its customers this period.
+    (Axsäter 1993). ``rule(sites, position, received)`` gives the orders ``[B, k]`` of the
+    ``k`` sites in ``sites`` from their positions and the orders ``received`` from their customers
+    this period. Sites decide by height in the tree (those without customers first), so the loop
+    runs once per level of the network, not once per site.
     """
     position = inventory_position(state, params)
     orders = np.zeros_like(position)
     placed = orders if not params.capacitated else np.zeros_like(position)  # orders after capacity
-    dense = params.graph.dense
-    for j in range(params.n_sites):  # sites are indexed customers first
-        if dense:  # (tiny networks: the product is cheapest)
-            received = np.dot(placed, params.instant_feeds[:, j])
+    graph = params.graph
+    for sites in graph.by_height:
+        if graph.dense:  # (tiny networks: the product is cheapest)
+            received = np.dot(placed, params.instant_feeds[:, sites])
         else:
-            customers = params.instant_customers[j]
-            received = placed[:, customers].sum(axis=1) if customers.size else np.zeros(len(placed))
-        orders[:, j] = rule(j, position[:, j] - received, received)
+            received = graph.to_suppliers(placed * params.instant)[:, sites]
+        orders[:, sites] = rule(sites, position[:, sites] - received, received)
         if params.capacitated:
-            placed[:, j] = np.minimum(orders[:, j], params.capacity[0, j])
+            placed[:, sites] = np.minimum(orders[:, sites], params.capacity[0, sites])
     return orders
 
 
@@ -651,8 +647,8 @@ def installation_base_stock(
     """
     levels = np.broadcast_to(levels, state.on_hand.shape)
 
-    def rule(j: int, position: np.ndarray, _: np.ndarray) -> np.ndarray:
-        order = np.maximum(levels[:, j] - position, 0.0)
-        return order if fixed is None else np.where(np.isnan(fixed[:, j]), order, fixed[:, j])
+    def rule(sites: np.ndarray, position: np.ndarray, _: np.ndarray) -> np.ndarray:
+        order = np.maximum(levels[:, sites] - position, 0.0)
+        return order if fixed is None else np.where(np.isnan(fixed[:, sites]), order, fixed[:, sites])
 
     return sequential_orders(state, params, rule)

@@ -61,6 +61,8 @@ class SiteGraph:
             s = self.supplier[c]
             if s >= 0 and height[c] + 1 > height[s]:
                 height[s] = height[c] + 1
+        self.by_height = [np.flatnonzero(height == h) for h in range(int(height.max()) + 1 if self.n else 0)]
+        """Every site by height (0: no customers), lowest first: a site's customers are all in earlier groups."""
         levels = []
         for h in range(int(height.max()) + 1 if self.n else 0):
             sites = np.flatnonzero((height == h) & (self.supplier >= 0))
