@@ -13,7 +13,7 @@ may know; these policies use exactly that (:meth:`Policy.decide`):
   by the extra demand it knows of in the echelon's customers within the
   periods the echelon's order covers.
 * :class:`Local` (``local``): every site orders up to its own level [S_j] on its
-  real-time inventory position, customers first (:func:`envs.core.sequential_orders`);
+  real-time inventory position, customers first (:func:`envs.ordering.sequential_orders`);
   with ``knowledge: true`` a site raises its target by the extra demand it knows
   is coming within the periods its order covers (order delay + lead time): the
   base-stock form that is optimal with advance demand information (Gallego &
@@ -36,9 +36,12 @@ from typing import Any
 import numpy as np
 
 from echelon.agents.policy import Policy, SiteValues, per_site, site_label
-from echelon.envs.core import CoreParams, State, echelon_inventory_position, installation_base_stock, order_up_to
+from echelon.envs.core import State
 from echelon.envs.errors import ConfigError
 from echelon.envs.information import Knowledge
+from echelon.envs.ordering import installation_base_stock, order_up_to
+from echelon.envs.params import CoreParams
+from echelon.envs.positions import echelon_inventory_position
 from echelon.envs.scenario import Scenario
 
 

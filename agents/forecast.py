@@ -26,8 +26,9 @@ from statistics import NormalDist
 import numpy as np
 
 from echelon.agents.policy import Policy, SiteValues, per_site, site_label
-from echelon.envs.core import State, sequential_orders
+from echelon.envs.core import State
 from echelon.envs.errors import ConfigError
+from echelon.envs.ordering import sequential_orders
 from echelon.envs.scenario import Scenario
 
 SIGNALS = ("incoming", "customer")

@@ -7,7 +7,7 @@ level [S], reorder point [s] or [r], order quantity [Q], inventory position [IP]
 (on hand - backorders + pipeline), echelon inventory position [IP^e].
 
 Installation policies decide site by site, customers first, each counting the
-orders its customers place that same period (:func:`envs.core.sequential_orders`).
+orders its customers place that same period (:func:`envs.ordering.sequential_orders`).
 """
 
 from __future__ import annotations
@@ -16,16 +16,10 @@ import numpy as np
 
 from echelon.agents.policy import Policy, SiteValues, per_site, site_label
 from echelon.envs.actions import default_max_order
-from echelon.envs.core import (
-    State,
-    echelon_inventory_position,
-    installation_base_stock,
-    inventory_level,
-    order_up_to,
-    pipeline,
-    sequential_orders,
-)
+from echelon.envs.core import State
 from echelon.envs.errors import ConfigError
+from echelon.envs.ordering import installation_base_stock, order_up_to, sequential_orders
+from echelon.envs.positions import echelon_inventory_position, inventory_level, pipeline
 from echelon.envs.scenario import Scenario
 
 

@@ -39,11 +39,12 @@ from gymnasium import spaces
 
 from echelon.agents.policy import Policy
 from echelon.envs.actions import ActionForm, make_action_form
-from echelon.envs.core import CoreParams, State
+from echelon.envs.core import State
 from echelon.envs.errors import ConfigError
 from echelon.envs.hybrid_rule import HybridRule
 from echelon.envs.information import Knowledge
 from echelon.envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
+from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario
 
 VIEW_LEVELS = OBSERVATION_LEVELS

@@ -14,7 +14,8 @@ import numpy as np
 from echelon.agents.dp import DPSolution, solve
 from echelon.agents.policy import Policy
 from echelon.agents.single_site import SiteModel, pipeline_state, site_models
-from echelon.envs.core import State, inventory_position
+from echelon.envs.core import State
+from echelon.envs.positions import inventory_position
 from echelon.envs.scenario import Scenario
 
 

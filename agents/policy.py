@@ -22,9 +22,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from echelon.envs.core import CoreParams, State
+from echelon.envs.core import State
 from echelon.envs.errors import ConfigError
 from echelon.envs.information import Knowledge
+from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario
 
 SiteValues = float | Sequence[float] | Mapping[str, float]

@@ -25,8 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from echelon.envs.core import CoreParams, Flows, State, echelon_inventory_position, installation_base_stock, order_up_to
+from echelon.envs.core import Flows, State
 from echelon.envs.information import Knowledge
+from echelon.envs.ordering import installation_base_stock, order_up_to
+from echelon.envs.params import CoreParams
+from echelon.envs.positions import echelon_inventory_position
 from echelon.envs.scenario import Scenario
 from echelon.envs.simulator import Simulator, sample_episode, tile_episode
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from echelon.envs.core import CoreParams, State, scheduled_arrivals
+from echelon.envs.core import State
 from echelon.envs.errors import ConfigError
+from echelon.envs.params import CoreParams
+from echelon.envs.positions import scheduled_arrivals
 from echelon.envs.scenario import Scenario
 
 _TAIL = 1e-15  # one-period demand is truncated where its upper tail falls below this

@@ -32,9 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.actions import default_max_order
-from echelon.envs.core import backlog_total, pipeline
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_PERIODS
+from echelon.envs.positions import backlog_total, pipeline
 from echelon.envs.scenario import load_scenario
 from echelon.envs.simulator import Episode
 from echelon.envs.validation import check_model

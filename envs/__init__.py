@@ -7,11 +7,12 @@ with Gymnasium.
 from gymnasium.envs.registration import register, registry
 
 from echelon.envs.central import CentralSupplyChainEnv
-from echelon.envs.core import CoreParams, Flows, State, initial_state, step
+from echelon.envs.core import Flows, State, initial_state, step
 from echelon.envs.errors import ActionError, ConfigError, EchelonError
 from echelon.envs.hybrid import HybridSupplyChainEnv
 from echelon.envs.hybrid_marl import HybridControlEnv, hybrid_parallel_env
 from echelon.envs.parallel import SupplyChainEnv, env, parallel_env, raw_env
+from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario, available_scenarios, load_scenario
 from echelon.envs.simulator import Episode, Simulator, sample_episode
 

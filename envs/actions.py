@@ -14,7 +14,7 @@ form                    space per site             order placed
 ``demand_plus`` is the "d + x" rule of Oroojlooyjadid et al. (2022, "A deep
 Q-network for the beer game"): order what was asked plus an adjustment x in
 [-m, m]. ``target`` sets the site's base-stock level every period (executed as
-:func:`envs.core.installation_base_stock`): a state-dependent base-stock policy,
+:func:`envs.ordering.installation_base_stock`): a state-dependent base-stock policy,
 so the optimum of a serial chain is one constant action per site. An action
 outside its space raises :class:`~envs.errors.ActionError`.
 
@@ -40,8 +40,10 @@ from collections.abc import Sequence
 import numpy as np
 from gymnasium import spaces
 
-from echelon.envs.core import CoreParams, State, installation_base_stock
+from echelon.envs.core import State
 from echelon.envs.errors import ActionError
+from echelon.envs.ordering import installation_base_stock
+from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario
 
 _BOOLS = (bool, np.bool_)  # True is 1 to Python, but an order of True is a mistake

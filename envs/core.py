@@ -44,7 +44,7 @@ Under both, an order placed at the end of period t with order delay l_o and
 lead time L, filled at once, is on hand at the start of period t + l_o + L, in
 time for that period's demand; and it enters its supplier's decision exactly
 l_o periods after it was placed (with l_o = 0, in the same period:
-:func:`sequential_orders`). The two conventions move the same goods at the same
+:func:`envs.ordering.sequential_orders`). The two conventions move the same goods at the same
 times; they differ in where stock sits at a period's end (in the supplier's
 stock, or already in transit) and so in what it costs.
 
@@ -55,185 +55,16 @@ Invariants (tested): units are conserved per site and in total, and
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from echelon.envs.errors import ActionError
 from echelon.envs.network import SiteGraph
-from echelon.envs.scenario import Scenario
+from echelon.envs.params import CoreParams, Masks
 
 _TINY = 1e-300
 _ROUND = 1e-9
-# Products over sites use np.dot: on the tiny arrays of a batch-1 env it is a third cheaper than `@`.
-
-
-Masks = tuple[None | bool | np.ndarray, ...]
-"""Per-offset site masks of a pipeline: entry o selects the sites whose inflow is due o periods
-from now (None: no site; True: every site; else a ``[1, S]`` 0/1 row)."""
-
-
-@dataclass(frozen=True, eq=False)
-class CoreParams:
-    """Arrays compiled once from a :class:`~envs.scenario.Scenario` for :func:`step`.
-
-    Per-site parameters are ``[1, S]`` rows. Sums and gathers over the network (each site's
-    supplier, its customers, its supplier's other customers, its subtree) are the operations of
-    ``graph`` (:class:`~envs.network.SiteGraph`), linear in the number of sites; the dense
-    ``[S, S]`` forms (``feeds``, ``selects``, ``siblings``, ``ahead``, ``subtree``) are built on
-    first use, for the policies and metrics that want them and for small networks.
-
-    Timing (:mod:`envs.core`, module docstring): a shipment into site c spends ``lead_offset[c]``
-    period ends in transit (L - 1, or L on board-game lanes with an order delay); an order with
-    order delay l_o >= 1 spends l_o - 1 period ends in transmission (``pending``) and then joins what
-    its supplier owes, at the start of the period (``early_join``, board game) or at its end
-    (Clark–Scarf); with l_o = 0 it joins at once.
-    """
-
-    names: tuple[str, ...]
-    timing: str  # "clark_scarf" or "board_game"
-    supplier: np.ndarray  # int [S], -1: outside supplier
-    graph: SiteGraph
-    outside_stock: np.ndarray  # [S], inf where a site's supplier is the outside one, else 0
-    lead_time: np.ndarray  # int [S], fixed lead times (the maximum where random)
-    lead_values: tuple[tuple[int, ...], ...]
-    lead_probs: tuple[tuple[float, ...], ...]
-    random_lead: bool
-    lead_offset: np.ndarray  # int [S]: period ends a shipment spends in transit (the maximum where random)
-    lead_extra: np.ndarray  # int [1, S]: lead_offset - (L - 1), added to drawn lead times
-    lead_slots: int  # R = max lead_offset: slots of the transit pipeline
-    lead_masks: Masks  # offsets 0..R
-    order_delay: np.ndarray  # int [S]
-    delay_slots: int  # D = max l_o - 1: slots of order transmission
-    delay_masks: Masks  # offsets 0..D of the sites with l_o >= 1
-    any_delay: bool
-    instant: np.ndarray  # float [1, S], 1 where l_o = 0
-    any_instant: bool
-    all_instant: bool
-    early_join: bool  # board game: delayed orders join what the supplier owes at the start of the period
-    ship_after_arrivals: bool  # board game: suppliers ship from stock that includes this period's receipts
-    outside_now: np.ndarray | None  # [1, S]: board game, lanes from outside that can arrive in the period shipped
-    capacity: np.ndarray  # [S], inf = uncapacitated
-    capacitated: bool
-    holding_cost: np.ndarray  # [S] h'
-    pipeline_rate: np.ndarray  # [S] holding rate of the site's shipper, 0 if off or outside
-    shortage_cost: np.ndarray  # [S] p
-    lost: np.ndarray  # float [S], 1 at lost-sales sites
-    backlogs: np.ndarray  # float [S], 1 - lost
-    any_lost: bool
-    supplier_lost: np.ndarray  # float [S], 1 where the site's internal supplier loses unmet orders
-    any_supplier_lost: bool
-    pipeline_holding: bool  # any pipeline_rate > 0
-    order_cost: np.ndarray  # [S] c
-    fixed_order_cost: np.ndarray  # [S] K
-    ordering_costs: bool  # any c or K > 0
-    proportional: bool
-    single_customer: bool  # no supplier has two customers (serial chains): no allocation needed
-    integral: bool
-    customer_facing: np.ndarray  # bool [S]
-    initial_inventory: np.ndarray
-    initial_pipeline: np.ndarray
-
-    @property
-    def n_sites(self) -> int:
-        return len(self.names)
-
-    @property
-    def feeds(self) -> np.ndarray:
-        """``[S, S]``: 1 at (c, s) if internal site s supplies c."""
-        return self.graph.feeds
-
-    @property
-    def selects(self) -> np.ndarray:
-        """``[S, S]``: 1 at (s, c) if s supplies c (picks each customer's supplier's stock)."""
-        return self.graph.selects
-
-    @property
-    def siblings(self) -> np.ndarray:
-        """``[S, S]``: 1 at (c2, c) if c2 and c share a supplier (outside-supplied sites alone)."""
-        return self.graph.siblings
-
-    @property
-    def ahead(self) -> np.ndarray:
-        """``[S, S]``: 1 at (c2, c) if c2 is served before c by the same internal supplier."""
-        return self.graph.ahead
-
-    @property
-    def subtree(self) -> np.ndarray:
-        """``[S, S]``: 1 at (k, j) if k is j or downstream of j (echelon membership)."""
-        return self.graph.subtree
-
-    @functools.cached_property
-    def instant_feeds(self) -> np.ndarray:
-        """The rows of ``feeds`` whose orders reach the supplier at once (no order delay)."""
-        return self.feeds * (self.order_delay == 0)[:, None]
-
-    @classmethod
-    def from_scenario(cls, scenario: Scenario) -> CoreParams:
-        sites = scenario.sites
-        n = len(sites)
-        index = {s.name: i for i, s in enumerate(sites)}
-        supplier = np.array([-1 if s.supplier is None else index[s.supplier] for s in sites], dtype=np.int64)
-        graph = SiteGraph(supplier, [s.priority for s in sites])
-        holding = np.array([s.holding_cost for s in sites])
-        rate = np.array([holding[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
-        lost = np.array([float(s.lost_sales) for s in sites])
-        supplier_lost = np.array([lost[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
-        capacity = np.array([s.capacity for s in sites])
-        lead_max = np.array([s.lead_time.max for s in sites])
-        lead_min = np.array([min(s.lead_time.values) for s in sites])
-        delay = np.array([s.order_delay for s in sites])
-        board_game = scenario.timing == "board_game"
-        extra = (delay >= 1).astype(int) if board_game else np.zeros(n, dtype=int)
-        offset = lead_max - 1 + extra
-        lead_slots, delay_slots = int(offset.max()), max(int(delay.max()) - 1, 0)
-        outside_now = (supplier < 0) & (delay == 0) & (lead_min == 1)
-        return cls(
-            names=scenario.site_names,
-            timing=scenario.timing,
-            supplier=supplier,
-            graph=graph,
-            outside_stock=_row(np.where(supplier < 0, np.inf, 0.0)),
-            lead_time=lead_max,
-            lead_values=tuple(s.lead_time.values for s in sites),
-            lead_probs=tuple(s.lead_time.probs for s in sites),
-            random_lead=any(not s.lead_time.fixed for s in sites),
-            lead_offset=offset,
-            lead_extra=extra.reshape(1, -1),
-            lead_slots=lead_slots,
-            lead_masks=_masks(offset, np.ones(n, dtype=bool), lead_slots),
-            order_delay=delay,
-            delay_slots=delay_slots,
-            delay_masks=_masks(delay - 1, delay >= 1, delay_slots),
-            any_delay=bool((delay >= 1).any()),
-            instant=_row(delay == 0),
-            any_instant=bool((delay == 0).any()),
-            all_instant=bool((delay == 0).all()),
-            early_join=board_game,
-            ship_after_arrivals=board_game,
-            outside_now=_row(outside_now) if board_game and outside_now.any() else None,
-            capacity=_row(capacity),
-            capacitated=bool(np.isfinite(capacity).any()),
-            holding_cost=_row(holding),
-            pipeline_rate=_row(rate * float(scenario.pipeline_holding)),
-            shortage_cost=_row(np.array([s.shortage_cost for s in sites])),
-            lost=_row(lost),
-            backlogs=_row(1.0 - lost),
-            any_lost=bool(lost.any()),
-            supplier_lost=_row(supplier_lost),
-            any_supplier_lost=bool(supplier_lost.any()),
-            pipeline_holding=bool((rate * float(scenario.pipeline_holding) > 0).any()),
-            order_cost=_row(np.array([s.order_cost for s in sites])),
-            fixed_order_cost=_row(np.array([s.fixed_order_cost for s in sites])),
-            ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites),
-            proportional=scenario.allocation == "proportional",
-            single_customer=bool((np.bincount(supplier[supplier >= 0], minlength=n) <= 1).all()),
-            integral=all(m.integral for m in scenario.demand.values()),
-            customer_facing=np.array([s.name in scenario.demand for s in sites]),
-            initial_inventory=np.array([s.initial_inventory for s in sites]),
-            initial_pipeline=np.array([s.initial_pipeline for s in sites]),
-        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -242,20 +73,6 @@ def _zeros(shape: tuple[int, ...]) -> np.ndarray:
     zeros = np.zeros(shape)
     zeros.flags.writeable = False
     return zeros
-
-
-def _row(values: np.ndarray) -> np.ndarray:
-    """A per-site parameter as a ``[1, S]`` row: same-shape arithmetic at batch 1 is cheapest."""
-    return np.asarray(values, dtype=np.float64).reshape(1, -1)
-
-
-def _masks(offset: np.ndarray, active: np.ndarray, slots: int) -> Masks:
-    """:data:`Masks` of a pipeline with ``slots`` slots: the active sites by ``offset`` (0..slots)."""
-    out: list[None | bool | np.ndarray] = []
-    for value in range(slots + 1):
-        chosen = (offset == value) & active
-        out.append(None if not chosen.any() else True if chosen.all() else _row(chosen))
-    return tuple(out)
 
 
 @dataclass(slots=True, eq=False)
@@ -532,62 +349,6 @@ def step(
     return next_state, flows
 
 
-# --------------------------------------------------------------------------- derived quantities
-
-def backlog_total(state: State, params: CoreParams) -> np.ndarray:
-    """Backorders of each site [B]: external backlog plus orders it owes its customers."""
-    return state.backlog + params.graph.to_suppliers(state.owed)
-
-
-def inventory_level(state: State, params: CoreParams) -> np.ndarray:
-    """Inventory level [IL] = on hand - backlog."""
-    return state.on_hand - backlog_total(state, params)
-
-
-def pipeline(state: State) -> np.ndarray:
-    """Ordered, not yet received: in transmission + owed by the supplier + in transit."""
-    return total(state.pending, state.owed) + state.owed + total(state.transit, state.owed)
-
-
-def inventory_position(state: State, params: CoreParams) -> np.ndarray:
-    """Installation inventory position [IP] = inventory level + pipeline."""
-    return inventory_level(state, params) + pipeline(state)
-
-
-def echelon_inventory_position(state: State, params: CoreParams) -> np.ndarray:
-    """Echelon inventory position [IP^e] of every site (Clark & Scarf 1960).
-
-    Stock on hand and in transit anywhere in the site's subtree (itself and
-    everything downstream of it), less external backlog there, plus what the
-    site has on order from outside its subtree. Orders and backorders between
-    members of the subtree cancel out.
-    """
-    physical = state.on_hand + total(state.transit, state.on_hand) - state.backlog
-    return params.graph.echelon(physical) + state.owed + total(state.pending, state.owed)
-
-
-def scheduled_arrivals(state: State, params: CoreParams) -> np.ndarray:
-    """Units due at each site 1, 2, ..., H periods from now, ``[B, S, H]``, H = max(l_o + L) - 1 (at least 1).
-
-    Stock in transit arrives when its slot comes due. Orders in transmission and
-    orders the supplier owes are counted when they would arrive if the supplier
-    shipped them as soon as they reach it: exact for sites supplied from outside,
-    optimistic where an internal supplier is short. Summed over h it is the
-    site's :func:`pipeline`.
-    """
-    n = params.n_sites
-    horizon = max(1, int((params.order_delay + params.lead_time).max()) - 1)
-    out = np.zeros((state.batch, n, horizon))
-    sites = np.arange(n)
-    for j, slot in enumerate(state.transit):  # slot j arrives in j + 1 periods
-        out[:, :, min(j, horizon - 1)] += slot
-    owed_at = np.clip(params.lead_offset, 0, horizon - 1)  # shipped next period: in 1 + offset periods
-    out[:, sites, owed_at] += state.owed
-    for j, slot in enumerate(state.pending):  # reaches the supplier in j + 1 periods, arrives L later
-        out[:, sites, np.clip(j + params.lead_time, 0, horizon - 1)] += slot
-    return out
-
-
 def check_orders(orders: np.ndarray, shape: tuple[int, ...], where: str = "orders") -> np.ndarray:
     """Validate order quantities: right shape, finite, >= 0. Returns a float64 array."""
     try:
@@ -601,54 +362,3 @@ def check_orders(orders: np.ndarray, shape: tuple[int, ...], where: str = "order
     if (arr < 0).any():
         raise ActionError(f"{where}: order quantities must be >= 0 (got {arr.min():g})")
     return arr
-
-
-def order_up_to(levels: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """Base-stock (order-up-to) rule: q = max(0, S - IP) for levels [S] and positions [IP]."""
-    return np.maximum(levels - position, 0.0)
-
-
-def sequential_orders(
-    state: State, params: CoreParams, rule: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """Orders ``[B, S]`` of installation policies, decided customers first.
-
-    A site's inventory position [IP] counts the orders its customers place this
-    same period where they reach it at once (no order delay), as textbook
-    installation policies do. So local base-stock levels S_j = S^e_j - sum of
-    the customers' S^e reproduce the echelon base-stock policy on a chain
-    (Axsäter 1993). ``rule(sites, position, received)`` gives the orders ``[B, k]`` of the
-    ``k`` sites in ``sites`` from their positions and the orders ``received`` from their customers
-    this period. Sites decide by height in the tree (those without customers first), so the loop
-    runs once per level of the network, not once per site.
-    """
-    position = inventory_position(state, params)
-    orders = np.zeros_like(position)
-    placed = orders if not params.capacitated else np.zeros_like(position)  # orders after capacity
-    graph = params.graph
-    for sites in graph.by_height:
-        if graph.dense:  # (tiny networks: the product is cheapest)
-            received = np.dot(placed, params.instant_feeds[:, sites])
-        else:
-            received = graph.to_suppliers(placed * params.instant)[:, sites]
-        orders[:, sites] = rule(sites, position[:, sites] - received, received)
-        if params.capacitated:
-            placed[:, sites] = np.minimum(orders[:, sites], params.capacity[0, sites])
-    return orders
-
-
-def installation_base_stock(
-    state: State, params: CoreParams, levels: np.ndarray, fixed: np.ndarray | None = None
-) -> np.ndarray:
-    """Order up to ``levels`` (``[S]`` or one row per copy ``[B, S]``) on each site's position.
-
-    ``fixed``: ``[B, S]`` orders of sites another policy decides (NaN where the levels decide);
-    the sites ordering up to a level see them as their customers' orders.
-    """
-    levels = np.broadcast_to(levels, state.on_hand.shape)
-
-    def rule(sites: np.ndarray, position: np.ndarray, _: np.ndarray) -> np.ndarray:
-        order = np.maximum(levels[:, sites] - position, 0.0)
-        return order if fixed is None else np.where(np.isnan(fixed[:, sites]), order, fixed[:, sites])
-
-    return sequential_orders(state, params, rule)

@@ -5,7 +5,7 @@
 Every ``review_period`` (K) periods a central planner sets each site's
 installation base-stock level [S_i]; for the next K periods each site orders up
 to it on its local inventory position, q_i = max(0, S_i - IP_i), counting the
-orders its customers place that period (:func:`envs.core.installation_base_stock`).
+orders its customers place that period (:func:`envs.ordering.installation_base_stock`).
 The planner sees the whole network; the sites react every period on local
 information.
 
@@ -51,7 +51,7 @@ import numpy as np
 
 from echelon.envs.actions import default_max_target
 from echelon.envs.central import ControllerEnv
-from echelon.envs.core import installation_base_stock
+from echelon.envs.ordering import installation_base_stock
 from echelon.envs.scenario import Scenario, load_scenario
 
 TARGET_FORMS = ("continuous", "discrete")

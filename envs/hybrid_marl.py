@@ -6,7 +6,7 @@ Agents are ``planner`` and one agent per site. Every ``review_period`` periods
 (the scenario's ``information.central.review_period``) the planner sets every
 site's order-up-to target; every period each site adjusts its target by a
 bounded amount and orders up to the result on its real-time inventory
-position, customers first (:func:`envs.core.installation_base_stock`). Between
+position, customers first (:func:`envs.ordering.installation_base_stock`). Between
 reviews the planner's action is not used (its observation says how many
 periods remain until the next review). The core is the one of every shell.
 

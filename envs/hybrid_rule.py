@@ -6,7 +6,7 @@ news of extra demand that has reached it, the periods until its next review);
 every period each site adjusts its target by an action a in 0..2m (an
 adjustment of a - m units) from its own view (its features now, its advance
 demand, its current target) and orders up to the result on its real-time
-inventory position, customers first (:func:`envs.core.installation_base_stock`).
+inventory position, customers first (:func:`envs.ordering.installation_base_stock`).
 
 Used by the PettingZoo env (:class:`envs.hybrid_marl.HybridControlEnv`, raw
 units) and by the trainer (scaled, with the site's one-hot and the time left),
@@ -19,10 +19,10 @@ import numpy as np
 from gymnasium import spaces
 
 from echelon.envs.actions import default_max_target
-from echelon.envs.core import installation_base_stock
 from echelon.envs.errors import ActionError
 from echelon.envs.information import Knowledge
 from echelon.envs.observations import ObservationSpec, Observer
+from echelon.envs.ordering import installation_base_stock
 from echelon.envs.scenario import Scenario
 
 

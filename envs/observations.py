@@ -23,7 +23,7 @@ An :class:`ObservationSpec` says what else a role's observation holds, in this
 order after the features: a one-hot of the site (``identity``), the fraction
 of the horizon left (``time_left``), last period's end-customer demand
 (``shared`` level), the site's pipeline by arrival period (``pipeline`` level:
-units due in 1, 2, ..., H periods, :func:`envs.core.scheduled_arrivals`) and
+units due in 1, 2, ..., H periods, :func:`envs.positions.scheduled_arrivals`) and
 the site's own advance demand signals (extra customer demand known for the next
 1..n periods, where the information model gives them). At the ``global`` level
 a site sees every site's features, in site order, instead of its own. With
@@ -42,8 +42,10 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from echelon.envs.core import CoreParams, State, backlog_total, scheduled_arrivals, total
+from echelon.envs.core import State, total
 from echelon.envs.errors import ConfigError
+from echelon.envs.params import CoreParams
+from echelon.envs.positions import backlog_total, scheduled_arrivals
 from echelon.envs.scenario import Scenario
 
 FEATURES = (

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from echelon.envs.core import backlog_total, inventory_position, total
+from echelon.envs.core import total
+from echelon.envs.positions import backlog_total, inventory_position
 from echelon.envs.simulator import Simulator
 
 RENDER_MODES = ("ansi", "rgb_array", "human")

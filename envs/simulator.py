@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from echelon.envs.core import CoreParams, Flows, State, check_orders, initial_state, step
+from echelon.envs.core import Flows, State, check_orders, initial_state, step
 from echelon.envs.errors import ActionError
 from echelon.envs.information import History, Knowledge, draw_extra_demand
 from echelon.envs.limits import check_batch_size
+from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario, load_scenario
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from echelon.envs.core import CoreParams
+from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario
 from echelon.evaluation.rollout import Trajectory
 

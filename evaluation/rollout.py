@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from echelon.agents.policy import Policy
-from echelon.envs.core import backlog_total
+from echelon.envs.positions import backlog_total
 from echelon.envs.scenario import Scenario
 from echelon.envs.simulator import Episode, Simulator, sample_episode
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from echelon.envs.core import CoreParams, initial_state, inventory_position, step
+from echelon.envs.core import initial_state, step
+from echelon.envs.params import CoreParams
+from echelon.envs.positions import inventory_position
 from echelon.envs.scenario import load_scenario
 
 

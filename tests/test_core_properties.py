@@ -6,7 +6,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from echelon.envs.core import CoreParams, initial_state, inventory_position, step
+from echelon.envs.core import initial_state, step
+from echelon.envs.params import CoreParams
+from echelon.envs.positions import inventory_position
 from echelon.envs.scenario import load_scenario
 from echelon.envs.simulator import Simulator
 

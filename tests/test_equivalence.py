@@ -80,7 +80,7 @@ def test_hybrid_matches_installation_base_stock_in_core(scenario):
     base-stock rule costs with the same levels on the same demand. textbook_serial has no order delays, so
     a site's position counts its customer's order of the same period; order_up_to on the positions alone
     would differ there (7298.6 against 5804.8), so the reference is the sequential rule."""
-    from echelon.envs.core import installation_base_stock
+    from echelon.envs.ordering import installation_base_stock
 
     levels = np.array([20.0, 20.0, 20.0, 20.0])[: len(envs.load_scenario(scenario).sites)]
     hyb = envs.HybridSupplyChainEnv(scenario=scenario, review_period=3)

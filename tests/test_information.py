@@ -180,7 +180,7 @@ def test_hybrid_control_env_passes_the_pettingzoo_tests():
 def test_hybrid_control_env_roles_and_equivalence():
     """The planner sees the network two periods old and no site's costs; a site sees its own signals and
     target; and planner targets + site adjustments cost what the core's installation rule costs."""
-    from echelon.envs.core import installation_base_stock
+    from echelon.envs.ordering import installation_base_stock
 
     scen = hybrid_scenario()
     env = envs.hybrid_parallel_env(scenario=scen, max_adjust=3)

@@ -61,7 +61,7 @@ def _tree(n_dc: int, stores_per_dc: int) -> dict:
 @pytest.mark.parametrize("allocation", ["proportional", "priority"])
 def test_the_sparse_operators_run_the_simulator_as_the_dense_products_do(allocation):
     """57 sites (above the dense threshold): the same costs, flows and echelon positions either way."""
-    from echelon.envs.core import echelon_inventory_position
+    from echelon.envs.positions import echelon_inventory_position
     from echelon.envs.simulator import Simulator
 
     spec = _tree(n_dc=4, stores_per_dc=13) | {"allocation": allocation}

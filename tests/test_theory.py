@@ -15,8 +15,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from echelon.envs.core import echelon_inventory_position, order_up_to
 from echelon.envs.demand import Poisson
+from echelon.envs.ordering import order_up_to
+from echelon.envs.positions import echelon_inventory_position
 from echelon.envs.scenario import load_scenario
 from echelon.envs.simulator import Simulator
 
