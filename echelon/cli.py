@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from echelon.commands import (
     cmd_benchmark,
     cmd_evaluate,
+    cmd_history,
     cmd_nash,
     cmd_optimal,
     cmd_play,
@@ -34,6 +35,7 @@ examples:
   echelon show beer_game                 validate a scenario and print its network
   echelon show my_network.yaml           ... or your own YAML file
   echelon speed                          throughput of the core and the ParallelEnv
+  echelon history sales.csv              a demand history: series, means, variability, fitted models
   echelon optimal textbook_serial        exact Clark-Scarf levels and cost
   echelon optimal distribution --json    simulation-optimised levels, as JSON
   echelon optimal beer_game --compare    the optimum against the classic heuristics
@@ -149,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validate", type=_whole_range(1, MAX_SITES), metavar="SITES",
                    help="instead, time reading and validating a YAML serial chain of SITES sites")
     p.set_defaults(func=cmd_speed)
+
+    p = sub.add_parser("history", help="a demand-history CSV: each series' periods, mean, variability and fit",
+                       epilog="example: echelon history sales.csv   (echelon history --sample sales.csv writes one)")
+    p.add_argument("file", nargs="?", help="a long-format CSV: period or date, site, [product,] quantity")
+    p.add_argument("--sample", metavar="OUT", help="instead, write a generated sample history to OUT (must not exist)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("optimal", help="optimal base-stock levels: exact (serial) or simulation-optimised",
                        epilog="example: echelon optimal textbook_serial --json")

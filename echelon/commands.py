@@ -122,6 +122,55 @@ def cmd_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    """``echelon history``: read a demand-history CSV and show each series with its fitted model."""
+    import json
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from echelon.envs.errors import ConfigError
+    from echelon.envs.files import Output
+    from echelon.envs.history import fit, read_history, sample_history
+
+    if args.sample is not None:
+        if args.file is not None:
+            raise ValueError("give a history FILE to read, or --sample OUT to write one (not both)")
+        out = Output(Path(args.sample), noun="--sample")
+        out.check()
+        print(f"wrote a generated sample history to {out.write_file(sample_history())}")
+        return 0
+    if args.file is None:
+        raise ValueError("give a demand-history CSV to read (or --sample OUT to write one)")
+    history = read_history(Path(args.file))
+    rows = []
+    for (site, product), values in history.series.items():
+        row = {"site": site, "product": product, "periods": len(values), "mean": float(values.mean()),
+               "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+        try:
+            fitted = fit(values, f"{history.source}: site '{site}'")
+            row |= {"dispersion": fitted.dispersion, "fit": fitted.spec()}
+        except ConfigError as exc:
+            row |= {"dispersion": None, "fit": None, "note": str(exc).split(": ")[-1]}
+        rows.append(row)
+    if args.json:
+        print(json.dumps({"source": history.source, "period_days": history.period_days, "series": rows}, indent=1))
+        return 0
+    unit = {1: "daily", 7: "weekly"}.get(history.period_days or 0, f"{history.period_days}-day"
+                                          if history.period_days else "numbered")
+    table = Table(title=f"{history.source}: {len(rows)} series, {unit} periods")
+    for col in ("site", "product", "periods", "mean", "std", "var/mean", "fitted model"):
+        table.add_column(col, justify="left" if col in ("site", "product", "fitted model") else "right")
+    for r in rows:
+        spec = r["fit"]
+        model = "" if spec is None else ", ".join(f"{k}: {v:g}" if isinstance(v, float) else f"{k}: {v}"
+                                                   for k, v in spec.items())
+        table.add_row(r["site"], r["product"], str(r["periods"]), f"{r['mean']:.2f}", f"{r['std']:.2f}",
+                      "" if r["dispersion"] is None else f"{r['dispersion']:.2f}", model or r.get("note", ""))
+    _console().print(table)
+    return 0
+
+
 def cmd_optimal(args: argparse.Namespace) -> int:
     """``echelon optimal``: exact or simulation-optimised base-stock levels, optionally against heuristics."""
     import json

@@ -13,6 +13,7 @@ raises :class:`envs.errors.ConfigError` naming the field.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -333,6 +334,49 @@ def read_csv_column(path: Path, column: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+def _history(spec: Mapping[str, Any], where: str, base_dir: Path) -> DemandModel:
+    """``{kind: history, path: F, site: S, product: P, use: replay | fit, random_start: bool}``: a series
+    of a planner's demand-history file (:mod:`envs.history`), replayed or fitted by moments."""
+    from echelon.envs.history import fit
+
+    _check_keys(spec, {"path", "site", "product", "use", "random_start"}, where)
+    if not isinstance(spec.get("path"), str) or not spec["path"]:
+        raise ConfigError(f"{where}: missing field 'path' (a demand-history CSV: period or date, site, quantity)")
+    for key in ("site", "product"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise ConfigError(f"{where}: field '{key}' must be a string (got {spec[key]!r})")
+    use = spec.get("use", "replay")
+    if use not in ("replay", "fit"):
+        raise ConfigError(f"{where}: field 'use' must be 'replay' or 'fit' (got {use!r})")
+    random_start = spec.get("random_start", False)
+    if not isinstance(random_start, bool):
+        raise ConfigError(f"{where}: field 'random_start' must be true or false")
+    path = Path(spec["path"]) if Path(spec["path"]).is_absolute() else base_dir / spec["path"]
+    history = _read_history_cached(str(path), *_stamp(path))
+    values = history.get(spec["site"], spec.get("product"), where)
+    if use == "fit":
+        fitted = fit(values, where)
+        return Poisson(fitted.mean) if fitted.kind == "poisson" else Normal(fitted.mean, fitted.std)
+    return Replay(values, random_start, source=f"{path} site '{spec['site']}'")
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """(modification time, size) of a file, so the cache below rereads a file that changed."""
+    try:
+        info = path.stat()
+    except OSError:
+        return (0, -1)
+    return (info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_history_cached(path: str, mtime: int, size: int) -> Any:
+    """A history file read once for all the sites a scenario takes from it."""
+    from echelon.envs.history import read_history
+
+    return read_history(Path(path))
+
+
 DemandBuilder = Callable[[Mapping[str, Any], str, Path], DemandModel]
 
 DEMAND_MODELS: dict[str, DemandBuilder] = {
@@ -342,14 +386,17 @@ DEMAND_MODELS: dict[str, DemandBuilder] = {
     "seasonal": _seasonal,
     "step": _step,
     "csv": _csv,
+    "history": _history,
 }
 
 
-def build_demand(spec: Any, where: str, base_dir: Path) -> DemandModel:
+def build_demand(spec: Any, where: str, base_dir: Path, site: str | None = None) -> DemandModel:
     """Build a demand model from its scenario spec, e.g. ``{kind: poisson, mean: 5}``."""
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{where}: must be a mapping such as {{kind: poisson, mean: 5}} (got {spec!r})")
     kind = spec.get("kind")
     if kind not in DEMAND_MODELS:
         raise ConfigError(f"{where}: field 'kind' must be one of {', '.join(DEMAND_MODELS)} (got {kind!r})")
+    if kind == "history" and site is not None:
+        spec = {"site": site, **spec}  # a site's own series unless the spec names another
     return DEMAND_MODELS[kind](spec, where, base_dir)

@@ -152,7 +152,9 @@ class Scenario:
         )
 
     def with_periods(self, periods: int) -> Scenario:
-        return replace(self, periods=whole_number(periods, f"{self.source}: periods", 1, MAX_PERIODS, PERIODS_WHY))
+        periods = whole_number(periods, f"{self.source}: periods", 1, MAX_PERIODS, PERIODS_WHY)
+        check_horizon(self.demand, periods, self.source)
+        return replace(self, periods=periods)
 
 
 # --------------------------------------------------------------------------- loading
@@ -267,8 +269,9 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         if site_name not in seen:
             shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
             raise ConfigError(f"{source}: demand: no site named '{site_name}' (sites: {shown})")
-        demand[site_name] = build_demand(dspec, f"{source}: demand of site '{site_name}'", base_dir)
+        demand[site_name] = build_demand(dspec, f"{source}: demand of site '{site_name}'", base_dir, site_name)
     demand = {n: demand[n] for n in names if n in demand}  # index order is the one convention
+    check_horizon(demand, spec.periods, source)
     supplying = {s.supplier for s in sites if s.supplier is not None}
     for s in sites:
         if s.name not in demand and s.name not in supplying:
@@ -280,6 +283,15 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         pipeline_holding=spec.pipeline_holding, allocation=spec.allocation, timing=spec.timing,
         information=_information(spec.information), description=spec.description, source=source,
     )
+
+
+def check_horizon(demand: Mapping[str, DemandModel], periods: int, source: str) -> None:
+    """A recorded series (``csv``, ``history``) must cover an episode: refused now, not mid-run."""
+    for name, model in demand.items():
+        values = getattr(model, "values", None)
+        if values is not None and len(values) < periods:
+            raise ConfigError(f"{source}: demand of site '{name}': {getattr(model, 'source', 'the series')} has "
+                              f"{len(values)} periods, fewer than the {periods} of an episode")
 
 
 def _information(spec: InformationSpec | None) -> Information:

@@ -118,7 +118,7 @@ def test_csv_replay_reads_column(tmp_path):
         ("day,units\n1,4\n", "sales", 1, "no column 'sales'"),
         ("", "units", 1, "empty"),
         ("day,units\n", "units", 1, "no data rows"),
-        ("day,units\n1,4\n2,5\n", "units", 5, "fewer than the 5 periods"),
+        ("day,units\n1,4\n2,5\n", "units", 5, "2 periods, fewer than the 5 of an episode"),  # at load, not mid-run
     ],
 )
 def test_bad_csv(tmp_path, text, column, periods, needle):
