@@ -48,8 +48,15 @@ def write_atomic(path: Path, data: bytes | str, exclusive: bool = False) -> Path
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
         if exclusive:
-            os.link(tmp, path)  # fails if path exists, atomically
-            os.unlink(tmp)
+            try:
+                os.link(tmp, path)  # fails if path exists, atomically
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: claim the name, then move the file over it
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~_umask()))
+                os.replace(tmp, path)
+            else:
+                os.unlink(tmp)
         else:
             os.replace(tmp, path)
     except BaseException:

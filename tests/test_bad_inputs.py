@@ -715,3 +715,18 @@ def test_a_failed_run_leaves_no_folder_and_out_can_be_reused(tmp_path, monkeypat
     assert main(["train", "t.yaml", "--out", "run"]) == 2
     assert "simulated failure" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_an_exclusive_write_works_without_hard_links(tmp_path, monkeypatch):
+    """Some shared file systems refuse hard links: the name is then claimed with O_EXCL instead."""
+    from echelon.envs.files import write_atomic
+
+    def no_links(src, dst):
+        raise PermissionError("operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = write_atomic(tmp_path / "game.json", "{}", exclusive=True)
+    assert path.read_text() == "{}"
+    with pytest.raises(FileExistsError):
+        write_atomic(tmp_path / "game.json", "[]", exclusive=True)
+    assert path.read_text() == "{}" and sorted(p.name for p in tmp_path.iterdir()) == ["game.json"]

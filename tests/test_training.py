@@ -381,6 +381,24 @@ def test_tensorboard_steps_after_a_resume_never_overlap(tmp_path):
     resumed.train(1200)
 
 
+@pytest.mark.slow
+def test_tensorboard_after_a_resume_of_independent_models_stops_at_each_model_s_own_count(tmp_path):
+    """Each model group logs its own timesteps (tb/<group>_<n>): each is cut at its own checkpointed count."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, out = train(tmp_path, mode="independent", rotation_timesteps=600, n_timesteps=3600, checkpoint_freq=1800)
+    shutil.rmtree(generations(out)[0])
+    resumed = Trainer(resume_config(out), out, resume=True)
+    counts = resumed.state.timesteps
+    assert sum(counts.values()) == 1800 and len(counts) == 3
+    for folder in (out / "tb").iterdir():
+        events = EventAccumulator(str(folder))
+        events.Reload()
+        steps = [e.step for tag in events.Tags()["scalars"] for e in events.Scalars(tag)]
+        group = folder.name.rsplit("_", 1)[0]
+        assert not steps or max(steps) <= counts[group], (folder.name, max(steps), counts[group])
+
+
 # a retailer with lost sales (L = 4) fed by a capacitated warehouse (L = 2), 5 units in every pipeline slot
 TWO_STAGE_LOST_SALES = {
     "name": "two_stage_lost_sales", "periods": 100,

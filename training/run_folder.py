@@ -105,7 +105,7 @@ class RunBook:
             self.state, self.generation = state, gen
             if reasons:
                 self.fallback_note = f"newest checkpoint damaged ({reasons[0]}); resumed from {gen.name}"
-            truncate_tensorboard(self.out / "tb", self.total_of(state))
+            truncate_tensorboard(self.out / "tb", state.timesteps)
             return
         detail = f" ({'; '.join(reasons)})" if reasons else ""
         raise ConfigError(f"{self.out / CHECKPOINTS}: no readable checkpoint to resume from{detail}")
@@ -217,15 +217,20 @@ def read_state(gen: Path) -> RunState:
         raise ConfigError(f"{path}: unreadable run state ({exc.__class__.__name__})") from None
 
 
-def truncate_tensorboard(folder: Path, step: int) -> None:
-    """Drop TensorBoard events logged after ``step`` (by a run killed after its last checkpoint), so
-    that the resumed run's steps never overlap earlier ones. Event files are TFRecord files (a length,
-    its CRC, the serialised Event, its CRC); records are copied byte for byte, so CRCs stay valid."""
+def truncate_tensorboard(folder: Path, timesteps: dict[str, int]) -> None:
+    """Drop TensorBoard events logged after the checkpoint a run resumes from (by a run killed after
+    it), so that the resumed run's steps never overlap earlier ones. A model group logs its own
+    timesteps into ``tb/<group>_<n>/``; anything else (``tb/rllib``) logs the run's total.
+    Event files are TFRecord files (a length, its CRC, the serialised Event, its CRC); records are
+    copied byte for byte, so CRCs stay valid."""
     if not folder.is_dir():
         return
     from tensorboard.compat.proto.event_pb2 import Event
 
+    total = sum(timesteps.values())
     for path in folder.rglob("events.out.tfevents.*"):
+        group = path.parent.name.rsplit("_", 1)[0]
+        step = timesteps.get(group, total)
         data, kept, pos, dropped = path.read_bytes(), bytearray(), 0, False
         while pos + 12 <= len(data):
             length = struct.unpack("<Q", data[pos:pos + 8])[0]
