@@ -156,7 +156,8 @@ def scenario_fingerprint(scenario: Scenario) -> str:
     """A digest of everything a trained model depends on in a scenario: sites, costs, lead times, demand,
     timing. Not its name, text, horizon or information model (a study evaluates runs under other ones)."""
     core = dataclasses.replace(scenario, name="", description="", source="", periods=0, information=None)
-    return hashlib.sha256(repr(core).encode()).hexdigest()[:16]
+    text = repr(core) + (repr(scenario.capacities) if scenario.capacities else "")  # (as before without them)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def run_fingerprint(config: Mapping[str, Any], scenario: Scenario) -> dict[str, str]:

@@ -73,6 +73,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     console.print(table)
     if len(shown) < len(scen.sites):
         console.print(f"... and {len(scen.sites) - len(shown):,} more sites (--all prints every one)")
+    for cap in scen.capacities:
+        members = ", ".join(scen.sites[i].name for i in cap.sites)
+        console.print(f"bottleneck [bold]{cap.name}[/bold]: the orders of {members} total at most {cap.limit:g} "
+                      f"per period (cut {'in list order' if cap.rule == 'priority' else 'in proportion'})")
     return 0
 
 

@@ -12,7 +12,8 @@ parameters of this one step function, never a second step:
 Theory*, ch. 6, as stockpyl simulates it; what the exact serial recursion assumes):
 
 1. **Orders.** The orders placed at the end of the previous period (cut to the
-   site's capacity [C]) with no order delay reach the supplier now; an order
+   site's capacity [C], then to the limits of the bottlenecks it shares with other
+   sites, :func:`cut_to_limit`) with no order delay reach the supplier now; an order
    with order delay [l_o] >= 1 reaches it at the end of period t + l_o (after
    that period's costs), in time for the supplier's decision then.
 2. **Shipping.** Every supplier ships what it can of what it owes, from the
@@ -218,6 +219,26 @@ def _advance_random(pipe: Pipeline, inflow: np.ndarray, offset: np.ndarray) -> t
     return due, tuple(slot + np.where(offset == k + 1, inflow, 0.0) for k, slot in enumerate(later))
 
 
+def cut_to_limit(orders: np.ndarray, limit: float, by_priority: bool, integral: bool) -> np.ndarray:
+    """Orders ``[B, k]`` of the sites sharing a bottleneck, cut so that each copy's total is at most
+    ``limit``. By priority: in column order, each in full while the limit lasts. Proportional: each
+    times min(1, limit / total); in integral scenarios the shares are rounded down and the whole units
+    left go out by priority, so orders stay whole."""
+    if by_priority:
+        return _in_order(orders, limit)
+    share = orders * np.minimum(limit / np.maximum(orders.sum(axis=1, keepdims=True), _TINY), 1.0)
+    if not integral:
+        return share
+    base = np.floor(share + _ROUND)
+    left = np.floor(limit - base.sum(axis=1, keepdims=True) + _ROUND)
+    return base + _in_order(orders - base, left)
+
+
+def _in_order(orders: np.ndarray, limit: float | np.ndarray) -> np.ndarray:
+    """Each column in full, in column order, while ``limit`` (a number or ``[B, 1]``) lasts."""
+    return np.minimum(np.maximum(limit - (np.cumsum(orders, axis=1) - orders), 0.0), orders)
+
+
 def total(pipe: Pipeline, like: np.ndarray) -> np.ndarray:
     """Units in all slots of a pipeline, ``[B, S]`` (zeros shaped ``like`` if it has no slots).
 
@@ -250,6 +271,8 @@ def step(
     p = params
     t = state.period
     q = np.minimum(orders, p.capacity) if p.capacitated else orders.copy()  # the state keeps q
+    for sites, limit, by_priority in p.shared:
+        q[:, sites] = cut_to_limit(q[:, sites], limit, by_priority, p.integral)
 
     # 1. orders reach suppliers: at once without order delay, else after it (pending)
     if p.any_delay:

@@ -64,6 +64,7 @@ class CoreParams:
     outside_now: np.ndarray | None  # [1, S]: board game, lanes from outside that can arrive in the period shipped
     capacity: np.ndarray  # [S], inf = uncapacitated
     capacitated: bool
+    shared: tuple[tuple[np.ndarray, float, bool], ...]  # bottlenecks: (site indices, limit, by priority)
     holding_cost: np.ndarray  # [S] h'
     pipeline_rate: np.ndarray  # [S] holding rate of the site's shipper, 0 if off or outside
     shortage_cost: np.ndarray  # [S] p
@@ -163,6 +164,8 @@ class CoreParams:
             outside_now=_row(outside_now) if board_game and outside_now.any() else None,
             capacity=_row(capacity),
             capacitated=bool(np.isfinite(capacity).any()),
+            shared=tuple((np.array(c.sites, dtype=np.int64), c.limit, c.rule == "priority")
+                         for c in scenario.capacities),
             holding_cost=_row(holding),
             pipeline_rate=_row(rate * float(scenario.pipeline_holding)),
             shortage_cost=_row(np.array([s.shortage_cost for s in sites])),

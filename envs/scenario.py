@@ -29,6 +29,7 @@ from echelon.envs.limits import MAX_LEAD_TIME, MAX_PERIODS
 from echelon.envs.scenario_schema import (
     LAG_WHY,
     PERIODS_WHY,
+    CapacitySpec,
     CentralViewSpec,
     InformationSpec,
     RandomLeadTime,
@@ -99,6 +100,16 @@ class Site:
 
 
 @dataclass(frozen=True)
+class SharedCapacity:
+    """A bottleneck: the orders of ``sites`` (indices, in priority order) total at most ``limit`` per period."""
+
+    name: str
+    sites: tuple[int, ...]
+    limit: float
+    rule: str = "proportional"  # or "priority"
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario. ``sites[0]`` is the most downstream site."""
 
@@ -113,6 +124,7 @@ class Scenario:
     description: str = ""
     source: str = "<dict>"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    capacities: tuple[SharedCapacity, ...] = field(default=(), repr=False)  # bottlenecks over sites' orders
 
     @cached_property
     def site_names(self) -> tuple[str, ...]:
@@ -282,7 +294,25 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         name=spec.name or default_name, periods=spec.periods, sites=tuple(sites), demand=demand,
         pipeline_holding=spec.pipeline_holding, allocation=spec.allocation, timing=spec.timing,
         information=_information(spec.information), description=spec.description, source=source,
+        capacities=_capacities(spec.capacities, {n: i for i, n in enumerate(names)}, source),
     )
+
+
+def _capacities(specs: list[CapacitySpec], index: Mapping[str, int], source: str) -> tuple[SharedCapacity, ...]:
+    """The bottlenecks, with their sites checked and turned into indices."""
+    out, seen = [], set()
+    for spec in specs:
+        where = f"{source}: capacity '{spec.name}'"
+        if spec.name in seen:
+            raise ConfigError(f"{where}: field 'name' is used twice")
+        seen.add(spec.name)
+        for i, site in enumerate(spec.sites):
+            if site not in index:
+                raise ConfigError(f"{where}: field 'sites': no site named '{site}'")
+            if site in spec.sites[:i]:
+                raise ConfigError(f"{where}: field 'sites': '{site}' is listed twice")
+        out.append(SharedCapacity(spec.name, tuple(index[s] for s in spec.sites), spec.limit, spec.rule))
+    return tuple(out)
 
 
 def check_horizon(demand: Mapping[str, DemandModel], periods: int, source: str) -> None:

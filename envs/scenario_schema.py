@@ -111,6 +111,21 @@ class InformationSpec(_Strict):
     """The planner's data delay, record error and review period."""
 
 
+class CapacitySpec(_Strict):
+    """A bottleneck several sites share: the most their orders may total in a period."""
+
+    name: Name
+    """The bottleneck's name (a production line, a warehouse's receiving dock, a truck)."""
+    sites: Annotated[list[Name], Field(min_length=1)]
+    """The sites whose orders it carries (the order of the list is their priority)."""
+    limit: Positive
+    """The most their orders may total per period, units."""
+    rule: Literal["proportional", "priority"] = "proportional"
+    """How orders over the limit are cut: in proportion (whole units where demand is whole: shares
+    rounded down, the units left to the sites in list order), or in list order, each in full while
+    the limit lasts."""
+
+
 class ScenarioFile(_Strict):
     """A scenario file: sites listed downstream first, their costs, demand and horizon."""
 
@@ -134,6 +149,8 @@ class ScenarioFile(_Strict):
     """Customer-facing site names mapped to demand models (envs.demand)."""
     information: InformationSpec | None = None
     """Who may know what (advance demand, the central planner's view)."""
+    capacities: list[CapacitySpec] = []
+    """Bottlenecks shared by several sites' orders, applied in list order after each site's own capacity."""
 
 
 def read_scenario_file(raw: Mapping[str, Any], source: str) -> ScenarioFile:
@@ -162,6 +179,11 @@ def _located(exc: ValidationError, raw: Mapping[str, Any]) -> str:
         where = f"information: {parts[1]}: "
         model = AdvanceDemandSpec if parts[1] == "advance_demand" else CentralViewSpec
         parts = parts[2:]
+    elif parts[:1] == ["capacities"] and len(parts) >= 3 and isinstance(parts[1], int):
+        entry = raw["capacities"][parts[1]] if isinstance(raw.get("capacities"), list) else None
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        where = f"capacity '{name}': " if isinstance(name, str) and name.strip() else f"capacities[{parts[1]}]: "
+        noun, model, parts = "field", CapacitySpec, parts[2:]
     elif parts[:1] == ["information"] and len(parts) == 2:
         where, model, parts = "information: ", InformationSpec, parts[1:]
     key, rest = str(parts[0]), ".".join(str(p) for p in parts[1:])

@@ -161,6 +161,19 @@ SCENARIO_CASES: list[tuple[str, Any, str]] = [
     ("information.advance_demand", {"notice": 1, "rate": 0.5, "lift": -1},
      "information: advance_demand: key 'lift' must be >= 0"),
 ]
+CAP = {"name": "truck", "sites": ["retailer"], "limit": 10}
+SCENARIO_CASES += [  # shared capacities
+    ("capacities", "truck", "key 'capacities' must be a list"),
+    ("capacities", [{**CAP, "sites": ["mayor"]}], "capacity 'truck': field 'sites': no site named 'mayor'"),
+    ("capacities", [{**CAP, "sites": ["retailer", "retailer"]}], "field 'sites': 'retailer' is listed twice"),
+    ("capacities", [{**CAP, "sites": []}], "capacity 'truck': field 'sites' must have at least 1 item"),
+    ("capacities", [{**CAP, "limit": 0}], "capacity 'truck': field 'limit' must be > 0"),
+    ("capacities", [{**CAP, "limit": "big"}], "capacity 'truck': field 'limit' must be a number"),
+    ("capacities", [{**CAP, "rule": "fair"}], "field 'rule' must be 'proportional' or 'priority'"),
+    ("capacities", [CAP, CAP], "capacity 'truck': field 'name' is used twice"),
+    ("capacities", [{"sites": ["retailer"], "limit": 3}], "capacities[0]: missing field 'name'"),
+    ("capacities", [{**CAP, "speed": 3}], "capacity 'truck': unknown field 'speed'"),
+]
 SCENARIO_CASES += [  # the lead-time tail is set on the second site too
     ("sites.1.lead_time", 0, "site 'warehouse': field 'lead_time' must be a whole number >= 1"),
     ("sites.1.lead_time", 5000, "site 'warehouse': field 'lead_time' must be at most 1,000"),

@@ -51,10 +51,15 @@ def networks(draw):
                 {"kind": "poisson", "mean": 4}, {"kind": "normal", "mean": 5, "std": 2},
                 {"kind": "uniform", "low": 0, "high": 8},
             ]))
+    capacities = []
+    for k in range(draw(st.integers(0, 2))):  # bottlenecks over random groups of sites, maybe overlapping
+        members = draw(st.lists(st.sampled_from([s["name"] for s in sites]), min_size=1, max_size=n, unique=True))
+        capacities.append({"name": f"cap{k}", "sites": members, "limit": draw(st.integers(1, 20)),
+                           "rule": draw(st.sampled_from(["proportional", "priority"]))})
     return {
         "periods": 30, "sites": sites, "demand": demand, "timing": timing,
         "allocation": draw(st.sampled_from(["proportional", "priority"])),
-        "pipeline_holding": draw(st.booleans()),
+        "pipeline_holding": draw(st.booleans()), "capacities": capacities,
     }
 
 
@@ -93,6 +98,10 @@ def test_units_conserved_and_nonnegative(spec, seed, batch):
         # what a supplier ships never exceeds what it had (board game: including this period's receipts)
         available = before.on_hand + (f.received if p.ship_after_arrivals else 0.0)
         assert (shipped_out <= available + TOL).all()
+        # orders never exceed a site's own capacity or a bottleneck's limit, nor what was asked
+        assert (f.orders <= np.minimum(orders, p.capacity) + TOL).all()
+        for members, limit, _ in p.shared:
+            assert (f.orders[:, members].sum(axis=1) <= limit + TOL).all()
 
 
 @settings(max_examples=60, deadline=None)
