@@ -30,10 +30,12 @@ from echelon.envs.information import Knowledge
 from echelon.envs.ordering import installation_base_stock, order_up_to
 from echelon.envs.params import CoreParams
 from echelon.envs.positions import echelon_inventory_position
-from echelon.envs.scenario import Scenario
-from echelon.envs.simulator import Simulator, sample_episode, tile_episode
+from echelon.envs.scenario import Scenario, echelon_levels
+from echelon.envs.simulator import Simulator, draw_episode, tile_episode
 
 LEVEL_KINDS = ("echelon", "installation")
+FREE_SEARCH_MAX_SITES = 64
+"""Largest network whose levels are searched one by one; above it, one safety factor per echelon."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class LevelEvaluator:
         self.episodes = episodes
         probe = Simulator(scenario, batch=episodes)
         self.params = probe.params
-        self.episode = sample_episode(scenario, probe.params, np.random.default_rng(seed), episodes, probe.periods)
+        self.episode = draw_episode(scenario, probe.params, np.random.default_rng(seed), episodes, probe.periods)
         self.evaluations = 0
 
     def per_episode(self, levels: np.ndarray, site: int | None = None) -> np.ndarray:
@@ -157,7 +159,9 @@ def search_levels(
         seed: seed of the search episodes; the evaluation episodes use ``seed + 1``.
         common: search one safety factor z shared by every site instead of free levels:
             ``S_j = m_j + z sqrt(m_j)`` with m_j the mean demand a level covers
-            (:func:`starting_levels`), i.e. one service target for the whole network.
+            (:func:`starting_levels`), i.e. one service target for the whole network. Networks of
+            more than ``FREE_SEARCH_MAX_SITES`` sites search one factor per echelon (z_k for the
+            sites at height k: stores, DCs, plant), as a free search would simulate 4 S candidates a round.
         start: starting levels (default :func:`starting_levels`).
         max_rounds: bound on search rounds.
         rule: the decision rule the levels are for (default: plain base-stock of ``kind``); ``kind``
@@ -166,12 +170,14 @@ def search_levels(
     evaluate = LevelEvaluator(scenario, rule or kind, episodes, seed)
     integral = all(m.integral for m in scenario.demand.values())
     need = covered_demand(scenario, kind)
-    if common:
+    if common or len(scenario.sites) > FREE_SEARCH_MAX_SITES:
+        group = np.zeros(len(need), dtype=np.int64) if common else np.array(echelon_levels(scenario)) - 1
+
         def levels_of(x: np.ndarray) -> np.ndarray:
-            raw = need + x[..., :1] * np.sqrt(np.maximum(need, 1.0))
+            raw = need + x[..., group] * np.sqrt(np.maximum(need, 1.0))
             return np.maximum(np.round(raw) if integral else raw, 0.0)
 
-        x, step, smallest = np.array([1.0]), 1.0, 0.01
+        x, step, smallest = np.ones(int(group.max()) + 1), 1.0, 0.01 if common else 0.05
     else:
         def levels_of(x: np.ndarray) -> np.ndarray:
             return np.maximum(x, 0.0)
@@ -183,7 +189,7 @@ def search_levels(
         if integral:
             x, step = np.round(x), float(max(1, round(step)))
     directions = np.eye(len(x))
-    if not common:
+    if len(x) == len(need):
         # also move a site together with everything upstream of it: for echelon levels that is a move of
         # one local level, for local levels a move of one echelon level; either helps past ridges
         directions = np.unique(np.concatenate([directions, evaluate.params.subtree]), axis=0)

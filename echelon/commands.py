@@ -52,7 +52,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     scen = load_scenario(args.scenario)
     console = _console()
-    console.print(f"[bold]{scen.name}[/bold] ({scen.source}): {len(scen.sites)} sites, "
+    size = f"{len(scen.sites)} sites"
+    if scen.products:
+        places = len({scen.node(i)[0] for i in range(len(scen.sites))})
+        size = f"{len(scen.sites)} nodes ({places} sites, {len(scen.products)} products; a node is site/product)"
+    console.print(f"[bold]{scen.name}[/bold] ({scen.source}): {size}, "
                   f"{scen.periods} periods, {scen.timing.replace('_', '-')} timing, allocation {scen.allocation}, "
                   f"pipeline holding {'on' if scen.pipeline_holding else 'off'}")
     if scen.description:
@@ -182,6 +186,7 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from echelon.agents.optimal import optimal_levels
+    from echelon.agents.search import FREE_SEARCH_MAX_SITES
     from echelon.envs.scenario import load_scenario
 
     scen = load_scenario(args.scenario)
@@ -208,9 +213,15 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     table = Table()
     for col in ("site", "echelon level S^e", "local level S"):
         table.add_column(col, justify="right")
-    for name, e, loc in zip(best.sites, best.echelon_levels, best.local_levels, strict=True):
+    rows = list(zip(best.sites, best.echelon_levels, best.local_levels, strict=True))
+    for name, e, loc in rows[:SHOW_ROWS]:
         table.add_row(name, f"{e:g}", f"{loc:g}")
     console.print(table)
+    if len(rows) > SHOW_ROWS:
+        console.print(f"... and {len(rows) - SHOW_ROWS:,} more sites (--json prints every level)")
+    if best.method == "simulation" and len(rows) > FREE_SEARCH_MAX_SITES:
+        console.print(f"(more than {FREE_SEARCH_MAX_SITES} sites: one safety factor per echelon was searched, "
+                      "S_j = m_j + z_k sqrt(m_j))")
     ci = f" ± {best.half_width:.2f} (95% CI)" if best.half_width else ""
     console.print(f"expected cost per period: [bold]{best.expected_cost:.4f}[/bold]{ci}")
     if best.local_cost is not None:
@@ -379,9 +390,11 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
     cfg = result.config
     table = Table(title=f"{cfg.name}: team cost per period, {cfg.episodes} episodes, common random numbers")
     columns = ["scenario", "policy", "cost", "95% CI", f"vs {cfg.baseline}", "vs optimum", "fill rate", "on hand",
-               "bullwhip (top)"]
+               "bullwhip (top)", "bottleneck use / binds"]
     if not result.optimum:
         columns.remove("vs optimum")
+    if not any(s.capacities for s in cfg.scenarios):
+        columns.remove("bottleneck use / binds")
     for col in columns:
         table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
     for scen in cfg.scenarios:
@@ -395,9 +408,12 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
                 "baseline" if r.label == cfg.baseline else f"{r.vs_baseline.mean:+.2f}",
                 "" if r.gap_to_optimum is None else f"{r.gap_to_optimum:+.1%}",
                 fill, f"{sum(m.on_hand.values()):.1f}", "n/a" if math.isnan(top) else f"{top:.2f}",
+                ", ".join(f"{k} {b.utilisation:.0%} / {b.binding:.0%}" for k, b in m.bottlenecks.items()),
             ]
             if not result.optimum:
                 del cells[5]
+            if len(cells) > len(columns):
+                del cells[-1]
             table.add_row(*cells, end_section=i == len(rows) - 1)
     return table
 

@@ -38,6 +38,24 @@ class DemandModel(Protocol):
         """Draw ``[batch, periods]`` demands (float64, >= 0)."""
         ...
 
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        """Draw periods ``start .. stop - 1`` time-major, ``[stop - start, batch]``, from the model's own
+        stream ``rng``: consecutive calls give the numbers one call over the whole horizon gives (the
+        chunked layout, :class:`envs.simulator.ChunkedEpisode`). ``first`` is :meth:`begin`'s."""
+        ...
+
+    def begin(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray | None:
+        """What an episode fixes at its start in the chunked layout (a replay's first row), else None."""
+        ...
+
+
+class _Stationary:
+    """Chunked draws of a model without per-episode state (see :class:`DemandModel`)."""
+
+    def begin(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray | None:
+        return None
+
 
 # Stationary models (Poisson, Normal, Uniform) also give ``pmf(step)``: the
 # one-period distribution on the grid 0, step, 2 step, ... that exact optima
@@ -45,7 +63,7 @@ class DemandModel(Protocol):
 
 
 @dataclass(frozen=True)
-class Poisson:
+class Poisson(_Stationary):
     """Poisson demand with mean [lambda]."""
 
     mean: float
@@ -53,6 +71,10 @@ class Poisson:
 
     def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
         return rng.poisson(self.mean, size=(batch, periods)).astype(np.float64)
+
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        return rng.poisson(self.mean, size=(stop - start, batch)).astype(np.float64)
 
     def pmf(self, step: float = 1.0) -> np.ndarray:
         """P(D = k) for k = 0, 1, ... up to a tail below 1e-15 (``step`` must be 1)."""
@@ -63,7 +85,7 @@ class Poisson:
 
 
 @dataclass(frozen=True)
-class Normal:
+class Normal(_Stationary):
     """Normal demand N(mean, std^2), censored at 0 (a negative draw becomes 0).
 
     With ``mean`` several ``std`` above 0 (the usual textbook case) censoring
@@ -76,6 +98,10 @@ class Normal:
 
     def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
         return np.maximum(rng.normal(self.mean, self.std, size=(batch, periods)), 0.0)
+
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        return np.maximum(rng.normal(self.mean, self.std, size=(stop - start, batch)), 0.0)
 
     def pmf(self, step: float) -> np.ndarray:
         """Demand discretised to the grid 0, step, 2 step, ...: P(D rounds to k step).
@@ -90,7 +116,7 @@ class Normal:
 
 
 @dataclass(frozen=True)
-class Uniform:
+class Uniform(_Stationary):
     """Discrete uniform demand on the integers ``low..high`` (both included)."""
 
     low: int
@@ -104,6 +130,12 @@ class Uniform:
     def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
         return rng.integers(self.low, self.high + 1, size=(batch, periods)).astype(np.float64)
 
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        # (rng.integers buffers 32-bit halves within one call, so split calls would differ; a uniform
+        # float per draw keeps chunks equal to one call)
+        return self.low + np.floor(rng.random((stop - start, batch)) * (self.high - self.low + 1))
+
     def pmf(self, step: float = 1.0) -> np.ndarray:
         """P(D = k) for k = 0, 1, ..., high (``step`` must be 1)."""
         _whole_step(step, self)
@@ -113,7 +145,7 @@ class Uniform:
 
 
 @dataclass(frozen=True)
-class Seasonal:
+class Seasonal(_Stationary):
     """Poisson demand whose mean follows a sine wave.
 
     mean_t = base + amplitude * sin(2 pi (t + phase) / cycle), clipped at 0,
@@ -138,9 +170,14 @@ class Seasonal:
         lam = np.broadcast_to(self.means(periods), (batch, periods))
         return rng.poisson(lam).astype(np.float64)
 
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        lam = np.broadcast_to(self.means(stop)[start:, None], (stop - start, batch))
+        return rng.poisson(lam).astype(np.float64)
+
 
 @dataclass(frozen=True)
-class StepChange:
+class StepChange(_Stationary):
     """Demand that jumps from ``before`` to ``after`` at period ``at`` (0-based).
 
     Deterministic by default (the classic beer game: 4 cases a week, then 8
@@ -170,6 +207,12 @@ class StepChange:
             return rng.poisson(level).astype(np.float64)
         return level.copy()
 
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        level = np.where(np.arange(start, stop) < self.at, self.before, self.after)
+        level = np.broadcast_to(level[:, None], (stop - start, batch)).astype(np.float64)
+        return rng.poisson(level).astype(np.float64) if self.noise == "poisson" else level.copy()
+
 
 @dataclass(frozen=True)
 class Replay:
@@ -196,11 +239,20 @@ class Replay:
         n = len(self.values)
         if periods > n:
             raise ConfigError(f"{self.source}: has {n} rows, fewer than the {periods} periods asked")
-        if self.random_start and n > periods:
-            start = rng.integers(0, n - periods + 1, size=batch)
-        else:
-            start = np.zeros(batch, dtype=np.int64)
+        start = self.begin(rng, batch, periods)
         return self.values[start[:, None] + np.arange(periods)[None, :]].astype(np.float64)
+
+    def begin(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        """Each episode's first row: 0, or drawn uniformly from those that leave a full episode."""
+        n = len(self.values)
+        if self.random_start and n > periods:
+            return rng.integers(0, n - periods + 1, size=batch)
+        return np.zeros(batch, dtype=np.int64)
+
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        first = np.zeros(batch, dtype=np.int64) if first is None else first
+        return self.values[np.arange(start, stop)[:, None] + first[None, :]].astype(np.float64)
 
 
 def _whole_step(step: float, model: object) -> None:
@@ -390,7 +442,8 @@ DEMAND_MODELS: dict[str, DemandBuilder] = {
 }
 
 
-def build_demand(spec: Any, where: str, base_dir: Path, site: str | None = None) -> DemandModel:
+def build_demand(spec: Any, where: str, base_dir: Path, site: str | None = None,
+                 product: str | None = None) -> DemandModel:
     """Build a demand model from its scenario spec, e.g. ``{kind: poisson, mean: 5}``."""
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{where}: must be a mapping such as {{kind: poisson, mean: 5}} (got {spec!r})")
@@ -398,5 +451,6 @@ def build_demand(spec: Any, where: str, base_dir: Path, site: str | None = None)
     if kind not in DEMAND_MODELS:
         raise ConfigError(f"{where}: field 'kind' must be one of {', '.join(DEMAND_MODELS)} (got {kind!r})")
     if kind == "history" and site is not None:
-        spec = {"site": site, **spec}  # a site's own series unless the spec names another
+        own = {"site": site} if product is None else {"site": site, "product": product}
+        spec = {**own, **spec}  # a site's (and product's) own series unless the spec names another
     return DEMAND_MODELS[kind](spec, where, base_dir)

@@ -26,6 +26,7 @@ from echelon.envs.demand import DemandModel, build_demand
 from echelon.envs.errors import ConfigError
 from echelon.envs.information import AdvanceDemand, CentralView, Information
 from echelon.envs.limits import MAX_LEAD_TIME, MAX_PERIODS
+from echelon.envs.products import expand, split_node
 from echelon.envs.scenario_schema import (
     LAG_WHY,
     PERIODS_WHY,
@@ -125,6 +126,11 @@ class Scenario:
     source: str = "<dict>"
     extra: Mapping[str, Any] = field(default_factory=dict)
     capacities: tuple[SharedCapacity, ...] = field(default=(), repr=False)  # bottlenecks over sites' orders
+    products: tuple[str, ...] = ()  # with products, every site is a node 'site/product' (envs.products)
+
+    def node(self, i: int) -> tuple[str, str | None]:
+        """(site, product) of node ``i``; product ``None`` in a one-product scenario."""
+        return split_node(self.sites[i].name, self.products)
 
     @cached_property
     def site_names(self) -> tuple[str, ...]:
@@ -167,6 +173,15 @@ class Scenario:
         periods = whole_number(periods, f"{self.source}: periods", 1, MAX_PERIODS, PERIODS_WHY)
         check_horizon(self.demand, periods, self.source)
         return replace(self, periods=periods)
+
+
+def echelon_levels(scenario: Scenario) -> list[int]:
+    """Echelon of each site: 1 for customer-facing leaves, else 1 + the highest echelon among its customers."""
+    level: dict[str, int] = {}
+    for site in scenario.sites:  # downstream first
+        below = [level[c] for c in scenario.customers(site.name)]
+        level[site.name] = 1 + max(below, default=0)
+    return [level[s.name] for s in scenario.sites]
 
 
 # --------------------------------------------------------------------------- loading
@@ -265,8 +280,9 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: a scenario must be a YAML mapping with keys periods, sites, demand")
     spec = read_scenario_file(raw, source)
+    nodes = expand(spec, source)
     shift = LEAD_TIME_CONVENTIONS[spec.lead_time_convention]
-    sites = [_build_site(s, i, source, shift) for i, s in enumerate(spec.sites)]
+    sites = [_build_site(s, i, source, shift) for i, s in enumerate(nodes.sites)]
     names = [s.name for s in sites]
     seen: set[str] = set()
     for n in names:
@@ -277,11 +293,12 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     if spec.timing == "board_game":
         _check_board_game_delays(sites, source)
     demand: dict[str, DemandModel] = {}
-    for site_name, dspec in spec.demand.items():
-        if site_name not in seen:
+    for node, entry in nodes.demand.items():
+        if node not in seen:
             shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-            raise ConfigError(f"{source}: demand: no site named '{site_name}' (sites: {shown})")
-        demand[site_name] = build_demand(dspec, f"{source}: demand of site '{site_name}'", base_dir, site_name)
+            raise ConfigError(f"{source}: demand: no site named '{node}' (sites: {shown})")
+        demand[node] = build_demand(entry.spec, f"{source}: demand of site '{node}'", base_dir, entry.site,
+                                    entry.product)
     demand = {n: demand[n] for n in names if n in demand}  # index order is the one convention
     check_horizon(demand, spec.periods, source)
     supplying = {s.supplier for s in sites if s.supplier is not None}
@@ -294,7 +311,8 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         name=spec.name or default_name, periods=spec.periods, sites=tuple(sites), demand=demand,
         pipeline_holding=spec.pipeline_holding, allocation=spec.allocation, timing=spec.timing,
         information=_information(spec.information), description=spec.description, source=source,
-        capacities=_capacities(spec.capacities, {n: i for i, n in enumerate(names)}, source),
+        capacities=_capacities(nodes.capacities, {n: i for i, n in enumerate(names)}, source),
+        products=nodes.products,
     )
 
 

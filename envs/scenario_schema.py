@@ -44,6 +44,52 @@ class RandomLeadTime(_Strict):
     """Their probabilities (>= 0, summing to 1)."""
 
 
+class SiteProductSpec(_Strict):
+    """What differs for one product at one site; every field left out is the product's or the site's."""
+
+    lead_time: Int | RandomLeadTime | None = None
+    """The lane's lead time for this product (as a site's ``lead_time``)."""
+    order_delay: Lag | None = None
+    """Order-transmission delay l_o in periods."""
+    holding_cost: Money | None = None
+    """h': cost per unit on hand per period."""
+    backlog_cost: Money | None = None
+    """p: cost per unit backlogged per period (unmet: backlog)."""
+    lost_sales_cost: Money | None = None
+    """p: cost per unit of lost sale (unmet: lost)."""
+    initial_inventory: Quantity | None = None
+    """Units on hand at the start."""
+    initial_pipeline: Quantity | None = None
+    """Units per period already flowing in every pipeline slot into the site."""
+    capacity: Positive | None = None
+    """C: the most the site can order of this product per period."""
+    order_cost: Money | None = None
+    """c: cost per unit ordered."""
+    fixed_order_cost: Money | None = None
+    """K: cost per order placed."""
+    max_order: Positive | None = None
+    """Upper bound of the order actions."""
+
+
+class ProductSpec(SiteProductSpec):
+    """One product of a multi-product scenario: which sites stock it and what is its own.
+
+    Every site that stocks a product is a node of the network for it (named ``site/product``), with
+    the site's values unless the product (here) or the site (its ``products``) gives its own. Costs
+    per unit are the site's times ``cost_scale`` (a product worth twice as much costs twice as much
+    to hold) unless given here in full.
+    """
+
+    name: Name
+    """The product's name, unique in the scenario (no '/')."""
+    sites: Annotated[list[Name], Field(min_length=1)] | None = None
+    """The sites that stock it (default: every site); a site's supplier must stock it too."""
+    demand: Any = None
+    """Its demand model at every node (site, product) without customers and without a ``demand`` entry."""
+    cost_scale: Positive = 1.0
+    """Multiplies every site's holding, shortage and ordering costs for this product."""
+
+
 class SiteSpec(_Strict):
     """One site of the network (Snyder & Shen ch. 6 symbols)."""
 
@@ -78,6 +124,9 @@ class SiteSpec(_Strict):
     """Allocation rank among its supplier's customers, lower first (default: the site's index)."""
     max_order: Positive | None = None
     """Upper bound of the order actions (null: from mean demand and lead time)."""
+    products: dict[Name, SiteProductSpec] = {}
+    """Per-product values at this site, by product name (needs the scenario's ``products``); any field
+    given here replaces the site's own and the product's for that (site, product) pair."""
 
 
 class AdvanceDemandSpec(_Strict):
@@ -145,12 +194,18 @@ class ScenarioFile(_Strict):
     """How a short supplier shares its stock among customers."""
     sites: Annotated[list[SiteSpec], Field(min_length=1, max_length=MAX_SITES), Why(SITES_WHY)]
     """The sites, the most downstream first; each one's supplier is listed after it."""
-    demand: Annotated[dict[Name, Any], Field(min_length=1)]
-    """Customer-facing site names mapped to demand models (envs.demand)."""
+    demand: dict[Name, Any] = {}
+    """Customer-facing site names mapped to demand models (envs.demand); may be empty only where the
+    products give the demand."""
     information: InformationSpec | None = None
     """Who may know what (advance demand, the central planner's view)."""
     capacities: list[CapacitySpec] = []
     """Bottlenecks shared by several sites' orders, applied in list order after each site's own capacity."""
+    products: list[ProductSpec] = []
+    """The products (empty: one product, each site a node). With products, each site stocks the
+    products that list it, every (site, product) pair is a node named ``site/product``, ``demand`` keys
+    are a site (each of its products draws from that model independently) or ``site/product``, and a
+    capacity's ``sites`` name sites (all their products) or ``site/product`` pairs."""
 
 
 def read_scenario_file(raw: Mapping[str, Any], source: str) -> ScenarioFile:
@@ -175,6 +230,8 @@ def _located(exc: ValidationError, raw: Mapping[str, Any]) -> str:
         name = site.get("name") if isinstance(site, Mapping) else None
         where = f"site '{name}': " if isinstance(name, str) and name.strip() else f"sites[{parts[1]}]: "
         noun, model, parts = "field", SiteSpec, parts[2:]
+        if parts[:1] == ["products"] and len(parts) >= 3:
+            where, model, parts = f"{where}product '{parts[1]}': ", SiteProductSpec, parts[2:]
     elif parts[:1] == ["information"] and len(parts) >= 3:
         where = f"information: {parts[1]}: "
         model = AdvanceDemandSpec if parts[1] == "advance_demand" else CentralViewSpec
@@ -184,6 +241,11 @@ def _located(exc: ValidationError, raw: Mapping[str, Any]) -> str:
         name = entry.get("name") if isinstance(entry, Mapping) else None
         where = f"capacity '{name}': " if isinstance(name, str) and name.strip() else f"capacities[{parts[1]}]: "
         noun, model, parts = "field", CapacitySpec, parts[2:]
+    elif parts[:1] == ["products"] and len(parts) >= 3 and isinstance(parts[1], int):
+        entry = raw["products"][parts[1]] if isinstance(raw.get("products"), list) else None
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        where = f"product '{name}': " if isinstance(name, str) and name.strip() else f"products[{parts[1]}]: "
+        noun, model, parts = "field", ProductSpec, parts[2:]
     elif parts[:1] == ["information"] and len(parts) == 2:
         where, model, parts = "information: ", InformationSpec, parts[1:]
     key, rest = str(parts[0]), ".".join(str(p) for p in parts[1:])

@@ -4,10 +4,22 @@
 Gymnasium, the SB3 vector env, evaluation rollouts) wraps. It owns no rules of
 its own: a period is :func:`envs.core.step`.
 
-All randomness of an episode (customer demand, random lead times) is drawn at
-:meth:`Simulator.reset` from the Generator passed in, so the same seed gives the
+All randomness of an episode (customer demand, random lead times) is fixed at
+:meth:`Simulator.reset` by the Generator passed in, so the same seed gives the
 same episode and policies compared on one seed face the same demand (common
-random numbers).
+random numbers). Two layouts:
+
+* **at once** (:func:`sample_episode`): ``[T, B, S]`` arrays drawn at reset, site
+  by site from the one generator. Every run whose draw fits in
+  :data:`DRAW_AT_ONCE_BYTES` uses it, so the numbers of every scenario so far are
+  unchanged.
+* **chunked** (:class:`ChunkedEpisode`): for runs whose draw would not fit (a year
+  of daily periods on thousands of sites): reset takes one number from the
+  generator, and each site's demand and lead times come from their own stream
+  (``SeedSequence(that number, spawn_key=(stream,))``), drawn ``chunk`` periods
+  at a time as the episode advances. Consecutive chunks of a stream give exactly
+  what one draw over the horizon gives, so the numbers do not depend on the chunk
+  size, and memory does not grow with the horizon.
 """
 
 from __future__ import annotations
@@ -23,15 +35,118 @@ from echelon.envs.limits import check_batch_size
 from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario, load_scenario
 
+DRAW_AT_ONCE_BYTES = 256e6
+"""Largest ``[T, B, S]`` float64 demand array drawn at once; larger draws are chunked."""
+CHUNK_BYTES = 32e6
+"""Size of one chunk of demand, ``[chunk, B, S]`` float64, in the chunked layout."""
+
 
 @dataclass(frozen=True, eq=False)
 class Episode:
-    """Exogenous random inputs of a batch of episodes, time-major."""
+    """Exogenous random inputs of a batch of episodes, time-major, drawn at once."""
 
     demand: np.ndarray  # [T, B, S] customer demand (extra demand included), 0 at sites with none
     lead_time: np.ndarray | None  # [T, B, S] shipment lead times where random, else None
     extra: np.ndarray | None = None  # [T, B, S] the part of demand sites learn ahead (advance demand)
     record_noise: np.ndarray | None = None  # [T + 1, B, S] standard normal errors of the planner's records
+
+    def start(self) -> Episode:
+        """The inputs period by period (:meth:`demand_at`, :meth:`lead_at`): itself."""
+        return self
+
+    def demand_at(self, t: int) -> np.ndarray:
+        return self.demand[t]
+
+    def lead_at(self, t: int) -> np.ndarray | None:
+        return None if self.lead_time is None else self.lead_time[t]
+
+
+class ChunkedEpisode:
+    """The chunked layout (module docstring): a recipe that can be replayed, so every policy run on it
+    faces the same numbers; :meth:`start` gives a reader that draws ``chunk`` periods at a time."""
+
+    def __init__(self, scenario: Scenario, params: CoreParams, rng: np.random.Generator, batch: int,
+                 periods: int, chunk: int | None = None) -> None:
+        self.scenario, self.params, self.batch, self.periods = scenario, params, batch, periods
+        self.entropy = int(rng.integers(2**63))
+        self.chunk = chunk or chunk_periods(params.n_sites, batch)
+        info = scenario.information
+        self.extra = self.record_noise = None
+        if info.advance_demand is not None or info.central.record_error > 0:  # (small: drawn whole)
+            whole = sample_episode(scenario, params, self._stream(2 * params.n_sites), batch, periods)
+            self.extra, self.record_noise = whole.extra, whole.record_noise
+
+    def _stream(self, k: int) -> np.random.Generator:
+        """Stream k: site i's demand is stream i, its lead times stream S + i."""
+        return np.random.default_rng(np.random.SeedSequence(self.entropy, spawn_key=(k,)))
+
+    def start(self) -> _ChunkReader:
+        return _ChunkReader(self)
+
+
+class _ChunkReader:
+    """One pass over a :class:`ChunkedEpisode`, period by period in order."""
+
+    def __init__(self, recipe: ChunkedEpisode) -> None:
+        self.r = recipe
+        p, scen = recipe.params, recipe.scenario
+        self.models = [(i, scen.demand[name], recipe._stream(i)) for i, name in enumerate(p.names)
+                       if name in scen.demand]
+        self.first = [m.begin(g, recipe.batch, recipe.periods) for _, m, g in self.models]
+        self.leads = [(i, np.asarray(v), np.asarray(pr), recipe._stream(p.n_sites + i))
+                      for i, (v, pr) in enumerate(zip(p.lead_values, p.lead_probs, strict=True))] \
+            if p.random_lead else []
+        self.begin = self.end = 0
+        self.demand = np.zeros((0, recipe.batch, p.n_sites))
+        self.lead: np.ndarray | None = None
+        self.extra = recipe.extra
+
+    def _fill(self, t: int) -> None:
+        r = self.r
+        if t < self.begin:
+            raise ValueError("a chunked episode is read forward only: start() it again")
+        self.begin, self.end = t, min(t + r.chunk, r.periods)
+        n, b = self.end - self.begin, r.batch
+        self.demand = np.zeros((n, b, r.params.n_sites))
+        for (i, model, gen), first in zip(self.models, self.first, strict=True):
+            self.demand[:, :, i] = model.draw(gen, b, self.begin, self.end, first)
+        if self.extra is not None:
+            self.demand += self.extra[self.begin:self.end]
+        if self.leads:
+            self.lead = np.empty((n, b, r.params.n_sites), dtype=np.int64)
+            for i, values, probs, gen in self.leads:
+                self.lead[:, :, i] = gen.choice(values, size=(n, b), p=probs)
+
+    def demand_at(self, t: int) -> np.ndarray:
+        if not self.begin <= t < self.end:
+            self._fill(t)
+        return self.demand[t - self.begin]
+
+    def lead_at(self, t: int) -> np.ndarray | None:
+        if not self.leads:
+            return None
+        if not self.begin <= t < self.end:
+            self._fill(t)
+        assert self.lead is not None
+        return self.lead[t - self.begin]
+
+
+def chunk_periods(sites: int, batch: int) -> int:
+    """Periods per chunk: as many as fit in :data:`CHUNK_BYTES` of demand, at least 1."""
+    return max(1, int(CHUNK_BYTES // (8.0 * sites * batch)))
+
+
+def draws_chunked(sites: int, batch: int, periods: int) -> bool:
+    """Whether an episode of this size is drawn in chunks (its demand would not fit in DRAW_AT_ONCE_BYTES)."""
+    return 8.0 * sites * batch * periods > DRAW_AT_ONCE_BYTES
+
+
+def draw_episode(scenario: Scenario, params: CoreParams, rng: np.random.Generator, batch: int,
+                 periods: int) -> Episode | ChunkedEpisode:
+    """An episode in the layout its size calls for (module docstring)."""
+    if draws_chunked(params.n_sites, batch, periods):
+        return ChunkedEpisode(scenario, params, rng, batch, periods)
+    return sample_episode(scenario, params, rng, batch, periods)
 
 
 def sample_episode(
@@ -59,12 +174,40 @@ def sample_episode(
     return Episode(demand, lead, extra, noise)
 
 
-def tile_episode(episode: Episode, times: int) -> Episode:
-    """The episode repeated ``times`` times along the batch: copy i * B + j is copy j of block i."""
-    def tile(array: np.ndarray | None) -> np.ndarray | None:
-        return None if array is None else np.tile(array, (1, times, 1))
+def tile_episode(episode: Episode | ChunkedEpisode, times: int) -> Episode | TiledEpisode:
+    """The episode repeated ``times`` times along the batch: copy i * B + j is copy j of block i
+    (a chunked episode is tiled chunk by chunk as it is read)."""
+    if isinstance(episode, ChunkedEpisode):
+        return TiledEpisode(episode, times)
+    return Episode(_tile(episode.demand, times), _tile(episode.lead_time, times), _tile(episode.extra, times),
+                   _tile(episode.record_noise, times))
 
-    return Episode(tile(episode.demand), tile(episode.lead_time), tile(episode.extra), tile(episode.record_noise))
+
+def _tile(array: np.ndarray | None, times: int) -> np.ndarray | None:
+    return None if array is None else np.tile(array, (1, times, 1))
+
+
+class TiledEpisode:
+    """A chunked episode repeated ``times`` times along the batch (:func:`tile_episode`)."""
+
+    def __init__(self, episode: ChunkedEpisode, times: int) -> None:
+        self.episode, self.times = episode, times
+        self.extra, self.record_noise = _tile(episode.extra, times), _tile(episode.record_noise, times)
+
+    def start(self) -> _TiledReader:
+        return _TiledReader(self.episode.start(), self.times)
+
+
+class _TiledReader:
+    def __init__(self, inner: _ChunkReader, times: int) -> None:
+        self.inner, self.times = inner, times
+
+    def demand_at(self, t: int) -> np.ndarray:
+        return np.tile(self.inner.demand_at(t), (self.times, 1))
+
+    def lead_at(self, t: int) -> np.ndarray | None:
+        lead = self.inner.lead_at(t)
+        return None if lead is None else np.tile(lead, (self.times, 1))
 
 
 def _read_only(state: State) -> State:
@@ -94,13 +237,17 @@ class Simulator:
             raise ValueError(f"batch must be a whole number >= 1 (got {batch!r})")
         self.scenario = scen
         self.params = CoreParams.from_scenario(scen)
-        check_batch_size(self.params.n_sites, batch, scen.periods, self.params.lead_slots + self.params.delay_slots,
+        drawn = scen.periods
+        if draws_chunked(self.params.n_sites, batch, scen.periods):
+            drawn = min(scen.periods, chunk_periods(self.params.n_sites, batch))
+        check_batch_size(self.params.n_sites, batch, drawn, self.params.lead_slots + self.params.delay_slots,
                          f"{scen.source}: simulating")
         self.batch = batch
         self.periods = scen.periods
         self._start = _read_only(initial_state(self.params, batch))
         self.state: State = self._start
-        self.episode: Episode | None = None
+        self.episode: Episode | ChunkedEpisode | TiledEpisode | None = None
+        self._inputs: Episode | _ChunkReader | _TiledReader | None = None
         self.history = History(scen.information, self.params.integral) if not scen.information.trivial else None
         self._order_shape = (batch, self.params.n_sites)
 
@@ -117,9 +264,10 @@ class Simulator:
     def done(self) -> bool:
         return self.period >= self.periods
 
-    def reset(self, rng: np.random.Generator, episode: Episode | None = None) -> State:
+    def reset(self, rng: np.random.Generator, episode: Episode | ChunkedEpisode | TiledEpisode | None = None) -> State:
         """Start new episodes, drawing their random inputs from ``rng`` (or using ``episode``)."""
-        self.episode = episode or sample_episode(self.scenario, self.params, rng, self.batch, self.periods)
+        self.episode = episode or draw_episode(self.scenario, self.params, rng, self.batch, self.periods)
+        self._inputs = self.episode.start()
         self.state = self._start  # step() never writes into a state: every episode can share it
         if self.history is not None:
             self.history.reset(self.state, self.episode.extra, self.episode.record_noise)
@@ -149,8 +297,8 @@ class Simulator:
         if validate:
             orders = check_orders(orders, self._order_shape)
         t = self.state.period
-        lead = None if self.episode.lead_time is None else self.episode.lead_time[t]
-        self.state, flows = step(self.state, orders, self.episode.demand[t], self.params, lead)
+        inputs = self._inputs
+        self.state, flows = step(self.state, orders, inputs.demand_at(t), self.params, inputs.lead_at(t))
         if self.history is not None:
             self.history.push(self.state)
         return flows

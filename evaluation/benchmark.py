@@ -37,8 +37,8 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
 from echelon.envs.validation import Int, parse_model
-from echelon.evaluation.metrics import Estimate, Metrics, compute_metrics, paired_difference
-from echelon.evaluation.rollout import Trajectory, common_episodes, rollout
+from echelon.evaluation.metrics import Estimate, Metrics, measure, paired_difference
+from echelon.evaluation.rollout import Trajectory, episode_blocks
 
 BENCHMARK_DIR = Path(__file__).resolve().parent.parent / "configs" / "benchmarks"
 
@@ -186,13 +186,12 @@ def run_benchmark(config: BenchmarkConfig, advance: Callable[[str], None] | None
         known = known_optimum(scen)
         if known is not None:
             optimum[scen.name] = known[0]
-        episode = common_episodes(scen, config.episodes, config.seed)
+        episode = episode_blocks(scen, config.episodes, config.seed)
         metrics: dict[str, tuple[Metrics, str, Trajectory]] = {}
         for i, entry in enumerate(config.policies):
             policy = make_policy(entry.spec, scen, where=f"{config.source}: policies[{i}] on '{scen.name}'")
-            trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
-            metrics[entry.label] = (compute_metrics(trajectory, scen, config.warmup), policy.describe(),
-                                    _first_episode(trajectory))
+            m, first = measure(policy, scen, config.episodes, config.seed, episode, config.warmup)
+            metrics[entry.label] = (m, policy.describe(), first)
             if advance:
                 advance(f"{scen.name}: {entry.label}")
         base = metrics[config.baseline][0]
@@ -201,10 +200,6 @@ def run_benchmark(config: BenchmarkConfig, advance: Callable[[str], None] | None
             gap = None if best is None else m.cost.mean / best - 1.0
             rows.append(Row(scen.name, label, described, m, paired_difference(m, base), gap, sample))
     return BenchmarkResult(config, rows, optimum)
-
-
-def _first_episode(t: Trajectory) -> Trajectory:
-    return Trajectory(**{name: getattr(t, name)[:, :1] for name in Trajectory.__dataclass_fields__})
 
 
 HEURISTICS = tuple(PolicyEntry(name, {"policy": name}) for name in ("forecast_base_stock", "sterman", "pass_through",

@@ -9,6 +9,8 @@ intervals (normal approximation over independent episodes).
   customer demand served from stock in the period it arrives (earlier backlog
   is served first); **cycle service level** (type I): the fraction of periods
   with no stockout (Snyder & Shen sec. 4.2).
+* **bottlenecks** (shared capacities): utilisation, the mean of the orders a
+  bottleneck carries over its limit, and how often it binds (orders at the limit).
 * **bullwhip ratio** of a site: Var(orders it places) / Var(end-customer demand
   in its subtree); of an echelon (all sites at the same distance from the
   customers, 1 = customer-facing): the same for the echelon's summed orders.
@@ -23,9 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from echelon.agents.policy import Policy
+from echelon.envs.core import Flows, State
 from echelon.envs.params import CoreParams
-from echelon.envs.scenario import Scenario
-from echelon.evaluation.rollout import Trajectory
+from echelon.envs.scenario import Scenario, echelon_levels
+from echelon.envs.simulator import ChunkedEpisode, Episode
+from echelon.evaluation.rollout import Block, Trajectory, rows, run
 
 Z95 = 1.959963984540054
 
@@ -59,22 +64,153 @@ class Metrics:
     bullwhip: dict[str, float]  # per site
     echelon_bullwhip: list[float]  # echelon 1 (customer-facing), 2, ...
     episode_cost: np.ndarray = field(repr=False)  # [episodes] team cost per period, for paired comparisons
+    bottlenecks: dict[str, Bottleneck] = field(default_factory=dict)  # by shared capacity's name
 
 
-def echelon_levels(scenario: Scenario) -> list[int]:
-    """Echelon of each site: 1 for customer-facing leaves, else 1 + the highest echelon among its customers."""
-    level: dict[str, int] = {}
-    for site in scenario.sites:  # downstream first
-        below = [level[c] for c in scenario.customers(site.name)]
-        level[site.name] = 1 + max(below, default=0)
-    return [level[s.name] for s in scenario.sites]
+@dataclass(frozen=True)
+class Bottleneck:
+    """How a shared capacity was used: mean orders carried over its limit, and the fraction of
+    periods it was at its limit (binding: orders were cut to it, or asked exactly that much)."""
+
+    utilisation: float
+    binding: float
 
 
-def _variance_ratio(orders: np.ndarray, demand: np.ndarray) -> float:
-    """Pooled within-episode variance of ``orders`` over that of ``demand`` (``[T, B]`` each)."""
-    v_demand = float(demand.var(axis=0, ddof=1).mean())
-    v_orders = float(orders.var(axis=0, ddof=1).mean())
-    return v_orders / v_demand if v_demand > 0 else float("nan")
+class _Moments:
+    """Per-episode running sums of a ``[B, K]`` series over time, for its within-episode variance.
+
+    Sums are of the series minus its first value (a shift that keeps the one-pass variance exact
+    in practice: Chan, Golub & LeVeque 1983)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.shift: np.ndarray | None = None
+        self.s = self.ss = 0.0
+
+    def add(self, x: np.ndarray) -> None:
+        if self.shift is None:
+            self.shift = x.copy()
+        d = x - self.shift
+        self.s = self.s + d
+        self.ss = self.ss + d * d
+        self.n += 1
+
+    def variance_sum(self) -> np.ndarray:
+        """Sum over episodes of each column's variance over time (ddof 1)."""
+        s, ss = np.asarray(self.s, dtype=np.float64), np.asarray(self.ss, dtype=np.float64)
+        return ((ss - s * s / self.n) / (self.n - 1)).sum(axis=0)
+
+
+class MetricsAccumulator:
+    """The metrics of a batch of episodes, gathered period by period: nothing of the trajectory is kept,
+    so 1,000 episodes of a 4,000-node network cost ``[episodes, sites]`` memory, not ``[T, episodes, sites]``.
+
+    Call :meth:`add` once per period in order (periods before ``warmup`` are skipped); batches of
+    episodes run one after another are joined with :meth:`extend`; :meth:`metrics` gives the result.
+    """
+
+    def __init__(self, scenario: Scenario, params: CoreParams, warmup: int = 0) -> None:
+        self.scenario, self.params, self.warmup = scenario, params, warmup
+        self.names = scenario.site_names
+        self.facing = np.array([name in scenario.demand for name in self.names])
+        self.levels = np.array(echelon_levels(scenario))
+        self.level_masks = [self.levels == k for k in range(1, int(self.levels.max()) + 1)]
+        self.shared = params.shared
+        self._done: list[dict[str, np.ndarray | float]] = []
+        self._start()
+
+    def _start(self) -> None:
+        self.t = 0
+        self.kept = 0
+        self.previous_backlog: np.ndarray | float = 0.0
+        self.sums: dict[str, np.ndarray | float] = {}
+        self.orders, self.through = _Moments(), _Moments()
+        self.level_orders, self.level_through = _Moments(), _Moments()
+
+    def _sum(self, key: str, value: np.ndarray | float) -> None:
+        self.sums[key] = self.sums.get(key, 0.0) + value
+
+    def add(self, orders: np.ndarray, demand: np.ndarray, sales: np.ndarray, on_hand: np.ndarray,
+            backlog: np.ndarray, customer_backlog: np.ndarray, cost: np.ndarray) -> None:
+        """One period, ``[B, S]`` each: orders placed (after capacity), customer demand, sales, end-of-period
+        on hand, backlog (customer + owed downstream) and customer backlog, and the period's cost."""
+        previous, self.previous_backlog = self.previous_backlog, customer_backlog
+        self.t += 1
+        if self.t <= self.warmup:
+            return
+        self.kept += 1
+        filled = np.clip(sales - previous, 0.0, demand)  # earlier backlog is served before new demand
+        self._sum("cost", cost)
+        self._sum("filled", filled.sum(axis=0))
+        self._sum("demand", demand.sum(axis=0))
+        self._sum("served_in_full", (filled >= demand - 1e-9).sum(axis=0))
+        self._sum("on_hand", on_hand.sum(axis=0))
+        self._sum("backlog", backlog.sum(axis=0))
+        through = self.params.graph.echelon(demand)  # end-customer demand each site ultimately serves
+        self.orders.add(orders)
+        self.through.add(through)
+        self.level_orders.add(np.stack([orders[:, m].sum(axis=1) for m in self.level_masks], axis=1))
+        self.level_through.add(np.stack([through[:, m].sum(axis=1) for m in self.level_masks], axis=1))
+        if self.shared:
+            used = np.stack([orders[:, sites].sum(axis=1) / limit for sites, limit, _ in self.shared], axis=1)
+            self._sum("utilisation", used.sum(axis=0))
+            self._sum("binding", (used >= 1.0 - 1e-9).sum(axis=0))
+
+    def extend(self) -> None:
+        """Close this batch of episodes; later :meth:`add` calls start the next batch's period 0."""
+        if self.kept < 2:
+            raise ValueError(f"warmup: must leave at least 2 periods (got {self.kept} of {self.t})")
+        done = dict(self.sums)
+        done["cost"] = np.asarray(self.sums["cost"]) / self.kept  # [B, S] per period
+        done["batch"] = float(done["cost"].shape[0])
+        done["periods"] = float(self.kept * done["cost"].shape[0])
+        for key, moments in (("var_orders", self.orders), ("var_through", self.through),
+                             ("var_level_orders", self.level_orders), ("var_level_through", self.level_through)):
+            done[key] = moments.variance_sum()
+        self._done.append(done)
+        self._start()
+
+    def metrics(self) -> Metrics:
+        """The metrics over every batch of episodes added (closing the current one)."""
+        if self.t:
+            self.extend()
+        parts = self._done
+        cost = np.concatenate([p["cost"] for p in parts])  # [episodes, S]
+        total = {k: sum(np.asarray(p[k], dtype=np.float64) for p in parts)
+                 for k in parts[0] if k != "cost"}
+        team = cost.sum(axis=1)
+        names = self.names
+        demand, filled = total["demand"], total["filled"]
+        all_demand = demand[self.facing].sum()
+        ratio = _ratio(total["var_orders"], total["var_through"])
+        level_ratio = _ratio(total["var_level_orders"], total["var_level_through"])
+        bottlenecks = {}
+        if self.shared:
+            periods = total["periods"]
+            for k, cap in enumerate(self.scenario.capacities):
+                bottlenecks[cap.name] = Bottleneck(float(total["utilisation"][k] / periods),
+                                                   float(total["binding"][k] / periods))
+        return Metrics(
+            cost=Estimate.of(team),
+            site_cost={name: Estimate.of(cost[:, i]) for i, name in enumerate(names)},
+            fill_rate={name: float(filled[i] / demand[i]) if demand[i] > 0 else float("nan")
+                       for i, name in enumerate(names) if self.facing[i]},
+            fill_rate_total=float(filled[self.facing].sum() / all_demand) if all_demand > 0 else float("nan"),
+            cycle_service={name: float(total["served_in_full"][i] / total["periods"])
+                           for i, name in enumerate(names) if self.facing[i]},
+            on_hand={name: float(total["on_hand"][i] / total["periods"]) for i, name in enumerate(names)},
+            backlog={name: float(total["backlog"][i] / total["periods"]) for i, name in enumerate(names)},
+            bullwhip={name: float(ratio[i]) for i, name in enumerate(names)},
+            echelon_bullwhip=[float(v) for v in level_ratio],
+            episode_cost=team,
+            bottlenecks=bottlenecks,
+        )
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """Variance ratios, nan where the denominator is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
 
 
 def compute_metrics(trajectory: Trajectory, scenario: Scenario, warmup: int = 0) -> Metrics:
@@ -83,47 +219,35 @@ def compute_metrics(trajectory: Trajectory, scenario: Scenario, warmup: int = 0)
     periods = t.cost.shape[0]
     if not 0 <= warmup < periods - 1:
         raise ValueError(f"warmup: must be in 0..{periods - 2} for {periods}-period episodes (got {warmup})")
-    names = scenario.site_names
-    keep = slice(warmup, None)
-    cost = t.cost[keep].mean(axis=0)  # [B, S]
-    team = cost.sum(axis=1)
+    acc = MetricsAccumulator(scenario, CoreParams.from_scenario(scenario), warmup)
+    for k in range(periods):
+        acc.add(t.orders[k], t.demand[k], t.sales[k], t.on_hand[k], t.backlog[k], t.customer_backlog[k], t.cost[k])
+    return acc.metrics()
 
-    # service at customer-facing sites; earlier customer backlog is served before new demand
-    previous = np.concatenate([np.zeros_like(t.customer_backlog[:1]), t.customer_backlog[:-1]])
-    filled_now = np.clip(t.sales - previous, 0.0, t.demand)[keep]
-    demand = t.demand[keep]
-    facing = [i for i, name in enumerate(names) if name in scenario.demand]
-    all_demand = demand[:, :, facing].sum()
-    fill_total = float(filled_now[:, :, facing].sum() / all_demand) if all_demand > 0 else float("nan")
-    fill, cycle = {}, {}
-    for i, name in enumerate(names):
-        if name in scenario.demand:
-            total = demand[:, :, i].sum()
-            fill[name] = float(filled_now[:, :, i].sum() / total) if total > 0 else float("nan")
-            cycle[name] = float(np.mean(filled_now[:, :, i] >= demand[:, :, i] - 1e-9))
 
-    # bullwhip: orders against the end-customer demand each site ultimately serves
-    subtree = CoreParams.from_scenario(scenario).subtree  # (k, j) = 1 if k is j or below it
-    through = np.einsum("tbk,kj->tbj", t.demand, subtree)[keep]
-    orders = t.orders[keep]
-    bullwhip = {name: _variance_ratio(orders[:, :, i], through[:, :, i]) for i, name in enumerate(names)}
-    levels = np.array(echelon_levels(scenario))
-    echelon = [
-        _variance_ratio(orders[:, :, levels == k].sum(axis=2), through[:, :, levels == k].sum(axis=2))
-        for k in range(1, int(levels.max()) + 1)
-    ]
-    return Metrics(
-        cost=Estimate.of(team),
-        site_cost={name: Estimate.of(cost[:, i]) for i, name in enumerate(names)},
-        fill_rate=fill,
-        fill_rate_total=fill_total,
-        cycle_service=cycle,
-        on_hand={name: float(t.on_hand[keep][:, :, i].mean()) for i, name in enumerate(names)},
-        backlog={name: float(t.backlog[keep][:, :, i].mean()) for i, name in enumerate(names)},
-        bullwhip=bullwhip,
-        echelon_bullwhip=echelon,
-        episode_cost=team,
-    )
+def measure(policy: Policy, scenario: Scenario, episodes: int, seed: int,
+            episode: Episode | ChunkedEpisode | list[Block] | None = None,
+            warmup: int = 0) -> tuple[Metrics, Trajectory]:
+    """A policy's metrics over common-random-number episodes (as :func:`~evaluation.rollout.rollout`), gathered
+    period by period, and the first episode's trajectory (for plots): memory ``[episodes, sites]``."""
+    acc = MetricsAccumulator(scenario, CoreParams.from_scenario(scenario), warmup)
+    first: dict[str, list[np.ndarray]] = {name: [] for name in Trajectory.__dataclass_fields__}
+
+    def observe(flows: Flows, state: State, params: CoreParams) -> None:
+        period = rows(flows, state, params)
+        acc.add(*(period[k] for k in ("orders", "demand", "sales", "on_hand", "backlog", "customer_backlog", "cost")))
+        if not trajectory:
+            for name, value in period.items():
+                first[name].append(value[:1].copy())  # (a view would keep the whole batch alive)
+
+    def end_block() -> None:
+        acc.extend()
+        if not trajectory:
+            trajectory.append(Trajectory(**{name: np.stack(values) for name, values in first.items()}))
+
+    trajectory: list[Trajectory] = []
+    run(policy, scenario, episodes, seed, episode, observe, end_block)
+    return acc.metrics(), trajectory[0]
 
 
 def paired_difference(metrics: Metrics, baseline: Metrics) -> Estimate:

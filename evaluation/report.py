@@ -14,6 +14,7 @@ import json
 import math
 from typing import Any
 
+from echelon.envs.scenario import Scenario
 from echelon.evaluation.benchmark import BenchmarkResult, Row
 from echelon.evaluation.metrics import Estimate, echelon_levels
 
@@ -95,6 +96,8 @@ def _row_json(row: Row) -> dict[str, Any]:
         "avg_backlog": m.backlog,
         "bullwhip": {s: clean(v) for s, v in m.bullwhip.items()},
         "echelon_bullwhip": [clean(v) for v in m.echelon_bullwhip],
+        "bottlenecks": {name: {"utilisation": b.utilisation, "binding": b.binding}
+                        for name, b in m.bottlenecks.items()},
     }
 
 
@@ -151,6 +154,7 @@ def report_markdown(result: BenchmarkResult, plots: dict[str, list[str]]) -> str
                 cells.append(_pct(r.gap_to_optimum))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _bottlenecks(scen, rows) + _by_product(scen, rows)
         for name in plots.get(scen.name, []):
             lines += [f"![{name}]({name})", ""]
     lines += [
@@ -162,12 +166,45 @@ def report_markdown(result: BenchmarkResult, plots: dict[str, list[str]]) -> str
         "- **bullwhip Ek**: variance of the orders placed by echelon k (1 = the sites facing customers) over "
         "the variance of the customer demand they serve; 1 means orders are as smooth as demand, above 1 "
         "they amplify it.",
+        "- **bottlenecks**: utilisation is the mean of the orders a shared capacity carries over its limit; "
+        "it binds in a period when those orders are at the limit (they were cut to it).",
         "- **vs optimum**: against the exact long-run optimal cost (Clark–Scarf on serial backlog chains, "
         "dynamic programming on one-site problems); the episodes' start-up periods can put even the "
         "optimal policy slightly off it.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _bottlenecks(scen: Scenario, rows: list[Row]) -> list[str]:
+    """A table of each shared capacity's utilisation and how often it binds, per policy."""
+    if not scen.capacities:
+        return []
+    names = [c.name for c in scen.capacities]
+    header = ["policy", *(f"{n}: utilisation / binds" for n in names)]
+    lines = ["Bottlenecks (shared capacities):", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in sorted(rows, key=lambda r: r.metrics.cost.mean):
+        b = r.metrics.bottlenecks
+        lines.append("| " + " | ".join([r.label, *(f"{b[n].utilisation:.1%} / {b[n].binding:.1%}" for n in names)])
+                     + " |")
+    return [*lines, ""]
+
+
+def _by_product(scen: Scenario, rows: list[Row]) -> list[str]:
+    """Cost per period by product (summed over the sites that stock it), per policy."""
+    if not scen.products:
+        return []
+    of = [scen.node(i)[1] for i in range(len(scen.sites))]
+    shown = scen.products[:20]
+    header = ["policy", *shown] + (["..."] if len(scen.products) > len(shown) else [])
+    lines = ["Cost per period by product:", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in sorted(rows, key=lambda r: r.metrics.cost.mean):
+        cost = dict.fromkeys(scen.products, 0.0)
+        for name, product in zip(scen.site_names, of, strict=True):
+            cost[product] += r.metrics.site_cost[name].mean
+        cells = [r.label, *(f"{cost[p]:.2f}" for p in shown)] + (["..."] if len(header) > len(shown) + 1 else [])
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 def _summary(scenario: str, rows: list[Row], baseline: str, optimum: float | None) -> list[str]:

@@ -8,14 +8,17 @@ comes from a separate stream of the same seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from echelon.agents.policy import Policy
+from echelon.envs.core import Flows, State
+from echelon.envs.params import CoreParams
 from echelon.envs.positions import backlog_total
 from echelon.envs.scenario import Scenario
-from echelon.envs.simulator import Episode, Simulator, sample_episode
+from echelon.envs.simulator import ChunkedEpisode, Episode, Simulator, draw_episode
 
 
 @dataclass(frozen=True)
@@ -38,31 +41,88 @@ class Trajectory:
         return self.cost.mean(axis=0)
 
 
-def common_episodes(scenario: Scenario, episodes: int, seed: int) -> Episode:
-    """The episodes every policy run with ``seed`` faces."""
+BLOCK_SITE_COPIES = 2**20
+"""Most episodes x sites simulated side by side: more episodes run in blocks, one after another."""
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """Episodes simulated side by side: their inputs and the seed of the policy's own randomness."""
+
+    size: int
+    episode: Episode | ChunkedEpisode
+    policy_seed: list[int]
+
+
+def common_episodes(scenario: Scenario, episodes: int, seed: int) -> Episode | ChunkedEpisode:
+    """The episodes every policy run with ``seed`` faces (one block)."""
     sim = Simulator(scenario, batch=episodes)
-    return sample_episode(scenario, sim.params, np.random.default_rng([seed, 0]), episodes, sim.periods)
+    return draw_episode(scenario, sim.params, np.random.default_rng([seed, 0]), episodes, sim.periods)
+
+
+def episode_blocks(scenario: Scenario, episodes: int, seed: int) -> list[Block]:
+    """The episodes every policy run with ``seed`` faces, in blocks of at most ``BLOCK_SITE_COPIES`` /
+    sites episodes: one block (the episodes of :func:`common_episodes`) whenever they fit, so runs of
+    every size so far are unchanged; else block k from the seed ``[seed, 0, k]``."""
+    if episodes < 1:
+        raise ValueError(f"episodes: must be >= 1 (got {episodes})")
+    per = max(1, BLOCK_SITE_COPIES // len(scenario.sites))
+    if episodes <= per:
+        return [Block(episodes, common_episodes(scenario, episodes, seed), [seed, 1])]
+    blocks = []
+    for k, first in enumerate(range(0, episodes, per)):
+        size = min(per, episodes - first)
+        params = Simulator(scenario, batch=size).params
+        episode = draw_episode(scenario, params, np.random.default_rng([seed, 0, k]), size, scenario.periods)
+        blocks.append(Block(size, episode, [seed, 1, k]))
+    return blocks
+
+
+def run(policy: Policy, scenario: Scenario, episodes: int, seed: int,
+        episode: Episode | ChunkedEpisode | list[Block] | None,
+        observe: Callable[[Flows, State, CoreParams], None], end_block: Callable[[], None] | None = None) -> None:
+    """Run ``policy`` on ``episodes`` common-random-number episodes, calling ``observe`` after each period
+    (and ``end_block`` after each block of episodes simulated side by side)."""
+    if episodes < 1:
+        raise ValueError(f"episodes: must be >= 1 (got {episodes})")
+    if isinstance(episode, list):
+        blocks = episode
+    elif episode is None:
+        blocks = episode_blocks(scenario, episodes, seed)
+    else:
+        blocks = [Block(episodes, episode, [seed, 1])]
+    for block in blocks:
+        sim = Simulator(scenario, batch=block.size)
+        sim.reset(np.random.default_rng([seed, 0]), block.episode)
+        policy.reset(block.size, np.random.default_rng(block.policy_seed))
+        while not sim.done:
+            flows = sim.step(policy.decide(sim.knowledge()))
+            observe(flows, sim.state, sim.params)
+        if end_block is not None:
+            end_block()
+
+
+def rows(flows: Flows, state: State, params: CoreParams) -> dict[str, np.ndarray]:
+    """One period of a :class:`Trajectory`, ``[B, S]`` per field."""
+    return {"orders": flows.orders, "demand": flows.demand, "incoming": state.incoming, "sales": flows.sales,
+            "on_hand": state.on_hand, "backlog": backlog_total(state, params), "customer_backlog": state.backlog,
+            "lost": flows.lost, "cost": flows.cost}
 
 
 def rollout(policy: Policy, scenario: Scenario, episodes: int, seed: int,
             episode: Episode | None = None) -> Trajectory:
-    """Run ``policy`` on ``episodes`` common-random-number episodes of ``scenario``."""
-    if episodes < 1:
-        raise ValueError(f"episodes: must be >= 1 (got {episodes})")
-    sim = Simulator(scenario, batch=episodes)
-    sim.reset(np.random.default_rng([seed, 0]), episode or common_episodes(scenario, episodes, seed))
-    policy.reset(episodes, np.random.default_rng([seed, 1]))
-    fields = {name: [] for name in Trajectory.__dataclass_fields__}
-    while not sim.done:
-        flows = sim.step(policy.decide(sim.knowledge()))
-        state = sim.state
-        fields["orders"].append(flows.orders)
-        fields["demand"].append(flows.demand)
-        fields["incoming"].append(state.incoming)
-        fields["sales"].append(flows.sales)
-        fields["on_hand"].append(state.on_hand)
-        fields["backlog"].append(backlog_total(state, sim.params))
-        fields["customer_backlog"].append(state.backlog)
-        fields["lost"].append(flows.lost)
-        fields["cost"].append(flows.cost)
-    return Trajectory(**{name: np.stack(values) for name, values in fields.items()})
+    """Run ``policy`` on ``episodes`` common-random-number episodes of ``scenario``, keeping everything."""
+    fields: dict[str, list[np.ndarray]] = {name: [] for name in Trajectory.__dataclass_fields__}
+    done: list[dict[str, np.ndarray]] = []
+
+    def keep(flows: Flows, state: State, params: CoreParams) -> None:
+        for name, value in rows(flows, state, params).items():
+            fields[name].append(value)
+
+    def close() -> None:
+        done.append({name: np.stack(values) for name, values in fields.items()})
+        for values in fields.values():
+            values.clear()
+
+    run(policy, scenario, episodes, seed, episode, keep, close)
+    return Trajectory(**{name: np.concatenate([d[name] for d in done], axis=1) for name in fields})

@@ -13,3 +13,15 @@ def quiet_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+def _small_scenarios() -> list[str]:
+    from echelon.envs.scenario import available_scenarios
+
+    return [name for name in available_scenarios() if name not in LARGE_SCENARIOS]
+
+
+LARGE_SCENARIOS = ("planner_network",)
+"""Built-in scenarios too big for tests that run every scenario through every shell and client
+(thousands of agents); tests/test_large.py covers them."""
+SMALL_SCENARIOS = _small_scenarios()

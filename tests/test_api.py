@@ -5,13 +5,14 @@ from __future__ import annotations
 import gymnasium
 import numpy as np
 import pytest
+from conftest import SMALL_SCENARIOS
 from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from echelon import envs
 
-SCENARIOS = envs.available_scenarios()
+SCENARIOS = SMALL_SCENARIOS
 
 
 pytestmark = pytest.mark.usefixtures("quiet_warnings")

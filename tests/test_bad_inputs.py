@@ -133,7 +133,7 @@ SCENARIO_CASES: list[tuple[str, Any, str]] = [
     ("sites.0", "retailer", "sites[0]: must be a mapping"),
     ("sites.1.holding_cost", -0.5, "site 'warehouse': field 'holding_cost' must be >= 0"),
     ("demand", [], "key 'demand' must be a mapping (got [])"),
-    ("demand", {}, "key 'demand' must have at least 1 item(s)"),
+    ("demand", {}, "key 'demand' must map customer-facing sites to demand models"),
     ("demand.shop", {"kind": "poisson", "mean": 3}, "demand: no site named 'shop'"),
     ("demand.retailer", "poisson", "demand of site 'retailer'"),
     ("demand.retailer.kind", "gamma", "field 'kind' must be one of"),
@@ -174,6 +174,22 @@ SCENARIO_CASES += [  # shared capacities
     ("capacities", [{"sites": ["retailer"], "limit": 3}], "capacities[0]: missing field 'name'"),
     ("capacities", [{**CAP, "speed": 3}], "capacity 'truck': unknown field 'speed'"),
 ]
+PROD = {"name": "lager"}
+SCENARIO_CASES += [  # products
+    ("products", "lager", "key 'products' must be a list"),
+    ("products", [{"name": "a/b"}], "product 'a/b': field 'name' must not contain '/'"),
+    ("products", [PROD, PROD], "product 'lager': field 'name' is used twice"),
+    ("products", [{**PROD, "sites": ["mayor"]}], "product 'lager': field 'sites': no site named 'mayor'"),
+    ("products", [{**PROD, "sites": ["retailer"]}],
+     "site 'retailer' stocks product 'lager' but its supplier 'warehouse' does not"),
+    ("products", [{**PROD, "sites": ["warehouse"]}], "site 'retailer' stocks no product"),
+    ("products", [{**PROD, "cost_scale": 0}], "product 'lager': field 'cost_scale' must be > 0"),
+    ("products", [{**PROD, "holding_cost": -1}], "product 'lager': field 'holding_cost' must be >= 0"),
+    ("products", [{**PROD, "lead_time": "soon"}], "product 'lager': field 'lead_time'"),
+    ("products", [{**PROD, "colour": "gold"}], "product 'lager': unknown field 'colour'"),
+    ("products", [{"sites": ["retailer"]}], "products[0]: missing field 'name'"),
+    ("sites.0.products", {"lager": {"holding_cost": 1}}, "site 'retailer': field 'products' needs the scenario's"),
+]
 SCENARIO_CASES += [  # the lead-time tail is set on the second site too
     ("sites.1.lead_time", 0, "site 'warehouse': field 'lead_time' must be a whole number >= 1"),
     ("sites.1.lead_time", 5000, "site 'warehouse': field 'lead_time' must be at most 1,000"),
@@ -191,6 +207,25 @@ RAW_SCENARIO_FILES: list[tuple[str, str, str]] = [  # (id, file text, fragment)
     ("yaml-1.2-float-bound", "periods: 10\nsites:\n  - {name: a, lead_time: 1, holding_cost: 1e308}\n"
                              "demand: {a: {kind: poisson, mean: 1}}\n", "field 'holding_cost' must be at most 1e+09"),
     ("binary", "\x00\x01\x02", "malformed YAML"),
+]
+_MP = ("periods: 10\nsites:\n  - {name: s, supplier: w, lead_time: 1, holding_cost: 1, backlog_cost: 9%s}\n"
+       "  - {name: w, lead_time: 1, holding_cost: 1}\nproducts:\n  - {name: a, demand: {kind: poisson, mean: 1}}\n"
+       "  - {name: b, sites: [w]}\n")
+RAW_SCENARIO_FILES += [  # multi-product files
+    ("product-unknown-at-site", _MP % ", products: {c: {holding_cost: 2}}", "site 's': field 'products': no product "
+                                                                            "named 'c'"),
+    ("product-not-stocked-at-site", _MP % ", products: {b: {holding_cost: 2}}", "'b' is not stocked here"),
+    ("product-site-value", _MP % ", products: {a: {holding_cost: -2}}",
+     "site 's': product 'a': field 'holding_cost' must be >= 0"),
+    ("product-demand-unstocked", _MP % "" + "demand: {s/b: {kind: poisson, mean: 1}}\n",
+     "demand: 's/b': site 's' does not stock product 'b'"),
+    ("product-demand-no-site", _MP % "" + "demand: {x/a: {kind: poisson, mean: 1}}\n", "demand: no site named 'x'"),
+    ("product-capacity-unstocked", _MP % "" + "capacities: [{name: line, sites: [s/b], limit: 3}]\n",
+     "capacity 'line': field 'sites': site 's' does not stock product 'b'"),
+    ("product-no-demand", _MP.replace("demand: {kind: poisson, mean: 1}", "sites: [s, w]") % "",
+     "site 's/a': no demand path"),
+    ("product-site-slash", _MP.replace("name: w,", "name: w/x,").replace("supplier: w,", "supplier: w/x,")
+     .replace("[w]", "[w/x]") % "", "site 'w/x': field 'name' must not contain '/'"),
 ]
 
 # --------------------------------------------------------------------------- training configs

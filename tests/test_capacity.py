@@ -57,3 +57,23 @@ def test_a_bottleneck_changes_the_scenario_s_fingerprint():
     spec = _stores("priority", {"kind": "poisson", "mean": 2})
     del spec["capacities"]
     assert scenario_fingerprint(with_cap) != scenario_fingerprint(load_scenario(spec))
+
+
+def test_reports_give_each_bottlenecks_utilisation_and_how_often_it_binds():
+    """Orders of s0..s2 (truck limit 10) over four periods: 4+4+0 = 8 (80%, free), 8+8+0 cut to 10
+    (100%, binds), 5+5+0 = 10 (100%, at the limit: binds), 0+2+0 = 2 (20%). Utilisation (0.8 + 1 + 1
+    + 0.2) / 4 = 0.75; binds in 2 of 4 periods."""
+    from echelon.evaluation.metrics import compute_metrics
+    from echelon.evaluation.rollout import Trajectory, rows
+
+    spec = _stores("proportional", {"kind": "poisson", "mean": 2}) | {"periods": 4}
+    sim = Simulator(spec, batch=1)
+    sim.reset(np.random.default_rng(0))
+    kept: dict[str, list] = {name: [] for name in Trajectory.__dataclass_fields__}
+    for q in ([4, 4, 0], [8, 8, 0], [5, 5, 0], [0, 2, 0]):
+        flows = sim.step(np.array([[*q, 0.0]]))
+        for name, value in rows(flows, sim.state, sim.params).items():
+            kept[name].append(value)
+    m = compute_metrics(Trajectory(**{k: np.stack(v) for k, v in kept.items()}), sim.scenario)
+    assert m.bottlenecks["truck"].utilisation == pytest.approx(0.75)
+    assert m.bottlenecks["truck"].binding == pytest.approx(0.5)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SMALL_SCENARIOS
 
 import echelon
 from echelon.envs.actions import ACTION_FORMS
 
-SCENARIOS = echelon.available_scenarios()
+SCENARIOS = SMALL_SCENARIOS
 CASES = [(s, a) for s in SCENARIOS for a in ACTION_FORMS]
 
 

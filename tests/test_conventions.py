@@ -9,9 +9,9 @@ import weakref
 import gymnasium
 import numpy as np
 import pytest
+from conftest import SMALL_SCENARIOS
 
 from echelon import envs
-from echelon.envs.scenario import available_scenarios
 
 ACTIONS = ("discrete", "continuous", "demand_plus", "target")
 
@@ -87,7 +87,7 @@ def test_no_env_survives_del_and_gc(make):
     assert sum(r() is not None for r in refs) == 0
 
 
-@pytest.mark.parametrize("scenario", available_scenarios())
+@pytest.mark.parametrize("scenario", SMALL_SCENARIOS)
 @pytest.mark.parametrize("action", ACTIONS)
 def test_every_agent_has_one_space_by_default(scenario, action):
     env = envs.parallel_env(scenario=scenario, action=action)

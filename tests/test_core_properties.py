@@ -56,11 +56,22 @@ def networks(draw):
         members = draw(st.lists(st.sampled_from([s["name"] for s in sites]), min_size=1, max_size=n, unique=True))
         capacities.append({"name": f"cap{k}", "sites": members, "limit": draw(st.integers(1, 20)),
                            "rule": draw(st.sampled_from(["proportional", "priority"]))})
-    return {
+    spec = {
         "periods": 30, "sites": sites, "demand": demand, "timing": timing,
         "allocation": draw(st.sampled_from(["proportional", "priority"])),
         "pipeline_holding": draw(st.booleans()), "capacities": capacities,
     }
+    if draw(st.booleans()):  # products: every (site, product) a node; capacities over sites cover all products
+        spec["products"] = [{"name": "p0"}]
+        for k in range(1, draw(st.integers(1, 3))):
+            stocked = set(draw(st.lists(st.sampled_from([s["name"] for s in sites]), min_size=1, unique=True)))
+            for s in sites:  # a site's supplier stocks what it stocks (sites are listed downstream first)
+                if s["name"] in stocked and s["supplier"]:
+                    stocked.add(s["supplier"])
+            spec["products"].append({"name": f"p{k}", "sites": sorted(stocked),
+                                     "cost_scale": draw(st.sampled_from([0.5, 1.0, 2.0])),
+                                     "demand": {"kind": "poisson", "mean": draw(st.integers(1, 6))}})
+    return spec
 
 
 def totals(state):

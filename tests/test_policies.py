@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SMALL_SCENARIOS
 
 from echelon.agents.heuristics import Sterman
 from echelon.agents.registry import POLICIES, make_policy
 from echelon.envs.core import initial_state
 from echelon.envs.errors import ConfigError
-from echelon.envs.scenario import available_scenarios, load_scenario
+from echelon.envs.scenario import load_scenario
 from echelon.evaluation.rollout import rollout
 
 # one site, L = 2, 10 on hand, 3 in transit: inventory position IP = 13, last incoming 3
@@ -66,7 +67,7 @@ ONE_SITE = ("vector_base_stock", "myopic", "optimal_dp")  # need a site supplied
 
 def test_every_registered_policy_runs_on_every_scenario():
     """Every policy runs on every built-in scenario, or, where it needs a one-site problem, says why."""
-    for name in available_scenarios():
+    for name in SMALL_SCENARIOS:
         scen = load_scenario(name)
         for policy_name, cls in POLICIES.items():
             if policy_name == "learned":  # needs a training run: tests/test_training.py
