@@ -9,6 +9,8 @@ policy config resolves to.
 
 from __future__ import annotations
 
+import numpy as np
+
 from echelon.agents.clark_scarf import serial_optimum
 from echelon.agents.levels import Optimum
 from echelon.agents.search import search_levels
@@ -16,12 +18,15 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import Scenario
 
 
-def optimal_levels(scenario: Scenario, method: str = "auto", episodes: int = 200, seed: int = 0) -> Optimum:
+def optimal_levels(scenario: Scenario, method: str = "auto", episodes: int | None = None, seed: int = 0,
+                   local: bool = True) -> Optimum:
     """Optimal (or simulation-optimised) base-stock levels of ``scenario``.
 
     ``method``: ``auto`` (exact where it applies, else simulation), ``exact``
     (a :class:`ConfigError` explains why not, where it does not apply) or
-    ``simulation``. Exact methods give the local levels equivalent to the
+    ``simulation``; ``episodes`` per candidate of a search (default
+    :func:`~agents.search.search_episodes`); ``local=False`` skips the separate search of local
+    levels (they are then NaN where no exact method gives them). Exact methods give the local levels equivalent to the
     echelon levels (S^e_j - S^e_{j-1}, Axsäter 1993); simulation searches the
     local (installation) levels on their own, because off a serial chain, or
     with order delays and transients, that conversion is not equivalent.
@@ -35,10 +40,13 @@ def optimal_levels(scenario: Scenario, method: str = "auto", episodes: int = 200
             if method == "exact":
                 raise
     found = search_levels(scenario, kind="echelon", episodes=episodes, seed=seed)
-    local = search_levels(scenario, kind="installation", episodes=episodes, seed=seed)
+    if not local:  # (only the echelon levels wanted)
+        return Optimum("simulation", scenario.site_names, found.levels, found.levels * np.nan, found.expected_cost,
+                       found.half_width, None)
+    searched = search_levels(scenario, kind="installation", episodes=episodes, seed=seed)
     return Optimum(
-        "simulation", scenario.site_names, found.levels, local.levels, found.expected_cost, found.half_width,
-        local.expected_cost,
+        "simulation", scenario.site_names, found.levels, searched.levels, found.expected_cost, found.half_width,
+        searched.expected_cost,
     )
 
 

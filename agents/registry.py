@@ -124,7 +124,7 @@ def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], 
         rule = cls.rule(scenario, **options)
         return {"levels": search_levels(scenario, kind=cls.kind, rule=rule).levels.tolist()}
     if cls is EchelonBaseStock and names == ["levels"]:
-        return {"levels": optimal_levels(scenario).echelon_levels.tolist()}
+        return {"levels": optimal_levels(scenario, local=False).echelon_levels.tolist()}
     if cls is BaseStock and names == ["levels"]:
         try:  # the equivalent local levels, exact on serial chains (agents.heuristics)
             return {"levels": optimal_levels(scenario, method="exact").local_levels.tolist()}

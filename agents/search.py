@@ -140,10 +140,15 @@ def starting_levels(scenario: Scenario, kind: str) -> np.ndarray:
     return need + np.sqrt(np.maximum(need, 1.0))
 
 
+def search_episodes(scenario: Scenario) -> int:
+    """Default episodes per candidate: 200, fewer on large networks (at least 8; episodes x sites <= 2^15)."""
+    return min(200, max(8, 2**15 // len(scenario.sites)))
+
+
 def search_levels(
     scenario: Scenario,
     kind: str = "echelon",
-    episodes: int = 200,
+    episodes: int | None = None,
     seed: int = 0,
     common: bool = False,
     start: np.ndarray | None = None,
@@ -155,7 +160,8 @@ def search_levels(
     Args:
         scenario: any network.
         kind: ``echelon`` (order up to S on IP^e) or ``installation`` (on IP).
-        episodes: episodes every candidate is simulated on (and again, fresh, for the reported cost).
+        episodes: episodes every candidate is simulated on (and again, fresh, for the reported cost);
+            default :func:`search_episodes`.
         seed: seed of the search episodes; the evaluation episodes use ``seed + 1``.
         common: search one safety factor z shared by every site instead of free levels:
             ``S_j = m_j + z sqrt(m_j)`` with m_j the mean demand a level covers
@@ -167,6 +173,7 @@ def search_levels(
         rule: the decision rule the levels are for (default: plain base-stock of ``kind``); ``kind``
             still says whether they are echelon or local levels (where the search starts).
     """
+    episodes = search_episodes(scenario) if episodes is None else episodes
     evaluate = LevelEvaluator(scenario, rule or kind, episodes, seed)
     integral = all(m.integral for m in scenario.demand.values())
     need = covered_demand(scenario, kind)
@@ -177,7 +184,7 @@ def search_levels(
             raw = need + x[..., group] * np.sqrt(np.maximum(need, 1.0))
             return np.maximum(np.round(raw) if integral else raw, 0.0)
 
-        x, step, smallest = np.ones(int(group.max()) + 1), 1.0, 0.01 if common else 0.05
+        x, step, smallest = np.ones(int(group.max()) + 1), 1.0, 0.01 if common else 0.1
     else:
         def levels_of(x: np.ndarray) -> np.ndarray:
             return np.maximum(x, 0.0)

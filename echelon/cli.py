@@ -148,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seconds per measurement, at most {MAX_SECONDS:g} (default: 2)")
     p.add_argument("--scale", action="store_true",
                    help="instead, site-steps/s of the core on distribution trees of 4 to 5,000 sites (batch 256)")
+    p.add_argument("--episode", type=_whole_range(1, MAX_BATCH), metavar="BATCH",
+                   help="instead, one whole episode of --scenario at BATCH copies (forecast base-stock "
+                        "deciding): its time, site-steps/s and peak memory")
     p.add_argument("--validate", type=_whole_range(1, MAX_SITES), metavar="SITES",
                    help="instead, time reading and validating a YAML serial chain of SITES sites")
     p.set_defaults(func=cmd_speed)
@@ -167,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("auto", "exact", "simulation", "dp"), default="auto",
                    help="auto (default): exact base-stock levels where theory covers the scenario, else "
                         "simulation; dp: the exact optimal policy of a one-site scenario by dynamic programming")
-    p.add_argument("--episodes", type=EPISODES, default=200,
-                   help="episodes per candidate in the search and the comparison (default: 200)")
+    p.add_argument("--episodes", type=EPISODES, default=None,
+                   help="episodes per candidate in the search and the comparison (default: 200; fewer on "
+                        "networks of more than 163 sites, episodes x sites <= 32,768, at least 8)")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--compare", action="store_true",
                    help="also evaluate the classic heuristics on the same demand and print a table")

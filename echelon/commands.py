@@ -110,6 +110,14 @@ def cmd_speed(args: argparse.Namespace) -> int:
                           f"{r.site_steps_per_s / ref:.2f}x")
         Console().print(table)
         return 0
+    if args.episode:
+        from echelon.evaluation.throughput import episode_footprint
+
+        f = episode_footprint(args.scenario, args.episode)
+        print(f"{args.scenario}: one {f.periods}-period episode of {f.sites:,} sites at batch {f.batch:,} "
+              f"(forecast base-stock deciding) in {f.seconds:.1f} s, {f.site_steps_per_s:,.3g} site-steps/s; "
+              f"peak memory {f.peak_mb:,.0f} MB (resident; {f.rss_before_mb:,.0f} MB before the episode)")
+        return 0
     if args.validate:
         t = validation_time(args.validate)
         print(f"scenario validation: a {t.sites:,}-site serial chain read in {t.read_s:.2f} s (YAML) and "
@@ -192,7 +200,10 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     scen = load_scenario(args.scenario)
     if args.method == "dp":
         return _optimal_dp(scen, args.json)
-    best = optimal_levels(scen, method=args.method, episodes=args.episodes, seed=args.seed)
+    from echelon.agents.search import search_episodes
+
+    episodes = search_episodes(scen) if args.episodes is None else args.episodes
+    best = optimal_levels(scen, method=args.method, episodes=episodes, seed=args.seed)
     import math
 
     numbers = [best.expected_cost, *best.echelon_levels, *best.local_levels]
@@ -206,7 +217,7 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     how = {
         "clark_scarf": "exact optimum (Clark & Scarf 1960; Chen & Zheng 1994), long-run cost per period",
         "newsvendor": "exact optimum (newsvendor), long-run cost per period",
-        "simulation": f"simulation-optimised echelon base-stock levels ({args.episodes} episodes, common random "
+        "simulation": f"simulation-optimised echelon base-stock levels ({episodes} episodes, common random "
                       f"numbers), mean cost per period over the scenario's {scen.periods}-period episodes",
     }[best.method]
     console.print(f"[bold]{scen.name}[/bold]: {how}")
@@ -229,7 +240,7 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     if args.compare:
         from echelon.evaluation.benchmark import optimum_benchmark, run_benchmark
 
-        result = run_benchmark(optimum_benchmark(scen, best, episodes=args.episodes, seed=args.seed))
+        result = run_benchmark(optimum_benchmark(scen, best, episodes=max(episodes, 2), seed=args.seed))
         console.print(_benchmark_table(result))
     return 0
 

@@ -15,18 +15,46 @@ As dense ``[S, S]`` 0/1 matrices these are O(S^2) per period and call BLAS, whic
 of its own above a size (on two busy cores a 65-site network ran up to 50x slower). Here they are
 gathers, ``np.add.reduceat`` segment sums over customers sorted by supplier, and one cumulative sum:
 O(B x S) work and no BLAS. Networks of at most :data:`DENSE_MAX` sites keep the dense products,
-which are cheapest on tiny arrays and give the exact sums of earlier releases bit for bit.
+which are cheapest on tiny arrays and give the exact sums of earlier releases bit for bit; for
+them BLAS is held to one thread (:func:`pin_blas`, with threadpoolctl, which works whatever was
+imported first; ``ECHELON_BLAS_THREADS=N`` sets another number, ``0`` leaves BLAS alone).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 
+from echelon.envs.errors import ConfigError
+
 DENSE_MAX = 16
 """Largest network that uses dense products (cheaper below this size, and bit-identical to before)."""
+
+
+BLAS_THREADS_ENV = "ECHELON_BLAS_THREADS"
+
+
+@cache
+def pin_blas() -> int:
+    """Hold NumPy's BLAS to one thread (or ``$ECHELON_BLAS_THREADS``; 0: leave it) for this process, once.
+
+    The dense products are on ``[B, 16]`` arrays at most: threads cost more than they save there, and
+    on a busy machine they made the core up to 50x slower. Returns the number set (0: untouched)."""
+    text = os.environ.get(BLAS_THREADS_ENV, "1")
+    try:
+        threads = int(text)
+    except ValueError:
+        raise ConfigError(f"{BLAS_THREADS_ENV}: expected a whole number of threads (got {text!r})") from None
+    if threads < 0:
+        raise ConfigError(f"{BLAS_THREADS_ENV}: must be >= 0 (got {text!r})")
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")
+    return threads
 
 
 class SiteGraph:
@@ -38,6 +66,8 @@ class SiteGraph:
         self.n = n
         self.supplier = supplier
         self.dense = n <= DENSE_MAX
+        if self.dense:
+            pin_blas()
         internal = np.flatnonzero(supplier >= 0)
         rank = np.asarray(priority, dtype=np.int64)
         # customers of each internal supplier, consecutive, in service order (priority, then index)

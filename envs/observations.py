@@ -20,7 +20,8 @@ index  field                   meaning                                     min  
 =====  ======================  ==========================================  ======  =====
 
 An :class:`ObservationSpec` says what else a role's observation holds, in this
-order after the features: a one-hot of the site (``identity``), the fraction
+order after the features: a one-hot of the site (``identity``; of its echelon on
+networks of more than 64 sites), the fraction
 of the horizon left (``time_left``), last period's end-customer demand
 (``shared`` level), the site's pipeline by arrival period (``pipeline`` level:
 units due in 1, 2, ..., H periods, :func:`envs.positions.scheduled_arrivals`) and
@@ -38,6 +39,7 @@ the time left, the end-customer demand (``shared``), every site's pipeline
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from gymnasium import spaces
@@ -46,7 +48,7 @@ from echelon.envs.core import State, total
 from echelon.envs.errors import ConfigError
 from echelon.envs.params import CoreParams
 from echelon.envs.positions import backlog_total, scheduled_arrivals
-from echelon.envs.scenario import Scenario
+from echelon.envs.scenario import Scenario, echelon_levels
 
 FEATURES = (
     "on_hand", "backlog", "inventory_position", "in_transit", "on_order",
@@ -75,8 +77,15 @@ def _slots(block: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
     return tuple(np.split(block, k, axis=1)) if k else ()
 
 
+IDENTITY_MAX_SITES = 64
+"""Largest network whose observations identify a site by its one-hot; above it, by its echelon."""
+FEATURE_MAP_MAX_SITES = 64
+"""Largest network observed through :class:`FeatureMap`; its matrix grows as S^2, so larger networks
+compute :func:`site_features` directly (linear in S)."""
+
+
 class FeatureMap:
-    """Fast :func:`site_features`: one matrix product on the packed state.
+    """Fast :func:`site_features` on small networks: one matrix product on the packed state.
 
     Every feature is linear in the state arrays, so the map is a matrix ``W``
     (entries 0 and +-1) with ``features = pack(state) @ W``, computed in float32
@@ -151,16 +160,17 @@ class Observer:
         self.params = CoreParams.from_scenario(scenario)
         names = scenario.site_names
         self.sites = tuple(names if sites is None else sites)
-        self.index = np.array([names.index(s) for s in self.sites])
+        position = {name: i for i, name in enumerate(names)}
+        self.index = np.array([position[s] for s in self.sites])
         self.n = len(names)
-        self.features = FeatureMap(self.params)
+        self.features = FeatureMap(self.params) if self.n <= FEATURE_MAP_MAX_SITES else self._direct
+        self.levels = echelon_levels(scenario) if self.n > IDENTITY_MAX_SITES else None
         self.horizon = max(1, int((self.params.order_delay + self.params.lead_time).max()) - 1)
         self.periods = scenario.periods
         scale = np.maximum([scenario.mean_demand_through(s) for s in names], 1e-6) if spec.scaled else np.ones(self.n)
         self.scale = np.asarray(scale, dtype=np.float32)
         self.customer_scale = np.float32(max(sum(m.mean for m in scenario.demand.values()), 1e-6)
                                          if spec.scaled else 1.0)
-        self.onehot = np.eye(self.n, dtype=np.float32)[self.index]
         self.every_site = bool(np.array_equal(self.index, np.arange(self.n)))
         self.plain = (not spec.scaled and not spec.identity and not spec.time_left and spec.level == "local"
                       and not self.signals and not joint)  # the environments' default: the features alone
@@ -171,6 +181,19 @@ class Observer:
     def dim(self) -> int:
         return self.space.shape[0]
 
+    @cached_property
+    def onehot(self) -> np.ndarray:
+        """Each observed site's identity (built only where observations carry it): its one-hot ``[k, S]``;
+        above :data:`IDENTITY_MAX_SITES` sites, the one-hot of its echelon ``[k, E]`` (store, DC, plant),
+        as a network of thousands of nodes would make every observation thousands of numbers long."""
+        if self.n <= IDENTITY_MAX_SITES:
+            return np.eye(self.n, dtype=np.float32)[self.index]
+        levels = np.asarray(self.levels) - 1
+        return np.eye(int(levels.max()) + 1, dtype=np.float32)[levels[self.index]]
+
+    def _direct(self, state: State) -> np.ndarray:
+        return site_features(state, self.params)
+
     def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
         feature_low = np.zeros(N_FEATURES, dtype=np.float32)
         feature_low[_IP] = -np.inf
@@ -178,7 +201,7 @@ class Observer:
         shown = self.n if (self.joint or self.spec.level == "global") else 1
         blocks = [(np.tile(feature_low, shown), np.inf)]
         if self.spec.identity and not self.joint:
-            blocks.append((np.zeros(self.n, dtype=np.float32), 1.0))
+            blocks.append((np.zeros(self.onehot.shape[1], dtype=np.float32), 1.0))
         if self.spec.time_left:
             blocks.append((np.zeros(1, dtype=np.float32), 1.0))
         if self.spec.level == "shared":
@@ -220,7 +243,7 @@ class Observer:
         else:
             parts = [feats[:, self.index, :]]
         if self.spec.identity:
-            parts.append(np.broadcast_to(self.onehot, (batch, k, self.n)))
+            parts.append(np.broadcast_to(self.onehot, (batch, k, self.onehot.shape[1])))
         if network:
             joined = np.concatenate(network, axis=1)
             parts.append(np.broadcast_to(joined[:, None, :], (batch, k, joined.shape[1])))

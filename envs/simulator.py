@@ -37,7 +37,7 @@ from echelon.envs.scenario import Scenario, load_scenario
 
 DRAW_AT_ONCE_BYTES = 256e6
 """Largest ``[T, B, S]`` float64 demand array drawn at once; larger draws are chunked."""
-CHUNK_BYTES = 32e6
+CHUNK_BYTES = 128e6
 """Size of one chunk of demand, ``[chunk, B, S]`` float64, in the chunked layout."""
 
 

@@ -143,3 +143,39 @@ def validation_time(sites: int) -> ValidationTime:
         parse_scenario(raw, str(path), path.parent)
         check = time.perf_counter() - start
     return ValidationTime(sites, read, check)
+
+
+@dataclass(frozen=True)
+class EpisodeFootprint:
+    """One whole episode of a scenario at a batch, with a heuristic deciding: time and memory."""
+
+    sites: int
+    periods: int
+    batch: int
+    seconds: float
+    site_steps_per_s: float
+    rss_before_mb: float  # the process's resident memory before the episode (imports, scenario)
+    peak_mb: float  # the process's peak resident memory, episode included
+
+
+def episode_footprint(scenario: Any, batch: int, policy: str = "forecast_base_stock",
+                      seed: int = 0) -> EpisodeFootprint:
+    """Run one episode of ``scenario`` at ``batch`` copies under ``policy``; peak memory from the OS."""
+    import resource
+
+    from echelon.agents.registry import make_policy
+
+    def rss_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+    sim = Simulator(scenario, batch=batch)
+    decide = make_policy(policy, sim.scenario)
+    before = rss_mb()
+    start = time.perf_counter()
+    sim.reset(np.random.default_rng(seed))
+    decide.reset(batch, np.random.default_rng([seed, 1]))
+    while not sim.done:
+        sim.step(decide.decide(sim.knowledge()), validate=False)
+    seconds = time.perf_counter() - start
+    n = sim.n_sites
+    return EpisodeFootprint(n, sim.periods, batch, seconds, n * batch * sim.periods / seconds, before, rss_mb())
