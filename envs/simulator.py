@@ -15,9 +15,11 @@ random numbers). Two layouts:
   unchanged.
 * **chunked** (:class:`ChunkedEpisode`): for runs whose draw would not fit (a year
   of daily periods on thousands of sites): reset takes one number from the
-  generator, and each site's demand and lead times come from their own stream
-  (``SeedSequence(that number, spawn_key=(stream,))``), drawn ``chunk`` periods
-  at a time as the episode advances. Consecutive chunks of a stream give exactly
+  generator; the sites with equal demand models share one stream
+  (``SeedSequence(that number, spawn_key=(k,))`` for the k-th such group, by first
+  site), drawn ``chunk`` periods at a time as the episode advances, time-major
+  ``[periods, copies, sites of the group]``; random lead times likewise, per group
+  of equal lead-time distributions. Consecutive chunks of a stream give exactly
   what one draw over the horizon gives, so the numbers do not depend on the chunk
   size, and memory does not grow with the horizon.
 """
@@ -25,6 +27,7 @@ random numbers). Two layouts:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +80,7 @@ class ChunkedEpisode:
             self.extra, self.record_noise = whole.extra, whole.record_noise
 
     def _stream(self, k: int) -> np.random.Generator:
-        """Stream k: site i's demand is stream i, its lead times stream S + i."""
+        """Stream k: demand group k's (k < S), lead-time group k - S's (S <= k < 2 S)."""
         return np.random.default_rng(np.random.SeedSequence(self.entropy, spawn_key=(k,)))
 
     def start(self) -> _ChunkReader:
@@ -89,15 +92,23 @@ class _ChunkReader:
 
     def __init__(self, recipe: ChunkedEpisode) -> None:
         self.r = recipe
-        p, scen = recipe.params, recipe.scenario
-        self.models = [(i, scen.demand[name], recipe._stream(i)) for i, name in enumerate(p.names)
-                       if name in scen.demand]
-        self.first = [m.begin(g, recipe.batch, recipe.periods) for _, m, g in self.models]
-        self.leads = [(i, np.asarray(v), np.asarray(pr), recipe._stream(p.n_sites + i))
-                      for i, (v, pr) in enumerate(zip(p.lead_values, p.lead_probs, strict=True))] \
-            if p.random_lead else []
+        p, b = recipe.params, recipe.batch
+        self.demand_groups = []  # (model, its sites, stream, per-episode start)
+        for k, (model, sites) in enumerate(_same_model_groups(recipe.scenario, p.names)):
+            gen = recipe._stream(k)
+            self.demand_groups.append((model, sites, gen, model.begin(gen, b * len(sites), recipe.periods)))
+        self.lead_groups = []  # (values, probs, its sites, stream)
+        if p.random_lead:
+            lanes: dict[tuple, list[int]] = {}
+            for i, (v, pr) in enumerate(zip(p.lead_values, p.lead_probs, strict=True)):
+                if len(v) > 1:
+                    lanes.setdefault((tuple(v), tuple(pr)), []).append(i)
+            for k, ((v, pr), sites) in enumerate(lanes.items()):
+                self.lead_groups.append((np.asarray(v), np.asarray(pr), np.array(sites), recipe._stream(p.n_sites + k)))
+            fixed = [i for i, v in enumerate(p.lead_values) if len(v) == 1]
+            self.fixed_lead = (np.array(fixed, dtype=np.int64), np.array([p.lead_values[i][0] for i in fixed]))
         self.begin = self.end = 0
-        self.demand = np.zeros((0, recipe.batch, p.n_sites))
+        self.demand = np.zeros((0, b, p.n_sites))
         self.lead: np.ndarray | None = None
         self.extra = recipe.extra
 
@@ -108,14 +119,18 @@ class _ChunkReader:
         self.begin, self.end = t, min(t + r.chunk, r.periods)
         n, b = self.end - self.begin, r.batch
         self.demand = np.zeros((n, b, r.params.n_sites))
-        for (i, model, gen), first in zip(self.models, self.first, strict=True):
-            self.demand[:, :, i] = model.draw(gen, b, self.begin, self.end, first)
+        for model, sites, gen, first in self.demand_groups:
+            k = len(sites)
+            self.demand[:, :, sites] = model.draw(gen, b * k, self.begin, self.end, first).reshape(n, b, k)
         if self.extra is not None:
             self.demand += self.extra[self.begin:self.end]
-        if self.leads:
+        if self.lead_groups:
             self.lead = np.empty((n, b, r.params.n_sites), dtype=np.int64)
-            for i, values, probs, gen in self.leads:
-                self.lead[:, :, i] = gen.choice(values, size=(n, b), p=probs)
+            fixed, values = self.fixed_lead
+            self.lead[:, :, fixed] = values
+            for lead_values, probs, sites, gen in self.lead_groups:
+                draws = gen.choice(lead_values, size=(n, b * len(sites)), p=probs)
+                self.lead[:, :, sites] = draws.reshape(n, b, len(sites))
 
     def demand_at(self, t: int) -> np.ndarray:
         if not self.begin <= t < self.end:
@@ -123,12 +138,30 @@ class _ChunkReader:
         return self.demand[t - self.begin]
 
     def lead_at(self, t: int) -> np.ndarray | None:
-        if not self.leads:
+        if not self.lead_groups:
             return None
         if not self.begin <= t < self.end:
             self._fill(t)
         assert self.lead is not None
         return self.lead[t - self.begin]
+
+
+def _same_model_groups(scenario: Scenario, names: tuple[str, ...]) -> list[tuple[Any, np.ndarray]]:
+    """Customer-facing sites grouped by equal demand model (first appearance first), with their indices."""
+    groups: dict[Any, list[int]] = {}
+    models: dict[Any, Any] = {}
+    for i, name in enumerate(names):
+        model = scenario.demand.get(name)
+        if model is None:
+            continue
+        try:
+            hash(model)
+            key = model  # equal frozen models share a group
+        except TypeError:
+            key = id(model)  # (a model holding an array: its own group)
+        models.setdefault(key, model)
+        groups.setdefault(key, []).append(i)
+    return [(models[key], np.array(sites, dtype=np.int64)) for key, sites in groups.items()]
 
 
 def chunk_periods(sites: int, batch: int) -> int:
