@@ -271,8 +271,15 @@ def step(
     p = params
     t = state.period
     q = np.minimum(orders, p.capacity) if p.capacitated else orders.copy()  # the state keeps q
-    for sites, limit, by_priority in p.shared:
-        q[:, sites] = cut_to_limit(q[:, sites], limit, by_priority, p.integral)
+    overtime = None
+    for cap in p.shared:
+        q[:, cap.sites] = cut_to_limit(q[:, cap.sites], cap.limit + cap.overtime, cap.by_priority, p.integral)
+        if cap.overtime_cost:
+            overtime = np.zeros_like(q) if overtime is None else overtime
+            group = q[:, cap.sites]
+            carried = group.sum(axis=1, keepdims=True)
+            above = np.maximum(carried - cap.limit, 0.0)
+            overtime[:, cap.sites] += cap.overtime_cost * above * group / np.maximum(carried, _TINY)
 
     # 1. orders reach suppliers: at once without order delay, else after it (pending)
     if p.any_delay:
@@ -343,6 +350,8 @@ def step(
         pipeline = _zeros(cost.shape)
     if p.ordering_costs:
         ordering = p.order_cost * q + p.fixed_order_cost * (q > 0)
+        if overtime is not None:
+            ordering += overtime
         cost += ordering
     else:
         ordering = _zeros(cost.shape)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,6 +21,17 @@ from echelon.envs.scenario import Scenario
 Masks = tuple[None | bool | np.ndarray, ...]
 """Per-offset site masks of a pipeline: entry o selects the sites whose inflow is due o periods
 from now (None: no site; True: every site; else a ``[1, S]`` 0/1 row)."""
+
+
+class SharedLimit(NamedTuple):
+    """A bottleneck compiled: orders of ``sites`` cut to ``limit + overtime`` a period; units above
+    ``limit`` cost ``overtime_cost`` each, charged in proportion to the sites' orders."""
+
+    sites: np.ndarray
+    limit: float
+    by_priority: bool
+    overtime: float = 0.0
+    overtime_cost: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,7 +76,7 @@ class CoreParams:
     outside_now: np.ndarray | None  # [1, S]: board game, lanes from outside that can arrive in the period shipped
     capacity: np.ndarray  # [S], inf = uncapacitated
     capacitated: bool
-    shared: tuple[tuple[np.ndarray, float, bool], ...]  # bottlenecks: (site indices, limit, by priority)
+    shared: tuple[SharedLimit, ...]  # bottlenecks, in the scenario's order
     holding_cost: np.ndarray  # [S] h'
     pipeline_rate: np.ndarray  # [S] holding rate of the site's shipper, 0 if off or outside
     shortage_cost: np.ndarray  # [S] p
@@ -76,7 +88,7 @@ class CoreParams:
     pipeline_holding: bool  # any pipeline_rate > 0
     order_cost: np.ndarray  # [S] c
     fixed_order_cost: np.ndarray  # [S] K
-    ordering_costs: bool  # any c or K > 0
+    ordering_costs: bool  # any c or K > 0, or a bottleneck's overtime cost
     proportional: bool
     single_customer: bool  # no supplier has two customers (serial chains): no allocation needed
     integral: bool
@@ -164,8 +176,8 @@ class CoreParams:
             outside_now=_row(outside_now) if board_game and outside_now.any() else None,
             capacity=_row(capacity),
             capacitated=bool(np.isfinite(capacity).any()),
-            shared=tuple((np.array(c.sites, dtype=np.int64), c.limit, c.rule == "priority")
-                         for c in scenario.capacities),
+            shared=tuple(SharedLimit(np.array(c.sites, dtype=np.int64), c.limit, c.rule == "priority", c.overtime,
+                                     c.overtime_cost) for c in scenario.capacities),
             holding_cost=_row(holding),
             pipeline_rate=_row(rate * float(scenario.pipeline_holding)),
             shortage_cost=_row(np.array([s.shortage_cost for s in sites])),
@@ -177,7 +189,8 @@ class CoreParams:
             pipeline_holding=bool((rate * float(scenario.pipeline_holding) > 0).any()),
             order_cost=_row(np.array([s.order_cost for s in sites])),
             fixed_order_cost=_row(np.array([s.fixed_order_cost for s in sites])),
-            ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites),
+            ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites)
+            or any(c.overtime_cost > 0 for c in scenario.capacities),
             proportional=scenario.allocation == "proportional",
             single_customer=bool((np.bincount(supplier[supplier >= 0], minlength=n) <= 1).all()),
             integral=all(m.integral for m in scenario.demand.values()),

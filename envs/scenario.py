@@ -108,6 +108,14 @@ class SharedCapacity:
     sites: tuple[int, ...]
     limit: float
     rule: str = "proportional"  # or "priority"
+    overtime: float = 0.0  # units a period allowed above the limit, at overtime_cost each
+    overtime_cost: float = 0.0
+
+    def __repr__(self) -> str:  # (without the overtime fields at their defaults: fingerprints stay as they were)
+        extra = f", overtime={self.overtime!r}, overtime_cost={self.overtime_cost!r}" \
+            if self.overtime or self.overtime_cost else ""
+        return (f"SharedCapacity(name={self.name!r}, sites={self.sites!r}, limit={self.limit!r}, "
+                f"rule={self.rule!r}{extra})")
 
 
 @dataclass(frozen=True)
@@ -329,7 +337,11 @@ def _capacities(specs: list[CapacitySpec], index: Mapping[str, int], source: str
                 raise ConfigError(f"{where}: field 'sites': no site named '{site}'")
             if site in spec.sites[:i]:
                 raise ConfigError(f"{where}: field 'sites': '{site}' is listed twice")
-        out.append(SharedCapacity(spec.name, tuple(index[s] for s in spec.sites), spec.limit, spec.rule))
+        if spec.overtime_cost and not spec.overtime:
+            raise ConfigError(f"{where}: field 'overtime_cost' needs 'overtime', the units a period allowed "
+                              f"above the limit")
+        out.append(SharedCapacity(spec.name, tuple(index[s] for s in spec.sites), spec.limit, spec.rule,
+                                  spec.overtime, spec.overtime_cost))
     return tuple(out)
 
 

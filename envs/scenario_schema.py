@@ -173,6 +173,11 @@ class CapacitySpec(_Strict):
     """How orders over the limit are cut: in proportion (whole units where demand is whole: shares
     rounded down, the units left to the sites in list order), or in list order, each in full while
     the limit lasts."""
+    overtime: Quantity = 0.0
+    """Units per period the bottleneck can carry above its limit at overtime_cost each (an extra
+    shift, an expedited truck); orders are cut to limit + overtime."""
+    overtime_cost: Money = 0.0
+    """Cost per unit carried above the limit, charged to the sites in proportion to their orders."""
 
 
 class ScenarioFile(_Strict):

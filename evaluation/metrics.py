@@ -152,7 +152,7 @@ class MetricsAccumulator:
         self.level_orders.add(np.stack([orders[:, m].sum(axis=1) for m in self.level_masks], axis=1))
         self.level_through.add(np.stack([through[:, m].sum(axis=1) for m in self.level_masks], axis=1))
         if self.shared:
-            used = np.stack([orders[:, sites].sum(axis=1) / limit for sites, limit, _ in self.shared], axis=1)
+            used = np.stack([orders[:, cap.sites].sum(axis=1) / cap.limit for cap in self.shared], axis=1)
             self._sum("utilisation", used.sum(axis=0))
             self._sum("binding", (used >= 1.0 - 1e-9).sum(axis=0))
 

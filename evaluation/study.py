@@ -46,7 +46,7 @@ from echelon.envs.files import Output
 from echelon.envs.information import AdvanceDemand, CentralView, Information
 from echelon.envs.limits import MAX_BATCH, MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
-from echelon.envs.simulator import Episode
+from echelon.envs.simulator import ChunkedEpisode, Episode
 from echelon.envs.validation import Float, Int, parse_model
 from echelon.evaluation.metrics import Estimate
 from echelon.evaluation.rollout import common_episodes, rollout
@@ -266,12 +266,19 @@ def study_cell_count(config: StudyConfig) -> int:
     return len(config.scenarios) * len(cell_axes(config))
 
 
-def demand_cv(scenario: Scenario, episode: Episode) -> float:
+def demand_cv(scenario: Scenario, episode: Episode | ChunkedEpisode) -> float:
     """The coefficient of variation std/mean of one period's customer demand (extra demand included),
     averaged over the customer-facing sites: how variable the study's lift makes demand."""
     sites = [i for i, name in enumerate(scenario.site_names) if name in scenario.demand]
-    demand = episode.demand[:, :, sites].reshape(-1, len(sites))
-    return float(np.mean(demand.std(axis=0) / demand.mean(axis=0)))
+    reader = episode.start()
+    total = squares = 0.0
+    for t in range(scenario.periods):  # period by period: a chunked episode is never held whole
+        rows = reader.demand_at(t)[:, sites]
+        total, squares = total + rows.sum(axis=0), squares + (rows * rows).sum(axis=0)
+    n = scenario.periods * len(rows)
+    mean = total / n
+    std = np.sqrt(np.maximum(squares / n - mean * mean, 0.0))
+    return float(np.mean(std / mean))
 
 
 def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None) -> list[Cell]:

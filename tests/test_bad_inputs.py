@@ -173,6 +173,10 @@ SCENARIO_CASES += [  # shared capacities
     ("capacities", [CAP, CAP], "capacity 'truck': field 'name' is used twice"),
     ("capacities", [{"sites": ["retailer"], "limit": 3}], "capacities[0]: missing field 'name'"),
     ("capacities", [{**CAP, "speed": 3}], "capacity 'truck': unknown field 'speed'"),
+    ("capacities", [{**CAP, "overtime_cost": 2}], "capacity 'truck': field 'overtime_cost' needs 'overtime'"),
+    ("capacities", [{**CAP, "overtime": -1}], "capacity 'truck': field 'overtime' must be >= 0"),
+    ("capacities", [{**CAP, "overtime": 2, "overtime_cost": "dear"}],
+     "capacity 'truck': field 'overtime_cost' must be a number"),
 ]
 PROD = {"name": "lager"}
 SCENARIO_CASES += [  # products

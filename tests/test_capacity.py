@@ -77,3 +77,18 @@ def test_reports_give_each_bottlenecks_utilisation_and_how_often_it_binds():
     m = compute_metrics(Trajectory(**{k: np.stack(v) for k, v in kept.items()}), sim.scenario)
     assert m.bottlenecks["truck"].utilisation == pytest.approx(0.75)
     assert m.bottlenecks["truck"].binding == pytest.approx(0.5)
+
+
+def test_overtime_lets_orders_over_the_limit_pass_at_a_cost_shared_in_proportion():
+    """Limit 10 with 3 units of overtime at 2 each. Orders 7 + 5 + 3 = 15 are cut to 13: x 13/15 = 6.07,
+    4.33, 2.6, rounded down 6, 4, 2 and the unit left to s0: 7, 4, 2. The 3 units above the limit cost
+    6, charged 7/13, 4/13 and 2/13 of it: 3.23, 1.85, 0.92. Orders of 9 cost no overtime."""
+    spec = _stores("proportional", {"kind": "poisson", "mean": 2})
+    spec["capacities"][0] |= {"overtime": 3, "overtime_cost": 2.0}
+    sim = Simulator(spec, batch=1)
+    sim.reset(np.random.default_rng(0))
+    flows = sim.step(np.array([[7.0, 5.0, 3.0, 0.0]]))
+    np.testing.assert_allclose(flows.orders[0, :3], [7, 4, 2])
+    np.testing.assert_allclose(flows.ordering_cost[0, :3], [6 * 7 / 13, 6 * 4 / 13, 6 * 2 / 13])
+    flows = sim.step(np.array([[2.0, 3.0, 4.0, 0.0]]))
+    np.testing.assert_array_equal(flows.ordering_cost[0], 0.0)

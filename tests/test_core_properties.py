@@ -56,6 +56,8 @@ def networks(draw):
         members = draw(st.lists(st.sampled_from([s["name"] for s in sites]), min_size=1, max_size=n, unique=True))
         capacities.append({"name": f"cap{k}", "sites": members, "limit": draw(st.integers(1, 20)),
                            "rule": draw(st.sampled_from(["proportional", "priority"]))})
+        if draw(st.booleans()):
+            capacities[-1] |= {"overtime": draw(st.integers(1, 5)), "overtime_cost": draw(st.floats(0, 3))}
     spec = {
         "periods": 30, "sites": sites, "demand": demand, "timing": timing,
         "allocation": draw(st.sampled_from(["proportional", "priority"])),
@@ -111,8 +113,8 @@ def test_units_conserved_and_nonnegative(spec, seed, batch):
         assert (shipped_out <= available + TOL).all()
         # orders never exceed a site's own capacity or a bottleneck's limit, nor what was asked
         assert (f.orders <= np.minimum(orders, p.capacity) + TOL).all()
-        for members, limit, _ in p.shared:
-            assert (f.orders[:, members].sum(axis=1) <= limit + TOL).all()
+        for cap in p.shared:
+            assert (f.orders[:, cap.sites].sum(axis=1) <= cap.limit + cap.overtime + TOL).all()
 
 
 @settings(max_examples=60, deadline=None)
