@@ -25,6 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def temporary_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder in ``parent`` to fill and then rename into place, with the permissions the
+    umask gives a folder (``mkdtemp`` alone gives 0700)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    return tmp
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -145,9 +153,8 @@ class Output:
         """Fill a temporary folder with ``files`` (names to contents, or a function that fills the
         folder it is given) and move it into place whole; returns where it went."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent))
+        tmp = temporary_folder(self.path.parent, f".{self.path.name}.")
         try:
-            os.chmod(tmp, 0o777 & ~_umask())
             if callable(files):
                 files(tmp)
             else:

@@ -487,3 +487,18 @@ def test_ctrl_c_during_a_checkpoint_waits_for_the_files():
             written.append("state")
     assert written == ["model", "state"]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_checkpoint_folders_get_the_umasks_permissions(tmp_path):
+    """A checkpoint generation is a folder renamed into place: 0755 under umask 022, not mkdtemp's 0700."""
+    import os
+    import stat
+
+    from echelon.envs.files import temporary_folder
+
+    old = os.umask(0o022)
+    try:
+        folder = temporary_folder(tmp_path, ".gen.")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import struct
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ from echelon.agents.learned import read_run_config, run_fingerprint
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError
-from echelon.envs.files import write_atomic
+from echelon.envs.files import temporary_folder, write_atomic
 from echelon.envs.scenario import load_scenario
 from echelon.envs.validation import parse_model
 from echelon.evaluation.metrics import compute_metrics
@@ -130,7 +129,7 @@ class RunBook:
                      "best_cost": self.state.best_cost, "reference_cost": self.state.reference_cost}
             root = self.out / CHECKPOINTS
             root.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".gen.", suffix=".tmp", dir=root))
+            tmp = temporary_folder(root, ".gen.")
             try:
                 fill(tmp)
                 write_atomic(tmp / "state.json", json.dumps(state, indent=1, allow_nan=True))
