@@ -102,8 +102,16 @@ def per_site(value: Any, scenario: Scenario, where: str, *, minimum: float | Non
     return np.array(out)
 
 
+LABEL_SITES = 12
+"""Most per-site values a label lists; a larger network's label lists the first and the range."""
+
+
 def site_label(values: np.ndarray) -> str:
-    """Per-site values for a table: ``6.5/12/22.7``, or ``17`` when every site has the same."""
+    """Per-site values for a table: ``6.5/12/22.7``, or ``17`` when every site has the same; beyond
+    :data:`LABEL_SITES` sites, the first ones and the range (``6/5/... 3,860 sites, 0 to 11870``)."""
     if len(values) and np.all(values == values[0]):
         return f"{values[0]:g}"
+    if len(values) > LABEL_SITES:
+        head = "/".join(f"{v:g}" for v in values[:LABEL_SITES // 2])
+        return f"{head}/... ({len(values):,} sites, {np.min(values):g} to {np.max(values):g})"
     return "/".join(f"{v:g}" for v in values)
