@@ -74,7 +74,11 @@ class Poisson(_Stationary):
 
     def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
              first: np.ndarray | None) -> np.ndarray:
-        return rng.poisson(self.mean, size=(stop - start, batch)).astype(np.float64)
+        # by inversion of the distribution function, one uniform per draw: about twice as fast as
+        # rng.poisson for the small means of daily demand, and exact to float64's resolution
+        cdf = _poisson_cdf(self.mean)
+        u = rng.random((stop - start, batch))
+        return np.searchsorted(cdf, u, side="right").astype(np.float64)
 
     def pmf(self, step: float = 1.0) -> np.ndarray:
         """P(D = k) for k = 0, 1, ... up to a tail below 1e-15 (``step`` must be 1)."""
@@ -253,6 +257,19 @@ class Replay:
              first: np.ndarray | None) -> np.ndarray:
         first = np.zeros(batch, dtype=np.int64) if first is None else first
         return self.values[np.arange(start, stop)[:, None] + first[None, :]].astype(np.float64)
+
+
+@functools.lru_cache(maxsize=256)
+def _poisson_cdf(mean: float) -> np.ndarray:
+    """P(D <= k) for k = 0, 1, ... up to the last k with P(D = k) > 1e-17, that entry set to exactly 1
+    (the tail beyond it is below float64's resolution next to 1)."""
+    if mean <= 0:
+        return np.array([1.0])
+    k = np.arange(int(mean + 40 * math.sqrt(mean) + 60))
+    pmf = np.exp(k * math.log(mean) - mean - np.array([math.lgamma(i + 1) for i in k]))
+    cdf = np.cumsum(pmf[: int(np.flatnonzero(pmf > 1e-17).max()) + 1])
+    cdf[-1] = 1.0
+    return cdf
 
 
 def _whole_step(step: float, model: object) -> None:
