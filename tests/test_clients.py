@@ -111,6 +111,7 @@ def test_rllib_samples_with_shared_and_per_site_modules(scenario, action, shared
     from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
     from ray.tune.registry import register_env
 
+    from echelon.training.config import module_name
     from echelon.training.rllib import ENV_NAME, _ppo_config_class, make_rllib_env
 
     register_env(ENV_NAME, make_rllib_env)
@@ -118,11 +119,12 @@ def test_rllib_samples_with_shared_and_per_site_modules(scenario, action, shared
     env_config = {"scenario": scenario, "action": action, "view": "learner", "reward_scale": "auto",
                   "clip_actions": True, "periods": 12}
     agents = list(echelon.load_scenario(scenario).site_names)
-    modules = ["shared"] if shared else agents
+    modules = ["shared"] if shared else [module_name(a) for a in agents]
     config = (_ppo_config_class()()
               .environment(ENV_NAME, env_config=env_config)
               .multi_agent(policies=set(modules),
-                           policy_mapping_fn=(lambda aid, *a, **k: "shared") if shared else (lambda aid, *a, **k: aid))
+                           policy_mapping_fn=(lambda aid, *a, **k: "shared") if shared
+                           else (lambda aid, *a, **k: module_name(aid)))
               .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={m: RLModuleSpec() for m in modules}))
               .env_runners(num_envs_per_env_runner=1))
     runner = MultiAgentEnvRunner(config=config)
@@ -165,13 +167,16 @@ def test_rllib_trains_shared_and_per_site_modules_one_iteration(scenario, local_
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
     from ray.tune.registry import register_env
 
+    from echelon.training.config import module_name
     from echelon.training.rllib import ENV_NAME, _ppo_config_class, make_rllib_env
 
     register_env(ENV_NAME, make_rllib_env)
     env_config = {"scenario": scenario, "action": "target", "view": "learner", "reward_scale": "auto",
                   "clip_actions": True, "periods": 10}
     agents = list(echelon.load_scenario(scenario).site_names)
-    for modules, mapping in ((["shared"], lambda aid, *a, **k: "shared"), (agents, lambda aid, *a, **k: aid)):
+    per_site = [module_name(a) for a in agents]
+    for modules, mapping in ((["shared"], lambda aid, *a, **k: "shared"),
+                             (per_site, lambda aid, *a, **k: module_name(aid))):
         algo = (_ppo_config_class()()
                 .environment(ENV_NAME, env_config=env_config)
                 .multi_agent(policies=modules, policy_mapping_fn=mapping)

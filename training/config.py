@@ -246,6 +246,12 @@ def _linear(start: float):  # noqa: ANN202 - an SB3 schedule
     return schedule
 
 
+def module_name(site: str) -> str:
+    """A model group's name for one site: its name with a product node's '/' as '__', so it names a file
+    (``models/store__cola.zip``) and an RLlib module (whose ids may not hold '/')."""
+    return site.replace("/", "__")
+
+
 def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]]:
     """The model groups of a mode: name, sites, joint, and where their files go."""
     names = list(scenario.site_names)
@@ -254,11 +260,11 @@ def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]
     elif config.mode == "central":
         layout = [("central", names, True)]
     elif config.mode == "single_site":
-        layout = [(config.site, [config.site], False)]
+        layout = [(module_name(config.site), [config.site], False)]
     elif config.mode == "hybrid":
         layout = [("planner", names, True), ("sites", names, False)]
     else:
-        layout = [(n, [n], False) for n in names]
+        layout = [(module_name(n), [n], False) for n in names]
     if config.backend == "rllib":
         return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.rlmodule"} for g, s, j in layout]
     return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.zip", "normalizer": f"models/{g}.vecnorm.pkl"}

@@ -101,7 +101,8 @@ def _module_of(layout: list[dict[str, Any]]) -> Callable[..., str]:
     if len(layout) == 1:
         shared = layout[0]["name"]
         return lambda agent_id, *args, **kwargs: shared
-    return lambda agent_id, *args, **kwargs: agent_id  # independent: the module is named after its site
+    of_site = {site: g["name"] for g in layout for site in g["sites"]}  # independent: one module per site
+    return lambda agent_id, *args, **kwargs: of_site[agent_id]
 
 
 def algorithm_config(config: TrainConfig, scenario: Any, layout: list[dict[str, Any]]) -> Any:
