@@ -369,17 +369,24 @@ def _csv(spec: Mapping[str, Any], where: str, base_dir: Path) -> Replay:
     return Replay(values, random_start, source=f"{path} column '{spec['column']}'")
 
 
-def read_csv_column(path: Path, column: str) -> np.ndarray:
-    """Read one numeric column of a CSV file with a header row; errors name file, row, column."""
+def read_csv_rows(path: Path, what: str) -> list[list[str]]:
+    """Every row of a CSV file (at least one); unreadable, malformed or empty files raise a ConfigError
+    naming the file and ``what`` it is (``CSV file``, ``the demand history``)."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read CSV file ({exc.__class__.__name__}: {exc})") from None
+        raise ConfigError(f"{path}: cannot read {what} ({exc.__class__.__name__})") from None
     except csv.Error as exc:
         raise ConfigError(f"{path}: malformed CSV ({exc})") from None
     if not rows:
-        raise ConfigError(f"{path}: CSV file is empty")
+        raise ConfigError(f"{path}: {what} is empty")
+    return rows
+
+
+def read_csv_column(path: Path, column: str) -> np.ndarray:
+    """Read one numeric column of a CSV file with a header row; errors name file, row, column."""
+    rows = read_csv_rows(path, "CSV file")
     header = [h.strip() for h in rows[0]]
     if column not in header:
         raise ConfigError(f"{path}: no column '{column}' (columns: {', '.join(header)})")

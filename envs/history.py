@@ -20,7 +20,6 @@ replayed as recorded, or fitted (:func:`fit`).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from echelon.envs.demand import read_csv_rows
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_MAGNITUDE, MAX_PERIODS
 
@@ -63,15 +63,7 @@ class History:
 def read_history(path: Path) -> History:
     """Read and check a demand-history CSV (module docstring)."""
     path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the demand history ({exc.__class__.__name__})") from None
-    except csv.Error as exc:
-        raise ConfigError(f"{path}: malformed CSV ({exc})") from None
-    if not rows:
-        raise ConfigError(f"{path}: the demand history is empty")
+    rows = read_csv_rows(path, "the demand history")
     header = [h.strip().lower() for h in rows[0]]
     for name in REQUIRED:
         if name not in header:

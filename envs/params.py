@@ -106,21 +106,6 @@ class CoreParams:
         return self.graph.feeds
 
     @property
-    def selects(self) -> np.ndarray:
-        """``[S, S]``: 1 at (s, c) if s supplies c (picks each customer's supplier's stock)."""
-        return self.graph.selects
-
-    @property
-    def siblings(self) -> np.ndarray:
-        """``[S, S]``: 1 at (c2, c) if c2 and c share a supplier (outside-supplied sites alone)."""
-        return self.graph.siblings
-
-    @property
-    def ahead(self) -> np.ndarray:
-        """``[S, S]``: 1 at (c2, c) if c2 is served before c by the same internal supplier."""
-        return self.graph.ahead
-
-    @property
     def subtree(self) -> np.ndarray:
         """``[S, S]``: 1 at (k, j) if k is j or downstream of j (echelon membership)."""
         return self.graph.subtree

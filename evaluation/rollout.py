@@ -70,9 +70,9 @@ def episode_blocks(scenario: Scenario, episodes: int, seed: int) -> list[Block]:
     if episodes <= per:
         return [Block(episodes, common_episodes(scenario, episodes, seed), [seed, 1])]
     blocks = []
+    params = Simulator(scenario, batch=per).params  # (also checks a block's memory)
     for k, first in enumerate(range(0, episodes, per)):
         size = min(per, episodes - first)
-        params = Simulator(scenario, batch=size).params
         episode = draw_episode(scenario, params, np.random.default_rng([seed, 0, k]), size, scenario.periods)
         blocks.append(Block(size, episode, [seed, 1, k]))
     return blocks
