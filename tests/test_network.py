@@ -108,3 +108,18 @@ def test_installation_policies_order_the_same_level_by_level(policy):
         runs.append(np.array(orders))
     assert runs[0].sum() > 0
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12, atol=1e-9)
+
+
+def test_a_bad_blas_thread_count_is_a_one_line_error(monkeypatch):
+    from echelon.envs.errors import ConfigError
+    from echelon.envs.network import pin_blas
+
+    for text, fragment in (("many", "expected a whole number"), ("-1", "must be >= 0")):
+        monkeypatch.setenv("ECHELON_BLAS_THREADS", text)
+        pin_blas.cache_clear()
+        with pytest.raises(ConfigError, match=fragment):
+            pin_blas()
+    monkeypatch.setenv("ECHELON_BLAS_THREADS", "0")  # 0 leaves BLAS alone
+    pin_blas.cache_clear()
+    assert pin_blas() == 0
+    pin_blas.cache_clear()
