@@ -40,8 +40,11 @@ from echelon.envs.scenario import Scenario, load_scenario
 
 DRAW_AT_ONCE_BYTES = 256e6
 """Largest ``[T, B, S]`` float64 demand array drawn at once; larger draws are chunked."""
-CHUNK_BYTES = 128e6
-"""Size of one chunk of demand, ``[chunk, B, S]`` float64, in the chunked layout."""
+CHUNK_BYTES = 16e6
+"""Size of one chunk of demand, ``[chunk, B, S]`` float64, in the chunked layout: about half a
+last-level cache, so a chunk is still in cache when its periods are run. Measured here (32 MB L3,
+``echelon speed --scale``, tree of 5,000 sites at batch 256): 3.7e6 site-steps/s with 128 MB chunks,
+6.7e6 with 16 MB (50 sites, drawn at once: 7.5e6-8.3e6)."""
 
 
 @dataclass(frozen=True, eq=False)
