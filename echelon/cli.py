@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from echelon.commands import (
     cmd_benchmark,
+    cmd_classroom,
     cmd_evaluate,
     cmd_history,
     cmd_nash,
@@ -53,6 +54,8 @@ examples:
   echelon play --role retailer           play the beer game's retailer against Sterman-like players
   echelon play beer_game --role retailer,factory --others base_stock --seed 7 --save game.json
   echelon replay game.json               the debrief of a saved game
+  echelon classroom --host 0.0.0.0       the beer game in the browser for a whole class
+  echelon replay classroom.db            the debrief of every classroom game
 """
 
 
@@ -248,9 +251,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chart", help="bullwhip chart PNG (default: next to --save, else games/SCENARIO-seedN.png)")
     p.set_defaults(func=cmd_play)
 
-    p = sub.add_parser("replay", help="replay a saved game and show its debrief",
+    p = sub.add_parser("classroom", help="the beer game in the browser for a class: teams on their phones, "
+                       "a teacher's dashboard and a debrief",
+                       epilog="example: echelon classroom --host 0.0.0.0 --port 8000 --db class.db")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this computer only; 0.0.0.0 for the "
+                        "class's phones on the same network)")
+    p.add_argument("--port", type=_whole_range(1, 65535), default=8000, help="port (default: 8000)")
+    p.add_argument("--db", default="classroom.db",
+                   help="SQLite file of the games (default: classroom.db); its games are resumed")
+    p.set_defaults(func=cmd_classroom)
+
+    p = sub.add_parser("replay", help="replay a saved game (or a classroom database) and show its debrief",
                        epilog="example: echelon replay game.json")
-    p.add_argument("file", help="a game saved with echelon play --save")
+    p.add_argument("file", help="a game saved with echelon play --save, or an echelon classroom database")
     p.add_argument("--chart", help="bullwhip chart PNG (default: the game file with .png)")
     p.set_defaults(func=cmd_replay)
     return parser

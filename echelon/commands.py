@@ -568,17 +568,47 @@ def cmd_play(args: argparse.Namespace) -> int:
     return _finish_game(game, save, chart)
 
 
+def cmd_classroom(args: argparse.Namespace) -> int:
+    """``echelon classroom``: the web server of a class's beer games."""
+    from echelon.classroom.serve import serve
+
+    return serve(args.host, args.port, args.db)
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
-    """``echelon replay``: play a saved game back to its debrief."""
+    """``echelon replay``: play a saved game back to its debrief (or every game of a classroom database)."""
     from pathlib import Path
 
     from echelon.play import Game, Table
 
+    if _is_sqlite(Path(args.file)):
+        from echelon.classroom import debrief
+        from echelon.classroom.session import Classroom
+        from echelon.classroom.store import Store
+
+        room = Classroom(Store(args.file, read_only=True))
+        room.load(resume=False)
+        if not room.games:
+            raise ValueError(f"{args.file}: the classroom database has no games")
+        for game in room.games.values():
+            print(f"game {game.id}, join code {game.code}")
+            print(debrief.to_text(game), end="\n\n")
+        return 0
     game = Game.from_file(args.file)
     _, chart = _game_outputs(None, args.chart or str(Path(args.file).with_suffix(".png")), "")
     replayed = Game(game.scenario, game.seed, game.periods, game.roles, game.others, inputs=game.inputs)
     Table(replayed, print).play(lambda prompt, role: "", replay=True)
     return _finish_game(replayed, None, chart)
+
+
+def _is_sqlite(path: object) -> bool:
+    from pathlib import Path
+
+    try:
+        with Path(str(path)).open("rb") as file:
+            return file.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def _game_outputs(save: str | None, chart: str | None, name: str):  # noqa: ANN202 - two optional Outputs

@@ -19,6 +19,7 @@ it back to the same debrief.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Callable
@@ -40,6 +41,9 @@ from echelon.envs.simulator import Episode
 from echelon.envs.validation import check_model
 
 GAME_VERSION = 1
+LESSON = ("The lesson: each site reacts to the orders it sees, not to customer demand, and stock on the way is "
+          "easy to forget. Orders swing more and more upstream; ordering what you were asked plus a correction "
+          "for the stock on order (base-stock) keeps the chain calm.")
 OPTIMAL = {"policy": "echelon_base_stock", "levels": "optimal"}
 
 
@@ -139,7 +143,9 @@ Ask = Callable[[str, str], str]  # (prompt, role) -> a line typed (EOFError ends
 class Table:
     """The game loop on the AEC env: people for the roles, policies for the other sites."""
 
-    def __init__(self, game: Game, out: Callable[[str], None]):
+    def __init__(self, game: Game, out: Callable[[str], None], like: Table | None = None):
+        """``like``: a table of the same scenario and co-players whose policies are copied (no second search
+        of the optimal levels; the classroom builds one table per team)."""
         from echelon import envs
 
         self.game, self.out = game, out
@@ -154,8 +160,12 @@ class Table:
         self.max_order = [4 * int(v) for v in default_max_order(self.scenario)]
         self.aec = envs.env(scenario=self.scenario, action="discrete", max_order=self.max_order)
         self.env = self.aec.unwrapped
-        self.co_players: Policy = make_policy(game.others, self.scenario, where="--others")
-        self.optimal: Policy = make_policy(OPTIMAL, self.scenario)
+        if like is not None:
+            self.co_players: Policy = copy.deepcopy(like.co_players)
+            self.optimal: Policy = copy.deepcopy(like.optimal)
+        else:
+            self.co_players = make_policy(game.others, self.scenario, where="--others")
+            self.optimal = make_policy(OPTIMAL, self.scenario)
         rng = np.random.default_rng(game.seed)
         for p in (self.co_players, self.optimal):
             p.reset(1, rng)
@@ -163,43 +173,58 @@ class Table:
     def play(self, ask: Ask, replay: bool = False) -> Game:
         """Play every week; ``ask`` gets the players' orders (or, replaying, the saved ones are used)."""
         game, names = self.game, list(self.scenario.site_names)
+        self.start(keep_inputs=replay)
+        for week in range(1, game.periods + 1):
+            orders = self.advise()
+            for role in (n for n in names if n in game.roles):
+                if replay:
+                    orders[role] = game.inputs[role][week - 1]
+                else:
+                    self.out(self.status(role, week))
+                    orders[role] = self._ask(ask, role, week)
+            self.run_week(orders)
+        return game
+
+    # ------------------------------------------------------------ one week at a time (also the classroom's)
+    def start(self, keep_inputs: bool = False) -> None:
+        """Reset the env to the game's seed: week 1 is open. ``keep_inputs``: the saved orders stay (replay)."""
+        game = self.game
         self.aec.reset(seed=game.seed)
-        sim = self.env.sim
-        game.episode = sim.episode
+        game.episode = self.env.sim.episode
         for role in game.roles:
             game.advice.setdefault(role, {"optimal": [], "co-players": []})
-            if not replay:
+            if not keep_inputs:
                 game.inputs[role] = []
-        week_orders: dict[str, float] = {}
-        for agent in self.aec.agent_iter():
-            _, _, terminated, truncated, _ = self.aec.last()
-            if terminated or truncated:
-                self.aec.step(None)
-                continue
-            if agent == names[0]:  # a new week: the rules decide from the state all sites see now
-                week = sim.period + 1
-                state = sim.state
-                co = self.co_players.act(state)[0]
-                best = self.optimal.act(state)[0]
-                for role in game.roles:
-                    i = names.index(role)
-                    game.advice[role]["co-players"].append(float(co[i]))
-                    game.advice[role]["optimal"].append(float(best[i]))
-                week_orders = {n: float(co[i]) for i, n in enumerate(names)}
-            i = names.index(agent)
-            if agent in game.roles:
-                if replay:
-                    order = game.inputs[agent][week - 1]
-                else:
-                    self.out(self.status(agent, week))
-                    order = self._ask(ask, agent, week)
-                    game.inputs[agent].append(order)
-                week_orders[agent] = order
-            self.aec.step(int(round(week_orders[agent])) if agent in game.roles else
-                          min(int(round(week_orders[agent])), self.max_order[i]))
-            if agent == names[-1]:
-                self._record(sim)
-        return game
+
+    @property
+    def week(self) -> int:
+        """The week open for orders (1-based); ``periods + 1`` once the game is over."""
+        return self.env.sim.period + 1
+
+    def advise(self) -> dict[str, float]:
+        """Call once at the start of each week: the co-players' rule's order for every site, from the state all
+        sites see now; records the co-players' and the optimal policy's orders in each role's place."""
+        state, names = self.env.sim.state, self.scenario.site_names
+        co = self.co_players.act(state)[0]
+        best = self.optimal.act(state)[0]
+        for role in self.game.roles:
+            i = self.scenario.index(role)
+            self.game.advice[role]["co-players"].append(float(co[i]))
+            self.game.advice[role]["optimal"].append(float(best[i]))
+        return {n: float(co[i]) for i, n in enumerate(names)}
+
+    def run_week(self, orders: dict[str, float]) -> None:
+        """Run the open week with every site's order (rounded, capped at the site's largest order) and record
+        it; the players' orders go to ``game.inputs``."""
+        for role in self.game.roles:
+            self.game.inputs.setdefault(role, [])
+            if len(self.game.inputs[role]) < self.week:
+                self.game.inputs[role].append(float(orders[role]))
+        for i, name in enumerate(self.scenario.site_names):
+            if self.aec.agent_selection != name:  # the env's turn order is the site order
+                raise RuntimeError(f"the env expected an order from {self.aec.agent_selection}, not {name}")
+            self.aec.step(min(int(round(orders[name])), self.max_order[i]))
+        self._record(self.env.sim)
 
     def _record(self, sim: Any) -> None:
         s, game = sim.state, self.game
@@ -215,20 +240,36 @@ class Table:
         infos = self.aec.infos  # the AEC env's infos after the week ran: each site's cost
         return np.array([infos[n]["cost"] for n in self.scenario.site_names])
 
-    def status(self, role: str, week: int) -> str:
-        """What a player sees before ordering: stock, backorders, incoming order, pipeline, costs."""
+    def view(self, role: str, customer_demand: bool = False) -> dict[str, Any]:
+        """What the player of ``role`` may know at the start of the open week: their own site's stock,
+        backorders, the order that came in, what is on the way, last week's cost and their total (and,
+        with ``customer_demand``, last week's end-customer demand); nothing of any other site."""
         sim = self.env.sim
         s, i = sim.state, self.scenario.index(role)
-        last_cost = self.game.costs[-1][i] if self.game.costs else 0.0
-        total = sum(c[i] for c in self.game.costs)
+        costs = self.game.costs
+        seen = {
+            "site": role, "week": self.week, "weeks": self.game.periods,
+            "on_hand": float(s.on_hand[0, i]), "backorders": float(backlog_total(s, sim.params)[0, i]),
+            "incoming_order": float(s.incoming[0, i]), "on_the_way": float(pipeline(s)[0, i]),
+            "received": float(s.received[0, i]), "last_order": float(s.last_order[0, i]),
+            "last_cost": costs[-1][i] if costs else 0.0, "total_cost": float(sum(c[i] for c in costs)),
+            "max_order": self.max_order[i],
+        }
+        if customer_demand:
+            seen["customer_demand"] = self.game.demand[-1] if self.game.demand else None
+        return seen
+
+    def status(self, role: str, week: int) -> str:
+        """What a player sees before ordering: stock, backorders, incoming order, pipeline, costs."""
+        v = self.view(role)
         who = f"[{role}] " if len(self.game.roles) > 1 else ""
         return (
             f"\n{who}week {week} of {self.game.periods} - you are the {role}\n"
-            f"  on hand {s.on_hand[0, i]:g}   backorders {backlog_total(s, sim.params)[0, i]:g}   "
-            f"incoming order last week {s.incoming[0, i]:g}\n"
-            f"  on the way to you {pipeline(s)[0, i]:g}   received last week {s.received[0, i]:g}   "
-            f"your last order {s.last_order[0, i]:g}\n"
-            f"  cost last week {last_cost:.1f}   your total {total:.1f}"
+            f"  on hand {v['on_hand']:g}   backorders {v['backorders']:g}   "
+            f"incoming order last week {v['incoming_order']:g}\n"
+            f"  on the way to you {v['on_the_way']:g}   received last week {v['received']:g}   "
+            f"your last order {v['last_order']:g}\n"
+            f"  cost last week {v['last_cost']:.1f}   your total {v['total_cost']:.1f}"
         )
 
     def _ask(self, ask: Ask, role: str, week: int) -> float:
@@ -296,9 +337,7 @@ def debrief(game: Game) -> str:
                          f"{advice['optimal'][w]:>8.1f} {advice['co-players'][w]:>14.1f}")
         gap = costs[:, i].sum() - best[:, i].sum()
         lines.append(f"  Your site cost {gap:+.1f} against the optimal policy's site cost.")
-    lines += ["", "The lesson: each site reacts to the orders it sees, not to customer demand, and stock on "
-              "the way is easy to forget. Orders swing more and more upstream; ordering what you were asked "
-              "plus a correction for the stock on order (base-stock) keeps the chain calm.", ""]
+    lines += ["", LESSON, ""]
     return "\n".join(lines)
 
 
@@ -325,20 +364,22 @@ def orders_chart(game: Game, names: list[str], width: int = 60) -> list[str]:
     return lines
 
 
-def chart_png(game: Game) -> bytes:
-    """Orders per site over the weeks, with customer demand: the bullwhip chart."""
+def chart_png(game: Game, labels: dict[str, str] | None = None, title: str | None = None) -> bytes:
+    """Orders per site over the weeks played, with customer demand: the bullwhip chart. ``labels``: each
+    site's legend entry (default: the site, marked 'you' for the people's roles)."""
     from echelon.evaluation.plots import plt, png_bytes
 
     names = list(load_scenario(game.scenario).site_names)
-    orders = np.array(game.orders)
-    weeks = np.arange(1, game.periods + 1)
+    orders = np.array(game.orders).reshape(-1, len(names))
+    weeks = np.arange(1, len(orders) + 1)
+    labels = labels or {n: f"{n}{' (you)' if n in game.roles else ''}" for n in names}
     fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
     ax.plot(weeks, game.demand, color="black", linewidth=2, label="customer demand")
     for i, name in enumerate(names):
         style = "-" if name in game.roles else "--"
-        ax.plot(weeks, orders[:, i], style, linewidth=1.3, label=f"{name}{' (you)' if name in game.roles else ''}")
+        ax.plot(weeks, orders[:, i], style, linewidth=1.3, label=labels[name])
     ax.set_xlabel("week")
     ax.set_ylabel("units ordered")
-    ax.set_title(f"{game.scenario}: orders by site (seed {game.seed}) - the bullwhip effect")
+    ax.set_title(title or f"{game.scenario}: orders by site (seed {game.seed}) - the bullwhip effect")
     ax.legend(fontsize=8)
     return png_bytes(fig)

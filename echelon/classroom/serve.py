@@ -1,0 +1,70 @@
+"""``echelon classroom``: check the address and the database, print where to go, serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from echelon.envs.errors import ConfigError
+
+WS_MAX_SIZE = 16384
+"""Largest websocket frame uvicorn accepts (bytes); the app refuses messages over 1,024 characters."""
+
+
+def check_port(host: str, port: int) -> None:
+    """One line if the address cannot be listened on (in use, no such address)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise ConfigError(f"--host: cannot listen on '{host}' (no such address)") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "in use by another program" if exc.errno == 98 else exc.strerror
+            raise ConfigError(f"--port: cannot listen on {host}:{port} ({reason})") from None
+
+
+def check_db(db: str) -> None:
+    """The database's folder must exist and be writable; an existing file must be a classroom database."""
+    path = Path(db)
+    if path.is_dir():
+        raise ConfigError(f"--db: {db} is a folder; name a file such as {Path(db) / 'classroom.db'}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"--db: folder {folder} does not exist")
+
+
+def public_address(host: str) -> str:
+    """The address to show: this computer's network address when listening on every interface."""
+    if host not in ("0.0.0.0", "::"):
+        return host
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent: picks the outgoing interface
+            return str(probe.getsockname()[0])
+    except OSError:
+        return socket.gethostname()
+
+
+def serve(host: str, port: int, db: str) -> int:
+    import uvicorn
+
+    from echelon.classroom.server import create_app
+
+    check_db(db)
+    check_port(host, port)
+    app = create_app(db)
+    room = app.state.room
+    base = f"http://{public_address(host)}:{port}"
+    print(f"Echelon classroom on {base} (games in {db})")
+    print(f"  teacher: {base}/teacher#{room.teacher_token}   (keep this address to yourself)")
+    print(f"  players: {base}/   (the join code is on the teacher's page, with a QR code)")
+    for game in room.games.values():
+        print(f"  resumed game {game.id}: join code {game.code}, {game.status}")
+    if host == "127.0.0.1":
+        print("  listening on this computer only; --host 0.0.0.0 lets the class's phones join")
+    uvicorn.run(app, host=host, port=port, ws_max_size=WS_MAX_SIZE, log_level="warning")
+    return 0

@@ -1,0 +1,377 @@
+"""The classroom's web server: pages, a small JSON API and websockets (Starlette, served by uvicorn).
+
+* ``/`` the player page, ``/teacher`` the teacher's (its token in the address's ``#`` part).
+* ``POST /api/join`` {code, name, team?, site?} -> a seat token; the player page keeps it, so a reload
+  or a dropped connection rejoins the same seat.
+* ``/ws/player?token=`` a player's socket: the seat's view after every change; sends
+  ``{"type": "order", "week": w, "quantity": q}``, answered ``accepted`` (after the commit) or
+  ``error`` with the reason.
+* ``/api/games...`` the teacher's actions (``Authorization: Bearer TOKEN`` or ``?token=``): create,
+  start, pause, resume, force a week, end, the debrief as JSON, CSV, HTML and PNG; ``/ws/teacher`` the
+  live state of every team.
+
+Everything runs on one event loop, so the game state changes one request at a time. A request body is at
+most :data:`MAX_BODY` bytes, a socket message :data:`MAX_MESSAGE` characters, and a socket may send
+:data:`RATE` messages a second (bursts of :data:`BURST`); beyond, the request is refused with a message
+and the state is not touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from echelon.classroom import debrief
+from echelon.classroom.session import ClassGame, Classroom, Refused, Team
+from echelon.classroom.store import Store
+
+MAX_BODY = 4096
+"""Largest request body, bytes."""
+MAX_MESSAGE = 1024
+"""Largest socket message, characters (the server's socket limit closes anything over 16 KiB)."""
+RATE, BURST = 10.0, 20
+"""Socket messages a second, and the burst allowed."""
+TICK = 0.25
+"""Seconds between checks of the weeks' timeouts."""
+
+
+class Bucket:
+    """A token bucket: :data:`RATE` a second, at most :data:`BURST` at once."""
+
+    def __init__(self) -> None:
+        self.tokens, self.at = float(BURST), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def player_message(room: Classroom, token: str) -> dict[str, Any]:
+    """Everything a seat's player may see now (their own site only, plus who of the team has ordered)."""
+    seat = room.by_token[token]
+    game = room.games[seat.game]
+    team = game.teams[seat.team - 1]
+    settings = game.settings
+    view = team.table.view(seat.site, customer_demand=settings.customer_demand)
+    g = team.game
+    i = game.sites.index(seat.site)
+    mine = {"orders": [w[i] for w in g.orders], "costs": [w[i] for w in g.costs]}
+    mates = [{"site": s, "name": game.seats[(team.number, s)].name if (team.number, s) in game.seats else None,
+              "ordered": s in team.pending} for s in game.sites]
+    ordered = team.pending.get(seat.site)
+    out = {"type": "view", "status": game.status, "team": team.number, "site": seat.site, "name": seat.name,
+           "over": team.over, "view": view, "ordered": None if ordered is None else ordered[0],
+           "teammates": mates, "history": mine, "timeout": settings.timeout}
+    if team.over or game.status == "over":
+        d = debrief.team_debrief(game, team)
+        out["result"] = {"team_cost": d["cost"], "optimal_team_cost": d["optimal_cost"],
+                         "your_cost": d["seats"][i]["cost"], "your_optimal_cost": d["seats"][i]["optimal_cost"]}
+    return out
+
+
+def team_state(game: ClassGame, team: Team) -> dict[str, Any]:
+    """A team's live state for the teacher: players, who has ordered, and the weeks played."""
+    g = team.game
+    return {
+        "team": team.number, "week": team.week, "over": team.over,
+        "players": {s: game.seats[(team.number, s)].name if (team.number, s) in game.seats else None
+                    for s in game.sites},
+        "ordered": sorted(team.pending), "orders": g.orders, "on_hand": g.on_hand, "backlog": g.backlog,
+        "costs": g.costs, "demand": g.demand,
+    }
+
+
+def game_state(game: ClassGame) -> dict[str, Any]:
+    return {"type": "game", "id": game.id, "code": game.code, "status": game.status,
+            "settings": game.settings.model_dump(), "sites": game.sites,
+            "teams": [team_state(game, t) for t in game.teams]}
+
+
+class Hub:
+    """The open sockets, and the messages that follow a change."""
+
+    def __init__(self, room: Classroom):
+        self.room = room
+        self.players: dict[str, set[WebSocket]] = {}
+        self.teachers: set[WebSocket] = set()
+
+    async def _send(self, ws: WebSocket, message: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # a socket closing meanwhile
+            await ws.send_text(json.dumps(message))
+
+    async def team_changed(self, game: ClassGame, team: Team) -> None:
+        for s in game.sites:
+            seat = game.seats.get((team.number, s))
+            if seat is not None:
+                for ws in list(self.players.get(seat.token, ())):
+                    await self._send(ws, player_message(self.room, seat.token))
+        message = {"type": "team", "game": game.id, "status": game.status, **team_state(game, team)}
+        for ws in list(self.teachers):
+            await self._send(ws, message)
+
+    async def game_changed(self, game: ClassGame) -> None:
+        for team in game.teams:
+            for s in game.sites:
+                seat = game.seats.get((team.number, s))
+                if seat is not None:
+                    for ws in list(self.players.get(seat.token, ())):
+                        await self._send(ws, player_message(self.room, seat.token))
+        for ws in list(self.teachers):
+            await self._send(ws, game_state(game))
+
+
+def create_app(db: str, tick: float = TICK) -> Starlette:
+    """The classroom app on the SQLite file ``db`` (games there are resumed)."""
+    store = Store(db)
+    room = Classroom(store)
+    room.load()
+    hub = Hub(room)
+
+    def teacher(request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else request.query_params.get("token")
+        if not room.is_teacher(token):
+            raise Refused("teacher token missing or wrong")
+
+    async def body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            raise Refused(f"request too large (at most {MAX_BODY} bytes)")
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            raise Refused("the request is not JSON") from None
+        if not isinstance(data, dict):
+            raise Refused("the request must be a JSON object")
+        return data
+
+    def api(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def wrapped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Refused as exc:
+                status = 403 if "token" in str(exc) else 404 if str(exc) == "no such game" else 400
+                return JSONResponse({"error": str(exc)}, status_code=status)
+        return wrapped
+
+    def page(name: str) -> Callable[[Request], Awaitable[Response]]:
+        text = resources.files("echelon.classroom").joinpath("static", name).read_text(encoding="utf-8")
+
+        async def serve(request: Request) -> Response:
+            return HTMLResponse(text, headers={"Cache-Control": "no-store"})
+        return serve
+
+    common = resources.files("echelon.classroom").joinpath("static", "common.js").read_text(encoding="utf-8")
+
+    async def script(request: Request) -> Response:
+        return Response(common, media_type="text/javascript", headers={"Cache-Control": "no-store"})
+
+    @api
+    async def join(request: Request) -> Response:
+        data = await body(request)
+        seat = room.join(data.get("code"), data.get("name"), data.get("team"), data.get("site"))
+        game = room.games[seat.game]
+        await hub.game_changed(game)
+        return JSONResponse({"token": seat.token, "team": seat.team, "site": seat.site, "name": seat.name})
+
+    @api
+    async def seat_info(request: Request) -> Response:
+        data = await body(request)
+        return JSONResponse(player_message(room, room.seat(data.get("token")).token))
+
+    @api
+    async def scenarios(request: Request) -> Response:
+        from echelon.envs.scenario import available_scenarios, load_scenario
+
+        teacher(request)
+        games = [n for n in available_scenarios() if len(load_scenario(n).sites) <= 8]
+        return JSONResponse({"scenarios": games, "bots": ["sterman", "base_stock", "pass_through"]})
+
+    @api
+    async def games(request: Request) -> Response:
+        teacher(request)
+        if request.method == "POST":
+            game = room.create(await body(request))
+            await hub.game_changed(game)
+            return JSONResponse(game_state(game))
+        return JSONResponse({"games": [game_state(g) for g in room.games.values()]})
+
+    @api
+    async def action(request: Request) -> Response:
+        teacher(request)
+        await body(request)
+        game = room.game(request.path_params["game"])
+        what = request.path_params["action"]
+        moved: list[Team] = []
+        if what == "start":
+            moved = room.start(game)
+        elif what == "pause":
+            room.pause(game)
+        elif what == "resume":
+            moved = room.resume(game)
+        elif what == "force":
+            moved = room.force(game)
+        elif what == "end":
+            room.end(game)
+        else:
+            raise Refused(f"unknown action '{what}' (start, pause, resume, force, end)")
+        await hub.game_changed(game)
+        return JSONResponse({"status": game.status, "moved": [t.number for t in moved]})
+
+    @api
+    async def export(request: Request) -> Response:
+        teacher(request)
+        game = room.game(request.path_params["game"])
+        kind = request.path_params["kind"]
+        stem = f"debrief-{game.code}"
+        if kind == "json":
+            return Response(debrief.to_json(game), media_type="application/json",
+                            headers={"Content-Disposition": f"attachment; filename={stem}.json"})
+        if kind == "csv":
+            return Response(debrief.to_csv(game), media_type="text/csv",
+                            headers={"Content-Disposition": f"attachment; filename={stem}.csv"})
+        if kind == "html":
+            return HTMLResponse(debrief.to_html(game))
+        raise Refused("no such export (json, csv, html)")
+
+    @api
+    async def chart(request: Request) -> Response:
+        teacher(request)
+        game = room.game(request.path_params["game"])
+        number = request.path_params["team"]
+        if not 1 <= number <= len(game.teams):
+            raise Refused("no such team")
+        return Response(debrief.team_png(game, game.teams[number - 1]), media_type="image/png")
+
+    @api
+    async def qr(request: Request) -> Response:
+        import segno
+
+        game = room.game(request.path_params["game"])
+        url = f"{str(request.base_url).rstrip('/')}/?code={game.code}"
+        buffer = __import__("io").BytesIO()
+        segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2)
+        return Response(buffer.getvalue(), media_type="image/svg+xml")
+
+    async def receive(ws: WebSocket, bucket: Bucket) -> dict[str, Any] | None:
+        """The next message as an object, or None after telling the client what was wrong with it."""
+        text = await ws.receive_text()
+        if not bucket.take():
+            await ws.send_text(json.dumps({"type": "error", "message": "too many messages; slow down"}))
+            return None
+        if len(text) > MAX_MESSAGE:
+            await ws.send_text(json.dumps({"type": "error", "message":
+                                           f"message too large (at most {MAX_MESSAGE} characters)"}))
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            await ws.send_text(json.dumps({"type": "error", "message": "messages are JSON objects"}))
+            return None
+        return data
+
+    async def player_socket(ws: WebSocket) -> None:
+        await ws.accept()
+        token = ws.query_params.get("token")
+        try:
+            room.seat(token)
+        except Refused as exc:
+            await ws.send_text(json.dumps({"type": "error", "message": str(exc)}))
+            await ws.close(code=4403)
+            return
+        hub.players.setdefault(token, set()).add(ws)
+        bucket = Bucket()
+        try:
+            await ws.send_text(json.dumps(player_message(room, token)))
+            while True:
+                data = await receive(ws, bucket)
+                if data is None:
+                    continue
+                if data.get("type") != "order":
+                    await ws.send_text(json.dumps({"type": "error", "message": "unknown message type"}))
+                    continue
+                try:
+                    if data.get("token", token) != token:
+                        raise Refused("this connection is another seat's: an order may only be placed for "
+                                      "the seat the connection joined with")
+                    game, team, ran = room.order(token, data.get("week"), data.get("quantity"))
+                except Refused as exc:
+                    await ws.send_text(json.dumps({"type": "error", "message": str(exc)}))
+                    continue
+                await ws.send_text(json.dumps({"type": "accepted", "week": data["week"]}))
+                await hub.team_changed(game, team)
+                if ran and game.status == "over":
+                    await hub.game_changed(game)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            hub.players.get(token, set()).discard(ws)
+
+    async def teacher_socket(ws: WebSocket) -> None:
+        await ws.accept()
+        if not room.is_teacher(ws.query_params.get("token")):
+            await ws.send_text(json.dumps({"type": "error", "message": "teacher token missing or wrong"}))
+            await ws.close(code=4403)
+            return
+        hub.teachers.add(ws)
+        try:
+            for game in room.games.values():
+                await ws.send_text(json.dumps(game_state(game)))
+            while True:
+                await ws.receive_text()  # the teacher acts through the API; this socket only listens
+        except WebSocketDisconnect:
+            pass
+        finally:
+            hub.teachers.discard(ws)
+
+    async def timeouts() -> None:
+        while True:
+            await asyncio.sleep(tick)
+            for game, team in room.overdue():
+                await hub.team_changed(game, team)
+                if game.status == "over":
+                    await hub.game_changed(game)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):  # noqa: ANN202 - Starlette's lifespan protocol
+        task = asyncio.create_task(timeouts())
+        yield
+        task.cancel()
+        store.close()
+
+    routes = [
+        Route("/", page("player.html")),
+        Route("/teacher", page("teacher.html")),
+        Route("/static/common.js", script),
+        Route("/api/join", join, methods=["POST"]),
+        Route("/api/seat", seat_info, methods=["POST"]),
+        Route("/api/scenarios", scenarios),
+        Route("/api/games", games, methods=["GET", "POST"]),
+        Route("/api/games/{game}/qr.svg", qr),
+        Route("/api/games/{game}/debrief.{kind}", export),
+        Route("/api/games/{game}/teams/{team:int}/chart.png", chart),
+        Route("/api/games/{game}/{action}", action, methods=["POST"]),
+        WebSocketRoute("/ws/player", player_socket),
+        WebSocketRoute("/ws/teacher", teacher_socket),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.room = room
+    return app

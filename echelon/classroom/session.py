@@ -1,0 +1,381 @@
+"""A class playing the beer game: games, teams, seats and weeks, with no web in it.
+
+A team that nobody joined is not played.
+
+Each team plays its own :class:`echelon.play.Table` (the PettingZoo AEC env,
+the same rules as everything else); every team of a game faces the same
+demand (one seed), so teams can be ranked. A week of a team runs when every
+seated player has ordered; empty seats are played by the game's bot (Sterman's
+rule, base-stock, or a trained run folder), and a seated player who has not
+ordered within the teacher's timeout (or when the teacher forces the week) is
+played by the bot for that week and can come back the next.
+
+Everything a client sends is checked here and refused with a
+:class:`Refused` message that says why, leaving the state unchanged: the
+seat comes from an unguessable token, an order must be for the team's open
+week, a whole number in range, and one per seat and week. The state lives in
+:class:`~echelon.classroom.store.Store`; :meth:`Classroom.load` rebuilds every
+game from it by replaying the orders.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from echelon.classroom.store import OrderRow, Store
+from echelon.envs.errors import ConfigError
+from echelon.envs.limits import MAX_PERIODS
+from echelon.envs.scenario import load_scenario
+from echelon.envs.validation import check_model
+from echelon.play import Game, Table, others_spec
+
+MAX_NAME = 40
+"""Longest player name (characters)."""
+MAX_TEAMS = 100
+"""Most teams in one game."""
+
+
+class Refused(Exception):
+    """A client's request that was not carried out; the message says why (state unchanged)."""
+
+
+class GameSettings(BaseModel):
+    """What the teacher chooses when creating a class game."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    scenario: Annotated[str, Field(min_length=1, max_length=500)] = "beer_game"
+    """A built-in game (beer_game, beer_game_dqn, ...) or the path of a scenario YAML on the server."""
+    teams: Annotated[int, Field(ge=1, le=MAX_TEAMS)] = 1
+    """Number of teams; each has one seat per site."""
+    weeks: Annotated[int, Field(ge=1, le=MAX_PERIODS)] = 36
+    """Weeks to play."""
+    seed: Annotated[int, Field(ge=0, lt=2**31)] = 0
+    """Seed of the customer demand (every team faces the same demand)."""
+    customer_demand: bool = False
+    """Whether every player also sees last week's end-customer demand (else only the retailer does)."""
+    bot: Annotated[str, Field(min_length=1, max_length=500)] = "sterman"
+    """Who plays an empty seat, or a seat whose player did not order in time: a policy name (sterman,
+    base_stock, pass_through, ...) or a training run folder on the server."""
+    timeout: Annotated[float, Field(gt=0, le=86400)] | None = None
+    """Seconds a week waits for a seated player before the bot orders in their place (none: wait)."""
+
+
+def check_settings(raw: Any) -> GameSettings:
+    """Validated settings, or :class:`Refused` with a one-line reason."""
+    try:
+        return GameSettings(**check_model(GameSettings, raw, "game", "game settings"))
+    except ConfigError as exc:
+        raise Refused(str(exc)) from None
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def clean_name(raw: Any) -> str:
+    """A player's name: 1 to :data:`MAX_NAME` printable characters, spaces collapsed."""
+    if not isinstance(raw, str):
+        raise Refused("name: type your name")
+    name = " ".join(raw.split())
+    if not name:
+        raise Refused("name: type your name")
+    if len(name) > MAX_NAME:
+        raise Refused(f"name: at most {MAX_NAME} characters (got {len(name)})")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise Refused("name: letters, digits, spaces and punctuation only")
+    return name
+
+
+def whole_order(raw: Any, top: int) -> int:
+    """An order as typed: a whole number from 0 to ``top`` (a number or its text)."""
+    if isinstance(raw, bool) or raw is None or isinstance(raw, (list, dict)):
+        raise Refused(f"order: type a whole number of units, 0 to {top}")
+    text = str(raw).strip()
+    try:
+        value = int(text) if not isinstance(raw, float) else (int(raw) if raw.is_integer() else None)
+    except ValueError:
+        value = None
+    if value is None:
+        raise Refused(f"order: '{text[:20]}' is not a whole number; type how many units to order, 0 to {top}")
+    if not 0 <= value <= top:
+        raise Refused(f"order: {value} is out of range; order between 0 and {top} units")
+    return value
+
+
+@dataclass(frozen=True)
+class Seat:
+    token: str
+    game: str
+    team: int  # 1-based
+    site: str
+    name: str
+
+
+@dataclass
+class Team:
+    """One team's table and its open week."""
+
+    number: int
+    table: Table
+    pending: dict[str, tuple[int, str]] = field(default_factory=dict)  # site -> (order, source), the open week
+    co: dict[str, float] = field(default_factory=dict)  # the bot's order for every site, the open week
+    opened: float = field(default_factory=time.monotonic)
+
+    @property
+    def game(self) -> Game:
+        return self.table.game
+
+    @property
+    def week(self) -> int:
+        return self.table.week
+
+    @property
+    def over(self) -> bool:
+        return self.week > self.game.periods
+
+    def open_week(self) -> None:
+        self.pending, self.opened = {}, time.monotonic()
+        if not self.over:
+            self.co = self.table.advise()
+
+    def bot_order(self, site: str) -> int:
+        return min(int(round(self.co[site])), self.table.max_order[self.table.scenario.index(site)])
+
+
+@dataclass
+class ClassGame:
+    id: str
+    code: str
+    settings: GameSettings
+    status: str  # lobby, running, paused, over
+    teams: list[Team]
+    seats: dict[tuple[int, str], Seat] = field(default_factory=dict)
+
+    @property
+    def sites(self) -> list[str]:
+        return list(self.teams[0].table.scenario.site_names)
+
+    def seated(self, team: Team) -> bool:
+        """Whether anyone joined the team."""
+        return any((team.number, s) in self.seats for s in self.sites)
+
+
+class Classroom:
+    """Every game of the server, kept in step with the store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.games: dict[str, ClassGame] = {}
+        self.by_code: dict[str, ClassGame] = {}
+        self.by_token: dict[str, Seat] = {}
+        self.teacher_token = store.setting("teacher_token", secrets.token_urlsafe(24))
+        """The teacher's token, made once per database (it survives restarts)."""
+
+    # ------------------------------------------------------------------ building
+    def _build(self, game_id: str, code: str, settings: GameSettings, status: str) -> ClassGame:
+        roles = list(load_scenario(settings.scenario).site_names)
+        first = Table(Game(settings.scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot)), _quiet)
+        teams = []
+        for number in range(1, settings.teams + 1):  # every site is a role: advice is kept for every seat
+            game = Game(settings.scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot))
+            table = first if number == 1 else Table(game, _quiet, like=first)
+            table.start()
+            teams.append(Team(number, table))
+        game = ClassGame(game_id, code, settings, status, teams)
+        self.games[game_id], self.by_code[code] = game, game
+        return game
+
+    def create(self, raw: Any) -> ClassGame:
+        """A new game in the lobby, with a join code."""
+        settings = check_settings(raw)
+        game_id, code = secrets.token_hex(6), self._new_code()
+        try:
+            game = self._build(game_id, code, settings, "lobby")
+        except ConfigError as exc:  # an unknown scenario or bot
+            raise Refused(str(exc).replace("--others", "bot").replace("--role", "scenario")) from None
+        self.store.add_game(game_id, code, settings.model_dump())
+        for team in game.teams:
+            team.open_week()
+        return game
+
+    def _new_code(self) -> str:
+        alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I
+        while True:
+            code = "".join(secrets.choice(alphabet) for _ in range(6))
+            if code not in self.by_code:
+                return code
+
+    def load(self, resume: bool = True) -> None:
+        """Rebuild every game from the store: seats, and each team's weeks replayed from its orders.
+        ``resume``: also run the weeks whose orders were all in (a server killed meanwhile); without it
+        nothing is written (``echelon replay``)."""
+        for game_id, code, raw, status in self.store.games():
+            game = self._build(game_id, code, GameSettings(**raw), status)
+            for token, team, site, name in self.store.seats(game_id):
+                seat = Seat(token, game_id, team, site, name)
+                game.seats[(team, site)] = seat
+                self.by_token[token] = seat
+            by_week: dict[tuple[int, int], list[OrderRow]] = {}
+            for row in self.store.orders(game_id):
+                by_week.setdefault((row.team, row.week), []).append(row)
+            for team in game.teams:
+                team.open_week()
+                while not team.over:
+                    rows = by_week.get((team.number, team.week), [])
+                    team.pending = {r.site: (r.quantity, r.source) for r in rows}
+                    if len(team.pending) < len(game.sites):
+                        break
+                    self._run(team)
+            if game.status == "running" and resume:
+                for team in game.teams:
+                    self._advance_if_ready(game, team)
+
+    # ------------------------------------------------------------------ lookups
+    def game(self, game_id: str) -> ClassGame:
+        if game_id not in self.games:
+            raise Refused("no such game")
+        return self.games[game_id]
+
+    def seat(self, token: Any) -> Seat:
+        """The seat of a player's token (refused when missing or unknown)."""
+        if not isinstance(token, str) or not token:
+            raise Refused("missing seat token: join the game first")
+        seat = self.by_token.get(token)
+        if seat is None:
+            raise Refused("unknown seat token: join the game again")
+        return seat
+
+    def is_teacher(self, token: Any) -> bool:
+        return isinstance(token, str) and secrets.compare_digest(token, self.teacher_token)
+
+    # ------------------------------------------------------------------ players
+    def join(self, code: Any, name: Any, team: Any = None, site: Any = None) -> Seat:
+        """Take a seat in the game of ``code``: the one asked for if free, else the first free one."""
+        if not isinstance(code, str) or code.strip().upper() not in self.by_code:
+            raise Refused("join code: no game has this code; check it with your teacher")
+        game = self.by_code[code.strip().upper()]
+        if game.status == "over":
+            raise Refused("this game is over")
+        name = clean_name(name)
+        free = [(t.number, s) for t in game.teams for s in game.sites if (t.number, s) not in game.seats]
+        if team not in (None, "") or site not in (None, ""):
+            wanted = [(t, s) for t, s in free if team in (None, "") or str(t) == str(team)]
+            wanted = [(t, s) for t, s in wanted if site in (None, "") or s == site]
+            if not wanted:
+                raise Refused("that seat is taken or does not exist; pick another or let the game place you")
+            free = wanted
+        if not free:
+            raise Refused("every seat is taken")
+        number, role = free[0]
+        seat = Seat(secrets.token_urlsafe(24), game.id, number, role, name)
+        self.store.add_seat(seat.token, game.id, number, role, name)
+        game.seats[(number, role)], self.by_token[seat.token] = seat, seat
+        return seat
+
+    def order(self, token: Any, week: Any, quantity: Any) -> tuple[ClassGame, Team, bool]:
+        """A player's order for their team's open week, committed before this returns.
+
+        Returns the game, the team and whether the week ran (everyone had ordered)."""
+        seat = self.seat(token)
+        game = self.games[seat.game]
+        team = game.teams[seat.team - 1]
+        if game.status == "lobby":
+            raise Refused("the game has not started yet")
+        if game.status == "paused":
+            raise Refused("the game is paused; wait for your teacher")
+        if game.status == "over" or team.over:
+            raise Refused("the game is over")
+        if not isinstance(week, int) or isinstance(week, bool) or week != team.week:
+            raise Refused(f"week {week} is closed; the open week is {team.week}" if isinstance(week, int)
+                          and not isinstance(week, bool) and week < team.week else
+                          f"orders are for the open week, {team.week}")
+        if seat.site in team.pending:
+            raise Refused(f"you already ordered {team.pending[seat.site][0]} for week {team.week}")
+        top = team.table.max_order[team.table.scenario.index(seat.site)]
+        value = whole_order(quantity, top)
+        self.store.add_orders(game.id, [OrderRow(team.number, team.week, seat.site, value, "player")])
+        team.pending[seat.site] = (value, "player")
+        return game, team, self._advance_if_ready(game, team)
+
+    # ------------------------------------------------------------------ weeks
+    def _advance_if_ready(self, game: ClassGame, team: Team, force: bool = False) -> bool:
+        """Run the team's open week if every seated player has ordered (or ``force``): the bot orders for
+        the empty seats ('bot') and, when forced, for the seated players who did not ('timeout')."""
+        if game.status != "running" or team.over or not game.seated(team):
+            return False  # a team nobody joined is not played
+        missing = [s for s in game.sites if s not in team.pending]
+        seated = [s for s in missing if (team.number, s) in game.seats]
+        if seated and not force:
+            return False
+        rows = [OrderRow(team.number, team.week, s, team.bot_order(s),
+                         "timeout" if (team.number, s) in game.seats else "bot") for s in missing]
+        if rows:
+            self.store.add_orders(game.id, rows)
+            team.pending.update({r.site: (r.quantity, r.source) for r in rows})
+        self._run(team)
+        if all(t.over for t in game.teams if game.seated(t)):
+            self._set_status(game, "over")
+        return True
+
+    @staticmethod
+    def _run(team: Team) -> None:
+        team.table.run_week({site: float(q) for site, (q, _) in team.pending.items()})
+        team.open_week()
+
+    def overdue(self, now: float | None = None) -> list[tuple[ClassGame, Team]]:
+        """Teams whose week waited longer than their game's timeout: the bot orders for the missing players
+        and the week runs. Returns the teams that moved."""
+        now = time.monotonic() if now is None else now
+        moved = []
+        for game in self.games.values():
+            if game.status != "running" or game.settings.timeout is None:
+                continue
+            for team in game.teams:
+                if not team.over and now - team.opened >= game.settings.timeout:
+                    if self._advance_if_ready(game, team, force=True):
+                        moved.append((game, team))
+        return moved
+
+    # ------------------------------------------------------------------ the teacher
+    def start(self, game: ClassGame) -> list[Team]:
+        if game.status != "lobby":
+            raise Refused(f"the game is {game.status}; only a game in the lobby can start")
+        self._set_status(game, "running")
+        for team in game.teams:
+            team.opened = time.monotonic()
+        return [t for t in game.teams if self._advance_if_ready(game, t)]
+
+    def pause(self, game: ClassGame) -> None:
+        if game.status != "running":
+            raise Refused(f"the game is {game.status}; only a running game can pause")
+        self._set_status(game, "paused")
+
+    def resume(self, game: ClassGame) -> list[Team]:
+        if game.status != "paused":
+            raise Refused(f"the game is {game.status}; only a paused game can resume")
+        self._set_status(game, "running")
+        for team in game.teams:
+            team.opened = time.monotonic()  # the timeout counts from the resume
+        return [t for t in game.teams if self._advance_if_ready(game, t)]
+
+    def force(self, game: ClassGame) -> list[Team]:
+        """Run every team's open week now, the bot ordering for whoever has not."""
+        if game.status != "running":
+            raise Refused(f"the game is {game.status}; only a running game's week can be forced")
+        return [t for t in game.teams if self._advance_if_ready(game, t, force=True)]
+
+    def end(self, game: ClassGame) -> None:
+        if game.status == "over":
+            raise Refused("the game is already over")
+        self._set_status(game, "over")
+
+    def _set_status(self, game: ClassGame, status: str) -> None:
+        self.store.set_status(game.id, status)
+        game.status = status

@@ -1,0 +1,297 @@
+"""The classroom: seats, weeks, bots, timeouts, resume from SQLite, security and the debrief.
+
+Costs are checked against the core run independently (a Simulator stepped with the same orders on the
+same seed), never against the classroom's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from echelon.classroom import debrief
+from echelon.classroom.server import MAX_MESSAGE, create_app
+from echelon.classroom.session import Classroom, Refused
+from echelon.classroom.store import Store
+from echelon.envs.scenario import load_scenario
+from echelon.envs.simulator import Simulator
+
+SITES = ["retailer", "wholesaler", "distributor", "factory"]
+
+
+def core_costs(orders: list[list[int]], seed: int = 0, weeks: int = 36) -> np.ndarray:
+    """Per-site cost over the weeks of ``orders`` (week -> order per site), from the core directly."""
+    sim = Simulator(load_scenario("beer_game").with_periods(weeks), batch=1)
+    sim.reset(np.random.default_rng(seed))
+    total = np.zeros(4)
+    for week in orders:
+        total += sim.step(np.array([week], dtype=float)).cost[0]
+    return total
+
+
+@pytest.fixture
+def room(tmp_path):
+    return Classroom(Store(tmp_path / "class.db"))
+
+
+def orders_in_db(path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+
+
+def test_a_team_of_four_plays_and_its_costs_are_the_cores(room):
+    game = room.create({"teams": 2, "weeks": 10, "seed": 3})
+    seats = [room.join(game.code, f"player {i}") for i in range(4)]
+    assert [(s.team, s.site) for s in seats] == [(1, s) for s in SITES]
+    room.start(game)
+    plan = [[(3 * w + 2 * i) % 13 for i in range(4)] for w in range(10)]
+    for w, week in enumerate(plan, 1):
+        for seat, q in zip(seats, week, strict=True):
+            assert room.order(seat.token, w, q)[2] == (seat.site == "factory")  # runs when the last one orders
+    team = game.teams[0]
+    assert team.over and game.status == "over"  # team 2 had nobody: not played
+    d = debrief.team_debrief(game, team)
+    assert [s["cost"] for s in d["seats"]] == pytest.approx(core_costs(plan, seed=3, weeks=10).tolist(), abs=1e-9)
+    assert [s["player"] for s in d["seats"]] == [f"player {i}" for i in range(4)]
+    assert d["seats"][0]["orders"] == [float(w[0]) for w in plan]
+
+
+def test_empty_seats_are_played_by_the_bot_and_recorded(room, tmp_path):
+    game = room.create({"weeks": 8, "bot": "pass_through"})
+    retailer = room.join(game.code, "Ann", site="retailer")
+    room.start(game)
+    for w in range(1, 9):
+        room.order(retailer.token, w, 7)
+    rows = Store(tmp_path / "class.db").orders(game.id)
+    assert len(rows) == 32
+    assert {r.source for r in rows if r.site != "retailer"} == {"bot"}
+    # pass-through orders what came in: the wholesaler's orders go from the steady 4 to the retailer's 7
+    wholesaler = [r.quantity for r in rows if r.site == "wholesaler"]
+    assert wholesaler[0] == 4 and wholesaler[-1] == 7 and wholesaler == sorted(wholesaler)
+
+
+def test_a_seated_player_who_does_not_order_in_time_is_replaced_for_that_week(room):
+    game = room.create({"weeks": 4, "timeout": 30})
+    ann, bob = room.join(game.code, "Ann"), room.join(game.code, "Bob")
+    room.start(game)
+    room.order(ann.token, 1, 4)
+    team = game.teams[0]
+    assert room.overdue(now=team.opened + 29) == []
+    assert [t.number for _, t in room.overdue(now=team.opened + 30)] == [1]
+    assert team.week == 2 and team.game.inputs["wholesaler"][0] == team.game.inputs["wholesaler"][0]
+    room.order(bob.token, 2, 5)  # Bob is back the next week
+    room.order(ann.token, 2, 5)
+    assert team.week == 3
+
+
+def test_refusals_leave_the_state_unchanged(room, tmp_path):
+    game = room.create({"weeks": 5})
+    ann, bob = room.join(game.code, "Ann"), room.join(game.code, "Bob")
+    with pytest.raises(Refused, match="not started"):
+        room.order(ann.token, 1, 4)
+    room.start(game)
+    room.order(ann.token, 1, 4)
+    before = orders_in_db(tmp_path / "class.db")
+    cases = [
+        (None, 1, 4, "missing seat token"),
+        ("forged-token", 1, 4, "unknown seat token"),
+        (ann.token, 1, 5, "already ordered 4 for week 1"),
+        (bob.token, 2, 4, "open week, 1"),
+        (bob.token, 1, -1, "out of range"),
+        (bob.token, 1, 10**6, "out of range"),
+        (bob.token, 1, "12x", "not a whole number"),
+        (bob.token, 1, 2.5, "not a whole number"),
+        (bob.token, 1, True, "whole number"),
+        (bob.token, 1, None, "whole number"),
+        (bob.token, "1", 4, "open week"),
+    ]
+    for token, week, q, message in cases:
+        with pytest.raises(Refused, match=message):
+            room.order(token, week, q)
+    assert orders_in_db(tmp_path / "class.db") == before
+    room.order(bob.token, 1, "6")  # a number typed as text is fine
+    assert game.teams[0].week == 2
+    room.force(game)
+    with pytest.raises(Refused, match="week 1 is closed; the open week is 3"):
+        room.order(ann.token, 1, 4)
+    room.pause(game)
+    with pytest.raises(Refused, match="paused"):
+        room.order(ann.token, 2, 4)
+
+
+def test_bad_game_settings_and_joins_are_refused(room):
+    for settings, message in [({"teams": 0}, "teams"), ({"weeks": "x"}, "weeks"), ({"scenario": "nope"}, "nope"),
+                              ({"bot": "nobody"}, "nobody"), ({"colour": 1}, "colour"), ({"timeout": -1}, "timeout")]:
+        with pytest.raises(Refused, match=message):
+            room.create(settings)
+    assert room.games == {}
+    game = room.create({"teams": 1})
+    for name, message in [("", "type your name"), ("x" * 41, "at most 40"), ("a\x00b", "letters"), (7, "name")]:
+        with pytest.raises(Refused, match=message):
+            room.join(game.code, name)
+    with pytest.raises(Refused, match="join code"):
+        room.join("NOPE", "Ann")
+    for i in range(4):
+        room.join(game.code.lower(), f"p{i}")
+    with pytest.raises(Refused, match="every seat is taken"):
+        room.join(game.code, "late")
+
+
+def test_a_restarted_classroom_is_exactly_where_it_was(tmp_path):
+    path = tmp_path / "class.db"
+    room = Classroom(Store(path))
+    game = room.create({"teams": 3, "weeks": 8, "seed": 5, "bot": "sterman"})
+    seats = [room.join(game.code, f"p{i}") for i in range(6)]  # team 1 full, team 2 half
+    room.start(game)
+    for w in range(1, 6):
+        for s in seats:
+            room.order(s.token, w, (w + len(s.name)) % 9)
+    room.order(seats[0].token, 6, 3)  # a week half ordered
+    again = Classroom(Store(path))
+    again.load()
+    assert again.teacher_token == room.teacher_token
+    moved = again.games[game.id]
+    for old, new in zip(game.teams, moved.teams, strict=True):
+        assert new.week == old.week
+        assert new.pending == old.pending
+        assert new.game.costs == old.game.costs and new.game.advice == old.game.advice
+    with pytest.raises(Refused, match="already ordered 3"):
+        again.order(seats[0].token, 6, 3)
+
+
+def test_replay_reads_a_classroom_database(tmp_path, capsys):
+    from echelon.cli import main
+
+    path = tmp_path / "class.db"
+    room = Classroom(Store(path))
+    game = room.create({"weeks": 2})
+    seat = room.join(game.code, "Ann")
+    room.start(game)
+    room.order(seat.token, 1, 4)
+    room.order(seat.token, 2, 4)
+    assert main(["replay", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"join code {game.code}" in out and "Ann" in out and "The lesson" in out
+
+
+def test_the_exports(room):
+    game = room.create({"weeks": 3, "seed": 1})
+    seat = room.join(game.code, "Ann")
+    room.start(game)
+    for w in (1, 2, 3):
+        room.order(seat.token, w, 5)
+    data = json.loads(debrief.to_json(game))
+    assert data["teams"][0]["rank"] == 1 and data["teams"][0]["weeks_played"] == 3
+    rows = debrief.to_csv(game).splitlines()
+    assert rows[0].startswith("team,week,site,player,order,optimal_order") and len(rows) == 1 + 3 * 4
+    assert "data:image/png;base64," in debrief.to_html(game)
+    assert debrief.team_png(game, game.teams[0])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ----------------------------------------------------------------------------------------- the web app
+
+@pytest.fixture
+def client(tmp_path):
+    app = create_app(str(tmp_path / "class.db"))
+    with TestClient(app) as c:
+        c.teacher = app.state.room.teacher_token
+        c.db = tmp_path / "class.db"
+        yield c
+
+
+def _teacher(client):
+    return {"Authorization": f"Bearer {client.teacher}"}
+
+
+def _until(ws, wanted):
+    """The next message ``wanted`` accepts (views of teammates' changes come in between)."""
+    while True:
+        message = ws.receive_json()
+        if wanted(message):
+            return message
+
+
+def test_the_app_plays_a_week_over_websockets(client):
+    game = client.post("/api/games", json={"weeks": 2}, headers=_teacher(client)).json()
+    seats = [client.post("/api/join", json={"code": game["code"], "name": f"p{i}"}).json() for i in range(4)]
+    started = client.post(f"/api/games/{game['id']}/start", json={}, headers=_teacher(client)).json()
+    assert started["status"] == "running"
+    sockets = [client.websocket_connect(f"/ws/player?token={s['token']}") for s in seats]
+    try:
+        views = [ws.__enter__().receive_json() for ws in sockets]
+        assert [v["site"] for v in views] == SITES and views[0]["view"]["week"] == 1
+        assert "customer_demand" not in views[1]["view"]
+        for i, ws in enumerate(sockets):
+            ws.send_json({"type": "order", "week": 1, "quantity": 4 + i})
+            assert _until(ws, lambda m: m["type"] != "view") == {"type": "accepted", "week": 1}
+        # every player gets views as teammates order; the last one shows week 2
+        last = _until(sockets[0], lambda m: m["type"] == "view" and m["view"]["week"] == 2)
+        assert last["view"]["last_order"] == 4
+        assert set(last["view"]) >= {"on_hand", "backorders", "incoming_order", "on_the_way", "last_cost"}
+        assert "orders" not in json.dumps(last["teammates"])  # nobody sees a teammate's order
+    finally:
+        for ws in sockets:
+            ws.__exit__(None, None, None)
+
+
+def test_the_apps_security(client):
+    game = client.post("/api/games", json={"weeks": 3}, headers=_teacher(client)).json()
+    ann = client.post("/api/join", json={"code": game["code"], "name": "Ann"}).json()
+    bob = client.post("/api/join", json={"code": game["code"], "name": "Bob"}).json()
+    # teacher actions need the teacher's token
+    for headers in ({}, {"Authorization": "Bearer " + ann["token"]}, {"Authorization": "Bearer x"}):
+        r = client.post(f"/api/games/{game['id']}/start", json={}, headers=headers)
+        assert r.status_code == 403 and r.json() == {"error": "teacher token missing or wrong"}
+        assert client.get(f"/api/games/{game['id']}/debrief.json", headers=headers).status_code == 403
+    client.post(f"/api/games/{game['id']}/start", json={}, headers=_teacher(client))
+    r = client.post("/api/join", content=b"{" + b" " * 5000 + b"}", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "too large" in r.json()["error"]
+    with client.websocket_connect("/ws/player?token=forged") as ws:
+        assert ws.receive_json() == {"type": "error", "message": "unknown seat token: join the game again"}
+    with client.websocket_connect("/ws/player") as ws:
+        assert "missing seat token" in ws.receive_json()["message"]
+    before = orders_in_db(client.db)
+    with client.websocket_connect(f"/ws/player?token={ann['token']}") as ws:
+        ws.receive_json()
+        refusals = [
+            ({"type": "order", "week": 1, "quantity": 4, "token": bob["token"]}, "another seat's"),
+            ({"type": "order", "week": 2, "quantity": 4}, "open week, 1"),
+            ({"type": "order", "week": 1, "quantity": 999}, "out of range"),
+            ({"type": "order", "week": 1, "quantity": "lots"}, "not a whole number"),
+            ({"type": "order", "week": 1, "quantity": 4, "pad": "x" * MAX_MESSAGE}, "too large"),
+            ({"type": "shout"}, "unknown message type"),
+        ]
+        for message, expected in refusals:
+            ws.send_text(json.dumps(message))
+            reply = ws.receive_json()
+            assert reply["type"] == "error" and expected in reply["message"], (message, reply)
+        ws.send_text("not json")
+        assert ws.receive_json()["message"] == "messages are JSON objects"
+        assert orders_in_db(client.db) == before
+        for _ in range(40):  # a flood: refused beyond the burst, nothing changes
+            ws.send_text(json.dumps({"type": "order", "week": 9, "quantity": 1}))
+        replies = [ws.receive_json()["message"] for _ in range(40)]
+        assert "too many messages; slow down" in replies
+        assert orders_in_db(client.db) == before
+    with client.websocket_connect(f"/ws/teacher?token={ann['token']}") as ws:
+        assert ws.receive_json()["message"] == "teacher token missing or wrong"
+
+
+def test_the_teacher_socket_and_exports(client):
+    game = client.post("/api/games", json={"weeks": 2, "teams": 2}, headers=_teacher(client)).json()
+    with client.websocket_connect(f"/ws/teacher?token={client.teacher}") as ws:
+        first = ws.receive_json()
+        assert first["type"] == "game" and first["code"] == game["code"] and len(first["teams"]) == 2
+        seat = client.post("/api/join", json={"code": game["code"], "name": "Ann", "team": 2}).json()
+        assert seat["team"] == 2
+        assert ws.receive_json()["teams"][1]["players"]["retailer"] == "Ann"
+    assert client.get(f"/api/games/{game['id']}/qr.svg").content.startswith(b"<?xml")
+    r = client.get(f"/api/games/{game['id']}/debrief.csv?token={client.teacher}")
+    assert r.status_code == 200 and r.text.startswith("team,week")
+    r = client.post(f"/api/games/{game['id']}/fly", json={}, headers=_teacher(client))
+    assert r.status_code == 400 and "unknown action" in r.json()["error"]
+    assert client.post("/api/games/nope/start", json={}, headers=_teacher(client)).status_code == 404
