@@ -156,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "deciding): its time, site-steps/s and peak memory")
     p.add_argument("--validate", type=_whole_range(1, MAX_SITES), metavar="SITES",
                    help="instead, time reading and validating a YAML serial chain of SITES sites")
+    p.add_argument("--classroom", type=_whole_range(1, 100), metavar="TEAMS",
+                   help="instead, TEAMS teams of four play 36 weeks at once against a real 'echelon classroom' "
+                        "on loopback: each week's turn-around (p50, p99), the server's CPU, orders checked in its "
+                        "database")
     p.set_defaults(func=cmd_speed)
 
     p = sub.add_parser("history", help="a demand-history CSV: each series' periods, mean, variability and fit",

@@ -118,6 +118,17 @@ def cmd_speed(args: argparse.Namespace) -> int:
               f"(forecast base-stock deciding) in {f.seconds:.1f} s, {f.site_steps_per_s:,.3g} site-steps/s; "
               f"peak memory {f.peak_mb:,.0f} MB (resident; {f.rss_before_mb:,.0f} MB before the episode)")
         return 0
+    if args.classroom:
+        from echelon.classroom.load import run_load
+
+        r = run_load(args.classroom)
+        print(f"classroom: {r.teams} teams of 4 played {r.weeks} weeks at once over loopback websockets in "
+              f"{r.seconds:.1f} s ({r.teams * r.weeks:,} team-weeks, every player ordering the moment its week "
+              f"opened)\n  week turn-around (the last order of a team's week to all four players seeing the next "
+              f"week): p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms, max {r.max_ms:.0f} ms\n  server CPU "
+              f"{r.server_cpu_s:.1f} s ({r.server_cpu_share:.0%} of one core)\n  orders: {r.orders_sent:,} sent, "
+              f"{r.orders_in_db:,} in the database, {r.mismatched} lost, duplicated or different")
+        return 0 if r.mismatched == 0 and r.orders_in_db == r.orders_sent else 1
     if args.validate:
         t = validation_time(args.validate)
         print(f"scenario validation: a {t.sites:,}-site serial chain read in {t.read_s:.2f} s (YAML) and "

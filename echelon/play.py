@@ -289,14 +289,15 @@ class Table:
 
 # --------------------------------------------------------------------------- debrief
 
-def optimal_team_costs(game: Game) -> np.ndarray:
-    """Per-site cost per week of the best base-stock team on the game's demand (the episode the game drew)."""
+def optimal_team_costs(game: Game, policy: Policy | None = None) -> np.ndarray:
+    """Per-site cost per week of the best base-stock team on the game's demand (the episode the game drew).
+    ``policy``: that team's policy, already built (else its levels are searched)."""
     from echelon.evaluation.rollout import rollout
 
     if game.episode is None:
         raise ValueError("the debrief needs a played game (Table.play draws its demand)")
     scenario = load_scenario(game.scenario).with_periods(game.periods)
-    trajectory = rollout(make_policy(OPTIMAL, scenario), scenario, 1, game.seed, game.episode)
+    trajectory = rollout(policy or make_policy(OPTIMAL, scenario), scenario, 1, game.seed, game.episode)
     return trajectory.cost[:, 0, :]
 
 

@@ -421,6 +421,27 @@ GAME_CASES: list[tuple[str, Any, str]] = [
 ]
 
 
+def _sqlite_bytes(sql: str) -> str:
+    """An SQLite file made by ``sql``, as the catalogue's text (surrogate-escaped bytes)."""
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.db"
+        with sqlite3.connect(path) as db:
+            db.executescript(sql)
+        db.close()
+        return path.read_bytes().decode("utf-8", "surrogateescape")
+
+
+def _other_sqlite() -> str:
+    return _sqlite_bytes("CREATE TABLE sales (day TEXT, units INTEGER); INSERT INTO sales VALUES ('mon', 3);")
+
+
+def _empty_sqlite() -> str:
+    return _sqlite_bytes("CREATE TABLE t (x); DROP TABLE t;")
+
+
 def _yaml(data: Any) -> str:
     return data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
 
@@ -624,6 +645,20 @@ CLI_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("play-scenario-unknown", ["play", "nowhere"], {}, "unknown scenario 'nowhere'"),
     ("replay-chart-under-a-file", ["replay", "g.json", "--chart", "f/c.png"], {"g.json": json.dumps(GAME), "f": ""},
      "is not a folder"),
+    ("replay-another-sqlite-file", ["replay", "x.db"], {"x.db": _other_sqlite()}, "x.db: not a classroom database"),
+    ("replay-empty-sqlite-file", ["replay", "x.db"], {"x.db": _empty_sqlite()}, "x.db: not a classroom database"),
+    ("classroom-port-0", ["classroom", "--port", "0"], {}, "--port: must be >= 1"),
+    ("classroom-port-huge", ["classroom", "--port", "70000"], {}, "--port: must be at most 65,535"),
+    ("classroom-port-text", ["classroom", "--port", "http"], {}, "--port"),
+    ("classroom-host-unknown", ["classroom", "--host", "no.such.host.invalid"], {}, "--host: cannot listen on"),
+    ("classroom-db-a-folder", ["classroom", "--db", "sub"], {"sub/x": ""}, "--db: sub is a folder"),
+    ("classroom-db-no-folder", ["classroom", "--db", "none/c.db"], {}, "--db: folder none does not exist"),
+    ("classroom-db-garbage", ["classroom", "--db", "c.db"], {"c.db": "not a database, just text" * 50},
+     "c.db: not a classroom database"),
+    ("classroom-db-another-sqlite-file", ["classroom", "--db", "x.db"], {"x.db": _other_sqlite()},
+     "x.db: not a classroom database (it has other tables)"),
+    ("speed-classroom-0", ["speed", "--classroom", "0"], {}, "--classroom: must be >= 1"),
+    ("speed-classroom-huge", ["speed", "--classroom", "101"], {}, "--classroom: must be at most 100"),
 ]
 
 # the cases the issue names, each as the user met it

@@ -295,3 +295,21 @@ def test_the_teacher_socket_and_exports(client):
     r = client.post(f"/api/games/{game['id']}/fly", json={}, headers=_teacher(client))
     assert r.status_code == 400 and "unknown action" in r.json()["error"]
     assert client.post("/api/games/nope/start", json={}, headers=_teacher(client)).status_code == 404
+
+
+def test_the_servers_clock_lets_the_bot_order_for_a_player_who_left(tmp_path):
+    app = create_app(str(tmp_path / "class.db"), tick=0.05)
+    with TestClient(app) as client:
+        client.teacher = app.state.room.teacher_token
+        game = client.post("/api/games", json={"weeks": 3, "timeout": 0.3}, headers=_teacher(client)).json()
+        ann = client.post("/api/join", json={"code": game["code"], "name": "Ann"}).json()
+        client.post("/api/join", json={"code": game["code"], "name": "Bob"})  # Bob never connects
+        client.post(f"/api/games/{game['id']}/start", json={}, headers=_teacher(client))
+        with client.websocket_connect(f"/ws/player?token={ann['token']}") as ws:
+            ws.receive_json()
+            ws.send_json({"type": "order", "week": 1, "quantity": 6})
+            view = _until(ws, lambda m: m["type"] == "view" and m["view"]["week"] == 2)
+            assert view["teammates"][1] == {"site": "wholesaler", "name": "Bob", "ordered": False}
+    rows = Store(tmp_path / "class.db").orders(game["id"])
+    assert {(r.site, r.source) for r in rows if r.week == 1} == {
+        ("retailer", "player"), ("wholesaler", "timeout"), ("distributor", "bot"), ("factory", "bot")}

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from echelon.classroom.session import ClassGame, Team
-from echelon.play import LESSON, chart_png, optimal_team_costs
+from echelon.play import LESSON, chart_png
 
 
 def _who(game: ClassGame, team: Team, site: str) -> str:
@@ -35,7 +35,7 @@ def team_debrief(game: ClassGame, team: Team) -> dict[str, Any]:
     g, sites = team.game, game.sites
     weeks = len(g.orders)
     costs = np.array(g.costs).reshape(weeks, len(sites))
-    best = optimal_team_costs(g)[:weeks] if weeks else np.zeros((0, len(sites)))
+    best = team.optimal_costs[:weeks]
     orders = np.array(g.orders).reshape(weeks, len(sites))
     demand_var = float(np.var(g.demand, ddof=1)) if weeks > 1 else 0.0
     seats = []
@@ -73,11 +73,12 @@ def lesson(teams: list[dict[str, Any]]) -> str:
     played = [t for t in teams if t["weeks_played"] > 1 and t["ratio"] is not None]
     if played:
         worst = max(played, key=lambda t: t["ratio"])
-        amp = [s["variance_amplification"] for s in worst["seats"] if s["variance_amplification"] is not None]
-        words.append(f"In this class the teams spent {min(t['ratio'] for t in played):.1f} to "
-                     f"{worst['ratio']:.1f} times the optimal team's cost on the same demand"
-                     + (f"; in team {worst['team']} the most upstream orders varied {amp[-1]:.1f} times as much as "
-                        "customer demand." if amp else "."))
+        spent = (f"Team {worst['team']} spent {worst['ratio']:.1f} times" if len(played) == 1 else
+                 f"The teams spent {min(t['ratio'] for t in played):.1f} to {worst['ratio']:.1f} times")
+        top = worst["seats"][-1]
+        words.append(f"{spent} the optimal team's cost on the same demand"
+                     + (f"; in team {worst['team']} the {top['site']}'s orders had {top['variance_amplification']:.1f} "
+                        "times the variance of customer demand." if top["variance_amplification"] else "."))
     return " ".join(words)
 
 

@@ -66,5 +66,6 @@ def serve(host: str, port: int, db: str) -> int:
         print(f"  resumed game {game.id}: join code {game.code}, {game.status}")
     if host == "127.0.0.1":
         print("  listening on this computer only; --host 0.0.0.0 lets the class's phones join")
-    uvicorn.run(app, host=host, port=port, ws_max_size=WS_MAX_SIZE, log_level="warning")
+    uvicorn.run(app, host=host, port=port, ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False,
+                log_level="warning")  # messages are small: compressing them costs more than it saves
     return 0

@@ -12,8 +12,8 @@
 
 Everything runs on one event loop, so the game state changes one request at a time. A request body is at
 most :data:`MAX_BODY` bytes, a socket message :data:`MAX_MESSAGE` characters, and a socket may send
-:data:`RATE` messages a second (bursts of :data:`BURST`); beyond, the request is refused with a message
-and the state is not touched.
+:data:`RATE` refused messages a second (bursts of :data:`BURST`; an accepted order does not count, as
+there is one per week); beyond, a message is refused unread and the state is not touched.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ class Bucket:
             return False
         self.tokens -= 1
         return True
+
+    def refund(self) -> None:
+        """An accepted order costs nothing: there is one per week, so only refused messages can flood."""
+        self.tokens = min(BURST, self.tokens + 1)
 
 
 def player_message(room: Classroom, token: str) -> dict[str, Any]:
@@ -316,6 +320,7 @@ def create_app(db: str, tick: float = TICK) -> Starlette:
                 except Refused as exc:
                     await ws.send_text(json.dumps({"type": "error", "message": str(exc)}))
                     continue
+                bucket.refund()
                 await ws.send_text(json.dumps({"type": "accepted", "week": data["week"]}))
                 await hub.team_changed(game, team)
                 if ran and game.status == "over":

@@ -20,20 +20,24 @@ game from it by replaying the orders.
 
 from __future__ import annotations
 
+import copy
+import functools
 import secrets
 import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from echelon.agents.policy import Policy
 from echelon.classroom.store import OrderRow, Store
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_PERIODS
 from echelon.envs.scenario import load_scenario
 from echelon.envs.validation import check_model
-from echelon.play import Game, Table, others_spec
+from echelon.play import Game, Table, optimal_team_costs, others_spec
 
 MAX_NAME = 40
 """Longest player name (characters)."""
@@ -124,6 +128,7 @@ class Team:
 
     number: int
     table: Table
+    fresh_optimal: Policy  # the optimal team's policy before the game (the table's own has played along)
     pending: dict[str, tuple[int, str]] = field(default_factory=dict)  # site -> (order, source), the open week
     co: dict[str, float] = field(default_factory=dict)  # the bot's order for every site, the open week
     opened: float = field(default_factory=time.monotonic)
@@ -131,6 +136,12 @@ class Team:
     @property
     def game(self) -> Game:
         return self.table.game
+
+    @functools.cached_property
+    def optimal_costs(self) -> np.ndarray:
+        """``[weeks, sites]``: the optimal team's cost per week on the team's demand, all weeks (computed once,
+        by a fresh copy of the table's optimal policy)."""
+        return optimal_team_costs(self.game, copy.deepcopy(self.fresh_optimal))
 
     @property
     def week(self) -> int:
@@ -182,12 +193,13 @@ class Classroom:
     def _build(self, game_id: str, code: str, settings: GameSettings, status: str) -> ClassGame:
         roles = list(load_scenario(settings.scenario).site_names)
         first = Table(Game(settings.scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot)), _quiet)
+        fresh = copy.deepcopy(first.optimal)
         teams = []
         for number in range(1, settings.teams + 1):  # every site is a role: advice is kept for every seat
             game = Game(settings.scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot))
             table = first if number == 1 else Table(game, _quiet, like=first)
             table.start()
-            teams.append(Team(number, table))
+            teams.append(Team(number, table, fresh))
         game = ClassGame(game_id, code, settings, status, teams)
         self.games[game_id], self.by_code[code] = game, game
         return game

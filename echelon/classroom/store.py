@@ -58,6 +58,7 @@ class Store:
         where = Path(path)
         if read_only and not where.is_file():
             raise ConfigError(f"{path}: no such classroom database")
+        ours = {"server", "games", "seats", "orders"}
         try:
             if read_only:
                 self.db = sqlite3.connect(f"{where.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
@@ -65,14 +66,16 @@ class Store:
             else:
                 # explicit transactions below; one event loop uses the connection, whichever thread runs it
                 self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and not ours <= tables or read_only and not tables:  # another program's file: untouched
+                self.db.close()
+                raise ConfigError(f"{path}: not a classroom database (it has other tables)")
+            if not read_only:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=FULL")
                 self.db.executescript(SCHEMA)
-            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{path}: not a classroom database ({exc})") from None
-        if not {"server", "games", "seats", "orders"} <= tables:
-            raise ConfigError(f"{path}: not a classroom database (tables missing)")
 
     def close(self) -> None:
         self.db.close()

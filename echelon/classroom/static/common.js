@@ -27,8 +27,9 @@ function lineChart(series, opts) {
   const n = Math.max(1, ...series.map(s => s.values.length));
   const top = Math.max(1, ...series.flatMap(s => s.values));
   const x = i => pad + (w - pad - 8) * (n === 1 ? 0.5 : i / (n - 1));
-  const y = v => h - pad + 10 - (h - pad) * v / top;
+  const y = v => h - pad + 10 - (h - pad - 6) * v / top;
   let svg = `<svg class="chart" viewBox="0 0 ${w} ${h + 18}" width="100%" role="img"><title>${esc(opts.title || "")}</title>`;
+  if (opts.title) svg += `<text x="${w - 8}" y="10" text-anchor="end" font-size="11" fill="#555">${esc(opts.title)}</text>`;
   svg += `<line x1="${pad}" y1="${y(0)}" x2="${w - 8}" y2="${y(0)}" stroke="#999"/>`;
   svg += `<text x="2" y="${y(top) + 4}" font-size="10">${Math.round(top)}</text><text x="2" y="${y(0)}" font-size="10">0</text>`;
   series.forEach((s, k) => {
@@ -40,7 +41,7 @@ function lineChart(series, opts) {
   series.forEach((s, k) => {
     svg += `<rect x="${lx}" y="${h + 6}" width="10" height="3" fill="${s.colour || COLOURS[k % COLOURS.length]}"/>`;
     svg += `<text x="${lx + 13}" y="${h + 11}" font-size="10">${esc(s.name)}</text>`;
-    lx += 18 + 6 * s.name.length;
+    lx += 24 + 6.5 * s.name.length;
   });
   return svg + "</svg>";
 }
