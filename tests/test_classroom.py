@@ -290,6 +290,9 @@ def test_the_teacher_socket_and_exports(client):
         assert seat["team"] == 2
         assert ws.receive_json()["teams"][1]["players"]["retailer"] == "Ann"
     assert client.get(f"/api/games/{game['id']}/qr.svg").content.startswith(b"<?xml")
+    offered = client.post("/api/lookup", json={"code": game["code"].lower()}).json()
+    assert offered == {"teams": 2, "sites": SITES, "status": "lobby"}
+    assert client.post("/api/lookup", json={"code": "ZZZZZZ"}).status_code == 400
     r = client.get(f"/api/games/{game['id']}/debrief.csv?token={client.teacher}")
     assert r.status_code == 200 and r.text.startswith("team,week")
     r = client.post(f"/api/games/{game['id']}/fly", json={}, headers=_teacher(client))

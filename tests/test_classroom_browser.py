@@ -59,7 +59,7 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
             page.goto(f"{server.url}/?code={code}")
             page.fill("#name", f"Student {i + 1}")
             page.select_option("#site", site)
-            page.fill("#team", "1")
+            page.select_option("#team", "1")
             page.click("#joinButton")
             page.wait_for_selector("#game:not(.hidden)")
             assert page.inner_text("#who") == f"Student {i + 1}: you are the {site} of team 1."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from echelon.classroom.session import ClassGame
 from echelon.envs.errors import ConfigError
 
 WS_MAX_SIZE = 16384
@@ -56,9 +57,13 @@ def serve(host: str, port: int, db: str) -> int:
 
     check_db(db)
     check_port(host, port)
-    app = create_app(db)
-    room = app.state.room
     base = f"http://{public_address(host)}:{port}"
+
+    def created(game: ClassGame) -> None:
+        print(f"  new game {game.id}: join code {game.code} (players open {base}/?code={game.code})", flush=True)
+
+    app = create_app(db, on_create=created)
+    room = app.state.room
     print(f"Echelon classroom on {base} (games in {db})")
     print(f"  teacher: {base}/teacher#{room.teacher_token}   (keep this address to yourself)")
     print(f"  players: {base}/   (the join code is on the teacher's page, with a QR code)")

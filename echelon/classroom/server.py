@@ -140,8 +140,9 @@ class Hub:
             await self._send(ws, game_state(game))
 
 
-def create_app(db: str, tick: float = TICK) -> Starlette:
-    """The classroom app on the SQLite file ``db`` (games there are resumed)."""
+def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], None] | None = None) -> Starlette:
+    """The classroom app on the SQLite file ``db`` (games there are resumed); ``on_create`` is told of
+    every new game (the server prints its join code)."""
     store = Store(db)
     room = Classroom(store)
     room.load()
@@ -195,6 +196,15 @@ def create_app(db: str, tick: float = TICK) -> Starlette:
         return JSONResponse({"token": seat.token, "team": seat.team, "site": seat.site, "name": seat.name})
 
     @api
+    async def lookup(request: Request) -> Response:
+        """What the join form offers for a code: the teams and the roles (nothing else of the game)."""
+        code = (await body(request)).get("code")
+        game = room.by_code.get(code.strip().upper()) if isinstance(code, str) else None
+        if game is None:
+            raise Refused("join code: no game has this code; check it with your teacher")
+        return JSONResponse({"teams": len(game.teams), "sites": game.sites, "status": game.status})
+
+    @api
     async def seat_info(request: Request) -> Response:
         data = await body(request)
         return JSONResponse(player_message(room, room.seat(data.get("token")).token))
@@ -212,6 +222,8 @@ def create_app(db: str, tick: float = TICK) -> Starlette:
         teacher(request)
         if request.method == "POST":
             game = room.create(await body(request))
+            if on_create is not None:
+                on_create(game)
             await hub.game_changed(game)
             return JSONResponse(game_state(game))
         return JSONResponse({"games": [game_state(g) for g in room.games.values()]})
@@ -367,6 +379,7 @@ def create_app(db: str, tick: float = TICK) -> Starlette:
         Route("/teacher", page("teacher.html")),
         Route("/static/common.js", script),
         Route("/api/join", join, methods=["POST"]),
+        Route("/api/lookup", lookup, methods=["POST"]),
         Route("/api/seat", seat_info, methods=["POST"]),
         Route("/api/scenarios", scenarios),
         Route("/api/games", games, methods=["GET", "POST"]),
