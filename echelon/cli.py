@@ -22,6 +22,7 @@ from echelon.commands import (
     cmd_replay,
     cmd_reproduce,
     cmd_scenarios,
+    cmd_scoreboard,
     cmd_show,
     cmd_speed,
     cmd_study,
@@ -55,6 +56,7 @@ examples:
   echelon play beer_game --role retailer,factory --others base_stock --seed 7 --save game.json
   echelon replay game.json               the debrief of a saved game
   echelon classroom --host 0.0.0.0       the beer game in the browser for a whole class
+  echelon scoreboard --quick             learned baselines against exact optima (reduced suite)
   echelon replay classroom.db            the debrief of every classroom game
 """
 
@@ -254,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save", help="save the game as JSON (must not exist)")
     p.add_argument("--chart", help="bullwhip chart PNG (default: next to --save, else games/SCENARIO-seedN.png)")
     p.set_defaults(func=cmd_play)
+
+    p = sub.add_parser("scoreboard", help="learned baselines against exact optima and the best heuristics on a "
+                       "fixed suite, over several seeds",
+                       epilog="example: echelon scoreboard --quick")
+    p.add_argument("config", nargs="?", default=None,
+                   help="scoreboard config (built-in name or YAML path; default: configs/scoreboard/default.yaml)")
+    p.add_argument("--quick", action="store_true", help="the config's reduced suite (for CI: about a minute)")
+    p.add_argument("--out", help="output folder (default: results/scoreboard, or scoreboard-2, ...)")
+    p.set_defaults(func=cmd_scoreboard)
 
     p = sub.add_parser("classroom", help="the beer game in the browser for a class: teams on their phones, "
                        "a teacher's dashboard and a debrief",

@@ -579,6 +579,34 @@ def cmd_play(args: argparse.Namespace) -> int:
     return _finish_game(game, save, chart)
 
 
+def cmd_scoreboard(args: argparse.Namespace) -> int:
+    """``echelon scoreboard``: the learned baselines on the research suite."""
+    from pathlib import Path
+
+    from echelon.envs.files import Output
+    from echelon.evaluation.scoreboard import check_scoreboard, load_scoreboard, quick_version, run_scoreboard
+
+    try:
+        import rliable  # noqa: F401 - checked before any work
+    except ImportError:
+        raise ValueError("echelon scoreboard needs rliable: pip install 'echelon[scoreboard]'") from None
+    board, src = load_scoreboard(args.config)
+    if args.quick:
+        board = quick_version(board)
+    check_scoreboard(board, src)
+    out = Output.plan(args.out, Path("results"), "scoreboard")
+    out.check()
+    result: dict = {}
+
+    def fill(folder: Path) -> None:
+        result.update(run_scoreboard(board, folder, args.quick, print))
+
+    final = out.write_folder(fill)
+    print(result["report"])
+    print(f"wrote the scoreboard to {final} (report.md, results.json, results.csv, scoreboard.png)")
+    return 0
+
+
 def cmd_classroom(args: argparse.Namespace) -> int:
     """``echelon classroom``: the web server of a class's beer games."""
     from echelon.classroom.serve import serve

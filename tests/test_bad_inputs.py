@@ -657,6 +657,13 @@ CLI_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
      "c.db: not a classroom database"),
     ("classroom-db-another-sqlite-file", ["classroom", "--db", "x.db"], {"x.db": _other_sqlite()},
      "x.db: not a classroom database (it has other tables)"),
+    ("scoreboard-unknown", ["scoreboard", "nowhere"], {}, "unknown scoreboard 'nowhere'"),
+    ("scoreboard-bad-key", ["scoreboard", "s.yaml"], {"s.yaml": "seeds: [0]\nzipkn: {}\n"}, "zipkn"),
+    ("scoreboard-lead-time-5", ["scoreboard", "s.yaml"], {"s.yaml": "zipkin: {lead_times: [5]}\n"},
+     "lead_times"),
+    ("scoreboard-unknown-training-config", ["scoreboard", "s.yaml"],
+     {"s.yaml": "zipkin: null\ntrained: [{name: x, config: nowhere}]\n"}, "unknown training config 'nowhere'"),
+    ("scoreboard-out-exists", ["scoreboard", "--out", "o"], {"o/x": ""}, "o: already exists"),
     ("speed-classroom-0", ["speed", "--classroom", "0"], {}, "--classroom: must be >= 1"),
     ("speed-classroom-huge", ["speed", "--classroom", "101"], {}, "--classroom: must be at most 100"),
 ]

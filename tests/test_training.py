@@ -311,7 +311,7 @@ def test_real_ctrl_c_on_the_command(tmp_path):
         time.sleep(0.2)
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=180)  # a checkpoint and the exit: seconds, minutes on a loaded machine
     assert proc.returncode == 130, err
     assert "checkpoint saved" in err and "Traceback" not in err
     resumed = Trainer(resume_config(out), out, resume=True)
