@@ -40,7 +40,7 @@ SCOREBOARD_DIR = Path(__file__).resolve().parent.parent / "configs" / "scoreboar
 
 
 class ZipkinSection(BaseModel):
-    """Zipkin's lost-sales instances and the rollout learner's budget."""
+    """Zipkin's lost-sales instances (and other one-site lost-sales scenarios) and the rollout learner's budget."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
@@ -54,6 +54,8 @@ class ZipkinSection(BaseModel):
     """Demand paths per state in the rollouts."""
     horizon: Annotated[int, Field(ge=1, le=1000)] = 40
     """Periods of each rollout."""
+    scenarios: list[Annotated[str, Field(min_length=1)]] = []
+    """Other one-site lost-sales scenarios learned the same way (built-in names or YAML paths)."""
 
 
 class TrainedInstance(BaseModel):
@@ -83,7 +85,7 @@ class ScoreboardFile(BaseModel):
     """Instances learned by training configs."""
     quick: dict[str, Any] = {}
     """What ``--quick`` changes (for CI): ``seeds``, ``lead_times``, ``penalties``, ``iterations``, ``paths``,
-    ``timesteps`` (every trained instance), ``trained`` (names kept)."""
+    ``horizon``, ``scenarios``, ``timesteps`` (every trained instance), ``trained`` (names kept)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,13 @@ def check_scoreboard(board: ScoreboardFile, src: str) -> None:
         raise ConfigError(f"{src}: trained: instance '{twice[0]}' is named twice")
     for t in board.trained:
         load_train_config(t.config)
+    if board.zipkin is not None:
+        from echelon.agents.dcl import Grid
+        from echelon.agents.single_site import single_site_model
+        from echelon.envs.scenario import load_scenario
+
+        for name in board.zipkin.scenarios:
+            Grid(single_site_model(load_scenario(name), f"{src}: zipkin: scenarios: the rollout learner"))
     if not board.seeds:
         raise ConfigError(f"{src}: seeds: give at least one seed")
 
@@ -135,7 +144,7 @@ def quick_version(board: ScoreboardFile) -> ScoreboardFile:
     zipkin = board.zipkin
     if zipkin is not None:
         zipkin = zipkin.model_copy(update={k: q[k] for k in ("lead_times", "penalties", "iterations", "paths",
-                                                             "horizon") if k in q})
+                                                             "horizon", "scenarios") if k in q})
     trained = [t for t in board.trained if "trained" not in q or t.name in q["trained"]]
     if "timesteps" in q:
         trained = [t.model_copy(update={"timesteps": int(q["timesteps"])}) for t in trained]
@@ -157,24 +166,25 @@ def zipkin_rows(section: ZipkinSection, seeds: list[int], say: Callable[[str], N
 
     torch.set_num_threads(1)
     rows = []
-    for lead in section.lead_times:
-        for penalty in section.penalties:
-            name = f"zipkin L={lead} p={penalty:g}"
-            model = single_site_model(load_scenario(zipkin_scenario(lead, penalty)), "the scoreboard")
-            optimum = solve(model).cost
-            table = literature_table(model, optimum)[1:]
-            base = next(cost for label, _, cost in table if label == "base-stock, best")
-            best_label, _, best_cost = table[0]
-            for seed in seeds:
-                cpu = time.process_time()
-                result = train(model, DCLConfig(iterations=section.iterations, paths=section.paths,
-                                                horizon=section.horizon, seed=seed))
-                minutes = (time.process_time() - cpu) / 60
-                rows.append(Row(name, seed, "rollout policy iteration (agents.dcl)", result.cost, "DP optimum",
-                                optimum, result.cost / optimum - 1, base, best_label, best_cost,
-                                f"{section.iterations} iterations x {section.paths} paths", minutes, True))
-                say(f"{name} seed {seed}: {result.cost:.4f} ({result.cost / optimum - 1:+.2%} to the optimum, "
-                    f"{result.cost / base - 1:+.2%} to the best base-stock) in {minutes:.1f} CPU-min")
+    instances = [(f"zipkin L={lead} p={penalty:g}", zipkin_scenario(lead, penalty))
+                 for lead in section.lead_times for penalty in section.penalties]
+    instances += [(str(name), name) for name in section.scenarios]
+    for name, spec in instances:
+        model = single_site_model(load_scenario(spec), "the scoreboard")
+        optimum = solve(model).cost
+        table = literature_table(model, optimum)[1:]
+        base = next(cost for label, _, cost in table if label == "base-stock, best")
+        best_label, _, best_cost = table[0]
+        for seed in seeds:
+            cpu = time.process_time()
+            result = train(model, DCLConfig(iterations=section.iterations, paths=section.paths,
+                                            horizon=section.horizon, seed=seed))
+            minutes = (time.process_time() - cpu) / 60
+            rows.append(Row(name, seed, "rollout policy iteration (agents.dcl)", result.cost, "DP optimum",
+                            optimum, result.cost / optimum - 1, base, best_label, best_cost,
+                            f"{section.iterations} iterations x {section.paths} paths", minutes, True))
+            say(f"{name} seed {seed}: {result.cost:.4f} ({result.cost / optimum - 1:+.2%} to the optimum, "
+                f"{result.cost / base - 1:+.2%} to the best base-stock) in {minutes:.1f} CPU-min")
     return rows
 
 

@@ -664,6 +664,10 @@ CLI_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("scoreboard-unknown-training-config", ["scoreboard", "s.yaml"],
      {"s.yaml": "zipkin: null\ntrained: [{name: x, config: nowhere}]\n"}, "unknown training config 'nowhere'"),
     ("scoreboard-out-exists", ["scoreboard", "--out", "o"], {"o/x": ""}, "o: already exists"),
+    ("scoreboard-zipkin-scenario-not-one-site", ["scoreboard", "s.yaml"],
+     {"s.yaml": "zipkin: {scenarios: [textbook_serial]}\n"}, "this network has 3 sites"),
+    ("scoreboard-zipkin-scenario-backlog", ["scoreboard", "s.yaml"],
+     {"s.yaml": "zipkin: {scenarios: [beer_game_dqn]}\n"}, "beer_game_dqn"),
     ("speed-classroom-0", ["speed", "--classroom", "0"], {}, "--classroom: must be >= 1"),
     ("speed-classroom-huge", ["speed", "--classroom", "101"], {}, "--classroom: must be at most 100"),
 ]
