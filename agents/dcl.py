@@ -6,7 +6,8 @@ The state is Zipkin's pipeline x = (x_0, ..., x_{m-1}) (:mod:`agents.single_site
 the order z. Each iteration:
 
 1. **states**: run the current policy on ``chains`` parallel sites from empty and keep the states of
-   the later periods (each distinct state once, weighted by how often it was visited);
+   the later periods (each distinct state once, weighted by how often it was visited; the
+   ``max_states`` most visited where there are more);
 2. **rollouts**: for each state and each order z in 0..z_max, estimate
    Q(x, z) = c z + sum over the next ``horizon`` periods of the cost under the current policy, on
    ``paths`` demand paths shared by all orders of a state (common random numbers), with the realised
@@ -40,6 +41,7 @@ class DCLConfig:
     iterations: int = 5
     chains: int = 256  # sites simulated to collect states
     periods: int = 200  # periods each chain runs; states are kept from the second half
+    max_states: int = 2000  # the most visited states kept per iteration (each weighted by its visits)
     paths: int = 1024  # demand paths per state (common to its orders)
     horizon: int = 40  # periods of each rollout after the first decision
     hidden: int = 64
@@ -117,6 +119,9 @@ def _visited(table: np.ndarray, grid: Grid, model: SiteModel, cfg: DCLConfig, rn
         if t >= cfg.periods // 2:
             seen.append(grid.index(x))
     keys, counts = np.unique(np.concatenate(seen), return_counts=True)
+    if len(keys) > cfg.max_states:  # the rollouts' cost grows with the states: keep the most visited
+        top = np.sort(np.argsort(-counts, kind="stable")[:cfg.max_states])
+        keys, counts = keys[top], counts[top]
     return keys, counts
 
 
