@@ -12,8 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from classroom_server import Server
 from test_classroom import SITES, core_costs
+
+from echelon.classroom.process import ServerProcess as Server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WEEKS = 36

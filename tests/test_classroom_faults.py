@@ -7,24 +7,15 @@ import random
 import sqlite3
 import threading
 import time
-import urllib.request
 
 import pytest
-from classroom_server import Server
 from websockets.sync.client import connect
 
 from echelon.classroom.load import run_load
+from echelon.classroom.process import ServerProcess as Server
+from echelon.classroom.process import post_json as post
 
 pytestmark = pytest.mark.slow
-
-
-def post(url: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
 
 
 def play(server: Server, seat: dict, acked: list, stop: threading.Event, weeks: int) -> None:

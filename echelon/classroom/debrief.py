@@ -26,8 +26,7 @@ from echelon.play import LESSON, chart_png
 
 
 def _who(game: ClassGame, team: Team, site: str) -> str:
-    seat = game.seats.get((team.number, site))
-    return seat.name if seat is not None else "bot"
+    return game.player(team, site) or "bot"
 
 
 def team_debrief(game: ClassGame, team: Team) -> dict[str, Any]:

@@ -18,16 +18,15 @@ import asyncio
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from echelon.classroom.process import ServerProcess, post_json
 
 
 @dataclass(frozen=True)
@@ -51,49 +50,6 @@ class LoadResult:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _post(url: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-class _Server:
-    def __init__(self, db: Path):
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "echelon", "classroom", "--db", str(db), "--port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        assert self.process.stdout is not None
-        self.teacher = ""
-        for line in self.process.stdout:
-            if "/teacher#" in line:
-                self.teacher = line.split("/teacher#")[1].split()[0]
-                break
-        if not self.teacher:
-            raise RuntimeError("the classroom server did not start: " + (self.process.stdout.read() or ""))
-        for _ in range(600):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 async def _play(url: str, seats: list[dict[str, Any]], weeks: int, seed: int, limit: float
@@ -135,10 +91,10 @@ def run_load(teams: int, weeks: int = 36, seed: int = 0, limit: float = 600.0) -
     """Play ``teams`` teams of four for ``weeks`` weeks against a fresh server (see the module)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "load.db"
-        server = _Server(db)
+        server = ServerProcess(db)
         try:
-            game = _post(f"{server.url}/api/games", {"teams": teams, "weeks": weeks}, server.teacher)
-            seats = [_post(f"{server.url}/api/join", {"code": game["code"], "name": f"p{i}"})
+            game = post_json(f"{server.url}/api/games", {"teams": teams, "weeks": weeks}, server.teacher)
+            seats = [post_json(f"{server.url}/api/join", {"code": game["code"], "name": f"p{i}"})
                      for i in range(4 * teams)]
             cpu = _cpu_seconds(server.process.pid)
             start = time.perf_counter()
@@ -146,7 +102,7 @@ def run_load(teams: int, weeks: int = 36, seed: int = 0, limit: float = 600.0) -
             async def main() -> Any:
                 task = asyncio.create_task(_play(server.url, seats, weeks, seed, limit))
                 await asyncio.sleep(0.5)  # every client connected and waiting
-                await asyncio.to_thread(_post, f"{server.url}/api/games/{game['id']}/start", {}, server.teacher)
+                await asyncio.to_thread(post_json, f"{server.url}/api/games/{game['id']}/start", {}, server.teacher)
                 return await task
 
             submitted, seen, sent = asyncio.run(main())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -76,8 +77,7 @@ def player_message(room: Classroom, token: str) -> dict[str, Any]:
     g = team.game
     i = game.sites.index(seat.site)
     mine = {"orders": [w[i] for w in g.orders], "costs": [w[i] for w in g.costs]}
-    mates = [{"site": s, "name": game.seats[(team.number, s)].name if (team.number, s) in game.seats else None,
-              "ordered": s in team.pending} for s in game.sites]
+    mates = [{"site": s, "name": game.player(team, s), "ordered": s in team.pending} for s in game.sites]
     ordered = team.pending.get(seat.site)
     out = {"type": "view", "status": game.status, "team": team.number, "site": seat.site, "name": seat.name,
            "over": team.over, "view": view, "ordered": None if ordered is None else ordered[0],
@@ -94,8 +94,7 @@ def team_state(game: ClassGame, team: Team) -> dict[str, Any]:
     g = team.game
     return {
         "team": team.number, "week": team.week, "over": team.over,
-        "players": {s: game.seats[(team.number, s)].name if (team.number, s) in game.seats else None
-                    for s in game.sites},
+        "players": {s: game.player(team, s) for s in game.sites},
         "ordered": sorted(team.pending), "orders": g.orders, "on_hand": g.on_hand, "backlog": g.backlog,
         "costs": g.costs, "demand": g.demand,
     }
@@ -119,23 +118,22 @@ class Hub:
         with contextlib.suppress(Exception):  # a socket closing meanwhile
             await ws.send_text(json.dumps(message))
 
-    async def team_changed(self, game: ClassGame, team: Team) -> None:
-        for s in game.sites:
-            seat = game.seats.get((team.number, s))
-            if seat is not None:
-                for ws in list(self.players.get(seat.token, ())):
+    async def _views(self, game: ClassGame, teams: list[Team]) -> None:
+        """Each connected player of ``teams`` gets their seat's view."""
+        for team in teams:
+            for s in game.sites:
+                seat = game.seats.get((team.number, s))
+                for ws in list(self.players.get(seat.token, ()) if seat is not None else ()):
                     await self._send(ws, player_message(self.room, seat.token))
+
+    async def team_changed(self, game: ClassGame, team: Team) -> None:
+        await self._views(game, [team])
         message = {"type": "team", "game": game.id, "status": game.status, **team_state(game, team)}
         for ws in list(self.teachers):
             await self._send(ws, message)
 
     async def game_changed(self, game: ClassGame) -> None:
-        for team in game.teams:
-            for s in game.sites:
-                seat = game.seats.get((team.number, s))
-                if seat is not None:
-                    for ws in list(self.players.get(seat.token, ())):
-                        await self._send(ws, player_message(self.room, seat.token))
+        await self._views(game, game.teams)
         for ws in list(self.teachers):
             await self._send(ws, game_state(game))
 
@@ -281,7 +279,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
 
         game = room.game(request.path_params["game"])
         url = f"{str(request.base_url).rstrip('/')}/?code={game.code}"
-        buffer = __import__("io").BytesIO()
+        buffer = io.BytesIO()
         segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2)
         return Response(buffer.getvalue(), media_type="image/svg+xml")
 

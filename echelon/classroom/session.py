@@ -177,6 +177,11 @@ class ClassGame:
         """Whether anyone joined the team."""
         return any((team.number, s) in self.seats for s in self.sites)
 
+    def player(self, team: Team, site: str) -> str | None:
+        """The name of the player in a seat, or None where the bot plays it."""
+        seat = self.seats.get((team.number, site))
+        return None if seat is None else seat.name
+
 
 class Classroom:
     """Every game of the server, kept in step with the store."""
@@ -304,10 +309,10 @@ class Classroom:
             raise Refused("the game is paused; wait for your teacher")
         if game.status == "over" or team.over:
             raise Refused("the game is over")
-        if not isinstance(week, int) or isinstance(week, bool) or week != team.week:
-            raise Refused(f"week {week} is closed; the open week is {team.week}" if isinstance(week, int)
-                          and not isinstance(week, bool) and week < team.week else
-                          f"orders are for the open week, {team.week}")
+        whole = isinstance(week, int) and not isinstance(week, bool)
+        if not whole or week != team.week:
+            raise Refused(f"week {week} is closed; the open week is {team.week}" if whole and week < team.week
+                          else f"orders are for the open week, {team.week}")
         if seat.site in team.pending:
             raise Refused(f"you already ordered {team.pending[seat.site][0]} for week {team.week}")
         top = team.table.max_order[team.table.scenario.index(seat.site)]
