@@ -20,7 +20,8 @@ demand flowing through the site, so they are O(1) on every network.
 A joint view (the central controller) has one slot per copy: every site's
 features and the time left; its action is the joint action.
 
-:class:`LearnedPolicy` loads a run folder written by ``echelon train``.
+:class:`LearnedPolicy` loads a run folder written by ``echelon train`` (SB3 and RLlib models, and the
+networks of ``algo: es``, :mod:`agents.es`).
 """
 
 from __future__ import annotations
@@ -307,6 +308,10 @@ class LearnedPolicy(GroupPolicy):
             from echelon.agents.rllib_model import load_rllib_model
 
             model = load_rllib_model(self.run / group["model"])
+        elif config["algo"] == "es":
+            from echelon.agents.es import ESModel
+
+            model = ESModel.load(self.run / group["model"], view)
         else:
             model = load_model(self.run / group["model"], config["algo"])
         if view is not None and model.observation_space.shape != view.observation_space.shape:

@@ -479,7 +479,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from echelon.envs.files import Output
     from echelon.training.config import load_train_config
     from echelon.training.run_folder import discarded_on_failure, resume_config, start_run
-    from echelon.training.train import Trainer
+    from echelon.training.trainers import make_trainer
 
     if (args.config is None) == (args.resume is None):
         raise ValueError("give a training config, or --resume RUN_DIR (not both)")
@@ -503,11 +503,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         os.execve(sys.executable, [sys.executable, "-m", "echelon", *sys.argv[1:]],
                   os.environ | {"PYTHONHASHSEED": "0"})
     total = args.timesteps or config.n_timesteps
-    if config.backend == "rllib":
-        from echelon.training.rllib import RLlibTrainer as Trainer  # noqa: N814
     console = _console()
     # every model is built (and may refuse its arguments) before the run folder exists
-    trainer = Trainer(config, out, resume=args.resume is not None)
+    trainer = make_trainer(config, out, resume=args.resume is not None)
     if planned is not None:
         out = planned.claim_dir()
         trainer.move_to(out)

@@ -9,14 +9,25 @@ form                    space per site             order placed
 ``continuous``          Box(0, max_order, (1,))    q = a
 ``demand_plus``         Discrete(2 m + 1)          q = max(0, incoming order + a - m)
 ``target``              Discrete(max_target + 1)   order up to a: q = max(0, a - IP)
+``continuous_target``   Box(0, max_target, (1,))   order up to a real level a
+``echelon_target``      Discrete(max_target + 1)   order up to a on the echelon position
 ======================  =========================  ==================================
 
 ``demand_plus`` is the "d + x" rule of Oroojlooyjadid et al. (2022, "A deep
 Q-network for the beer game"): order what was asked plus an adjustment x in
 [-m, m]. ``target`` sets the site's base-stock level every period (executed as
 :func:`envs.ordering.installation_base_stock`): a state-dependent base-stock policy,
-so the optimum of a serial chain is one constant action per site. An action
-outside its space raises :class:`~envs.errors.ActionError`.
+so the optimum of a serial chain is one constant action per site.
+``continuous_target`` is the same with real levels: under continuous demand the
+optimal levels are real numbers (Snyder & Shen's Example 6.1: 6.51, 12.02,
+22.70), and whole levels can miss them by most of a unit. ``echelon_target``
+sets the site's *echelon* base-stock level: q = max(0, a - IP^e), the echelon
+position of its whole subtree (Clark & Scarf 1960; executed as
+:class:`agents.heuristics.EchelonBaseStock` does), so one constant action per
+site is an echelon base-stock policy, optimal for serial chains and the best
+heuristic on most networks; a site acting in this form uses what its subtree
+holds, the information an echelon policy needs. An action outside its space
+raises :class:`~envs.errors.ActionError`.
 
 Two options for clients that need them:
 
@@ -42,19 +53,31 @@ from gymnasium import spaces
 
 from echelon.envs.core import State
 from echelon.envs.errors import ActionError
-from echelon.envs.ordering import installation_base_stock
+from echelon.envs.ordering import installation_base_stock, order_up_to
 from echelon.envs.params import CoreParams
+from echelon.envs.positions import echelon_inventory_position
 from echelon.envs.scenario import Scenario
 
 _BOOLS = (bool, np.bool_)  # True is 1 to Python, but an order of True is a mistake
 
 
-def default_max_target(scenario: Scenario) -> np.ndarray:
-    """3 x mean demand through the site x (L + l_o + 1), at least 1, whole."""
-    return np.array([
-        float(max(1, math.ceil(3 * scenario.mean_demand_through(s.name) * (s.lead_time.max + s.order_delay + 1))))
-        for s in scenario.sites
-    ])
+def cover_periods(scenario: Scenario, echelon: bool = False) -> np.ndarray:
+    """Per site, the periods a base-stock level covers: ``L + l_o + 1`` (its longest lead time, its order
+    delay and the review period), or with ``echelon`` that plus the longest such chain below it."""
+    own = {s.name: s.lead_time.max + s.order_delay + 1 for s in scenario.sites}
+
+    @functools.cache
+    def chain(name: str) -> int:
+        return own[name] + max((chain(c) for c in scenario.customers(name)), default=0)
+
+    return np.array([float(chain(s.name) if echelon else own[s.name]) for s in scenario.sites])
+
+
+def default_max_target(scenario: Scenario, echelon: bool = False) -> np.ndarray:
+    """3 x mean demand through the site x the periods its level covers (:func:`cover_periods`), >= 1, whole."""
+    periods = cover_periods(scenario, echelon)
+    return np.array([float(max(1, math.ceil(3 * scenario.mean_demand_through(s.name) * periods[i])))
+                     for i, s in enumerate(scenario.sites)])
 
 
 def default_max_order(scenario: Scenario) -> np.ndarray:
@@ -285,11 +308,39 @@ class TargetLevel(DiscreteOrder):
         return installation_base_stock(state, params, actions, fixed=fixed)
 
 
+class ContinuousTarget(ContinuousOrder):
+    """Order up to a real base-stock level in [0, max_order] each period (``max_order`` bounds the level)."""
+
+    name = "continuous_target"
+
+    def _orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
+        return installation_base_stock(state, params, np.minimum(actions, self.max_order))
+
+    def _mixed_orders(
+        self, actions: np.ndarray, state: State, params: CoreParams, fixed: np.ndarray, free: np.ndarray
+    ) -> np.ndarray:
+        return installation_base_stock(state, params, np.minimum(actions, self.max_order), fixed=fixed)
+
+
+class EchelonTarget(DiscreteOrder):
+    """Order up to an echelon base-stock level chosen from 0..max_order on the echelon position IP^e."""
+
+    name = "echelon_target"
+
+    def _orders(self, actions: np.ndarray, state: State, params: CoreParams) -> np.ndarray:
+        return order_up_to(actions, echelon_inventory_position(state, params))
+
+
+TARGET_FORMS = (TargetLevel.name, ContinuousTarget.name, EchelonTarget.name)
+"""The forms whose action is a base-stock level (bounded by ``max_target``), not an order."""
+
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     DiscreteOrder.name: DiscreteOrder,
     ContinuousOrder.name: ContinuousOrder,
     DemandPlus.name: DemandPlus,
     TargetLevel.name: TargetLevel,
+    ContinuousTarget.name: ContinuousTarget,
+    EchelonTarget.name: EchelonTarget,
 }
 
 
@@ -302,12 +353,15 @@ def make_action_form(
     if form not in ACTION_FORMS:
         raise ValueError(f"action: must be one of {', '.join(ACTION_FORMS)} (got {form!r})")
     if max_order is None:
-        bound = default_max_target(scenario) if form == TargetLevel.name else default_max_order(scenario)
+        if form in TARGET_FORMS:
+            bound = default_max_target(scenario, echelon=form == EchelonTarget.name)
+        else:
+            bound = default_max_order(scenario)
     else:
         bound = np.broadcast_to(np.asarray(max_order, dtype=np.float64), (len(scenario.sites),)).copy()
         if not np.isfinite(bound).all() or (bound <= 0).any():
             raise ValueError(f"max_order: must be finite and > 0 (got {max_order!r})")
-        if form != "continuous" and (bound != np.floor(bound)).any():
+        if ACTION_FORMS[form].integral and (bound != np.floor(bound)).any():
             raise ValueError(f"max_order: must be whole numbers for action={form!r} (got {max_order!r})")
     if not isinstance(max_adjust, int) or isinstance(max_adjust, bool) or max_adjust < 1:
         raise ValueError(f"max_adjust: must be a whole number >= 1 (got {max_adjust!r})")

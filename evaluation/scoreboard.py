@@ -192,7 +192,7 @@ def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Ca
     """A training config's learner per seed: held-out cost against the best base-stock policy."""
     from echelon.training.config import load_train_config
     from echelon.training.run_folder import start_run
-    from echelon.training.train import Trainer
+    from echelon.training.trainers import make_trainer
 
     rows = []
     for seed in seeds:
@@ -203,7 +203,7 @@ def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Ca
         folder = out / "runs" / f"{instance.name}-seed{seed}"
         folder.parent.mkdir(parents=True, exist_ok=True)
         cpu = time.process_time()
-        trainer = Trainer(config, folder)
+        trainer = make_trainer(config, folder)
         folder.mkdir()
         start_run(config, folder)
         last = trainer.train(total)

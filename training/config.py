@@ -5,9 +5,9 @@ Example (``configs/training/shared_ppo_textbook.yaml``)::
     name: shared_ppo_textbook
     scenario: textbook_serial
     mode: shared          # shared | central | single_site | independent
-    algo: ppo             # ppo | a2c | dqn (discrete actions) | sac | td3 (continuous actions)
+    algo: ppo             # ppo | a2c | dqn (discrete actions) | sac | td3 (continuous actions) | es
     reward: cooperative   # cooperative | decentralized | a weight w in [0, 1] on the team cost
-    action: target        # target | discrete | demand_plus | continuous (envs.actions)
+    action: target        # target | continuous_target | discrete | demand_plus | continuous (envs.actions)
     observation: local    # local | shared | global | pipeline (agents.learned)
     backend: sb3          # sb3 (Stable-Baselines3) | rllib (Ray RLlib: shared or independent PPO, see below)
     copies: 16            # copies of the scenario simulated side by side
@@ -27,6 +27,13 @@ Example (``configs/training/shared_ppo_textbook.yaml``)::
 sites' policy, as in a benchmark); ``independent`` takes
 ``rotation_timesteps`` (each site's model trains that long in turn while the
 others act with their current models).
+
+``algo: es`` learns without Stable-Baselines3: evolution strategies search the weights of a small
+network directly on the cost, a population of weight vectors playing common episodes in the batched
+core (:mod:`training.es`, :mod:`agents.es`); modes shared, central and single_site, level or
+quantity action forms, no normalisation (the observations are already scaled); ``hyperparams``
+are :class:`training.hyperparams.ESParams` (pairs, episodes, sigma, learning_rate, net_arch), and
+``n_timesteps`` counts the slot-periods the whole population simulates.
 
 ``backend: rllib`` (``pip install 'echelon[rllib]'``) trains with Ray RLlib's PPO on the
 PettingZoo env in the learner view (:mod:`training.rllib`): ``mode: shared`` (one module for
@@ -86,11 +93,12 @@ class TrainConfig(BaseModel):
     """What one model controls: shared (every site, one policy), central (all sites jointly), single_site,
     independent (a model per site) or hybrid (a central planner and site adjustments)."""
     algo: Literal[ALGORITHMS] = "ppo"  # type: ignore[valid-type]
-    """The algorithm: ppo, a2c, dqn (discrete actions), sac or td3 (continuous actions)."""
+    """The algorithm: ppo, a2c, dqn (discrete actions), sac or td3 (continuous actions), or es (evolution
+    strategies on the batched core, no SB3)."""
     reward: Literal["cooperative", "decentralized"] | Annotated[Float, Field(ge=0.0, le=1.0)] = "cooperative"
     """Cooperative (the team cost), decentralized (each site's own cost) or a weight w in [0, 1] on the team cost."""
     action: Literal[tuple(ACTION_FORMS)] = "target"  # type: ignore[valid-type]
-    """The action form: target, discrete, demand_plus or continuous (envs.actions)."""
+    """The action form: target, continuous_target, discrete, demand_plus or continuous (envs.actions)."""
     observation: Literal[VIEW_LEVELS] = "local"  # type: ignore[valid-type]
     """What a site sees: local, shared, global or pipeline (agents.learned)."""
     backend: Literal[BACKENDS] = "sb3"  # type: ignore[valid-type]
@@ -177,7 +185,7 @@ def load_train_config(name_or_path: str | Path | Mapping[str, Any], where: str |
         raw.setdefault("name", path.stem)
     config = parse_model(TrainConfig, raw, src)
     if config.normalize is None:
-        config.normalize = config.backend == "sb3"
+        config.normalize = config.backend == "sb3" and config.algo != "es"
     validate(config, src)
     return config
 
@@ -204,6 +212,9 @@ def validate(config: TrainConfig, src: str) -> None:
         return
     if config.ray:
         raise ConfigError(f"{src}: 'ray' applies to backend rllib only")
+    if config.algo == "es":
+        validate_es(config, src)
+        return
     continuous = config.action == "continuous"
     if config.algo in DISCRETE_ONLY and (continuous or config.mode == "central"):
         raise ConfigError(f"{src}: algo '{config.algo}' needs one discrete action per slot: use a discrete action "
@@ -213,6 +224,24 @@ def validate(config: TrainConfig, src: str) -> None:
     if config.mode == "hybrid" and config.algo not in ("ppo", "a2c"):
         raise ConfigError(f"{src}: mode hybrid trains a planner (continuous targets) and sites (discrete "
                           f"adjustments): use algo ppo or a2c (got {config.algo!r})")
+    config.hyperparams = check_hyperparams(config.algo, config.hyperparams, src)
+
+
+ES_MODES = ("shared", "central", "single_site")
+
+
+def validate_es(config: TrainConfig, src: str) -> None:
+    """``algo: es``: one model (shared, central or single_site), a level or quantity action, raw observations."""
+    from echelon.agents.es import ES_ACTIONS
+
+    if config.mode not in ES_MODES:
+        raise ConfigError(f"{src}: algo es trains one model: mode must be one of {', '.join(ES_MODES)} "
+                          f"(got {config.mode!r})")
+    if config.action not in ES_ACTIONS:
+        raise ConfigError(f"{src}: algo es sets levels or quantities: action must be one of {', '.join(ES_ACTIONS)} "
+                          f"(got {config.action!r})")
+    if config.normalize:
+        raise ConfigError(f"{src}: algo es reads the scaled observations as they are: normalize must be false")
     config.hyperparams = check_hyperparams(config.algo, config.hyperparams, src)
 
 
@@ -267,5 +296,7 @@ def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]
         layout = [(module_name(n), [n], False) for n in names]
     if config.backend == "rllib":
         return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.rlmodule"} for g, s, j in layout]
+    if config.algo == "es":
+        return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.npz"} for g, s, j in layout]
     return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.zip", "normalizer": f"models/{g}.vecnorm.pkl"}
             for g, s, j in layout]

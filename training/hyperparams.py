@@ -208,8 +208,26 @@ class TD3Params(_OffPolicy):
     """Clip of the target policy smoothing noise."""
 
 
-HYPERPARAMS: dict[str, type[_Common]] = {
-    "ppo": PPOParams, "a2c": A2CParams, "dqn": DQNParams, "sac": SACParams, "td3": TD3Params,
+class ESParams(BaseModel):
+    """Evolution strategies on the batched core (``algo: es``, :mod:`training.es`; Salimans et al. 2017)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    pairs: Annotated[Int, Field(ge=1, le=4096)] = 16
+    """Antithetic pairs theta +- sigma eps per iteration (the population is twice as many)."""
+    episodes: Annotated[Int, Field(ge=1, le=MAX_COPIES)] = 32
+    """Episodes every member of an iteration plays (the same ones: common random numbers)."""
+    sigma: Schedule = 0.01
+    """Standard deviation sigma of the weight perturbations, or lin_<sigma>: decays linearly to sigma / 20
+    (a kinked cost, as under deterministic demand, needs fine perturbations at the end)."""
+    learning_rate: Schedule = 0.02
+    """Adam's step size on the weights, or lin_<alpha> (decays linearly to 0)."""
+    net_arch: list[Annotated[Int, Field(ge=1, le=4096)]] = []
+    """Hidden tanh layers, e.g. [32, 32]; [] is a linear policy (Mania et al. 2018)."""
+
+
+HYPERPARAMS: dict[str, type[BaseModel]] = {
+    "ppo": PPOParams, "a2c": A2CParams, "dqn": DQNParams, "sac": SACParams, "td3": TD3Params, "es": ESParams,
 }
 
 

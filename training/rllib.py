@@ -33,10 +33,10 @@ from typing import Any
 
 from echelon.agents.learned import GroupPolicy, LearnedGroup, LearnerView
 from echelon.agents.rllib_model import RLLIB_HINT, RLlibModel, quiet_ray
-from echelon.envs.errors import ConfigError, Interrupted
+from echelon.envs.errors import ConfigError
 from echelon.training.config import TrainConfig
 from echelon.training.hyperparams import RaySettings, RLlibPolicyKwargs, RLlibPPOParams, check_model
-from echelon.training.run_folder import RunBook, uninterrupted
+from echelon.training.run_folder import RunBook
 
 RLLIB_MODES = ("shared", "independent")
 ACTIVATION_NAMES = {"tanh": "tanh", "relu": "relu", "elu": "elu", "leaky_relu": "LeakyReLU"}
@@ -131,6 +131,8 @@ def algorithm_config(config: TrainConfig, scenario: Any, layout: list[dict[str, 
 class RLlibTrainer(RunBook):
     """Trains a config's groups with RLlib's PPO and keeps the run folder (module docstring)."""
 
+    tensorboard_folder = "rllib"
+
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
                  progress: Callable[[int, int], None] | None = None):
         import ray
@@ -149,16 +151,6 @@ class RLlibTrainer(RunBook):
         if resume:
             self.resume_from(self._restore)
             self.timesteps = self.total_of(self.state)
-        self._writer: Any = None
-
-    @property
-    def writer(self) -> Any:
-        """The TensorBoard writer, made on first use (so building a trainer writes nothing)."""
-        if self._writer is None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._writer = SummaryWriter(str(self.out / "tb" / "rllib"))
-        return self._writer
 
     def _restore(self, checkpoint: Path) -> None:
         folder = checkpoint / "rllib"
@@ -179,17 +171,7 @@ class RLlibTrainer(RunBook):
                                RLlibModel(self.algo.get_module(g["name"])), None) for g in self.layout]
         return GroupPolicy(self.scenario, groups, None, label=cfg.name)
 
-    def evaluate_now(self) -> dict[str, float]:
-        """Evaluate the current modules on the held-out episodes, log them, keep the best."""
-        row, improved = self.assess(self.policy(), self.total)
-        for tag, value in self.inventory_scalars(row).items():
-            self.writer.add_scalar(tag, value, self.total)
-        if improved:
-            with uninterrupted():
-                self._save_modules(self.out / "models")
-        return row
-
-    def _save_modules(self, folder: Path) -> None:
+    def save_models(self, folder: Path) -> None:
         """Each module to ``folder/<group>.rlmodule``, written beside and renamed, so it is whole or absent."""
         for g in self.layout:
             _replace_dir(folder / f"{g['name']}.rlmodule",
@@ -198,7 +180,7 @@ class RLlibTrainer(RunBook):
     def checkpoint(self) -> None:
         """Save the modules, the whole algorithm (for ``--resume``) and the run state."""
         def fill(folder: Path) -> None:
-            self._save_modules(folder)
+            self.save_models(folder)
             self.algo.save_to_path(str((folder / "rllib").resolve()))
 
         self.write_checkpoint(fill, {"all": self.total})
@@ -212,40 +194,18 @@ class RLlibTrainer(RunBook):
                 if isinstance(stats, Mapping) and key in stats:
                     self.writer.add_scalar(f"rllib/{name}/{key}", float(stats[key]), self.total)
 
-    def train(self, n_timesteps: int) -> dict[str, float]:
-        """Train until ``n_timesteps`` agent steps in all; returns the last evaluation."""
-        cfg = self.config
-        try:
-            while self.total < n_timesteps:
-                before = self.total
-                result = self.algo.train()
-                self.timesteps += _agent_steps(result)
-                self._log(result)
-                if self.total // cfg.eval_freq > before // cfg.eval_freq:
-                    self.evaluate_now()
-                if self.checkpoint_due(before, self.total):
-                    self.checkpoint()
-                if self.progress is not None:
-                    self.progress(self.total, 0)
-        except KeyboardInterrupt:
-            self.checkpoint()
-            self.close()
-            raise Interrupted(f"interrupted at {self.total} timesteps: checkpoint saved in "
-                              f"{self.out / 'checkpoints'}; continue with --resume {self.out}") from None
-        last = self.state.history[-1] if self.state.history else {}
-        if last.get("timesteps") != self.total:
-            last = self.evaluate_now()
-        self.checkpoint()
-        self.close()
-        return last
+    def iterate(self) -> None:
+        """One RLlib training iteration."""
+        result = self.algo.train()
+        self.timesteps += _agent_steps(result)
+        self._log(result)
 
     def close(self) -> None:
         """Stop the algorithm's workers; disconnect from Ray if this run connected (a local Ray stops, a
         cluster stays up)."""
         import ray
 
-        if self._writer is not None:
-            self._writer.close()
+        super().close()
         self.algo.stop()
         if self._own_ray:
             ray.shutdown()

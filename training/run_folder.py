@@ -1,10 +1,11 @@
 """What every trainer shares: the run folder, held-out evaluation, the learning curve and the run state.
 
-A trainer (Stable-Baselines3 in :mod:`training.train`, RLlib in :mod:`training.rllib`) owns its
-models; :class:`RunBook` owns what does not depend on the library: the scenario and the model
-groups of the config, the held-out episodes every evaluation uses (common random numbers), the
-best base-stock policy's cost on them (the reference of every gap), the evaluation history with
-the best cost so far, ``checkpoints/state.json``, ``eval.csv`` and ``learning_curve.png``.
+A trainer (Stable-Baselines3 in :mod:`training.train`, RLlib in :mod:`training.rllib`, evolution
+strategies in :mod:`training.es`) owns its models; :class:`RunBook` owns what does not depend on the
+library: the scenario and the model groups of the config, the held-out episodes every evaluation
+uses (common random numbers), the best base-stock policy's cost on them (the reference of every
+gap), the evaluation history with the best cost so far, ``checkpoints/state.json``, ``eval.csv``
+and ``learning_curve.png``.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from echelon.agents.learned import read_run_config, run_fingerprint
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
-from echelon.envs.errors import ConfigError
+from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.files import temporary_folder, write_atomic
 from echelon.envs.scenario import load_scenario
 from echelon.envs.validation import parse_model
@@ -71,7 +73,13 @@ class RunState:
 
 
 class RunBook:
-    """The library-independent half of a trainer (module docstring)."""
+    """The library-independent half of a trainer (module docstring).
+
+    A trainer that learns in iterations (RLlib, ES) implements :attr:`total`, :meth:`iterate`,
+    :meth:`policy`, :meth:`save_models` and :meth:`checkpoint`, and :meth:`train` runs them."""
+
+    tensorboard_folder = "run"
+    """The subfolder of ``tb/`` its :attr:`writer` logs to."""
 
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
                  progress: Callable[[int, int], None] | None = None):
@@ -85,6 +93,7 @@ class RunBook:
         self.generation: Path | None = None  # the checkpoint a resumed run started from
         self.fallback_note = ""  # why a newer checkpoint was passed over, if one was
         self._last_checkpoint = time.monotonic()
+        self._writer: Any = None
         self.eval_episode = common_episodes(self.scenario, config.eval_episodes, config.seed + EVAL_SEED_OFFSET)
         if not resume:
             best = make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, self.scenario)
@@ -108,6 +117,78 @@ class RunBook:
             return
         detail = f" ({'; '.join(reasons)})" if reasons else ""
         raise ConfigError(f"{self.out / CHECKPOINTS}: no readable checkpoint to resume from{detail}")
+
+    @property
+    def writer(self) -> Any:
+        """The TensorBoard writer (``tb/<tensorboard_folder>``), made on first use: building a trainer
+        writes nothing."""
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.out / "tb" / self.tensorboard_folder))
+        return self._writer
+
+    @property
+    def total(self) -> int:
+        """Timesteps trained so far."""
+        raise NotImplementedError
+
+    def iterate(self) -> None:
+        """One training iteration (it advances :attr:`total`)."""
+        raise NotImplementedError
+
+    def policy(self) -> Policy:
+        """The current models as a policy (what evaluation plays)."""
+        raise NotImplementedError
+
+    def save_models(self, folder: Path) -> None:
+        """Write the current models into ``folder``, each whole or not at all."""
+        raise NotImplementedError
+
+    def evaluate_now(self) -> dict[str, float]:
+        """Evaluate the current models on the held-out episodes, log them, keep the best in ``models/``."""
+        row, improved = self.assess(self.policy(), self.total)
+        for tag, value in self.inventory_scalars(row).items():
+            self.writer.add_scalar(tag, value, self.total)
+        if improved:
+            with uninterrupted():
+                self.save_models(self.out / "models")
+        return row
+
+    def checkpoint(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the trainer holds (the TensorBoard writer; a subclass adds its own)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def train(self, n_timesteps: int) -> dict[str, float]:
+        """Iterate until ``n_timesteps`` in all, evaluating every ``eval_freq`` and checkpointing when due;
+        Ctrl-C saves a checkpoint and raises :class:`~envs.errors.Interrupted`. Returns the last evaluation."""
+        cfg = self.config
+        try:
+            while self.total < n_timesteps:
+                before = self.total
+                self.iterate()
+                if self.total // cfg.eval_freq > before // cfg.eval_freq:
+                    self.evaluate_now()
+                if self.checkpoint_due(before, self.total):
+                    self.checkpoint()
+                if self.progress is not None:
+                    self.progress(self.total, 0)
+        except KeyboardInterrupt:
+            self.checkpoint()
+            self.close()
+            raise Interrupted(f"interrupted at {self.total} timesteps: checkpoint saved in "
+                              f"{self.out / CHECKPOINTS}; continue with --resume {self.out}") from None
+        last = self.state.history[-1] if self.state.history else {}
+        if last.get("timesteps") != self.total:
+            last = self.evaluate_now()
+        self.checkpoint()
+        self.close()
+        return last
 
     @staticmethod
     def total_of(state: RunState) -> int:

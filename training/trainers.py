@@ -1,0 +1,25 @@
+"""The trainer of a config: Stable-Baselines3, RLlib or evolution strategies (one place decides)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from echelon.training.config import TrainConfig
+from echelon.training.run_folder import RunBook
+
+
+def make_trainer(config: TrainConfig, out: Path, resume: bool = False) -> RunBook:
+    """The trainer that learns ``config`` into run folder ``out``: RLlib for ``backend: rllib``, ES for
+    ``algo: es``, Stable-Baselines3 otherwise. Every model is built (and may refuse its arguments) here,
+    before anything is written."""
+    if config.backend == "rllib":
+        from echelon.training.rllib import RLlibTrainer
+
+        return RLlibTrainer(config, out, resume=resume)
+    if config.algo == "es":
+        from echelon.training.es import ESTrainer
+
+        return ESTrainer(config, out, resume=resume)
+    from echelon.training.train import Trainer
+
+    return Trainer(config, out, resume=resume)
