@@ -304,6 +304,10 @@ TRAINING_CASES: list[tuple[str, Any, str]] = [
 TRAINING_EXTRA: list[tuple[str, dict[str, Any], str]] = [  # whole-config changes
     ("dqn-continuous", {"algo": "dqn", "action": "continuous", "hyperparams": {}},
      "algo 'dqn' needs one discrete action per slot"),
+    ("dqn-continuous-target", {"algo": "dqn", "action": "continuous_target", "hyperparams": {}},
+     "algo 'dqn' needs one discrete action per slot"),
+    ("sac-echelon-target", {"algo": "sac", "action": "echelon_target", "hyperparams": {}},
+     "algo 'sac' needs continuous actions: set action: continuous or continuous_target"),
     ("dqn-central", {"algo": "dqn", "action": "discrete", "mode": "central", "hyperparams": {}},
      "algo 'dqn' needs one discrete action per slot"),
     ("dqn-bad-train-freq", {"algo": "dqn", "action": "discrete", "hyperparams": {"train_freq": [4, "week"]}},

@@ -70,7 +70,9 @@ def test_tianshou_collects_with_one_shared_policy(scenario, action):
     shared = RandomActionPolicy(probe.action_space)
     # Tianshou 2.0.1's MultiAgentPolicy reads obs_next while collecting when observations carry no
     # action mask (Box action spaces: marl.py, forward): there one policy plays every agent's turn.
-    discrete = action != "continuous"
+    import gymnasium
+
+    discrete = isinstance(probe.action_space, gymnasium.spaces.Discrete)
     policy = MultiAgentPolicy({agent: shared for agent in probe.agents}) if discrete else shared
     collector = Collector(policy, DummyVectorEnv([make, make]), VectorReplayBuffer(2_000, 2))
     stats = collector.collect(n_episode=2, reset_before_collect=True)

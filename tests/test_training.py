@@ -240,6 +240,8 @@ def test_a_tampered_run_folder_is_refused_with_the_reason(tmp_path):
          ["shared"]),
         ({"algo": "td3", "action": "continuous", "hyperparams": {"learning_starts": 100, "buffer_size": 1000}},
          ["shared"]),
+        ({"algo": "sac", "action": "continuous_target",
+          "hyperparams": {"learning_starts": 100, "buffer_size": 1000}}, ["shared"]),
     ],
 )
 def test_modes_and_algorithms_train_and_evaluate(tmp_path, change, expected_groups):

@@ -215,12 +215,13 @@ def validate(config: TrainConfig, src: str) -> None:
     if config.algo == "es":
         validate_es(config, src)
         return
-    continuous = config.action == "continuous"
+    continuous = not ACTION_FORMS[config.action].integral  # a Box space: continuous, continuous_target
     if config.algo in DISCRETE_ONLY and (continuous or config.mode == "central"):
         raise ConfigError(f"{src}: algo '{config.algo}' needs one discrete action per slot: use a discrete action "
                           "form and a per-site mode (not central)")
     if config.algo in CONTINUOUS_ONLY and not continuous:
-        raise ConfigError(f"{src}: algo '{config.algo}' needs continuous actions: set action: continuous")
+        raise ConfigError(f"{src}: algo '{config.algo}' needs continuous actions: set action: continuous "
+                          "or continuous_target")
     if config.mode == "hybrid" and config.algo not in ("ppo", "a2c"):
         raise ConfigError(f"{src}: mode hybrid trains a planner (continuous targets) and sites (discrete "
                           f"adjustments): use algo ppo or a2c (got {config.algo!r})")
