@@ -9,10 +9,11 @@ training seed, the learned baseline within its budget and reports its cost besid
   best base-stock and capped base-stock policies carry no sampling error; they are differences of
   exact long-run costs per period.
 * **Trained networks** (``textbook_serial`` with the Clark–Scarf optimum, ``beer_game``,
-  ``distribution``, the capacitated ``lost_sales``, ...): the training config's learner (SB3), trained
-  for its budget from the seed; its cost is the trainer's held-out evaluation, against the best
-  base-stock policy on the same held-out episodes (on a serial backlog chain that policy is the
-  Clark–Scarf optimum).
+  ``distribution``, ``lost_sales_capacitated``, ...): the training config's learner (SB3), trained
+  for its budget from the seed; its cost is the held-out evaluation of the model the run folder keeps (the best
+  one on the held-out episodes), against the best base-stock policy on the same held-out episodes (on a
+  serial backlog chain that policy is the Clark–Scarf optimum); that model is then compared with the best
+  base-stock policy on fresh test episodes, paired (common random numbers), with a 95% interval.
 
 Across seeds each instance gets its mean gap and the range; across the suite, the interquartile mean
 (IQM) of the gaps to the reference with a 95% stratified bootstrap interval (rliable: Agarwal et al.
@@ -34,7 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_SEED, MAX_TIMESTEPS
-from echelon.envs.scenario import read_yaml, resolve_yaml
+from echelon.envs.scenario import Scenario, read_yaml, resolve_yaml
+from echelon.evaluation.metrics import Estimate, measure, paired_difference
 
 SCOREBOARD_DIR = Path(__file__).resolve().parent.parent / "configs" / "scoreboard"
 
@@ -69,6 +71,8 @@ class TrainedInstance(BaseModel):
     """A training config (built-in name or YAML path)."""
     timesteps: Annotated[int, Field(ge=1, le=MAX_TIMESTEPS)] | None = None
     """Training budget (default: the config's)."""
+    test_episodes: Annotated[int, Field(ge=2, le=100_000)] = 1000
+    """Fresh episodes on which the trained policy and the best base-stock policy are compared, paired."""
 
 
 class ScoreboardFile(BaseModel):
@@ -105,6 +109,8 @@ class Row:
     budget: str  # iterations or timesteps
     cpu_minutes: float
     exact: bool  # costs exact (True) or estimated on held-out episodes (False)
+    vs_base_stock: float  # cost per period minus the best base-stock policy's: exact, or paired on fresh episodes
+    vs_base_stock_ci95: float  # its 95% half-width (0 where exact)
 
 
 def load_scoreboard(name_or_path: str | Path | None) -> tuple[ScoreboardFile, str]:
@@ -182,7 +188,8 @@ def zipkin_rows(section: ZipkinSection, seeds: list[int], say: Callable[[str], N
             minutes = (time.process_time() - cpu) / 60
             rows.append(Row(name, seed, "rollout policy iteration (agents.dcl)", result.cost, "DP optimum",
                             optimum, result.cost / optimum - 1, base, best_label, best_cost,
-                            f"{section.iterations} iterations x {section.paths} paths", minutes, True))
+                            f"{section.iterations} iterations x {section.paths} paths", minutes, True,
+                            result.cost - base, 0.0))
             say(f"{name} seed {seed}: {result.cost:.4f} ({result.cost / optimum - 1:+.2%} to the optimum, "
                 f"{result.cost / base - 1:+.2%} to the best base-stock) in {minutes:.1f} CPU-min")
     return rows
@@ -206,15 +213,36 @@ def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Ca
         trainer = make_trainer(config, folder)
         folder.mkdir()
         start_run(config, folder)
-        last = trainer.train(total)
+        trainer.train(total)
         minutes = (time.process_time() - cpu) / 60
-        reference, cost = trainer.state.reference_cost, float(last["cost"])
+        reference, cost = trainer.state.reference_cost, trainer.state.best_cost
+        paired = paired_test(folder, trainer.scenario, seed, instance.test_episodes)
         rows.append(Row(instance.name, seed, f"{config.mode} {config.algo.upper()} ({instance.config})",
                         cost, "best base-stock (held-out)", reference, cost / reference - 1,
-                        reference, "best base-stock", reference, f"{total:,} timesteps", minutes, False))
-        say(f"{instance.name} seed {seed}: {last['cost']:.2f} ({float(last['cost']) / reference - 1:+.2%} to the "
-            f"best base-stock, {reference:.2f}) in {minutes:.1f} CPU-min")
+                        reference, "best base-stock", reference, f"{total:,} timesteps", minutes, False,
+                        paired.mean, paired.half_width))
+        say(f"{instance.name} seed {seed}: {cost:.2f} ({cost / reference - 1:+.2%} to the best base-stock, "
+            f"{reference:.2f}) in {minutes:.1f} CPU-min; on {instance.test_episodes:,} fresh episodes "
+            f"{paired.mean:+.3f} ± {paired.half_width:.3f} per period against it (paired)")
     return rows
+
+
+def paired_test(run: Path, scenario: Scenario, seed: int, episodes: int) -> Estimate:
+    """The run folder's model (the one ``echelon evaluate`` loads: the best on the held-out episodes) minus
+    the best echelon base-stock policy (the trainer's reference), cost per period paired on ``episodes``
+    fresh episodes that neither training nor model selection saw."""
+    from echelon.agents.registry import make_policy
+
+    seed += TEST_SEED_OFFSET
+    reference = make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, scenario)
+    learned, _ = measure(make_policy({"policy": "learned", "run": str(run)}, scenario), scenario, episodes, seed)
+    base, _ = measure(reference, scenario, episodes, seed)
+    return paired_difference(learned, base)
+
+
+TEST_SEED_OFFSET = 20_000
+"""Seed offset of the scoreboard's fresh test episodes (training draws from the seed, held-out evaluation
+from seed + EVAL_SEED_OFFSET)."""
 
 
 # --------------------------------------------------------------------------- summaries
@@ -245,12 +273,14 @@ def summary(rows: list[Row]) -> list[dict[str, Any]]:
         gaps = np.array([r.gap for r in runs])
         vs_base = np.array([r.cost / r.base_stock_cost - 1 for r in runs])
         vs_best = np.array([r.cost / r.best_heuristic_cost - 1 for r in runs])
+        upper = np.array([r.vs_base_stock + r.vs_base_stock_ci95 for r in runs])
         first = runs[0]
         out.append({
             "instance": name, "method": first.method, "reference": first.reference, "seeds": len(runs),
             "reference_cost": first.reference_cost, "mean_cost": float(np.mean([r.cost for r in runs])),
             "gap_mean": float(gaps.mean()), "gap_min": float(gaps.min()), "gap_max": float(gaps.max()),
             "vs_base_stock_mean": float(vs_base.mean()), "vs_base_stock_max": float(vs_base.max()),
+            "vs_base_stock_upper_max": float(upper.max()), "seeds_ahead_of_base_stock": int((upper < 0).sum()),
             "best_heuristic": first.best_heuristic, "vs_best_heuristic_mean": float(vs_best.mean()),
             "budget": first.budget, "cpu_minutes_mean": float(np.mean([r.cpu_minutes for r in runs])),
             "cpu_minutes_max": float(np.max([r.cpu_minutes for r in runs])), "exact": first.exact,
@@ -280,18 +310,22 @@ def report(board: ScoreboardFile, rows: list[Row], iqm: tuple[float, float, floa
     lines = [f"# {board.name}{' (quick)' if quick else ''}", "",
              f"Seeds {', '.join(map(str, sorted({r.seed for r in rows})))}. Gap: cost / reference - 1.", "",
              "| instance | method | reference | reference cost | mean cost | gap (mean, range) | vs best base-stock "
-             "| vs best heuristic | budget | CPU-min (mean, max) |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| seeds surely ahead of base-stock | vs best heuristic | budget | CPU-min (mean, max) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summary(rows):
         lines.append(f"| {s['instance']} | {s['method']} | {s['reference']} | {s['reference_cost']:.4f} | "
                      f"{s['mean_cost']:.4f} | {s['gap_mean']:+.2%} ({s['gap_min']:+.2%} to {s['gap_max']:+.2%}) | "
                      f"{s['vs_base_stock_mean']:+.2%} (worst seed {s['vs_base_stock_max']:+.2%}) | "
+                     f"{s['seeds_ahead_of_base_stock']} of {s['seeds']} | "
                      f"{s['vs_best_heuristic_mean']:+.2%} ({s['best_heuristic']}) | {s['budget']} | "
                      f"{s['cpu_minutes_mean']:.1f}, {s['cpu_minutes_max']:.1f} |")
     if iqm is not None:
         lines += ["", f"Across the suite: IQM of the gaps {iqm[0]:+.2%}, 95% stratified bootstrap interval "
                       f"[{iqm[1]:+.2%}, {iqm[2]:+.2%}] (rliable)."]
     lines += ["", "Zipkin rows: exact long-run costs (agents.dp.evaluate), no sampling error; trained rows: the "
-                  "trainer's held-out episodes."]
+                  "trainer's held-out episodes. A seed is surely ahead of base-stock when its cost is below the best "
+                  "base-stock policy's: exactly (Zipkin rows), or with the whole 95% interval of the paired "
+                  "difference on the instance's fresh test episodes below zero (trained rows)."]
     return "\n".join(lines) + "\n"
 
 

@@ -21,7 +21,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,11 +145,20 @@ class RunBook:
         """Write the current models into ``folder``, each whole or not at all."""
         raise NotImplementedError
 
+    def log_scalar(self, tag: str, value: float) -> None:
+        """Log one scalar at the current timestep (TensorBoard, ``tb/<tensorboard_folder>``)."""
+        self.writer.add_scalar(tag, value, self.total)
+
+    def evaluating(self) -> AbstractContextManager[None]:
+        """The context evaluation runs in (SB3 freezes its observation statistics there)."""
+        return nullcontext()
+
     def evaluate_now(self) -> dict[str, float]:
         """Evaluate the current models on the held-out episodes, log them, keep the best in ``models/``."""
-        row, improved = self.assess(self.policy(), self.total)
+        with self.evaluating():
+            row, improved = self.assess(self.policy(), self.total)
         for tag, value in self.inventory_scalars(row).items():
-            self.writer.add_scalar(tag, value, self.total)
+            self.log_scalar(tag, value)
         if improved:
             with uninterrupted():
                 self.save_models(self.out / "models")

@@ -21,9 +21,10 @@ those episodes.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,14 @@ from echelon.agents.learned import (
     algorithm_class,
     load_model,
 )
+from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.files import write_atomic
 from echelon.envs.rewards import reward_weight
 from echelon.training.config import TrainConfig, algorithm_kwargs
 from echelon.training.hybrid import HybridVecEnv
-from echelon.training.run_folder import RunBook, read_state, uninterrupted
+from echelon.training.run_folder import RunBook, read_state
 from echelon.training.vec_env import BatchVecEnv, learner_vec_env
 
 
@@ -73,6 +75,7 @@ class Trainer(RunBook):
         super().__init__(config, out, resume, progress)
         self.others = make_policy(config.others, self.scenario) if config.others is not None else None
         self.groups: list[Group] = []
+        self._logger: Any = None  # SB3's logger of the model learning now (log_scalar)
         if resume:
             self.resume_from(self._build_groups)
         else:
@@ -133,25 +136,29 @@ class Trainer(RunBook):
             g.model.tensorboard_log = str(self.out / "tb")
 
     # --------------------------------------------------------------------------- evaluation and files
-    def evaluate_now(self, logger: Any) -> dict[str, float]:
-        """Evaluate the current models on the held-out episodes, log ``inventory/`` scalars, keep the best."""
-        for g in self.groups:
-            if isinstance(g.venv, VecNormalize):
-                g.venv.training = False
-        policy = self._hybrid_policy() if self.config.mode == "hybrid" else GroupPolicy(
-            self.scenario, [g.live() for g in self.groups], self.others)
-        row, improved = self.assess(policy, self.total)
-        for g in self.groups:
-            if isinstance(g.venv, VecNormalize):
-                g.venv.training = True
-        for tag, value in self.inventory_scalars(row).items():
-            logger.record(tag, value)
-        if improved:
-            with uninterrupted():
-                self._save_models(self.out / "models")
-        return row
+    def policy(self) -> Policy:
+        """The current models (SB3's, with their observation statistics) as one policy."""
+        if self.config.mode == "hybrid":
+            return self._hybrid_policy()
+        return GroupPolicy(self.scenario, [g.live() for g in self.groups], self.others)
 
-    def _save_models(self, folder: Path) -> None:
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Freeze every ``VecNormalize``'s running statistics while evaluating."""
+        frozen = [g.venv for g in self.groups if isinstance(g.venv, VecNormalize)]
+        for venv in frozen:
+            venv.training = False
+        try:
+            yield
+        finally:
+            for venv in frozen:
+                venv.training = True
+
+    def log_scalar(self, tag: str, value: float) -> None:
+        """Record in SB3's logger of the model learning now, so the scalar lands beside SB3's own."""
+        self._logger.record(tag, value)
+
+    def save_models(self, folder: Path) -> None:
         for g in self.groups:
             buffer = io.BytesIO()
             g.model.save(buffer)
@@ -161,7 +168,7 @@ class Trainer(RunBook):
 
     def checkpoint(self) -> None:
         """A new checkpoint generation: every model, its statistics and the run state."""
-        self.write_checkpoint(self._save_models, {g.name: g.timesteps for g in self.groups})
+        self.write_checkpoint(self.save_models, {g.name: g.timesteps for g in self.groups})
 
     # --------------------------------------------------------------------------- training
     @property
@@ -189,8 +196,9 @@ class Trainer(RunBook):
                               f"{self.out / 'checkpoints'}; continue with --resume {self.out}") from None
         last = self.state.history[-1] if self.state.history else {}
         if last.get("timesteps") != self.total:
-            last = self.evaluate_now(self.groups[0].model.logger)
-            self.groups[0].model.logger.dump(self.total)
+            self._logger = self.groups[0].model.logger
+            last = self.evaluate_now()
+            self._logger.dump(self.total)
         self.checkpoint()
         return last
 
@@ -214,7 +222,8 @@ class _Callback(BaseCallback):
         self._last = self.model.num_timesteps
         after = t.total
         if after // cfg.eval_freq > before // cfg.eval_freq:
-            t.evaluate_now(self.model.logger)
+            t._logger = self.model.logger
+            t.evaluate_now()
         if t.checkpoint_due(before, after):
             t.checkpoint()
         if t.progress is not None:
