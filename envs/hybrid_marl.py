@@ -53,7 +53,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from echelon.envs.actions import default_max_target
@@ -63,12 +62,12 @@ from echelon.envs.hybrid_rule import HybridRule
 from echelon.envs.render import RENDER_MODES
 from echelon.envs.rewards import reward_weight
 from echelon.envs.scenario import Scenario, load_scenario
-from echelon.envs.shell import SimulatorShell, horizon
+from echelon.envs.shell import AgentSpaces, SimulatorShell, horizon
 
 PLANNER = "planner"
 
 
-class HybridControlEnv(SimulatorShell, ParallelEnv):
+class HybridControlEnv(AgentSpaces, SimulatorShell, ParallelEnv):
     """PettingZoo ``ParallelEnv``: a planner setting targets and sites adjusting them (module docstring)."""
 
     metadata = {"name": "echelon_hybrid_v0", "render_modes": list(RENDER_MODES), "is_parallelizable": True}
@@ -93,23 +92,10 @@ class HybridControlEnv(SimulatorShell, ParallelEnv):
         self.sites = list(self.scenario.site_names)
         self.possible_agents = [PLANNER, *self.sites]
         self.agents: list[str] = []
-        # built once: the same objects every call, and no cache holding the env alive
         self.observation_spaces = {PLANNER: self.rule.planner_space()} | dict.fromkeys(self.sites,
                                                                                        self.rule.site_space())
         self.action_spaces = {PLANNER: self.rule.planner_action_space()} | dict.fromkeys(
             self.sites, self.rule.site_action_space())
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        self._check_agent(agent)
-        return self.observation_spaces[agent]
-
-    def action_space(self, agent: str) -> spaces.Space:
-        self._check_agent(agent)
-        return self.action_spaces[agent]
-
-    def _check_agent(self, agent: str) -> None:
-        if agent not in self.possible_agents:
-            raise ActionError(f"unknown agent {agent!r} (agents: {', '.join(self.possible_agents)})")
 
     def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None
               ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:

@@ -89,7 +89,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec
 from pettingzoo.utils.env import AECEnv
@@ -99,12 +98,12 @@ from echelon.envs.observations import OBSERVATION_LEVELS, ObservationSpec, Obser
 from echelon.envs.render import RENDER_MODES
 from echelon.envs.rewards import reward_weight
 from echelon.envs.scenario import Scenario
-from echelon.envs.shell import SimulatorShell, horizon
+from echelon.envs.shell import AgentSpaces, SimulatorShell, horizon
 
 VIEWS = {"raw": ObservationSpec.raw, "learner": ObservationSpec.learner}
 
 
-class SupplyChainEnv(SimulatorShell, ParallelEnv):
+class SupplyChainEnv(AgentSpaces, SimulatorShell, ParallelEnv):
     """PettingZoo ``ParallelEnv`` over the batched core (batch 1); see the module docstring."""
 
     metadata = {"name": "echelon_v0", "render_modes": list(RENDER_MODES), "is_parallelizable": True}
@@ -136,26 +135,11 @@ class SupplyChainEnv(SimulatorShell, ParallelEnv):
         self.metadata = {**self.metadata, "name": f"{self.scenario.name}_v0"}
         self.possible_agents = list(self.scenario.site_names)
         self.agents: list[str] = []
-        self._index = {a: i for i, a in enumerate(self.possible_agents)}
         self._agent_set = set(self.possible_agents)
         self.observer = Observer(self.scenario, VIEWS[view](observation), signals=self.scenario.information.notice)
         self.state_space = self.joint_observer.space
-        # built once: the same objects every call, and no cache holding the env alive
         self.observation_spaces = dict.fromkeys(self.possible_agents, self.observer.space)
         self.action_spaces = {a: self.action_form.site_space(i) for i, a in enumerate(self.possible_agents)}
-
-    def observation_space(self, agent: str) -> spaces.Space:
-        self._check_agent(agent)
-        return self.observation_spaces[agent]
-
-    def action_space(self, agent: str) -> spaces.Space:
-        self._check_agent(agent)
-        return self.action_spaces[agent]
-
-    def _check_agent(self, agent: str) -> int:
-        if agent not in self._index:
-            raise ActionError(f"unknown agent {agent!r} (agents: {', '.join(self.possible_agents)})")
-        return self._index[agent]
 
     def reset(
         self, seed: int | None = None, options: Mapping[str, Any] | None = None

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from echelon.envs.actions import ActionForm, make_action_form
+from echelon.envs.errors import ActionError
 from echelon.envs.observations import ObservationSpec, Observer
 from echelon.envs.render import RENDER_MODES, render_ansi, render_rgb
 from echelon.envs.rewards import reward_scale_of
@@ -27,6 +29,27 @@ def horizon(periods: int | None, max_cycles: int | None) -> int | None:
     if periods is not None and periods != max_cycles:
         raise ValueError(f"periods ({periods}) and max_cycles ({max_cycles}) both set and different: give one")
     return max_cycles
+
+
+class AgentSpaces:
+    """PettingZoo's per-agent space lookups, from dictionaries a shell builds once (the same objects every
+    call, and no cache holding the env alive); an unknown agent is a one-line :class:`ActionError`."""
+
+    possible_agents: list[str]
+    observation_spaces: dict[str, spaces.Space]
+    action_spaces: dict[str, spaces.Space]
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        self._check_agent(agent)
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space:
+        self._check_agent(agent)
+        return self.action_spaces[agent]
+
+    def _check_agent(self, agent: str) -> None:
+        if agent not in self.action_spaces:
+            raise ActionError(f"unknown agent {agent!r} (agents: {', '.join(self.possible_agents)})")
 
 
 class SimulatorShell:

@@ -202,6 +202,15 @@ def test_step_after_episode_end():
         hybrid.step(np.full(4, 20.0))
 
 
+@pytest.mark.parametrize("make", [envs.parallel_env, envs.hybrid_parallel_env], ids=["parallel", "hybrid"])
+def test_spaces_of_an_unknown_agent(make):
+    env = make(scenario="beer_game")
+    for lookup in (env.observation_space, env.action_space):
+        with pytest.raises(ActionError, match=r"unknown agent 'mall' \(agents: .*retailer"):
+            lookup("mall")
+    assert env.action_space("retailer") is env.action_space("retailer")  # built once
+
+
 def test_core_order_checks():
     sim = envs.Simulator("beer_game", batch=2)
     sim.reset(np.random.default_rng(0))
