@@ -308,9 +308,12 @@ def test_real_ctrl_c_on_the_command(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "echelon", "train", str(path), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # imports and the reference policy first: minutes on a loaded machine
     while not any((out / "tb").rglob("events.out.tfevents*")) and time.monotonic() < deadline:
         time.sleep(0.2)
+    if not any((out / "tb").rglob("events.out.tfevents*")):
+        proc.kill()
+        pytest.fail(f"training had not started after 300 s: {proc.communicate()[1][-2000:]}")
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=180)  # a checkpoint and the exit: seconds, minutes on a loaded machine
