@@ -483,6 +483,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if (args.config is None) == (args.resume is None):
         raise ValueError("give a training config, or --resume RUN_DIR (not both)")
+    if getattr(args, "own_process", False):
+        import signal
+
+        # A shell without job control starts background commands with SIGINT ignored, and Python then keeps
+        # it ignored: `kill -INT` to a training run started by a script would do nothing. A run asked to stop
+        # stops with a checkpoint, however it was started.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if args.resume is not None and (args.seed is not None or args.out is not None):
         raise ValueError("--resume continues a run as it was started: --seed and --out do not apply")
     if args.resume is not None:

@@ -316,7 +316,13 @@ def test_real_ctrl_c_on_the_command(tmp_path):
         pytest.fail(f"training had not started after 300 s: {proc.communicate()[1][-2000:]}")
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=180)  # a checkpoint and the exit: seconds, minutes on a loaded machine
+    try:
+        _, err = proc.communicate(timeout=180)  # a checkpoint and the exit: seconds, minutes on a loaded machine
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"still running 180 s after Ctrl-C; checkpoints {[g.name for g in generations(out)]}; "
+                    f"stderr: {err[-3000:]}")
     assert proc.returncode == 130, err
     assert "checkpoint saved" in err and "Traceback" not in err
     resumed = Trainer(resume_config(out), out, resume=True)
