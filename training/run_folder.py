@@ -58,7 +58,7 @@ def uninterrupted() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        if held and previous is not signal.SIG_IGN:  # a process that ignores Ctrl-C keeps ignoring it
+        if held:
             raise KeyboardInterrupt
 
 
