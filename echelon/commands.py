@@ -532,7 +532,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     minutes = (time.perf_counter() - wall) / 60, (time.process_time() - cpu) / 60
     console.print(f"done in {minutes[0]:.1f} min ({minutes[1]:.1f} CPU-min): {trainer.total:,} timesteps; "
                   f"held-out cost per period {last['cost']:.2f} "
-                  f"({last['gap_to_best_heuristic']:+.1%} against the best base-stock policy, "
+                  f"({last['gap_to_best_heuristic']:+.1%} against the {trainer.reference_label}, "
                   f"{trainer.state.reference_cost:.2f}); best {trainer.state.best_cost:.2f}")
     console.print(f"learning curve: {out / 'learning_curve.png'}; TensorBoard: tensorboard --logdir {out / 'tb'}")
     if args.evaluate:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,10 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_SEED, MAX_TIMESTEPS
 from echelon.envs.scenario import Scenario, read_yaml, resolve_yaml
 from echelon.evaluation.metrics import Estimate, measure, paired_difference
+
+if TYPE_CHECKING:
+    from echelon.agents.policy import Policy
+    from echelon.training.config import TrainConfig
 
 SCOREBOARD_DIR = Path(__file__).resolve().parent.parent / "configs" / "scoreboard"
 
@@ -71,6 +75,8 @@ class TrainedInstance(BaseModel):
     """A training config (built-in name or YAML path)."""
     timesteps: Annotated[int, Field(ge=1, le=MAX_TIMESTEPS)] | None = None
     """Training budget (default: the config's)."""
+    site: Annotated[str, Field(min_length=1)] | None = None
+    """The learning site of a ``single_site`` config (default: the config's), so one config serves every role."""
     test_episodes: Annotated[int, Field(ge=2, le=100_000)] = 1000
     """Fresh episodes on which the trained policy and the best base-stock policy are compared, paired."""
 
@@ -125,14 +131,12 @@ def load_scoreboard(name_or_path: str | Path | None) -> tuple[ScoreboardFile, st
 
 def check_scoreboard(board: ScoreboardFile, src: str) -> None:
     """What spans several keys, before any work: every training config loads, instance names are unique."""
-    from echelon.training.config import load_train_config
-
     names = [t.name for t in board.trained]
     twice = [n for i, n in enumerate(names) if n in names[:i]]
     if twice:
         raise ConfigError(f"{src}: trained: instance '{twice[0]}' is named twice")
     for t in board.trained:
-        load_train_config(t.config)
+        instance_config(t, src)
     if board.zipkin is not None:
         from echelon.agents.dcl import Grid
         from echelon.agents.single_site import single_site_model
@@ -142,6 +146,17 @@ def check_scoreboard(board: ScoreboardFile, src: str) -> None:
             Grid(single_site_model(load_scenario(name), f"{src}: zipkin: scenarios: the rollout learner"))
     if not board.seeds:
         raise ConfigError(f"{src}: seeds: give at least one seed")
+
+
+def instance_config(instance: TrainedInstance, src: str) -> TrainConfig:
+    """The instance's training config, with its ``site`` where it names one (checked as the config's own)."""
+    from echelon.training.config import load_train_config, validate
+
+    config = load_train_config(instance.config)
+    if instance.site is not None:
+        config = config.model_copy(update={"site": instance.site})
+        validate(config, f"{src}: trained: {instance.name}")
+    return config
 
 
 def quick_version(board: ScoreboardFile) -> ScoreboardFile:
@@ -197,13 +212,12 @@ def zipkin_rows(section: ZipkinSection, seeds: list[int], say: Callable[[str], N
 
 def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Callable[[str], None]) -> list[Row]:
     """A training config's learner per seed: held-out cost against the best base-stock policy."""
-    from echelon.training.config import load_train_config
     from echelon.training.run_folder import start_run
     from echelon.training.trainers import make_trainer
 
     rows = []
     for seed in seeds:
-        config = load_train_config(instance.config)
+        config = instance_config(instance, "scoreboard")
         config.seed = seed
         total = instance.timesteps or config.n_timesteps
         config.n_timesteps = total
@@ -216,25 +230,25 @@ def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Ca
         trainer.train(total)
         minutes = (time.process_time() - cpu) / 60
         reference, cost = trainer.state.reference_cost, trainer.state.best_cost
-        paired = paired_test(folder, trainer.scenario, seed, instance.test_episodes)
+        paired = paired_test(folder, trainer.scenario, trainer.reference_policy, seed, instance.test_episodes)
+        label = trainer.reference_label
         rows.append(Row(instance.name, seed, f"{config.mode} {config.algo.upper()} ({instance.config})",
-                        cost, "best base-stock (held-out)", reference, cost / reference - 1,
-                        reference, "best base-stock", reference, f"{total:,} timesteps", minutes, False,
+                        cost, f"{label} (held-out)", reference, cost / reference - 1,
+                        reference, label, reference, f"{total:,} timesteps", minutes, False,
                         paired.mean, paired.half_width))
-        say(f"{instance.name} seed {seed}: {cost:.2f} ({cost / reference - 1:+.2%} to the best base-stock, "
+        say(f"{instance.name} seed {seed}: {cost:.2f} ({cost / reference - 1:+.2%} to the {label}, "
             f"{reference:.2f}) in {minutes:.1f} CPU-min; on {instance.test_episodes:,} fresh episodes "
             f"{paired.mean:+.3f} ± {paired.half_width:.3f} per period against it (paired)")
     return rows
 
 
-def paired_test(run: Path, scenario: Scenario, seed: int, episodes: int) -> Estimate:
+def paired_test(run: Path, scenario: Scenario, reference: Policy, seed: int, episodes: int) -> Estimate:
     """The run folder's model (the one ``echelon evaluate`` loads: the best on the held-out episodes) minus
-    the best echelon base-stock policy (the trainer's reference), cost per period paired on ``episodes``
-    fresh episodes that neither training nor model selection saw."""
+    ``reference`` (the trainer's :attr:`~echelon.training.run_folder.RunBook.reference_policy`), cost per
+    period paired on ``episodes`` fresh episodes that neither training nor model selection saw."""
     from echelon.agents.registry import make_policy
 
     seed += TEST_SEED_OFFSET
-    reference = make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, scenario)
     learned, _ = measure(make_policy({"policy": "learned", "run": str(run)}, scenario), scenario, episodes, seed)
     base, _ = measure(reference, scenario, episodes, seed)
     return paired_difference(learned, base)
@@ -325,7 +339,9 @@ def report(board: ScoreboardFile, rows: list[Row], iqm: tuple[float, float, floa
     lines += ["", "Zipkin rows: exact long-run costs (agents.dp.evaluate), no sampling error; trained rows: the "
                   "trainer's held-out episodes. A seed is surely ahead of base-stock when its cost is below the best "
                   "base-stock policy's: exactly (Zipkin rows), or with the whole 95% interval of the paired "
-                  "difference on the instance's fresh test episodes below zero (trained rows)."]
+                  "difference on the instance's fresh test episodes below zero (trained rows). A single-site "
+                  "learner's base-stock policy is its site's best base-stock response to the same co-players "
+                  "(agents.response)."]
     return "\n".join(lines) + "\n"
 
 

@@ -146,9 +146,24 @@ def test_the_capacitated_lost_sales_chain_is_learned_ahead_of_base_stock(tmp_pat
     config = load_train_config("es_lost_sales_capacitated")
     config.n_timesteps = 100 * 2 * 16 * 32 * 2 * 100
     trainer, _ = train(config, tmp_path / "run")
-    diff = paired_test(tmp_path / "run", trainer.scenario, config.seed, 500)
+    diff = paired_test(tmp_path / "run", trainer.scenario, trainer.reference_policy, config.seed, 500)
     assert diff.mean + diff.half_width < 0, diff
     assert diff.mean < -0.01 * trainer.state.reference_cost, diff
+
+
+def test_a_single_site_learner_is_scored_against_its_best_response_to_the_co_players(tmp_path):
+    """es_beer_game_dqn: the retailer among the DQN paper's base-stock players (8, 8, 0, 0). Its reference
+    is its own best base-stock level among them, the published 8 (tests/test_response.py), so the
+    reference cost is that all-base-stock team's on the trainer's held-out episodes; a short run of the
+    shipped config, cut to 100 iterations (a third), comes within 2% of it."""
+    config = load_train_config("es_beer_game_dqn")
+    config.n_timesteps, config.eval_freq = 100 * 2 * 16 * 16 * 100, 50 * 2 * 16 * 16 * 100
+    trainer, _ = train(config, tmp_path / "run")
+    assert trainer.reference_policy.level == 8
+    assert trainer.reference_label == "best base-stock response at retailer"
+    team = make_policy({"policy": "base_stock", "levels": [8, 8, 0, 0]}, trainer.scenario)
+    assert trainer.state.reference_cost == pytest.approx(trainer.evaluate(team)["cost"])
+    assert trainer.state.best_cost < 1.02 * trainer.state.reference_cost
 
 
 def test_resume_ends_where_the_uninterrupted_run_does(tmp_path):

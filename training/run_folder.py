@@ -4,13 +4,15 @@ A trainer (Stable-Baselines3 in :mod:`training.train`, RLlib in :mod:`training.r
 strategies in :mod:`training.es`) owns its models; :class:`RunBook` owns what does not depend on the
 library: the scenario and the model groups of the config, the held-out episodes every evaluation
 uses (common random numbers), the best base-stock policy's cost on them (the reference of every
-gap), the evaluation history with the best cost so far, ``checkpoints/state.json``, ``eval.csv``
-and ``learning_curve.png``.
+gap; for a ``single_site`` learner, its site's best base-stock response to the co-players), the
+evaluation history with the best cost so far, ``checkpoints/state.json``, ``eval.csv`` and
+``learning_curve.png``.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -31,6 +33,7 @@ import yaml
 from echelon.agents.learned import read_run_config, run_fingerprint
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
+from echelon.agents.response import best_site_response
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.files import temporary_folder, write_atomic
 from echelon.envs.scenario import load_scenario
@@ -96,8 +99,25 @@ class RunBook:
         self._writer: Any = None
         self.eval_episode = common_episodes(self.scenario, config.eval_episodes, config.seed + EVAL_SEED_OFFSET)
         if not resume:
-            best = make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, self.scenario)
-            self.state.reference_cost = self.evaluate(best)["cost"]
+            self.state.reference_cost = self.evaluate(self.reference_policy)["cost"]
+
+    @functools.cached_property
+    def reference_policy(self) -> Policy:
+        """The policy learners are scored against, searched once per run: the best echelon base-stock
+        policy (the Clark–Scarf optimum on serial chains); for a ``single_site`` learner, its site's best
+        base-stock response to the same co-players (:mod:`agents.response`)."""
+        cfg = self.config
+        if cfg.mode == "single_site":
+            others = make_policy(cfg.others, self.scenario)
+            return best_site_response(self.scenario, self.scenario.index(cfg.site), others, seed=cfg.seed)
+        return make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, self.scenario)
+
+    @property
+    def reference_label(self) -> str:
+        """What :attr:`reference_policy` is, for reports."""
+        if self.config.mode == "single_site":
+            return f"best base-stock response at {self.config.site}"
+        return "best base-stock policy"
 
     def resume_from(self, load: Callable[[Path], None]) -> None:
         """Resume from the newest checkpoint that loads, falling back to the one before it when the newest
@@ -282,7 +302,8 @@ class RunBook:
         writer.writerows(rows)
         write_atomic(self.out / "eval.csv", buffer.getvalue())
         write_atomic(self.out / "learning_curve.png",
-                     learning_curve_plot(rows, self.state.reference_cost, self.config.name))
+                     learning_curve_plot(rows, self.state.reference_cost, self.config.name,
+                                         self.reference_label))
 
 
 def generations(out: Path) -> list[Path]:

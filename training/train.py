@@ -16,7 +16,7 @@ in turns of ``rotation_timesteps`` while the others act with their current
 models), ``hybrid`` (a planner model setting targets on its view and a sites
 model adjusting them, trained in turns: :mod:`training.hybrid`). Every model is
 evaluated on the same held-out episodes, against the best base-stock policy on
-those episodes.
+those episodes (for ``single_site``, the site's best base-stock response to the others).
 """
 
 from __future__ import annotations
