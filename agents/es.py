@@ -111,6 +111,16 @@ class ESModel:
         dim = view.observer.dim
         self.obs_count, self.obs_sum, self.obs_sumsq = 0.0, np.zeros(dim), np.zeros(dim)
 
+    def start_at(self, levels: np.ndarray) -> None:
+        """Warm start: the output biases b = S / anchor - 1, so that, with the output weights still zero, the
+        network plays the levels ``S`` (one per output) in every state."""
+        levels = np.asarray(levels, dtype=np.float64).reshape(-1)
+        if levels.shape != self.anchor.shape or levels.size != self.network.sizes[-1]:
+            raise ConfigError(f"ES warm start: {levels.size} levels for a network of {self.network.sizes[-1]} "
+                              f"outputs over {self.anchor.size} sites")
+        self.theta = self.theta.copy()
+        self.theta[-levels.size:] = levels / self.anchor - 1.0
+
     def observe_stats(self, count: float, total: np.ndarray, squares: np.ndarray) -> None:
         """Add observations (their count, sum and sum of squares) to the running statistics."""
         self.obs_count += count

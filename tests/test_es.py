@@ -166,6 +166,27 @@ def test_a_single_site_learner_is_scored_against_its_best_response_to_the_co_pla
     assert trainer.state.best_cost < 1.02 * trainer.state.reference_cost
 
 
+@pytest.mark.parametrize("changes", [
+    {"scenario": "beer_game", "mode": "central", "action": "echelon_target"},
+    {"scenario": "beer_game_dqn", "mode": "single_site", "site": "wholesaler", "action": "target",
+     "others": {"policy": "base_stock", "levels": [8, 8, 0, 0]}},
+])
+def test_a_warm_start_plays_the_reference_policy_exactly(tmp_path, changes):
+    """warm_start: reference sets the output biases to the reference's levels (the best echelon levels; a
+    single site's best response) with every weight zero, so before any step the network is that policy
+    (whole levels here: a whole-number form rounds real ones)."""
+    hyper = {"pairs": 4, "episodes": 4, "sigma": 0.01, "learning_rate": 0.05, "warm_start": "reference"}
+    trainer = make_trainer(small_config(**changes, hyperparams=hyper), tmp_path / "run")
+    assert trainer.evaluate(trainer.policy())["cost"] == trainer.state.reference_cost
+    (tmp_path / "run").mkdir()
+    start_run(trainer.config, tmp_path / "run")
+    trainer.train(trainer.config.n_timesteps)  # the start is evaluated and kept unless a later model beats it
+    assert trainer.state.history[0]["timesteps"] == 0
+    assert trainer.state.best_cost <= trainer.state.reference_cost
+    cold = make_trainer(small_config(**changes, hyperparams={**hyper, "warm_start": "none"}), tmp_path / "cold")
+    assert cold.evaluate(cold.policy())["cost"] != cold.state.reference_cost
+
+
 def test_resume_ends_where_the_uninterrupted_run_does(tmp_path):
     config = small_config()
     straight, _ = train(config, tmp_path / "straight")
@@ -198,6 +219,8 @@ def test_model_file_checks(tmp_path):
     ({"hyperparams": {"pairs": 0}}, "hyperparams: pairs: must be >= 1"),
     ({"hyperparams": {"n_steps": 10}}, "ES has no argument 'n_steps'"),
     ({"hyperparams": {"net_arch": "big"}}, "hyperparams: net_arch"),
+    ({"hyperparams": {"warm_start": "reference"}}, "warm_start: reference starts at base-stock levels, so it needs"),
+    ({"hyperparams": {"warm_start": "heuristic"}}, "hyperparams: warm_start"),
 ])
 def test_bad_es_configs(changes, message):
     with pytest.raises(ConfigError, match=message.replace("(", "\\(").replace("[", "\\[")):

@@ -229,6 +229,8 @@ def validate(config: TrainConfig, src: str) -> None:
 
 
 ES_MODES = ("shared", "central", "single_site")
+ES_WARM_STARTS = {("central", "echelon_target"), ("single_site", "target"), ("single_site", "continuous_target")}
+"""(mode, action) pairs whose reference policy's levels an ES network can start at (``warm_start: reference``)."""
 
 
 def validate_es(config: TrainConfig, src: str) -> None:
@@ -244,6 +246,10 @@ def validate_es(config: TrainConfig, src: str) -> None:
     if config.normalize:
         raise ConfigError(f"{src}: algo es reads the scaled observations as they are: normalize must be false")
     config.hyperparams = check_hyperparams(config.algo, config.hyperparams, src)
+    if config.hyperparams.get("warm_start") == "reference" and (config.mode, config.action) not in ES_WARM_STARTS:
+        raise ConfigError(f"{src}: hyperparams: warm_start: reference starts at base-stock levels, so it needs mode "
+                          f"central with action echelon_target, or single_site with action target or "
+                          f"continuous_target (got {config.mode}, {config.action})")
 
 
 def algorithm_kwargs(config: TrainConfig) -> dict[str, Any]:

@@ -9,6 +9,12 @@ the current theta plays the held-out episodes; the best is ``models/<group>.npz`
 observations standardised by running statistics of every state the population visited (ARS's state
 normalisation, Mania et al. 2018), stored with its weights.
 
+``warm_start: reference`` starts the network at the run's reference policy instead of the sites'
+natural levels (:meth:`agents.es.ESModel.start_at`: the best echelon levels for a central echelon-target
+controller, the site's best base-stock response for a single-site learner) and evaluates that start
+like any later model, so the model kept is never worse than the best base-stock policy on the held-out
+episodes; what learning adds is the state-dependent part.
+
 Every draw comes from one generator seeded by the run's seed, whose state is checkpointed with theta
 and Adam's moments: a resumed run continues exactly as the uninterrupted one would have.
 """
@@ -23,8 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from echelon.agents.es import Adam, ESModel, es_gradient, population_cost
+from echelon.agents.heuristics import EchelonBaseStock
 from echelon.agents.learned import GroupPolicy, LearnedGroup, LearnerView
+from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
+from echelon.agents.response import SiteBaseStock
 from echelon.envs.errors import ConfigError
 from echelon.envs.files import write_atomic
 from echelon.training.config import TrainConfig
@@ -47,6 +56,16 @@ def scheduled(value: float | str, progress: float, floor: float) -> float:
     return float(value)
 
 
+def reference_levels(policy: Policy) -> np.ndarray:
+    """The levels of a reference policy (:attr:`~training.run_folder.RunBook.reference_policy`) an ES network
+    can start at: the best echelon levels, or a single site's best base-stock response level."""
+    if isinstance(policy, EchelonBaseStock):
+        return policy.levels
+    if isinstance(policy, SiteBaseStock):
+        return np.array([float(policy.level)])
+    raise ConfigError(f"ES warm start: no levels to start at in {policy.describe()}")
+
+
 class ESTrainer(RunBook):
     """Trains the one model of an ``algo: es`` config (module docstring)."""
 
@@ -63,6 +82,9 @@ class ESTrainer(RunBook):
         self.model = ESModel(self.view, self.params.net_arch)
         self.rng = np.random.default_rng([config.seed, ES_SEED_STREAM])
         self.model.theta = self.model.network.init(self.rng)
+        if self.params.warm_start == "reference" and not resume:
+            self.model.start_at(reference_levels(self.reference_policy))
+            self.evaluate_at_start = True
         self.adam = Adam(self.model.network.dim, self.lr_at(0.0))
         self.timesteps = 0
         if resume:

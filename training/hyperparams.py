@@ -224,6 +224,10 @@ class ESParams(BaseModel):
     """Adam's step size on the weights, or lin_<alpha> (decays linearly to 0)."""
     net_arch: list[Annotated[Int, Field(ge=1, le=4096)]] = []
     """Hidden tanh layers, e.g. [32, 32]; [] is a linear policy (Mania et al. 2018)."""
+    warm_start: Literal["none", "reference"] = "none"
+    """``reference``: start from the run's reference policy, the best base-stock levels (mode central with
+    action echelon_target: the best echelon levels; mode single_site with action target or
+    continuous_target: the site's best base-stock response) instead of the sites' natural levels."""
 
 
 HYPERPARAMS: dict[str, type[BaseModel]] = {

@@ -83,6 +83,8 @@ class RunBook:
 
     tensorboard_folder = "run"
     """The subfolder of ``tb/`` its :attr:`writer` logs to."""
+    evaluate_at_start = False
+    """Evaluate (and keep, as the best so far) the model before the first step: set by a warm start."""
 
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
                  progress: Callable[[int, int], None] | None = None):
@@ -198,6 +200,8 @@ class RunBook:
         Ctrl-C saves a checkpoint and raises :class:`~envs.errors.Interrupted`. Returns the last evaluation."""
         cfg = self.config
         try:
+            if self.evaluate_at_start and self.total == 0 and not self.state.history:
+                self.evaluate_now()  # a warm start is a candidate too: the kept model is never worse than it
             while self.total < n_timesteps:
                 before = self.total
                 self.iterate()
