@@ -37,6 +37,7 @@ from echelon.agents.lost_sales import (
 )
 from echelon.agents.optimal_dp import OptimalDP
 from echelon.agents.policy import Policy
+from echelon.agents.response import SiteResponse, best_site_response
 from echelon.agents.single_site import SiteModel, single_site_model
 from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import Scenario
@@ -45,7 +46,7 @@ POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
     for cls in (BaseStock, EchelonBaseStock, MinMax, ReorderPointQuantity, PassThrough, Constant, RandomOrders,
                 Sterman, ForecastBaseStock, CappedBaseStock, VectorBaseStock, Myopic, OptimalDP,
-                *STRUCTURES.values(), LearnedPolicy)
+                *STRUCTURES.values(), LearnedPolicy, SiteResponse)
 }
 
 OPTIMAL = "optimal"
@@ -133,13 +134,20 @@ def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], 
         if _lost_sales_site(scenario) is not None:
             return {"levels": [float(best_base_stock(_lost_sales_site(scenario))[0])]}
         return {"levels": search_levels(scenario, kind="installation").levels.tolist()}
+    if cls is SiteResponse and names == ["level"]:
+        try:  # checks the site and the others' policy
+            placed = SiteResponse(scenario, **{**dict(given or {}), "level": 0.0})
+        except ConfigError as exc:
+            raise ConfigError(f"{at}{exc}") from None
+        return {"level": best_site_response(scenario, placed.site, placed.others).level.item()}
     if cls is CappedBaseStock and sorted(names) == ["cap", "levels"]:
         (level, cap), _ = best_capped_base_stock(_needs_lost_sales_site(scenario, where))
         return {"levels": float(level), "cap": float(cap)}
     if cls is Constant and names == ["quantity"]:
         return {"quantity": float(best_constant_order(_needs_lost_sales_site(scenario, where))[0])}
     raise ConfigError(f"{where}: 'optimal' applies to base-stock levels, a capped base-stock policy's levels "
-                      f"and cap together, and a constant quantity (got it for {', '.join(names)})")
+                      f"and cap together, a constant quantity and a site's base-stock level among others "
+                      f"(got it for {', '.join(names)})")
 
 
 def _lost_sales_site(scenario: Scenario) -> SiteModel | None:

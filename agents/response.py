@@ -18,12 +18,14 @@ batch of the core; the grid doubles until its best level is inside it (at most :
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from echelon.agents.policy import Policy
 from echelon.agents.search import LevelEvaluator, covered_demand, search_episodes
 from echelon.envs.core import State
+from echelon.envs.errors import ConfigError
 from echelon.envs.information import Knowledge
 from echelon.envs.ordering import installation_base_stock
 from echelon.envs.scenario import Scenario
@@ -62,6 +64,25 @@ class SiteBaseStock(Policy):
     def describe(self) -> str:
         return f"base_stock S={float(self.level):g} at {self.scenario.sites[self.site].name}, " \
                f"{self.others.describe()} elsewhere"
+
+
+class SiteResponse(SiteBaseStock):
+    """``{policy: site_base_stock, site: wholesaler, level: optimal, others: sterman}``: one named site
+    orders up to ``level`` (``optimal``: its best base-stock response, :func:`best_site_response`) while the
+    ``others`` policy (any policy spec) orders for the rest."""
+
+    name = "site_base_stock"
+
+    def __init__(self, scenario: Scenario, *, site: str, level: float, others: Any):
+        from echelon.agents.registry import make_policy
+
+        if site not in scenario.site_names:
+            raise ConfigError(f"policy '{self.name}': site must be one of {', '.join(scenario.site_names)} "
+                              f"(got {site!r})")
+        if isinstance(level, bool) or not isinstance(level, int | float) or not 0 <= level < math.inf:
+            raise ConfigError(f"policy '{self.name}': level must be a number >= 0 or 'optimal' (got {level!r})")
+        super().__init__(scenario, scenario.index(site), float(level),
+                         make_policy(others, scenario, where=f"policy '{self.name}': others"))
 
 
 def best_site_response(scenario: Scenario, site: int, others: Policy, episodes: int | None = None,

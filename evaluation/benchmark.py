@@ -223,13 +223,17 @@ def optimum_benchmark(scenario: Scenario, best: Optimum, episodes: int, seed: in
 def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> BenchmarkConfig:
     """A benchmark of a training run's policy against the heuristics and the best base-stock levels."""
     from echelon.agents.learned import read_run_config
+    from echelon.training.run_folder import reference_spec
 
     run = Path(run)
     trained = read_run_config(run)
     scenario = load_scenario(trained["scenario"])
     label = f"learned ({trained.get('name', run.name)})"
+    single = trained.get("mode") == "single_site"
+    response = (PolicyEntry(f"best response at {trained.get('site')}", reference_spec(trained)),) if single else ()
     policies = (
         PolicyEntry(label, {"policy": "learned", "run": str(run)}),
+        *response,
         PolicyEntry("best echelon", {"policy": "echelon_base_stock", "levels": "optimal"}),
         PolicyEntry("best local", {"policy": "base_stock", "levels": "optimal"}),
         *HEURISTICS,
@@ -239,5 +243,6 @@ def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> Benchma
         name=f"evaluate {run.name}", description=f"The policy trained in {run} against the heuristics and the "
         f"best base-stock levels, on the same demand. Its learning curve: {run / 'learning_curve.png'}; "
         f"TensorBoard: tensorboard --logdir {run / 'tb'}.", scenarios=(scenario,), policies=policies,
-        episodes=episodes, seed=seed, warmup=0, baseline="best echelon", source=str(run),
+        episodes=episodes, seed=seed, warmup=0, baseline=response[0].label if single else "best echelon",
+        source=str(run),
     )

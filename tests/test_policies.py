@@ -81,6 +81,8 @@ def test_every_registered_policy_runs_on_every_scenario():
                 spec.update(r=10, Q=5)
             elif policy_name == "capped_base_stock":
                 spec.update(levels=20, cap=6)
+            elif policy_name == "site_base_stock":
+                spec.update(site=scen.site_names[0], level=20, others="sterman")
             if policy_name in ONE_SITE and len(scen.sites) > 1:
                 with pytest.raises(ConfigError, match="covers sites supplied from outside"):
                     make_policy(spec, scen)

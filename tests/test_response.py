@@ -8,6 +8,7 @@ import pytest
 
 from echelon.agents.registry import make_policy
 from echelon.agents.response import SiteBaseStock, best_site_response
+from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import load_scenario
 from echelon.evaluation.rollout import rollout
 
@@ -64,3 +65,47 @@ def test_against_sterman_players_base_stock_answers_their_bullwhip():
 
     assert cost(best.level) < 0.5 * team
     assert cost(best.level) <= min(cost(best.level - 1), cost(best.level + 1))
+
+
+def test_the_registry_names_a_site_and_its_co_players():
+    """``{policy: site_base_stock, level: optimal}`` is the best response; a level given is played as given."""
+    scen = load_scenario("beer_game_dqn")
+    spec = {"policy": "site_base_stock", "site": "distributor",
+            "others": {"policy": "base_stock", "levels": [8, 8, 0, 0]}}
+    assert make_policy({**spec, "level": "optimal"}, scen).level == 0
+    given = make_policy({**spec, "level": 5}, scen)
+    assert (given.site, given.level) == (2, 5)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"site": "brewery"}, "b.yaml: policy 'site_base_stock': site must be one of retailer, wholesaler"),
+    ({"site": "brewery", "level": "optimal"}, "b.yaml: policy 'site_base_stock': site must be one of"),
+    ({"level": -1}, "level must be a number >= 0 or 'optimal' \\(got -1\\)"),
+    ({"level": "high"}, "level must be a number >= 0 or 'optimal' \\(got 'high'\\)"),
+    ({"others": "psychic"}, "policy 'site_base_stock': others: unknown policy 'psychic'"),
+])
+def test_a_bad_site_base_stock_spec_is_one_line(change, message):
+    scen = load_scenario("beer_game")
+    spec = {"policy": "site_base_stock", "site": "wholesaler", "level": 40, "others": "sterman", **change}
+    with pytest.raises(ConfigError, match=message):
+        make_policy(spec, scen, where="b.yaml")
+
+
+def test_a_single_site_run_is_benchmarked_against_its_best_response(tmp_path):
+    """``echelon evaluate`` on a single-site run lists the site's best base-stock response among the same
+    co-players and measures every policy against it."""
+    from echelon.evaluation.benchmark import learned_benchmark
+    from echelon.training.config import load_train_config
+    from echelon.training.run_folder import start_run
+    from echelon.training.trainers import make_trainer
+
+    config = load_train_config("es_beer_game_dqn")
+    config.site, config.n_timesteps, config.eval_freq = "wholesaler", 2 * 2 * 16 * 16 * 100, 2 * 16 * 16 * 100
+    trainer = make_trainer(config, tmp_path / "run")
+    (tmp_path / "run").mkdir()
+    start_run(config, tmp_path / "run")
+    trainer.train(config.n_timesteps)
+    bench = learned_benchmark(tmp_path / "run", episodes=4)
+    assert bench.baseline == "best response at wholesaler"
+    entry = next(p for p in bench.policies if p.label == bench.baseline)
+    assert make_policy(entry.spec, load_scenario("beer_game_dqn")).level == 8

@@ -33,7 +33,6 @@ import yaml
 from echelon.agents.learned import read_run_config, run_fingerprint
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
-from echelon.agents.response import best_site_response
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.files import temporary_folder, write_atomic
 from echelon.envs.scenario import load_scenario
@@ -108,11 +107,7 @@ class RunBook:
         """The policy learners are scored against, searched once per run: the best echelon base-stock
         policy (the Clark–Scarf optimum on serial chains); for a ``single_site`` learner, its site's best
         base-stock response to the same co-players (:mod:`agents.response`)."""
-        cfg = self.config
-        if cfg.mode == "single_site":
-            others = make_policy(cfg.others, self.scenario)
-            return best_site_response(self.scenario, self.scenario.index(cfg.site), others, seed=cfg.seed)
-        return make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, self.scenario)
+        return make_policy(reference_spec(self.config), self.scenario)
 
     @property
     def reference_label(self) -> str:
@@ -308,6 +303,14 @@ class RunBook:
         write_atomic(self.out / "learning_curve.png",
                      learning_curve_plot(rows, self.state.reference_cost, self.config.name,
                                          self.reference_label))
+
+
+def reference_spec(config: TrainConfig | dict[str, Any]) -> dict[str, Any]:
+    """The policy spec a run is scored against (:attr:`RunBook.reference_policy`), from its config."""
+    get = config.get if isinstance(config, dict) else lambda key: getattr(config, key)
+    if get("mode") == "single_site":
+        return {"policy": "site_base_stock", "site": get("site"), "level": "optimal", "others": get("others")}
+    return {"policy": "echelon_base_stock", "levels": "optimal"}
 
 
 def generations(out: Path) -> list[Path]:
