@@ -9,28 +9,45 @@ may know; these policies use exactly that (:meth:`Policy.decide`):
   since (its own decisions it knows at once). It re-plans every
   ``review_period`` periods and orders nothing in between: the periodic-review
   (R, S) form of base-stock (Snyder & Shen, sec. 4.6). News of extra demand
-  reaches it ``delay`` periods after the sites; it raises each echelon's level
-  by the extra demand it knows of in the echelon's customers within the
-  periods the echelon's order covers.
+  reaches it ``delay`` periods after the sites, with the state it sees; it
+  raises each echelon's level by the extra demand it knows of in the
+  echelon's customers within the periods from its view to the end of the
+  echelon's cover: the blind window (demand that has happened since its view)
+  and the periods the echelon's order covers. With delay d its position is
+  the true echelon position plus the blind window's demand, so it runs the
+  chain as if the customer-facing lead time were L_1 + d.
 * :class:`Local` (``local``): every site orders up to its own level [S_j] on its
-  real-time inventory position, customers first (:func:`envs.ordering.sequential_orders`);
+  real-time inventory position, customers first (:func:`envs.ordering.sequential_orders`),
+  as well as the sites' skill lets it (:class:`~envs.information.LocalSkill`: below 1, a site
+  leaves part of its stock on order out of its position and its target errs);
   with ``knowledge: true`` a site raises its target by the extra demand it knows
   is coming within the periods its order covers (order delay + lead time): the
   base-stock form that is optimal with advance demand information (Gallego &
   Özer 2001). Levels set for the team, or each site's own (:mod:`agents.nash`).
-* :class:`Hybrid` (``hybrid``): the centre sets every site's target, the local
-  levels equivalent to its echelon levels (Axsäter 1993), at every review; each
-  site executes every period on its real-time position and adjusts the target
-  by what it knows locally, by at most ``max_adjust`` units.
+* :class:`Hybrid` (``hybrid``): the centre plans every review from its global
+  view exactly as :class:`Centralized` does (echelon levels [S^e], the news it
+  has received, the whole network's stock as of ``delay`` periods ago) and
+  sends each site its planned order; each site executes every period on its
+  real-time local position and what it knows locally (its own level [s_j] and
+  advance demand, as :class:`Local`), and may move the centre's order by at
+  most its band [b_j] units: q_j = clip(q_j^local, q_j^central - b_j,
+  q_j^central + b_j), customers first, so a supplier sees its customers' actual
+  orders. Band 0 everywhere is :class:`Centralized`; an unlimited band
+  everywhere is :class:`Local` (the centre's plan no longer binds); a band of 0
+  upstream and unlimited at the stores is the classic split in which the centre
+  runs the upstream echelons on its global view while the stores run
+  themselves. The centre counts the orders it planned since its view (it learns
+  the sites' actual orders with the rest of their data, ``delay`` periods late).
 
 Every class takes ``levels`` per site, or ``optimal``: levels searched for the
-team under the structure's own information (:func:`agents.search.search_levels`
-with the structure's rule).
+team under the structure's own information (:mod:`agents.tuning`).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,7 +58,7 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.information import Knowledge
 from echelon.envs.ordering import installation_base_stock, order_up_to
 from echelon.envs.params import CoreParams
-from echelon.envs.positions import echelon_inventory_position
+from echelon.envs.positions import echelon_inventory_position, pipeline
 from echelon.envs.scenario import Scenario
 
 
@@ -111,16 +128,17 @@ class Centralized(_LevelPolicy):
         self._cover = echelon_cover(self.params)
 
     def _known(self, knowledge: Knowledge) -> np.ndarray | float:
-        """``[B, S]``: extra demand the planner knows of in each echelon's customers, within its cover."""
+        """``[B, S]``: extra demand the planner knows of in each echelon's customers, from its view's period
+        to the end of the echelon's cover (the blind window of ``planner_age`` periods, then the cover)."""
         signals = knowledge.planner_signals
         if signals is None:
             return 0.0
-        cumulative = np.cumsum(signals, axis=2)  # [B, c, h]: extra of periods t + 1 .. t + 1 + h
+        cumulative = np.cumsum(signals, axis=2)  # [B, c, h]: extra of periods v + 1 .. v + 1 + h, v its view's
         horizon = signals.shape[2]
         known = np.zeros_like(knowledge.state.on_hand)
         for j in range(self.params.n_sites):
             members = np.flatnonzero(self.params.subtree[:, j])
-            reach = np.minimum(self._cover[members, j], horizon) - 1
+            reach = np.minimum(self._cover[members, j] + knowledge.planner_age, horizon) - 1
             known[:, j] = cumulative[:, members, reach].sum(axis=1)
         return known
 
@@ -152,42 +170,90 @@ class Local(_LevelPolicy):
         if not isinstance(knowledge, bool):
             raise ConfigError(f"policy '{self.name}': knowledge must be true or false (got {knowledge!r})")
         self.knowledge = knowledge
+        self._mean_demand = np.array([scenario.mean_demand_through(s) for s in scenario.site_names])
 
     def _adjustment(self, knowledge: Knowledge) -> np.ndarray:
         return known_extra(knowledge, self.params) if self.knowledge else 0.0
 
-    def decide(self, knowledge: Knowledge) -> np.ndarray:
+    def target(self, knowledge: Knowledge) -> np.ndarray:
+        """``[B, S]`` order-up-to targets on the real-time position: the levels, the news the sites know,
+        and the sites' skill (:class:`~envs.information.LocalSkill`): the part of the stock on order they
+        leave out, and their errors."""
         target = self.levels + self._adjustment(knowledge)
-        return installation_base_stock(knowledge.state, self.params, target)
+        skill = self.scenario.information.local
+        if skill.skill < 1:
+            on_order = pipeline(knowledge.state)
+            target = target + (1.0 - skill.supply_line_weight) * on_order
+            if knowledge.local_error is not None:
+                target = target + skill.error * self._mean_demand * knowledge.local_error
+            target = np.maximum(np.rint(target) if self.params.integral else target, 0.0)
+        return target
+
+    def decide(self, knowledge: Knowledge) -> np.ndarray:
+        return installation_base_stock(knowledge.state, self.params, self.target(knowledge))
 
     def describe(self) -> str:
         levels = f" S={site_label(self.levels)}" if self.levels.ndim == 1 else ""
         return f"{self.name}{levels}{' + advance demand' if self.knowledge else ''}"
 
 
-class Hybrid(Local):
-    """Central targets each review; sites execute on real-time positions, adjusting by at most ``max_adjust``."""
+class Hybrid(_LevelPolicy):
+    """The centre plans every site's order; each site executes it on its real-time position, moving it by
+    at most its band (module docstring).
+
+    ``levels``: the centre's echelon levels [S^e] (as :class:`Centralized`); ``local_levels``: the sites'
+    own levels [s_j] (as :class:`Local`); ``band``: per site, ``inf`` for an unlimited one. Level rows
+    ``[B, 2 S]`` (the search's candidates) hold both: echelon levels first.
+    """
 
     name = "hybrid"
+    kind = "echelon"
 
-    def __init__(self, scenario: Scenario, *, levels: SiteValues | np.ndarray, max_adjust: SiteValues = 0.0):
-        super().__init__(scenario, levels=levels, knowledge=True)
-        self.max_adjust = per_site(max_adjust, scenario, f"policy '{self.name}': max_adjust", minimum=0.0)
-        self.review = scenario.information.central.review_period
-        self._targets: np.ndarray | None = None
+    def __init__(self, scenario: Scenario, *, levels: SiteValues | np.ndarray,
+                 local_levels: SiteValues | np.ndarray | None = None, band: SiteValues | np.ndarray = 0.0):
+        n = len(scenario.sites)
+        if isinstance(levels, np.ndarray) and levels.ndim == 2 and local_levels is None:
+            levels, local_levels = levels[:, :n], levels[:, n:]
+        if local_levels is None:
+            raise ConfigError(f"policy '{self.name}': local_levels: give the sites' own levels (or 'optimal')")
+        super().__init__(scenario, levels=levels)
+        self.central = Centralized(scenario, levels=self.levels)
+        self.local = Local(scenario, levels=local_levels, knowledge=True)
+        if isinstance(band, np.ndarray) and band.ndim == 2:
+            self.band = band
+        else:
+            self.band = per_site(_finite_or_inf(band), scenario, f"policy '{self.name}': band", minimum=0.0,
+                                 infinite=True)
+
+    @classmethod
+    def rule(cls, scenario: Scenario, **options: Any):
+        """Level rows ``[B, 2 S]`` (echelon levels, then local levels) at the given band."""
+        return lambda params, rows: cls(scenario, levels=rows, **options)
 
     def reset(self, batch: int, rng: np.random.Generator) -> None:
-        self._targets = None
+        self.central.reset(batch, rng)
 
     def decide(self, knowledge: Knowledge) -> np.ndarray:
-        if self._targets is None or knowledge.period % self.review == 0:
-            self._targets = np.broadcast_to(self.levels, knowledge.state.on_hand.shape)  # the centre's targets
-        adjust = known_extra(knowledge, self.params, limit=self.max_adjust)
-        return installation_base_stock(knowledge.state, self.params, self._targets + adjust)
+        planned = self.central.decide(knowledge)  # the centre also counts these as its orders since
+        bounds = (planned - self.band, planned + self.band)
+        return installation_base_stock(knowledge.state, self.params, self.local.target(knowledge), bounds=bounds)
 
     def describe(self) -> str:
-        levels = f" S={site_label(self.levels)}" if self.levels.ndim == 1 else ""
-        return f"{self.name}{levels} +- {site_label(self.max_adjust)}"
+        if self.levels.ndim != 1:
+            return self.name
+        return (f"{self.name} S^e={site_label(self.levels)} s={site_label(self.local.levels)} "
+                f"band={site_label(self.band)}")
+
+
+def _finite_or_inf(value: Any) -> Any:
+    """A band given as ``inf`` (or 'unlimited') in a config, as a float."""
+    if isinstance(value, str) and value.strip().lower() in ("inf", "unlimited"):
+        return math.inf
+    if isinstance(value, Mapping):
+        return {k: _finite_or_inf(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_inf(v) for v in value]
+    return value
 
 
 STRUCTURES: dict[str, type[_LevelPolicy]] = {cls.name: cls for cls in (Centralized, Local, Hybrid)}

@@ -66,8 +66,8 @@ class Policy:
 
 
 def per_site(value: Any, scenario: Scenario, where: str, *, minimum: float | None = None,
-             whole: bool = False) -> np.ndarray:
-    """Resolve a :data:`SiteValues` parameter to a float array in site order.
+             whole: bool = False, infinite: bool = False) -> np.ndarray:
+    """Resolve a :data:`SiteValues` parameter to a float array in site order (``infinite``: ``inf`` allowed).
 
     Raises :class:`ConfigError` naming ``where`` (e.g. ``policy 'base_stock': levels``)
     for a wrong count, an unknown or missing site, or a value out of range.
@@ -92,8 +92,9 @@ def per_site(value: Any, scenario: Scenario, where: str, *, minimum: float | Non
         raw = [value] * len(names)
     out = []
     for name, v in zip(names, raw, strict=True):
-        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating) or not math.isfinite(v):
-            raise ConfigError(f"{where}: site '{name}': must be a finite number (got {v!r})")
+        number = not isinstance(v, bool) and isinstance(v, int | float | np.integer | np.floating)
+        if not number or not (math.isfinite(v) or (infinite and v == math.inf)):
+            raise ConfigError(f"{where}: site '{name}': must be a {'' if infinite else 'finite '}number (got {v!r})")
         if minimum is not None and v < minimum:
             raise ConfigError(f"{where}: site '{name}': must be >= {minimum:g} (got {v!r})")
         if whole and not float(v).is_integer():

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from echelon.agents.control import STRUCTURES, Local
+from echelon.agents.control import STRUCTURES, Hybrid, Local
 from echelon.agents.forecast import ForecastBaseStock
 from echelon.agents.heuristics import (
     BaseStock,
@@ -39,6 +39,7 @@ from echelon.agents.optimal_dp import OptimalDP
 from echelon.agents.policy import Policy
 from echelon.agents.response import SiteResponse, best_site_response
 from echelon.agents.single_site import SiteModel, single_site_model
+from echelon.agents.tuning import best_hybrid
 from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import Scenario
 
@@ -120,6 +121,13 @@ def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], 
     from echelon.agents.search import search_levels
 
     where = f"{at}policy '{cls.name}'"
+    if cls is Hybrid and set(names) <= {"levels", "local_levels", "band"}:  # all three tuned together
+        if set(names) != {"levels", "local_levels", "band"}:
+            raise ConfigError(f"{where}: levels, local_levels and band are tuned together: give all three "
+                              f"as 'optimal', or numbers for all three")
+        tuned = best_hybrid(scenario).policy
+        return {"levels": tuned.levels.tolist(), "local_levels": tuned.local.levels.tolist(),
+                "band": tuned.band.tolist()}
     if cls in STRUCTURES.values() and names == ["levels"]:  # searched for the team under its own information
         options = {k: v for k, v in (given or {}).items() if k != "levels"}
         rule = cls.rule(scenario, **options)

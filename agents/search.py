@@ -140,6 +140,21 @@ def starting_levels(scenario: Scenario, kind: str) -> np.ndarray:
     return need + np.sqrt(np.maximum(need, 1.0))
 
 
+def _echelon_moves(scenario: Scenario, size: int) -> np.ndarray:
+    """``[K, size]``: for each echelon of two or more sites, all its sites at once, in each set of levels."""
+    height = np.array(echelon_levels(scenario))
+    n = len(height)
+    rows = []
+    for start in range(0, size - size % n, n):
+        for k in np.unique(height):
+            members = np.flatnonzero(height == k)
+            if len(members) > 1:
+                row = np.zeros(size)
+                row[start + members] = 1.0
+                rows.append(row)
+    return np.array(rows).reshape(-1, size)
+
+
 def search_episodes(scenario: Scenario) -> int:
     """Default episodes per candidate: 200, fewer on large networks (at least 8; episodes x sites <= 2^15)."""
     return min(200, max(8, 2**15 // len(scenario.sites)))
@@ -154,6 +169,8 @@ def search_levels(
     start: np.ndarray | None = None,
     max_rounds: int = 200,
     rule: LevelRule | None = None,
+    step: float | None = None,
+    together: bool = False,
 ) -> SearchResult:
     """Best base-stock levels by compass search on common random numbers (module docstring).
 
@@ -172,6 +189,11 @@ def search_levels(
         max_rounds: bound on search rounds.
         rule: the decision rule the levels are for (default: plain base-stock of ``kind``); ``kind``
             still says whether they are echelon or local levels (where the search starts).
+        step: the first step of a free search (default a quarter of the largest starting level): a
+            small one polishes levels already near their best.
+        together: also move every site of an echelon (all stores, all DCs) together, a direction that
+            crosses the ridges shared supply makes (raising one store's level alone takes stock from the
+            others); with ``x`` of several level sets (a multiple of the sites), within each set.
     """
     episodes = search_episodes(scenario) if episodes is None else episodes
     evaluate = LevelEvaluator(scenario, rule or kind, episodes, seed)
@@ -184,7 +206,7 @@ def search_levels(
             raw = need + x[..., group] * np.sqrt(np.maximum(need, 1.0))
             return np.maximum(np.round(raw) if integral else raw, 0.0)
 
-        x, step, smallest = np.ones(int(group.max()) + 1), 1.0, 0.01 if common else 0.1
+        x, step, smallest = np.ones(int(group.max()) + 1), 1.0 if step is None else step, 0.01 if common else 0.1
     else:
         def levels_of(x: np.ndarray) -> np.ndarray:
             return np.maximum(x, 0.0)
@@ -192,7 +214,7 @@ def search_levels(
         x = starting_levels(scenario, kind) if start is None else np.asarray(start, dtype=np.float64)
         mean_demand = sum(m.mean for m in scenario.demand.values())
         smallest = 1.0 if integral else max(0.01 * mean_demand, 1e-6)
-        step = max(smallest, float(np.max(x)) / 4)
+        step = max(smallest, float(np.max(x)) / 4 if step is None else step)
         if integral:
             x, step = np.round(x), float(max(1, round(step)))
     directions = np.eye(len(x))
@@ -200,6 +222,8 @@ def search_levels(
         # also move a site together with everything upstream of it: for echelon levels that is a move of
         # one local level, for local levels a move of one echelon level; either helps past ridges
         directions = np.unique(np.concatenate([directions, evaluate.params.subtree]), axis=0)
+    if together:
+        directions = np.unique(np.concatenate([directions, _echelon_moves(scenario, len(x))]), axis=0)
     best_cost = float(evaluate(levels_of(x)[None])[0])
     for _ in range(max_rounds):
         candidates = x + np.concatenate([directions, -directions]) * step

@@ -89,6 +89,49 @@ class Poisson(_Stationary):
 
 
 @dataclass(frozen=True)
+class NegativeBinomial(_Stationary):
+    """Whole-unit demand more variable than Poisson: mean [mu] and coefficient of variation [CV].
+
+    The negative binomial with r = mu^2 / (sigma^2 - mu) successes and success probability
+    p = r / (r + mu), sigma = CV mu: the Poisson with a gamma-distributed mean (a mixture over
+    customers' buying rates), so sigma^2 > mu, CV > 1 / sqrt(mu) (Nahmias & Olsen, *Production and
+    Operations Analysis*, sec. 5; Snyder & Shen sec. 4.3 for its use in base-stock models).
+    """
+
+    mean: float
+    cv: float
+    integral: bool = True
+
+    @property
+    def std(self) -> float:
+        return self.cv * self.mean
+
+    @property
+    def _r_p(self) -> tuple[float, float]:
+        variance = self.std**2
+        r = self.mean**2 / (variance - self.mean)
+        return r, r / (r + self.mean)
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        r, p = self._r_p
+        return rng.negative_binomial(r, p, size=(batch, periods)).astype(np.float64)
+
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        r, p = self._r_p
+        return rng.negative_binomial(r, p, size=(stop - start, batch)).astype(np.float64)
+
+    def pmf(self, step: float = 1.0) -> np.ndarray:
+        """P(D = k) for k = 0, 1, ... up to a tail below 1e-15 (``step`` must be 1)."""
+        _whole_step(step, self)
+        r, p = self._r_p
+        k = np.arange(int(self.mean + 40 * self.std + 30))
+        log_p = (np.array([math.lgamma(i + r) - math.lgamma(i + 1) for i in k]) - math.lgamma(r)
+                 + r * math.log(p) + k * math.log1p(-p))
+        return _trim(np.exp(log_p))
+
+
+@dataclass(frozen=True)
 class Normal(_Stationary):
     """Normal demand N(mean, std^2), censored at 0 (a negative draw becomes 0).
 
@@ -316,6 +359,15 @@ def _poisson(spec: Mapping[str, Any], where: str, base_dir: Path) -> Poisson:
     return Poisson(_number(spec, "mean", where, strict=True))
 
 
+def _negative_binomial(spec: Mapping[str, Any], where: str, base_dir: Path) -> NegativeBinomial:
+    _check_keys(spec, {"mean", "cv"}, where)
+    mean, cv = _number(spec, "mean", where, strict=True), _number(spec, "cv", where, strict=True)
+    if cv * cv * mean <= 1.0 + 1e-9:
+        raise ConfigError(f"{where}: field 'cv' must be above the Poisson's 1/sqrt(mean) = {1 / math.sqrt(mean):.3g} "
+                          f"(got {cv!r}; use kind: poisson for that variability)")
+    return NegativeBinomial(mean, cv)
+
+
 def _normal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Normal:
     _check_keys(spec, {"mean", "std"}, where)
     return Normal(_number(spec, "mean", where), _number(spec, "std", where))
@@ -457,6 +509,7 @@ DemandBuilder = Callable[[Mapping[str, Any], str, Path], DemandModel]
 
 DEMAND_MODELS: dict[str, DemandBuilder] = {
     "poisson": _poisson,
+    "negative_binomial": _negative_binomial,
     "normal": _normal,
     "uniform": _uniform,
     "seasonal": _seasonal,

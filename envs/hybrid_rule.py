@@ -39,11 +39,10 @@ class HybridRule:
         self.review = scenario.information.central.review_period
         self.max_target = np.asarray(default_max_target(scenario) if max_target is None else max_target, float)
         notice = scenario.information.notice
-        heard = max(notice - scenario.information.central.delay, 0)  # news reaches the planner late
         spec = ObservationSpec.learner("local") if learner else ObservationSpec.raw("local")
         self.sites = Observer(scenario, spec, signals=notice)
         self.planner = Observer(scenario, ObservationSpec(spec.level, scaled=spec.scaled, time_left=spec.time_left),
-                                joint=True, signals=heard)
+                                joint=True, signals=notice)  # the news of its view's period
         self.params = self.sites.params
         self.target_scale = self.sites.scale  # the site's target, in the units of its features
         self.targets = np.zeros((1, len(scenario.sites)))

@@ -47,17 +47,22 @@ def sequential_orders(
 
 
 def installation_base_stock(
-    state: State, params: CoreParams, levels: np.ndarray, fixed: np.ndarray | None = None
+    state: State, params: CoreParams, levels: np.ndarray, fixed: np.ndarray | None = None,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Order up to ``levels`` (``[S]`` or one row per copy ``[B, S]``) on each site's position.
 
     ``fixed``: ``[B, S]`` orders of sites another policy decides (NaN where the levels decide);
-    the sites ordering up to a level see them as their customers' orders.
+    the sites ordering up to a level see them as their customers' orders. ``bounds``: ``[B, S]``
+    lowest and highest orders (``-inf``/``inf`` for none): each site's order is clipped to them before
+    its suppliers see it.
     """
     levels = np.broadcast_to(levels, state.on_hand.shape)
 
     def rule(sites: np.ndarray, position: np.ndarray, _: np.ndarray) -> np.ndarray:
         order = np.maximum(levels[:, sites] - position, 0.0)
+        if bounds is not None:
+            order = np.clip(order, bounds[0][:, sites], bounds[1][:, sites])
         return order if fixed is None else np.where(np.isnan(fixed[:, sites]), order, fixed[:, sites])
 
     return sequential_orders(state, params, rule)

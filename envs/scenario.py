@@ -24,7 +24,7 @@ import yaml
 
 from echelon.envs.demand import DemandModel, build_demand
 from echelon.envs.errors import ConfigError
-from echelon.envs.information import AdvanceDemand, CentralView, Information
+from echelon.envs.information import AdvanceDemand, CentralView, Information, LocalSkill
 from echelon.envs.limits import MAX_LEAD_TIME, MAX_PERIODS
 from echelon.envs.products import expand, split_node
 from echelon.envs.scenario_schema import (
@@ -363,7 +363,8 @@ def _information(spec: InformationSpec | None) -> Information:
         a = spec.advance_demand
         advance = AdvanceDemand(a.notice, a.rate, a.lift)
     c = spec.central or CentralViewSpec()
-    return Information(advance, CentralView(c.delay, c.record_error, c.review_period))
+    skill = spec.local.skill if spec.local is not None else 1.0
+    return Information(advance, CentralView(c.delay, c.record_error, c.review_period), LocalSkill(skill))
 
 
 def _build_site(spec: SiteSpec, i: int, source: str, lead_shift: int = 0) -> Site:

@@ -151,13 +151,23 @@ class CentralViewSpec(_Strict):
     """Periods between the planner's reviews."""
 
 
+class LocalSkillSpec(_Strict):
+    """How well the sites carry out their own ordering rules (envs.information)."""
+
+    skill: Annotated[Float, Field(ge=0.0, le=1.0)] = 1.0
+    """1: exactly; below 1 a site counts only this share of its stock on order and its target errs by
+    (1 - skill) x its mean demand (a standard normal draw)."""
+
+
 class InformationSpec(_Strict):
-    """Who may know what: advance demand and the central planner's view."""
+    """Who may know what: advance demand, the central planner's view, the sites' skill."""
 
     advance_demand: AdvanceDemandSpec | None = None
     """Extra demand known ahead (notice, rate, lift)."""
     central: CentralViewSpec | None = None
     """The planner's data delay, record error and review period."""
+    local: LocalSkillSpec | None = None
+    """How well the sites carry out their own ordering rules (skill)."""
 
 
 class CapacitySpec(_Strict):

@@ -55,6 +55,7 @@ class Episode:
     lead_time: np.ndarray | None  # [T, B, S] shipment lead times where random, else None
     extra: np.ndarray | None = None  # [T, B, S] the part of demand sites learn ahead (advance demand)
     record_noise: np.ndarray | None = None  # [T + 1, B, S] standard normal errors of the planner's records
+    local_error: np.ndarray | None = None  # [T, B, S] standard normal errors of the sites' targets
 
     def start(self) -> Episode:
         """The inputs period by period (:meth:`demand_at`, :meth:`lead_at`): itself."""
@@ -77,10 +78,10 @@ class ChunkedEpisode:
         self.entropy = int(rng.integers(2**63))
         self.chunk = chunk or chunk_periods(params.n_sites, batch)
         info = scenario.information
-        self.extra = self.record_noise = None
-        if info.advance_demand is not None or info.central.record_error > 0:  # (small: drawn whole)
+        self.extra = self.record_noise = self.local_error = None
+        if not info.trivial:  # (small: drawn whole)
             whole = sample_episode(scenario, params, self._stream(2 * params.n_sites), batch, periods)
-            self.extra, self.record_noise = whole.extra, whole.record_noise
+            self.extra, self.record_noise, self.local_error = whole.extra, whole.record_noise, whole.local_error
 
     def _stream(self, k: int) -> np.random.Generator:
         """Stream k: demand group k's (k < S), lead-time group k - S's (S <= k < 2 S)."""
@@ -207,7 +208,10 @@ def sample_episode(
         demand = demand + extra
     if info.central.record_error > 0:
         noise = rng.standard_normal((periods + 1, batch, params.n_sites))
-    return Episode(demand, lead, extra, noise)
+    local = None
+    if info.local.skill < 1:
+        local = rng.standard_normal((periods, batch, params.n_sites))
+    return Episode(demand, lead, extra, noise, local)
 
 
 def tile_episode(episode: Episode | ChunkedEpisode, times: int) -> Episode | TiledEpisode:
@@ -216,7 +220,7 @@ def tile_episode(episode: Episode | ChunkedEpisode, times: int) -> Episode | Til
     if isinstance(episode, ChunkedEpisode):
         return TiledEpisode(episode, times)
     return Episode(_tile(episode.demand, times), _tile(episode.lead_time, times), _tile(episode.extra, times),
-                   _tile(episode.record_noise, times))
+                   _tile(episode.record_noise, times), _tile(episode.local_error, times))
 
 
 def _tile(array: np.ndarray | None, times: int) -> np.ndarray | None:
@@ -229,6 +233,7 @@ class TiledEpisode:
     def __init__(self, episode: ChunkedEpisode, times: int) -> None:
         self.episode, self.times = episode, times
         self.extra, self.record_noise = _tile(episode.extra, times), _tile(episode.record_noise, times)
+        self.local_error = _tile(episode.local_error, times)
 
     def start(self) -> _TiledReader:
         return _TiledReader(self.episode.start(), self.times)
@@ -306,7 +311,7 @@ class Simulator:
         self._inputs = self.episode.start()
         self.state = self._start  # step() never writes into a state: every episode can share it
         if self.history is not None:
-            self.history.reset(self.state, self.episode.extra, self.episode.record_noise)
+            self.history.reset(self.state, self.episode.extra, self.episode.record_noise, self.episode.local_error)
         return self.state
 
     def knowledge(self) -> Knowledge:

@@ -11,19 +11,20 @@ A study config (YAML, ``configs/studies/``)::
     advance_demand: {rate: 0.2}   # how often a period carries extra demand
     record_error: 0.0          # relative error of the planner's on-hand records
     review_period: 1           # the planner re-plans every so many periods
-    hybrid_max_adjust: 1.0     # a hybrid site's adjustment, at most this x mean demand through it
     episodes: 300              # per structure and cell, common random numbers
-    search_episodes: 100       # per candidate while levels are searched
+    search_episodes: 200       # per candidate while levels are searched
     periods: 100
     warmup: 20
     seed: 0
 
 In every cell (one value per axis) of every scenario, each structure of
 :mod:`agents.control` is set at its best under its own information (levels
-searched for the team; selfish sites at their Nash equilibrium,
-:mod:`agents.nash`), then all run on the same episodes. The winner is the
-cheapest; its margin over the centralized structure is a paired difference
-with a 95% interval.
+searched for the team from two starts and checked by a second method,
+:mod:`agents.tuning`; selfish sites at their Nash equilibrium,
+:mod:`agents.nash`), then all run on the same episodes. A cell names a winner
+only when it is cheaper than every other structure beyond the 95% interval of
+the paired difference and by at least :data:`PRACTICAL`; otherwise the cell is
+a tie between the cheapest and every structure not surely worse than it.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from echelon.agents.control import Local
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
+from echelon.agents.tuning import Tuned, tune_centralized, tune_hybrid, tune_local
 from echelon.envs.errors import ConfigError
 from echelon.envs.files import Output
 from echelon.envs.information import AdvanceDemand, CentralView, Information
@@ -48,16 +51,19 @@ from echelon.envs.limits import MAX_BATCH, MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PER
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
 from echelon.envs.simulator import ChunkedEpisode, Episode
 from echelon.envs.validation import Float, Int, parse_model
-from echelon.evaluation.metrics import Estimate
-from echelon.evaluation.rollout import common_episodes, rollout
+from echelon.evaluation.metrics import Estimate, Metrics, measure, paired_difference
+from echelon.evaluation.rollout import common_episodes
 
 STUDY_DIR = Path(__file__).resolve().parent.parent / "configs" / "studies"
 STRUCTURES = ("centralized", "hybrid", "decentralized", "decentralized selfish", "naive")
 """The control structures every cell compares (module docstring of :mod:`agents.control`)."""
+TUNED = ("centralized", "decentralized", "hybrid")
+"""The structures tuned for the team with a second method's check (:mod:`agents.tuning`)."""
 SHORT = {"centralized": "central", "hybrid": "hybrid", "decentralized": "local",
          "decentralized selfish": "selfish", "naive": "naive", "learned": "learned"}
-PRACTICAL = 0.005  # a saving under this share of centralized's cost is reported as a tie, however sure
-CATEGORIES = (*STRUCTURES, "learned")  # the map's colours: learned runs share one
+PRACTICAL = 0.005  # a saving under this share of the runner-up's cost is reported as a tie, however sure
+CATEGORIES = (*STRUCTURES, "learned", "tie", "tie, sites decide")  # the map's colours (Cell.category)
+
 
 @dataclass(frozen=True)
 class StudyConfig:
@@ -72,7 +78,6 @@ class StudyConfig:
     rate: float
     record_error: float
     review_period: int
-    hybrid_max_adjust: float
     learned: tuple[Path, ...]  # trained run folders, each evaluated in the cells of its scenario and information
     episodes: int
     search_episodes: int
@@ -81,31 +86,87 @@ class StudyConfig:
     source: str
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """How a structure's levels were found, and a second method's answer on the same episodes."""
+
+    method: str
+    check_method: str = ""
+    check: Estimate | None = None  # the second method's cost per period on the cell's episodes
+    difference: Estimate | None = None  # paired: the second method's cost less the study's
+    exact: float | None = None  # theory's optimal cost per period, where it applies
+
+    def agrees(self, cost: float) -> bool:
+        """Whether the second method is no cheaper than the study's figure beyond the 95% interval and
+        :data:`PRACTICAL`."""
+        if self.difference is None:
+            return True
+        d = self.difference
+        return d.mean + d.half_width >= 0 or -d.mean < PRACTICAL * cost
+
+
 @dataclass
 class Cell:
-    """One scenario at one delay and notice: every structure's cost, and the winner."""
+    """One scenario at one delay, notice and lift: every structure's metrics, the leaders, the evidence."""
 
     scenario: str
     delay: int
     notice: int
     lift: float
-    cost: dict[str, Estimate]  # team cost per period
-    versus_central: dict[str, Estimate]  # paired: structure - centralized
+    metrics: dict[str, Metrics]  # per structure, on the same episodes
     described: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
     demand_cv: float = float("nan")  # coefficient of variation of customer demand, extra demand included
 
-    def ties_central(self, structure: str) -> bool:
-        """Whether ``structure`` is not clearly cheaper than centralized: its paired saving is inside the
-        95% interval or below :data:`PRACTICAL` of centralized's cost."""
-        gap = self.versus_central[structure]
-        return gap.mean + gap.half_width >= 0 or -gap.mean < PRACTICAL * self.cost["centralized"].mean
+    @property
+    def cost(self) -> dict[str, Estimate]:
+        """Team cost per period of every structure."""
+        return {s: m.cost for s, m in self.metrics.items()}
+
+    def versus(self, structure: str, baseline: str) -> Estimate:
+        """Paired difference of team cost per period, ``structure`` less ``baseline``, episode by episode."""
+        return Estimate.of(self.metrics[structure].episode_cost - self.metrics[baseline].episode_cost)
+
+    def surely_worse(self, structure: str, than: str) -> bool:
+        """Whether ``structure`` costs more than ``than`` beyond the paired 95% interval and by at least
+        :data:`PRACTICAL` of the larger cost."""
+        gap = self.versus(structure, than)
+        return gap.mean - gap.half_width > 0 and gap.mean >= PRACTICAL * self.cost[structure].mean
 
     @property
-    def winner(self) -> str:
-        """The cheapest structure where it is clearly cheaper than centralized (:meth:`ties_central`); else
-        centralized."""
-        best = min(self.cost, key=lambda s: self.cost[s].mean)
-        return "centralized" if self.ties_central(best) else best
+    def ranking(self) -> list[str]:
+        """Every structure, cheapest first."""
+        return sorted(self.metrics, key=lambda s: self.cost[s].mean)
+
+    @property
+    def leaders(self) -> tuple[str, ...]:
+        """The cheapest structure and every one not surely worse than it (cheapest first)."""
+        best, *rest = self.ranking
+        return (best, *(s for s in rest if not self.surely_worse(s, best)))
+
+    @property
+    def winner(self) -> str | None:
+        """The structure surely cheaper than every other (:meth:`surely_worse`); None for a tie."""
+        return self.leaders[0] if len(self.leaders) == 1 else None
+
+    @property
+    def label(self) -> str:
+        """The winner's short name, or the tied ones joined by '=' (in :data:`STRUCTURES` order)."""
+        order = {s: i for i, s in enumerate(STRUCTURES)}
+        return " = ".join(_short(s) for s in sorted(self.leaders, key=lambda s: order.get(s, len(order))))
+
+    @property
+    def category(self) -> str:
+        """The map's colour: the winner's, ``tie`` where centralized control is among the leaders, else
+        ``tie, sites decide`` (the tied structures all let the sites order on their own data)."""
+        win = self.winner
+        if win is not None:
+            return "learned" if win.startswith("learned") else win
+        return "tie" if "centralized" in self.leaders else "tie, sites decide"
+
+
+def _short(structure: str) -> str:
+    return "learned" if structure.startswith("learned") else SHORT[structure]
 
 
 Lag = Annotated[Int, Field(ge=0, le=MAX_LEAD_TIME)]
@@ -156,13 +217,11 @@ class StudyFile(BaseModel):
     """Standard deviation of the planner's record errors, as a multiple of mean demand."""
     review_period: Annotated[Int, Field(ge=1, le=MAX_PERIODS)] = 1
     """Periods between the central planner's reviews."""
-    hybrid_max_adjust: Size = 1.0
-    """The largest move a hybrid site makes to the central target, as a multiple of its mean demand."""
     learned: list[Annotated[str, Field(strict=True)]] = []
     """Trained run folders (relative to this file), each evaluated in the cells of its scenario."""
     episodes: Annotated[Int, Field(ge=2, le=MAX_BATCH)] = 300
     """Episodes per structure and cell (at least 2, for a confidence interval)."""
-    search_episodes: Annotated[Int, Field(ge=2, le=MAX_BATCH)] = 100
+    search_episodes: Annotated[Int, Field(ge=2, le=MAX_BATCH)] = 200
     """Episodes per candidate when searching each structure's best levels."""
     periods: Annotated[Int, Field(ge=2, le=MAX_PERIODS)] = 100
     """Periods per episode."""
@@ -190,7 +249,7 @@ def load_study(name_or_path: str | Path) -> StudyConfig:
         name=spec.name or path.stem, description=spec.description.strip(), scenarios=tuple(scenarios),
         delays=tuple(spec.axes.delay), notices=tuple(spec.axes.notice), lifts=tuple(float(v) for v in lifts),
         rate=spec.advance_demand.rate, record_error=spec.record_error, review_period=spec.review_period,
-        hybrid_max_adjust=spec.hybrid_max_adjust, learned=_learned_runs(spec.learned, src, path),
+        learned=_learned_runs(spec.learned, src, path),
         episodes=spec.episodes, search_episodes=spec.search_episodes, warmup=spec.warmup, seed=spec.seed, source=src,
     )
 
@@ -232,28 +291,6 @@ def cell_scenario(config: StudyConfig, scenario: Scenario, delay: int, notice: i
     return dataclasses.replace(scenario, information=Information(advance, central))
 
 
-def build_structure(label: str, config: StudyConfig, scen: Scenario, levels: list[float] | None = None) -> Policy:
-    """A control structure at its best under the cell's information (levels searched unless given)."""
-    from echelon.agents.control import Centralized, Hybrid, Local
-    from echelon.agents.nash import nash_levels
-    from echelon.agents.search import search_levels
-
-    episodes, seed = config.search_episodes, config.seed
-    if label == "naive":
-        return make_policy("forecast_base_stock", scen)
-    if label == "decentralized selfish":
-        if levels is None:
-            levels = nash_levels(scen, knowledge=True, episodes=episodes, seed=seed).levels.tolist()
-        return Local(scen, levels=levels, knowledge=True)
-    adjust = [config.hybrid_max_adjust * scen.mean_demand_through(s) for s in scen.site_names]
-    cls, options = {"centralized": (Centralized, {}), "hybrid": (Hybrid, {"max_adjust": adjust}),
-                    "decentralized": (Local, {"knowledge": True})}[label]
-    if levels is None:
-        rule = cls.rule(scen, **options)
-        levels = search_levels(scen, kind=cls.kind, episodes=episodes, seed=seed, rule=rule).levels.tolist()
-    return cls(scen, levels=levels, **options)
-
-
 def cell_axes(config: StudyConfig) -> list[tuple[float, int, int]]:
     """The (lift, notice, delay) of every cell of one scenario; with no extra demand (lift 0) there is
     nothing to know ahead, so only the first notice is run."""
@@ -281,37 +318,68 @@ def demand_cv(scenario: Scenario, episode: Episode | ChunkedEpisode) -> float:
     return float(np.mean(std / mean))
 
 
+def _evidence(tuned: Tuned, chosen: Metrics, check: Metrics | None) -> Evidence:
+    if check is None:
+        return Evidence(tuned.method, exact=tuned.exact_cost)
+    return Evidence(tuned.method, tuned.check_method, check.cost, paired_difference(check, chosen), tuned.exact_cost)
+
+
+def run_cell(config: StudyConfig, scen: Scenario, local: Tuned | None = None,
+             selfish: list[float] | None = None) -> tuple[Cell, Tuned, list[float]]:
+    """One cell: every structure tuned under the cell's information and run on the same episodes.
+
+    ``local`` and ``selfish``: the decentralized structures' levels when already found for the cell's
+    notice and lift (they do not depend on the planner's data). Returns the cell and those two.
+    """
+    from echelon.agents.nash import nash_levels
+
+    episodes, seed = config.search_episodes, config.seed
+    central = tune_centralized(scen, episodes, seed)
+    local = local or tune_local(scen, episodes, seed, central.policy.levels)
+    hybrid = tune_hybrid(scen, central.policy, local.policy, episodes, seed)
+    if selfish is None:
+        selfish = nash_levels(scen, knowledge=True, episodes=episodes, seed=seed).levels.tolist()
+    policies: dict[str, Policy] = {
+        "centralized": central.policy, "hybrid": hybrid.policy, "decentralized": local.policy,
+        "decentralized selfish": Local(scen, levels=selfish, knowledge=True),
+        "naive": make_policy("forecast_base_stock", scen),
+    }
+    for label, run in _runs_for(config, scen):
+        policies[label] = make_policy({"policy": "learned", "run": str(run)}, scen, where=f"{config.source}")
+    episode = common_episodes(scen, config.episodes, config.seed)
+
+    def measured(policy: Policy) -> Metrics:
+        return measure(policy, scen, config.episodes, config.seed, episode, config.warmup)[0]
+
+    metrics = {label: measured(policy) for label, policy in policies.items()}
+    evidence = {label: _evidence(tuned, metrics[label], measured(tuned.check) if tuned.check else None)
+                for label, tuned in (("centralized", central), ("decentralized", local))}
+    info = scen.information
+    lift = info.advance_demand.lift if info.advance_demand else 0.0
+    cell = Cell(scen.name, info.central.delay, info.notice, lift, metrics,
+                {label: policy.describe() for label, policy in policies.items()}, evidence, demand_cv(scen, episode))
+    special = _better_special(cell)
+    evidence["hybrid"] = Evidence(hybrid.method, f"its special cases (band 0: centralized; unlimited: "
+                                  f"decentralized), the better being {special}", metrics[special].cost,
+                                  paired_difference(metrics[special], metrics["hybrid"]))
+    return cell, local, selfish
+
+
 def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None) -> list[Cell]:
     """Every cell of every scenario (module docstring); ``advance(message)`` after each cell.
 
-    Only the centralized structure's levels depend on the planner's delay; the others are searched
-    once per notice and reused down the delay axis.
+    Only the centralized and hybrid structures depend on the planner's data; the decentralized ones
+    are tuned once per notice and lift and reused down the delay axis.
     """
     cells = []
     for base in config.scenarios:
-        found: dict[tuple[str, int, float], list[float]] = {}
+        found: dict[tuple[int, float], tuple[Tuned, list[float]]] = {}
         for lift, notice, delay in cell_axes(config):
             scen = cell_scenario(config, base, delay, notice, lift)
-            episode = common_episodes(scen, config.episodes, config.seed)
-            per_episode, described = {}, {}
-            for label in STRUCTURES:
-                policy = build_structure(label, config, scen, found.get((label, notice, lift)))
-                if label not in ("centralized", "naive"):
-                    found[(label, notice, lift)] = np.asarray(policy.levels).tolist()
-                trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
-                per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
-                described[label] = policy.describe()
-            for label, run in _runs_for(config, scen):
-                policy = make_policy({"policy": "learned", "run": str(run)}, scen, where=f"{config.source}")
-                trajectory = rollout(policy, scen, config.episodes, config.seed, episode)
-                per_episode[label] = trajectory.cost.sum(axis=2)[config.warmup:].mean(axis=0)
-                described[label] = policy.describe()
-            central = per_episode["centralized"]
-            cells.append(Cell(
-                base.name, delay, notice, lift, {k: Estimate.of(v) for k, v in per_episode.items()},
-                {k: Estimate.of(v - central) for k, v in per_episode.items()}, described,
-                demand_cv(scen, episode),
-            ))
+            cell, local, selfish = run_cell(config, scen, *found.get((notice, lift), (None, None)))
+            cell.notice, cell.lift = notice, lift  # (the axes' values, also where nothing is known ahead)
+            found[(notice, lift)] = (local, selfish)
+            cells.append(cell)
             if advance:
                 advance(f"{base.name}: delay {delay}, notice {notice}, lift {lift:g}")
     return cells
@@ -319,61 +387,90 @@ def run_study(config: StudyConfig, advance: Callable[[str], None] | None = None)
 
 # --------------------------------------------------------------------------- output
 
-def sentence(cell: Cell) -> str:
-    """The cell in plain words: who wins, by how much against centralized control."""
+def where(cell: Cell) -> str:
+    """The cell's conditions in words."""
     size = f"extra demand of {cell.lift:g} x mean" if cell.lift else "no extra demand"
     size += f" (demand CV {cell.demand_cv:.2f})"
-    where = (f"{size}, with {cell.delay} period{'s' if cell.delay != 1 else ''} of central data delay and "
-             + (f"the extra demand known {cell.notice} period{'s' if cell.notice != 1 else ''} ahead locally"
-                if cell.notice else "no local advance knowledge"))
-    win = cell.winner
-    central = cell.cost["centralized"].mean
-    if win == "centralized":
-        tie = [s for s, d in cell.versus_central.items()
-               if s != "centralized" and (d.mean - d.half_width <= 0 or d.mean < PRACTICAL * central)]
-        tied = f" (as good within the 95% interval or {PRACTICAL:.1%}: {', '.join(tie)})" if tie else ""
-        return f"{cell.scenario}, {where}: centralized control is best, {central:.2f} per period{tied}."
-    gain = -cell.versus_central[win].mean / central
-    half = cell.versus_central[win].half_width / central
-    return (f"{cell.scenario}, {where}: {win} beats centralized by {gain:.1%} ± {half:.1%} "
-            f"({cell.cost[win].mean:.2f} against {central:.2f} per period).")
+    return (f"{size}, with {cell.delay} period{'s' if cell.delay != 1 else ''} of central data delay and "
+            + (f"the extra demand known {cell.notice} period{'s' if cell.notice != 1 else ''} ahead locally"
+               if cell.notice else "no local advance knowledge"))
+
+
+def sentence(cell: Cell) -> str:
+    """The cell in plain words: the winner and its margin over the runner-up, or the tie."""
+    best, runner = cell.ranking[:2]
+    if cell.winner is None:
+        tied = cell.leaders
+        return (f"{cell.scenario}, {where(cell)}: a tie between {' and '.join(tied)} "
+                f"({', '.join(f'{cell.cost[s].mean:.2f}' for s in tied)} per period: no difference beyond the "
+                f"paired 95% interval and {PRACTICAL:.1%}).")
+    gap = cell.versus(runner, best)
+    cost = cell.cost[runner].mean
+    central = "" if "centralized" in (best, runner) else (
+        f"; {-cell.versus(best, 'centralized').mean / cell.cost['centralized'].mean:.1%} below centralized")
+    return (f"{cell.scenario}, {where(cell)}: {best} wins, {gap.mean / cost:.1%} ± {gap.half_width / cost:.1%} below "
+            f"the runner-up, {runner} ({cell.cost[best].mean:.2f} against {cost:.2f} per period{central}).")
+
+
+def stock_held(metrics: Metrics) -> float:
+    """Units on hand at a period's end, summed over the network (mean)."""
+    return float(sum(metrics.on_hand.values()))
 
 
 def results_rows(cells: list[Cell]) -> list[dict[str, Any]]:
-    return [
-        {"scenario": c.scenario, "delay": c.delay, "notice": c.notice, "lift": c.lift,
-         "demand_cv": round(c.demand_cv, 4), "structure": s,
-         "cost": c.cost[s].mean, "ci95": c.cost[s].half_width,
-         "versus_centralized": c.versus_central[s].mean, "versus_centralized_ci95": c.versus_central[s].half_width,
-         "winner": c.winner == s, "policy": c.described.get(s, "")}
-        for c in cells for s in c.cost
-    ]
+    rows = []
+    for c in cells:
+        for s, m in c.metrics.items():
+            central, best = c.versus(s, "centralized"), c.versus(s, c.ranking[0])
+            ev = c.evidence.get(s)
+            rows.append({
+                "scenario": c.scenario, "delay": c.delay, "notice": c.notice, "lift": c.lift,
+                "demand_cv": round(c.demand_cv, 4), "structure": s, "cost": m.cost.mean, "ci95": m.cost.half_width,
+                "versus_centralized": central.mean, "versus_centralized_ci95": central.half_width,
+                "versus_best": best.mean, "versus_best_ci95": best.half_width,
+                "winner": c.winner == s, "tied": c.winner is None and s in c.leaders, "cell": c.label,
+                "stock_on_hand": stock_held(m), "fill_rate": m.fill_rate_total,
+                "bullwhip_top": m.echelon_bullwhip[-1],
+                "check_method": ev.check_method if ev else "",
+                "check_cost": ev.check.mean if ev and ev.check else float("nan"),
+                "check_difference": ev.difference.mean if ev and ev.difference else float("nan"),
+                "check_difference_ci95": ev.difference.half_width if ev and ev.difference else float("nan"),
+                "exact_cost": ev.exact if ev and ev.exact is not None else float("nan"),
+                "policy": c.described.get(s, ""),
+            })
+    return rows
+
+
+COLORS = {"centralized": "#4c72b0", "hybrid": "#55a868", "decentralized": "#dd8452",
+          "decentralized selfish": "#c44e52", "naive": "#8172b3", "learned": "#937860", "tie": "#8c8c8c",
+          "tie, sites decide": "#b5835a"}
 
 
 def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
-    """One panel per scenario: the winner of every (delay, notice) cell and its margin over centralized."""
+    """One panel per scenario and lift: the winner of every (delay, notice) cell and its margin over the
+    runner-up, or the tie (grey, the tied structures named)."""
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
-    colors = {"centralized": "#4c72b0", "hybrid": "#55a868", "decentralized": "#dd8452",
-              "decentralized selfish": "#c44e52", "naive": "#8172b3"}
     panels = [(s.name, lf) for lf in config.lifts for s in config.scenarios]
     cols = len(config.scenarios)
     fig = Figure(figsize=(4.6 * cols, 3.8 * len(config.lifts)), layout="constrained")
     axes = fig.subplots(len(config.lifts), cols, squeeze=False).ravel()
-    colors["learned"] = "#937860"
-    cmap = ListedColormap([colors[s] for s in CATEGORIES])
+    cmap = ListedColormap([COLORS[s] for s in CATEGORIES])
     for ax, (name, lift) in zip(axes, panels, strict=True):
         grid = np.full((len(config.delays), len(config.notices)), np.nan)
         for c in cells:
             if c.scenario != name or c.lift != lift:
                 continue
             i, j = config.delays.index(c.delay), config.notices.index(c.notice)
-            category = "learned" if c.winner.startswith("learned") else c.winner
-            grid[i, j] = CATEGORIES.index(category)
-            d = c.versus_central[c.winner]
-            short = SHORT[category]
-            label = short if c.winner == "centralized" else f"{short}\n{-d.mean / c.cost['centralized'].mean:+.0%}"
+            win = c.winner
+            grid[i, j] = CATEGORIES.index(c.category)
+            if win is None:
+                label = c.label.replace(" = ", " =\n")
+            else:
+                runner = c.ranking[1]
+                label = f"{_short(win)}\n{c.versus(win, runner).mean / c.cost[runner].mean:+.1%}"
             ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white")
         ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(CATEGORIES) - 0.5, origin="lower", aspect="auto")
         ax.set_xticks(range(len(config.notices)), [str(n) for n in config.notices])
@@ -385,62 +482,125 @@ def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
                     "not run:\nnothing to know ahead", ha="center", va="center", fontsize=8, color="grey")
         size = f"extra demand {lift:g} x mean" if lift else "no extra demand"
         cv = next(c.demand_cv for c in cells if c.scenario == name and c.lift == lift)
-        ax.set_title(f"{name}, {size} (demand CV {cv:.2f}):\nthe cheapest structure (saving vs centralized)",
+        ax.set_title(f"{name}, {size} (demand CV {cv:.2f}):\nthe winner (cost vs runner-up) or the tie",
                      fontsize=9)
+    fig.legend(handles=[Patch(color=COLORS[k], label=k) for k in CATEGORIES if k in {c.category for c in cells}],
+               loc="outside lower center", ncols=4, fontsize=8)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
 
 
+def _hybrid_split(cell: Cell) -> str:
+    """Which sites follow the centre's plan, which run themselves, which adjust it within a band."""
+    text = cell.described["hybrid"]
+    band = text.split("band=")[-1]
+    return f"`{text}` (bands per site in site order: {band})"
+
+
 def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
+    periods = config.scenarios[0].periods
     lines = [f"# {config.name}: who should decide replenishment?", ""]
     if config.description:
         lines += [config.description, ""]
     lines += [
         f"Every cell runs {len(STRUCTURES)} control structures on the same {config.episodes} episodes of "
-        f"{config.scenarios[0].periods} periods (the first {config.warmup} left out). Axes: the central "
+        f"{periods} periods (the first {config.warmup} left out). Axes: the central "
         f"planner's data delay ({', '.join(map(str, config.delays))} periods) and how far ahead sites learn of "
         f"extra demand ({', '.join(map(str, config.notices))} periods; a period carries extra demand with "
         f"chance {config.rate:g}, Poisson with mean {' or '.join(f'{lf:g}' for lf in config.lifts)} x mean demand; "
         f"with notice 0 it comes as a surprise; the extra demand also makes demand more variable: its coefficient "
         f"of variation is given with every panel and cell). The planner re-plans every "
-        f"{config.review_period} period(s); its on-hand records err by {config.record_error:.0%}. A hybrid site "
-        f"adjusts the central target by at most {config.hybrid_max_adjust:g} x its mean demand. A structure "
-        f"wins a cell only when it is cheaper than centralized beyond the 95% interval of the paired difference "
-        f"and by at least {PRACTICAL:.1%}; a smaller saving is a tie, and ties go to centralized.",
+        f"{config.review_period} period(s); its on-hand records err by {config.record_error:.0%}.",
+        "",
+        "**Every structure at its best under its own information.** Each structure's levels are searched for the "
+        f"team's cost on common random numbers ({config.search_episodes} episodes per candidate, compass search "
+        "from two starts, the cheaper kept on fresh episodes), and a second method checks the result on the "
+        "cell's episodes: on serial chains the exact optimum where theory gives it (the centralized planner "
+        "with data d periods old is the Clark–Scarf chain whose customer-facing lead time is L1 + d; real-time "
+        "decentralized control with team levels is the Clark–Scarf chain itself), elsewhere the other start. "
+        "The planner uses everything it has received, including the sites' news that covers its blind window. "
+        "The hybrid's band and both sets of its levels are tuned together, from its special cases: band 0 is "
+        "centralized, an unlimited band decentralized.",
+        "",
+        f"**Winners only where the difference is real.** A structure wins a cell only when it is cheaper than "
+        f"every other beyond the 95% interval of the paired difference and by at least {PRACTICAL:.1%}; "
+        "otherwise the cell is a tie between the cheapest and every structure not surely worse than it, named "
+        "on the map (`hybrid = local`): grey where centralized control is among them, brown where every tied "
+        "structure lets the sites order on their own data.",
         "",
         "![the map](map.png)", "",
         "## In plain words", "",
         *[f"- {sentence(c)}" for c in cells], "",
-        "## The cost of selfishness", "",
+    ]
+    hybrid_wins = [c for c in cells if c.winner == "hybrid"]
+    lines += ["## Where the hybrid is strictly better", ""]
+    if hybrid_wins:
+        lines += [
+            "In these cells the tuned hybrid is cheaper than both centralized and decentralized control beyond "
+            "the paired 95% interval. The mechanism is in its bands: sites with band 0 order what the centre "
+            "plans from its global view (the whole network's stock and the news of extra demand it has received, "
+            "which upstream sites never see on their own), sites with an unlimited band order on their own "
+            "real-time position and news (which the centre sees only `delay` periods late).", "",
+            *[f"- {c.scenario}, {where(c)}: hybrid {c.cost['hybrid'].mean:.2f}, centralized "
+              f"{c.cost['centralized'].mean:.2f}, decentralized {c.cost['decentralized'].mean:.2f} per period "
+              f"(hybrid less the better of the two: {_signed(c.versus('hybrid', _better_special(c)))}); "
+              f"{_hybrid_split(c)}" for c in hybrid_wins], ""]
+    else:
+        lines += ["None in this map: the tuned hybrid ties with the better of its special cases in every cell.", ""]
+    lines += [
+        "## The search's evidence", "",
+        "Each tuned structure's figure beside the second method's on the same episodes (paired difference: "
+        "the second method less the study's; agreement means the second method is not cheaper beyond the "
+        "interval and 0.5%).", "",
+        "| scenario | lift | delay | notice | structure | study | how found | second method | its cost | "
+        "difference | exact | agrees |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        for s in TUNED:
+            ev = c.evidence[s]
+            check = f"{ev.check.mean:.2f}" if ev.check else "-"
+            diff = _signed(ev.difference) if ev.difference else "-"
+            exact = f"{ev.exact:.2f}" if ev.exact is not None else "-"
+            lines.append(f"| {c.scenario} | {c.lift:g} | {c.delay} | {c.notice} | {s} | {c.cost[s].mean:.2f} ± "
+                         f"{c.cost[s].half_width:.2f} | {ev.method} | {ev.check_method or '-'} | {check} | {diff} "
+                         f"| {exact} | {'yes' if ev.agrees(c.cost[s].mean) else 'NO'} |")
+    lines += [
+        "", "## The cost of selfishness", "",
         "The competition penalty (Cachon & Zipkin 1999): the team's cost when every site sets its own level for "
         "its own cost, over its cost when the levels are set for the team (same information, same episodes).", "",
         *[f"- {c.scenario}, extra demand {c.lift:g} x mean, notice {c.notice}: "
           f"{c.cost['decentralized selfish'].mean / c.cost['decentralized'].mean:.3f}"
           for c in cells if c.delay == config.delays[0]], "",
         "## Every cell", "",
-        "| scenario | lift | delay | notice | " + " | ".join(STRUCTURES) + " | winner |",
+        "Team cost per period ± 95% interval; stock is the network's mean stock on hand, fill the customers' "
+        "fill rate, bullwhip the most upstream echelon's ratio of order variance to demand variance.", "",
+        "| scenario | lift | delay | notice | " + " | ".join(STRUCTURES) + " | result |",
         "|---|---|---|---|" + "---|" * len(STRUCTURES) + "---|",
     ]
     for c in cells:
-        costs = " | ".join(f"{c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f}" for s in STRUCTURES)
-        lines.append(f"| {c.scenario} | {c.lift:g} | {c.delay} | {c.notice} | {costs} | {c.winner} |")
+        costs = " | ".join(
+            f"{c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f} (stock {stock_held(c.metrics[s]):.0f}, fill "
+            f"{c.metrics[s].fill_rate_total:.1%}, bullwhip {c.metrics[s].echelon_bullwhip[-1]:.2f})"
+            for s in STRUCTURES)
+        lines.append(f"| {c.scenario} | {c.lift:g} | {c.delay} | {c.notice} | {costs} | {c.label} |")
     learned = [(c, s) for c in cells for s in c.cost if s.startswith("learned")]
     if learned:
         lines += ["", "## Learned structures", "",
                   "Trained runs (`learned:` in the study config), each in the cells of the network and information "
                   "model it was trained on, on the same episodes:", ""]
         lines += [f"- {c.scenario}, lift {c.lift:g}, delay {c.delay}, notice {c.notice}: {s} {c.cost[s].mean:.2f} ± "
-                  f"{c.cost[s].half_width:.2f} per period ({c.versus_central[s].mean:+.2f} ± "
-                  f"{c.versus_central[s].half_width:.2f} against centralized; the best heuristic there: "
-                  f"{min(STRUCTURES, key=lambda k: c.cost[k].mean)} {min(c.cost[k].mean for k in STRUCTURES):.2f})"
-                  for c, s in learned]
+                  f"{c.cost[s].half_width:.2f} per period ({_signed(c.versus(s, 'centralized'))} against "
+                  f"centralized; the best heuristic there: {min(STRUCTURES, key=lambda k: c.cost[k].mean)} "
+                  f"{min(c.cost[k].mean for k in STRUCTURES):.2f})" for c, s in learned]
     lines += [
         "", "## The structures", "",
         "- **centralized**: one planner orders for every site, echelon base-stock on its delayed, noisy view "
-        "plus its own recent orders; levels searched for the team under that view.",
-        "- **hybrid**: the centre sets every site's target (team-optimal local levels); each site orders up to "
-        "it every period on its real-time position, adjusted by the extra demand it knows of, within a bound.",
+        "plus its own orders since and the news it has received; levels searched for the team under that view.",
+        "- **hybrid**: the centre plans every site's order as the centralized planner does; each site orders on "
+        "its real-time position and news with its own level, but moves the centre's order by at most its band "
+        "(tuned per echelon: 0, 1 x mean demand, or unlimited).",
         "- **decentralized**: each site orders on its own real-time position with all it knows locally; levels "
         "set for the team (local decisions aligned with the team's cost: `echelon nash SCENARIO` computes the "
         "linear transfer payments of Cachon & Zipkin 1999 under which selfish sites choose exactly these levels).",
@@ -450,6 +610,14 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _signed(estimate: Estimate) -> str:
+    return f"{estimate.mean:+.2f} ± {estimate.half_width:.2f}"
+
+
+def _better_special(cell: Cell) -> str:
+    return min(("centralized", "decentralized"), key=lambda k: cell.cost[k].mean)
 
 
 def write_study(config: StudyConfig, cells: list[Cell], out: Output | Path) -> list[Path]:

@@ -389,7 +389,7 @@ STUDY_CASES: list[tuple[str, Any, str]] = [
     ("advance_demand.rate", 2, "advance_demand.rate: must be at most 1"),
     ("advance_demand.when", 2, "advance_demand.when"),
     ("record_error", -1, "record_error: must be >= 0"),
-    ("hybrid_max_adjust", "big", "hybrid_max_adjust: must be a number"),
+    ("hybrid_max_adjust", 1.0, "unknown key 'hybrid_max_adjust'"),
     ("learned", "runs/x", "learned: must be a list"),
     ("learned", ["nowhere"], "learned[0]"),
     ("review_period", 0, "review_period: must be >= 1"),

@@ -40,6 +40,8 @@ def with_info(name: str, notice: int = 0, delay: int = 0, error: float = 0.0, re
     ({"central": {"review_period": 0}}, "central: key 'review_period' must be >= 1 (got 0)"),
     ({"central": {"record_error": -0.1}}, "central: key 'record_error' must be >= 0 (got -0.1)"),
     ({"central": {"lag": 2}}, "unknown key 'lag'"),
+    ({"local": {"skill": 1.5}}, "local: key 'skill' must be at most 1 (got 1.5)"),
+    ({"local": {"skil": 0.5}}, "unknown key 'skil'"),
     ({"planner": {}}, "unknown key 'planner'"),
     ("lots", "key 'information' must be a mapping (got 'lots')"),
 ])
@@ -146,6 +148,99 @@ def test_centralized_planner_counts_its_own_orders_by_hand():
         on_hand.append(float(sim.state.on_hand[0, 0] - sim.state.backlog[0, 0]))
     assert orders == [0, 0, 0, 5, 5, 5]
     assert on_hand == [5, 0, -5, -5, -5, -5]
+
+
+def test_the_planner_uses_the_news_that_covers_its_blind_window():
+    """One site, L = 1, base demand 5 every period, level 20 (covering 2 + 1 periods of demand and 5 spare),
+    data 2 periods old, extra demand known 3 periods ahead: 6 units in period 3 (index 2), nothing else.
+
+    The planner hears of period 3's extra at the end of period 2 (the site heard at the end of period
+    0, when its view is period 0's: 2 periods late), and it counts it from its view's period on: the blind
+    window (periods 1-2, demand it has not seen yet) and the 1 period an order covers. End of period 2:
+    it sees period 0 (position 20 after ordering 0; orders since 0, 0), known extra in periods 1..3 is
+    6, so it orders 20 + 6 - 20 = 6: the extra demand is replaced before its view even shows it. Ignoring
+    the blind window (counting only periods after its decision) it would order 0 then.
+    """
+    from echelon.envs.simulator import Episode
+
+    scen = load_scenario({
+        "periods": 6, "information": {"central": {"delay": 2},
+                                      "advance_demand": {"notice": 3, "rate": 0.5, "lift": 1.0}},
+        "sites": [{"name": "shop", "lead_time": 1, "holding_cost": 1, "backlog_cost": 3, "initial_inventory": 20}],
+        "demand": {"shop": {"kind": "step", "before": 5, "after": 5, "at": 0}},
+    })
+    extra = np.zeros((6, 1, 1))
+    extra[2] = 6.0
+    episode = Episode(np.full((6, 1, 1), 5.0) + extra, None, extra, None)
+    sim = Simulator(scen)
+    sim.reset(np.random.default_rng(0), episode)
+    policy = Centralized(scen, levels=[20])
+    policy.reset(1, np.random.default_rng(0))
+    orders, heard = [], []
+    for _ in range(4):
+        knowledge = sim.knowledge()
+        heard.append(knowledge.planner_signals[0, 0].tolist())
+        q = policy.decide(knowledge)
+        orders.append(float(q[0, 0]))
+        sim.step(q)
+    assert heard == [[0, 0, 0], [0, 0, 0], [0, 0, 6], [0, 6, 0]]  # views of periods 0, 0, 0, 1
+    # end of 0, 1: nothing heard, it sees period 0 (20) -> 0; end of 2: 20 + 6 - 20 -> 6; end of 3: it sees
+    # period 1 (on hand 15 + nothing in transit) plus its orders since (0, 6) = 21, knows 6 in periods
+    # 2..4 -> 20 + 6 - 21 = 5
+    assert orders == [0, 0, 6, 5]
+
+
+def test_a_sites_skill_by_hand():
+    """One site, L = 2, demand 5 every period, 10 on hand, level 15, skill 0.5: it counts half its stock on
+    order and its target errs by (1 - 0.5) x 5 x Z. Z = 0, 0.6, -1.0 in periods 0, 1, 2.
+
+    End of 0: nothing on order, target 15, position 10: orders 5. End of 1: 5 on hand, 5 on order
+    (position 10), target 15 + 0.5 x 5 + 2.5 x 0.6 = 19: orders 9. End of 2: the 5 arrived and 5 sold,
+    9 on order (position 14), target 15 + 4.5 - 2.5 = 17: orders 3. At skill 1 it orders 5 every period.
+    """
+    from echelon.agents.control import Local
+    from echelon.envs.simulator import Episode
+
+    spec = {"periods": 4, "information": {"local": {"skill": 0.5}},
+            "sites": [{"name": "shop", "lead_time": 2, "holding_cost": 1, "backlog_cost": 3,
+                       "initial_inventory": 10}],
+            "demand": {"shop": {"kind": "step", "before": 5, "after": 5, "at": 0}}}
+    errors = np.array([0.0, 0.6, -1.0, 0.0]).reshape(4, 1, 1)
+    episode = Episode(np.full((4, 1, 1), 5.0), None, None, None, errors)
+
+    def orders(scen) -> list[float]:
+        sim, policy = Simulator(scen), Local(scen, levels=[15])
+        sim.reset(np.random.default_rng(0), episode)
+        placed = []
+        for _ in range(3):
+            q = policy.decide(sim.knowledge())
+            placed.append(float(q[0, 0]))
+            sim.step(q)
+        return placed
+
+    assert orders(load_scenario(spec)) == [5, 9, 3]
+    assert orders(load_scenario({**spec, "information": {}})) == [5, 5, 5]
+
+
+def test_the_sites_errors_are_drawn_with_the_episode():
+    """Same seed, same errors; skill 1 draws none (the demand stream is unchanged by the model)."""
+    skilled = load_scenario({**_one_shop(), "information": {"local": {"skill": 0.6}}})
+    runs = []
+    for _ in range(2):
+        sim = Simulator(skilled, batch=3)
+        sim.reset(np.random.default_rng(8))
+        runs.append(sim.episode)
+    np.testing.assert_array_equal(runs[0].local_error, runs[1].local_error)
+    assert runs[0].local_error.shape == (10, 3, 1)
+    plain = Simulator(load_scenario(_one_shop()), batch=3)
+    plain.reset(np.random.default_rng(8))
+    assert plain.episode.local_error is None
+    np.testing.assert_array_equal(plain.episode.demand, runs[0].demand)
+
+
+def _one_shop() -> dict:
+    return {"periods": 10, "sites": [{"name": "shop", "lead_time": 1, "holding_cost": 1, "backlog_cost": 2}],
+            "demand": {"shop": {"kind": "poisson", "mean": 3}}}
 
 
 def test_selfish_sites_hold_the_wrong_stock():

@@ -73,8 +73,10 @@ def test_every_registered_policy_runs_on_every_scenario():
             if policy_name == "learned":  # needs a training run: tests/test_training.py
                 continue
             spec = {"policy": policy_name}
-            if policy_name in ("base_stock", "echelon_base_stock", "central", "local", "hybrid"):
+            if policy_name in ("base_stock", "echelon_base_stock", "central", "local"):
                 spec["levels"] = 20
+            elif policy_name == "hybrid":
+                spec.update(levels=20, local_levels=12, band=3)
             elif policy_name == "s_S":
                 spec.update(s=10, S=20)
             elif policy_name == "r_Q":

@@ -87,3 +87,23 @@ def test_exact_optimum_through_the_gymnasium_env():
         env.reset()
     assert periods == 100_000
     assert total / periods == pytest.approx(best.expected_cost, rel=0.01)
+
+
+def test_negative_binomial_demand_by_hand():
+    """Mean 6, CV 0.8: variance 23.04, r = 36 / 17.04 = 2.11268, p = r / (r + 6) = 0.26042; P(D = 0) = p^r
+    = 0.058277, P(D = 1) = r (1 - p) p^r = 0.091058. Its draws have that mean and CV; a CV at or below the
+    Poisson's 1/sqrt(mean) is refused in one line."""
+    from pathlib import Path
+
+    from echelon.envs.demand import build_demand
+    from echelon.envs.errors import ConfigError
+
+    model = build_demand({"kind": "negative_binomial", "mean": 6, "cv": 0.8}, "d", Path("."))
+    pmf = model.pmf()
+    assert pmf[0] == pytest.approx(0.058277, abs=2e-6) and pmf[1] == pytest.approx(0.091058, abs=2e-6)
+    k = np.arange(len(pmf))
+    assert pmf.sum() == pytest.approx(1.0) and (k * pmf).sum() == pytest.approx(6.0)
+    draws = model.sample(np.random.default_rng(0), 400, 500)
+    assert draws.mean() == pytest.approx(6.0, rel=0.01) and draws.std() / draws.mean() == pytest.approx(0.8, rel=0.02)
+    with pytest.raises(ConfigError, match=r"field 'cv' must be above the Poisson's 1/sqrt\(mean\) = 0.408"):
+        build_demand({"kind": "negative_binomial", "mean": 6, "cv": 0.4}, "d", Path("."))

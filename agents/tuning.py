@@ -1,0 +1,192 @@
+"""Every control structure at its best under its own information, and the evidence that it is.
+
+A comparison of control structures is fair only if each is tuned as well as the
+others (the principle of :mod:`agents.control`): its levels are searched for the
+team's cost on common random numbers, and a second method confirms the search.
+
+* **centralized** (:class:`~agents.control.Centralized`): compass search
+  (:func:`agents.search.search_levels`, with moves of whole echelons, which
+  cross the ridges that shared supply makes) of the echelon levels from two starts
+  (the lead-time-demand start, and the same plus the blind window's demand
+  d x mean); the cheaper on fresh episodes is kept. Second method, where
+  theory is exact (a serial backlog chain, no advance demand, exact records,
+  review every period): the Clark–Scarf optimum of the chain whose
+  customer-facing lead time is L_1 + d. With data d periods old the planner's
+  position is the true echelon position plus the demand of its blind window,
+  so each echelon's order covers d more periods of demand: the planner runs the
+  longer chain, and its cost is that chain's optimum less the d extra periods
+  of pipeline holding (h'_2 x mean x d) the real chain does not pay.
+* **decentralized** (:class:`~agents.control.Local`, team levels): compass
+  search of the local levels from two starts (lead-time demand, and the local
+  levels equivalent to the centralized echelon levels, S_j - sum of its
+  customers' S). Second method on serial chains without advance demand: the
+  Clark–Scarf optimum itself (local base-stock with real-time data and
+  levels S_j - S_{j-1} is echelon base-stock, Axsäter 1993).
+* **hybrid** (:class:`~agents.control.Hybrid`): starts from the tuned
+  centralized and decentralized levels, evaluates a grid of bands per echelon
+  (0, mean demand through the site, unlimited), and polishes the levels of the
+  best band jointly by compass search. The grid contains band 0 everywhere
+  (centralized) and unlimited everywhere (decentralized), so the tuned hybrid
+  is never worse than either on the search episodes; the check is those two
+  special cases.
+
+:class:`Tuned` carries the policy, how it was found, the second method's policy
+and, where theory gives it, the exact optimum, so a report can print the
+evidence beside the figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from echelon.agents.clark_scarf import serial_optimum
+from echelon.agents.control import Centralized, Hybrid, Local
+from echelon.agents.policy import Policy
+from echelon.agents.search import LevelEvaluator, covered_demand, search_episodes, search_levels, starting_levels
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import LeadTime, Scenario, echelon_levels
+
+BAND_GRID = (0.0, 1.0, math.inf)
+"""A hybrid site's band, as a multiple of the mean demand through it: the grid searched per echelon."""
+MAX_BAND_PATTERNS = 27
+"""Most band patterns (one grid value per echelon) evaluated; deeper networks share one band for all."""
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """A structure at its best, with the evidence: how it was found and the second method's answer."""
+
+    policy: Policy
+    method: str  # how the levels were found
+    check: Policy | None = None  # the second method's policy, evaluated beside it
+    check_method: str = ""
+    exact_cost: float | None = None  # theory's optimal cost per period, where it applies
+
+
+def exact_centralized(scenario: Scenario) -> tuple[np.ndarray, float] | None:
+    """Echelon levels and cost per period of the delayed planner where Clark–Scarf is exact (module
+    docstring), else None."""
+    info = scenario.information
+    central = info.central
+    if info.advance_demand is not None or central.record_error or central.review_period != 1:
+        return None
+    if len(scenario.sites) < 2:
+        return None
+    first = scenario.sites[0]
+    longer = LeadTime((first.lead_time.max + central.delay,))
+    chain = dataclasses.replace(scenario, sites=(dataclasses.replace(first, lead_time=longer), *scenario.sites[1:]),
+                                information=dataclasses.replace(info, central=dataclasses.replace(central, delay=0)))
+    try:
+        optimum = serial_optimum(chain)
+    except ConfigError:
+        return None
+    mean = scenario.demand[first.name].mean
+    pipeline = scenario.sites[1].holding_cost * mean * central.delay if scenario.pipeline_holding else 0.0
+    return optimum.echelon_levels, optimum.expected_cost - pipeline
+
+
+def exact_local(scenario: Scenario) -> tuple[np.ndarray, float] | None:
+    """Team local levels and cost of real-time decentralized control where Clark–Scarf is exact, else None."""
+    if scenario.information.advance_demand is not None:
+        return None
+    try:
+        optimum = serial_optimum(scenario)
+    except ConfigError:
+        return None
+    return optimum.local_levels, optimum.expected_cost
+
+
+def local_equivalent(scenario: Scenario, echelon: np.ndarray) -> np.ndarray:
+    """The local levels s_j = S^e_j - sum of j's customers' S^e (Axsäter 1993; exact on chains)."""
+    index = scenario.index
+    local = np.array(echelon, dtype=np.float64)
+    for j, site in enumerate(scenario.sites):
+        if site.supplier is not None:
+            local[index(site.supplier)] -= echelon[j]
+    return np.maximum(local, 0.0)
+
+
+def _best_of(scenario: Scenario, kind: str, rule, starts: list[np.ndarray], episodes: int, seed: int):
+    """Compass searches from each start on the same episodes; (best, other) by cost on fresh episodes."""
+    found = [search_levels(scenario, kind=kind, episodes=episodes, seed=seed, start=s, rule=rule, together=True)
+             for s in starts]
+    found.sort(key=lambda r: r.expected_cost)
+    return found[0], found[1:]
+
+
+def tune_centralized(scenario: Scenario, episodes: int, seed: int) -> Tuned:
+    """The central planner's echelon levels for the team (module docstring)."""
+    rule = Centralized.rule(scenario)
+    delay = scenario.information.central.delay
+    start = starting_levels(scenario, "echelon")
+    blind = delay * np.array([scenario.mean_demand_through(s) for s in scenario.site_names])
+    best, others = _best_of(scenario, "echelon", rule, [start, start + blind], episodes, seed)
+    method = f"compass search from 2 starts on {episodes} episodes"
+    exact = exact_centralized(scenario)
+    if exact is not None:
+        return Tuned(Centralized(scenario, levels=best.levels), method,
+                     Centralized(scenario, levels=exact[0]), "exact: Clark–Scarf with lead time L1 + delay", exact[1])
+    return Tuned(Centralized(scenario, levels=best.levels), method,
+                 Centralized(scenario, levels=others[0].levels), "the other start")
+
+
+def tune_local(scenario: Scenario, episodes: int, seed: int, echelon: np.ndarray | None = None) -> Tuned:
+    """Team local levels of decentralized control with local knowledge (module docstring); ``echelon``:
+    echelon levels whose local equivalent is the second start (default: the first start x 1.25)."""
+    rule = Local.rule(scenario, knowledge=True)
+    start = starting_levels(scenario, "installation")
+    other = local_equivalent(scenario, echelon) if echelon is not None else 1.25 * start
+    best, others = _best_of(scenario, "installation", rule, [start, other], episodes, seed)
+    method = f"compass search from 2 starts on {episodes} episodes"
+    exact = exact_local(scenario)
+    if exact is not None:
+        return Tuned(Local(scenario, levels=best.levels), method, Local(scenario, levels=exact[0]),
+                     "exact: Clark–Scarf local levels", exact[1])
+    return Tuned(Local(scenario, levels=best.levels), method, Local(scenario, levels=others[0].levels),
+                 "the other start")
+
+
+def band_patterns(scenario: Scenario) -> np.ndarray:
+    """``[K, S]`` bands to try: every grid value per echelon (height), or one for all on deep networks."""
+    height = np.array(echelon_levels(scenario)) - 1
+    mean = np.array([scenario.mean_demand_through(s) for s in scenario.site_names])
+    heights = int(height.max()) + 1
+    if len(BAND_GRID) ** heights > MAX_BAND_PATTERNS:
+        height, heights = np.zeros_like(height), 1
+    grid = np.array(list(itertools.product(BAND_GRID, repeat=heights)))  # [K, heights]
+    with np.errstate(invalid="ignore"):  # inf x 0 mean demand: unlimited anyway
+        bands = grid[:, height] * mean[None, :]
+    return np.where(np.isnan(bands), math.inf, bands)
+
+
+def tune_hybrid(scenario: Scenario, central: Centralized, local: Local, episodes: int, seed: int) -> Tuned:
+    """The hybrid's band and levels, jointly, from the tuned special cases (module docstring)."""
+    n = len(scenario.sites)
+    levels = np.concatenate([central.levels, local.levels])
+    patterns = band_patterns(scenario)
+    evaluate = LevelEvaluator(scenario, Hybrid.rule(scenario, band=patterns.repeat(episodes, axis=0)),
+                              episodes, seed)
+    costs = evaluate(np.repeat(levels[None], len(patterns), axis=0))
+    band = patterns[int(np.argmin(costs))]
+    integral = all(m.integral for m in scenario.demand.values())
+    step = 2.0 if integral else float(np.mean(covered_demand(scenario, "installation"))) / 8
+    polished = search_levels(scenario, kind="echelon", episodes=episodes, seed=seed, start=levels,
+                             rule=Hybrid.rule(scenario, band=band), step=step, together=True)
+    policy = Hybrid(scenario, levels=polished.levels[:n], local_levels=polished.levels[n:], band=band)
+    method = (f"{len(patterns)} band patterns (0, 1 x mean demand, unlimited per echelon) on {episodes} episodes, "
+              f"then a joint compass search of both sets of levels")
+    return Tuned(policy, method)
+
+
+def best_hybrid(scenario: Scenario, episodes: int | None = None, seed: int = 0) -> Tuned:
+    """The hybrid at its best (``levels``, ``local_levels`` and ``band`` all ``optimal`` in a config): the
+    special cases tuned first, then the band and both sets of levels."""
+    episodes = search_episodes(scenario) if episodes is None else episodes
+    central = tune_centralized(scenario, episodes, seed).policy
+    local = tune_local(scenario, episodes, seed, central.levels).policy
+    return tune_hybrid(scenario, central, local, episodes, seed)
