@@ -6,7 +6,8 @@ may know; these policies use exactly that (:meth:`Policy.decide`):
 * :class:`Centralized` (``central``): one planner orders for every site, echelon
   base-stock (Clark & Scarf 1960) on its view: the network as it was ``delay``
   periods ago, on-hand stock recorded with error, plus the orders it has placed
-  since (its own decisions it knows at once). It re-plans every
+  since (its own decisions it knows at once, as placed: cut to capacities and
+  bottlenecks). It re-plans every
   ``review_period`` periods and orders nothing in between: the periodic-review
   (R, S) form of base-stock (Snyder & Shen, sec. 4.6). News of extra demand
   reaches it ``delay`` periods after the sites, with the state it sees; it
@@ -53,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from echelon.agents.policy import Policy, SiteValues, per_site, site_label
-from echelon.envs.core import State
+from echelon.envs.core import State, placed_orders
 from echelon.envs.errors import ConfigError
 from echelon.envs.information import Knowledge
 from echelon.envs.ordering import installation_base_stock, order_up_to
@@ -153,7 +154,7 @@ class Centralized(_LevelPolicy):
             recent = list(self._placed)[len(self._placed) - knowledge.planner_age:] if knowledge.planner_age else []
             position = seen + sum(recent) if recent else seen  # each site's own orders since add to its echelon
             orders = order_up_to(self.levels + self._known(knowledge), position)
-        self._placed.append(orders)
+        self._placed.append(placed_orders(orders, self.params))  # as the core will place them (capacities)
         return orders
 
     def describe(self) -> str:

@@ -25,7 +25,8 @@ team's cost on common random numbers, and a second method confirms the search.
 * **hybrid** (:class:`~agents.control.Hybrid`): starts from the tuned
   centralized and decentralized levels, evaluates a grid of bands per echelon
   (0, mean demand through the site, unlimited), and polishes the levels of the
-  best band jointly by compass search. The grid contains band 0 everywhere
+  best band jointly by compass search (unless the best is a special case,
+  whose levels are tuned already). The grid contains band 0 everywhere
   (centralized) and unlimited everywhere (decentralized), so the tuned hybrid
   is never worse than either on the search episodes; the check is those two
   special cases.
@@ -41,6 +42,7 @@ import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +53,8 @@ from echelon.agents.search import LevelEvaluator, covered_demand, search_episode
 from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import LeadTime, Scenario, echelon_levels
 
+Z_95 = 1.6448536269514722
+"""The standard normal's 95% quantile: the safety factor of a 95% cycle-service target."""
 BAND_GRID = (0.0, 1.0, math.inf)
 """A hybrid site's band, as a multiple of the mean demand through it: the grid searched per echelon."""
 MAX_BAND_PATTERNS = 27
@@ -99,6 +103,46 @@ def exact_local(scenario: Scenario) -> tuple[np.ndarray, float] | None:
     except ConfigError:
         return None
     return optimum.local_levels, optimum.expected_cost
+
+
+def demand_variance(model: Any) -> float:
+    """Variance of one period's demand of a model: from its distribution where it has one, else its ``std``,
+    else Poisson-like (the mean)."""
+    if hasattr(model, "pmf"):
+        try:
+            step = 1.0 if model.integral else max(getattr(model, "std", 0.0), 1e-3 * model.mean, 1e-9) / 100
+            p = model.pmf(step)
+            k = np.arange(len(p)) * step
+            return float((k * k * p).sum() - (k * p).sum() ** 2)
+        except (TypeError, ValueError):
+            pass
+    std = getattr(model, "std", None)
+    return float(std) ** 2 if std is not None else float(model.mean)
+
+
+def standard_levels(scenario: Scenario, z: float = Z_95) -> np.ndarray:
+    """Echelon levels of one service target everywhere, the planner's textbook rule: each echelon covers the
+    mean demand of the periods its order covers (its lead times and order delays down to the customers,
+    and the planner's data delay) plus z standard deviations of it, demand independent from period to
+    period (a 95% cycle-service level per echelon under the normal approximation, z = 1.645; Silver, Pyke &
+    Peterson, *Inventory Management and Production Planning and Scheduling*, ch. 7)."""
+    delay = scenario.information.central.delay
+    names = scenario.site_names
+    variance = np.array([sum(demand_variance(scenario.demand[c]) for c in _customers_below(scenario, name))
+                         for name in names])
+    mean = np.array([scenario.mean_demand_through(n) for n in names])
+    cover = covered_demand(scenario, "echelon") / np.maximum(mean, 1e-12) + delay
+    levels = mean * cover + z * np.sqrt(variance * cover)
+    integral = all(m.integral for m in scenario.demand.values())
+    return np.round(levels) if integral else levels
+
+
+def _customers_below(scenario: Scenario, name: str) -> list[str]:
+    """The customer-facing sites in ``name``'s subtree (itself included)."""
+    below = [name] if name in scenario.demand else []
+    for c in scenario.customers(name):
+        below += _customers_below(scenario, c)
+    return below
 
 
 def local_equivalent(scenario: Scenario, echelon: np.ndarray) -> np.ndarray:
@@ -173,14 +217,25 @@ def tune_hybrid(scenario: Scenario, central: Centralized, local: Local, episodes
                               episodes, seed)
     costs = evaluate(np.repeat(levels[None], len(patterns), axis=0))
     band = patterns[int(np.argmin(costs))]
+    method = f"{len(patterns)} band patterns (0, 1 x mean demand, unlimited per echelon) on {episodes} episodes"
+    if (band == 0).all() or np.isinf(band).all():  # a special case, whose levels are tuned already
+        policy = Hybrid(scenario, levels=central.levels, local_levels=local.levels, band=band)
+        return Tuned(policy, method + f", the best a special case (band {band[0]:g} everywhere)")
     integral = all(m.integral for m in scenario.demand.values())
     step = 2.0 if integral else float(np.mean(covered_demand(scenario, "installation"))) / 8
     polished = search_levels(scenario, kind="echelon", episodes=episodes, seed=seed, start=levels,
                              rule=Hybrid.rule(scenario, band=band), step=step, together=True)
+    # kept only if cheaper on fresh episodes than both special cases (the search's own could flatter it)
+    bands = np.stack([band, np.zeros(n), np.full(n, math.inf)])
+    fresh = LevelEvaluator(scenario, Hybrid.rule(scenario, band=bands.repeat(episodes, axis=0)), episodes, seed + 1)
+    costs = fresh(np.stack([polished.levels, levels, levels]))
+    best = int(np.argmin(costs))
+    if best:
+        policy = Hybrid(scenario, levels=central.levels, local_levels=local.levels, band=bands[best])
+        return Tuned(policy, method + f", then a joint compass search, not kept: band {bands[best][0]:g} "
+                     "everywhere (a special case) is cheaper on fresh episodes")
     policy = Hybrid(scenario, levels=polished.levels[:n], local_levels=polished.levels[n:], band=band)
-    method = (f"{len(patterns)} band patterns (0, 1 x mean demand, unlimited per echelon) on {episodes} episodes, "
-              f"then a joint compass search of both sets of levels")
-    return Tuned(policy, method)
+    return Tuned(policy, method + ", then a joint compass search of both sets of levels")
 
 
 def best_hybrid(scenario: Scenario, episodes: int | None = None, seed: int = 0) -> Tuned:

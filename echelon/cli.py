@@ -46,7 +46,7 @@ examples:
   echelon reproduce zipkin2008           Zipkin's lost-sales table: the DP, the heuristics, the core
   echelon benchmark heuristics           every heuristic on every built-in scenario
   echelon benchmark centralization       decentralized vs information sharing vs hybrid vs centralized
-  echelon study centralization           the map: which control structure wins, by data delay and local notice
+  echelon study centralization           the map: which control structure wins, by network, demand and maturity
   echelon benchmark my_bench.yaml --out results/mine
   echelon train quickstart --evaluate    train a shared PPO, then benchmark it against the heuristics
   echelon train shared_ppo_beer_game --timesteps 200000 --out runs/beer
@@ -221,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="built-in study (configs/studies: centralization) or a YAML path")
     p.add_argument("--out", help="output folder; must not exist (default: results/NAME, or NAME-2, ... if taken)")
     p.add_argument("--episodes", type=EPISODES, help="override the config's episodes per structure and cell")
+    p.add_argument("--scenario", action="append", metavar="SCENARIO",
+                   help="map this network (a built-in name or your YAML) instead of the config's; repeat for several")
+    p.add_argument("--quick", action="store_true",
+                   help="each axis at its first and last values, fewer and shorter episodes: a first look in a minute")
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("train", help="train agents with Stable-Baselines3 (shared, central, single_site, independent)",

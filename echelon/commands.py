@@ -441,32 +441,41 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    """``echelon study``: run a study config into a new folder (map, report, results)."""
+    """``echelon study``: run a study config into a new folder (map, report, results, recommendation)."""
     import dataclasses
     from pathlib import Path
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from echelon.envs.files import Output
-    from echelon.evaluation.study import load_study, run_study, sentence, study_cell_count, write_study
+    from echelon.evaluation.study import run_study
+    from echelon.evaluation.study_config import load_study, study_cell_count
+    from echelon.evaluation.study_report import recommendation, sentence, write_study
 
-    config = load_study(args.config)
+    config = load_study(args.config, args.scenario)
+    if args.quick:
+        config = config.quick()
     if args.episodes is not None:
         config = dataclasses.replace(config, episodes=args.episodes)
-    out = Output.plan(args.out, Path("results"), config.name)
+    name = config.name if not args.scenario else f"{config.name}-{'-'.join(s.name for s in config.scenarios)}"
+    out = Output.plan(args.out, Path("results"), name)
     out.check()
     console = _console()
     cells = study_cell_count(config)
-    wall = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task(f"study {config.name}", total=cells)
         results = run_study(config, lambda message: progress.update(task, advance=1, description=message))
     for cell in results:
         console.print(f"- {sentence(cell)}")
+    console.print("Recommendation:")
+    for line in recommendation(config, results):
+        console.print(f"- {line.replace('**', '')}")
     final = write_study(config, results, out)[0].parent
-    console.print(f"{len(results)} cells in {time.perf_counter() - wall:.0f} s; wrote {final} "
-                  f"(report: {final / 'report.md'}, map: {final / 'map.png'})")
+    took = f"{time.perf_counter() - wall:.0f} s (CPU {time.process_time() - cpu:.0f} s)"
+    console.print(f"{len(results)} cells in {took}; wrote {final} (report: {final / 'report.md'}, "
+                  f"map: {final / 'map.png'})")
     return 0
 
 

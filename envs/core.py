@@ -247,6 +247,16 @@ def total(pipe: Pipeline, like: np.ndarray) -> np.ndarray:
     return sum(pipe[1:], pipe[0]) if pipe else np.zeros_like(like)
 
 
+def placed_orders(orders: np.ndarray, params: CoreParams) -> np.ndarray:
+    """The orders ``[B, S]`` as placed: cut to each site's capacity [C], then to the limits (and overtime) of
+    the bottlenecks it shares (step 1 of :func:`step`; a new array)."""
+    p = params
+    q = np.minimum(orders, p.capacity) if p.capacitated else orders.copy()
+    for cap in p.shared:
+        q[:, cap.sites] = cut_to_limit(q[:, cap.sites], cap.limit + cap.overtime, cap.by_priority, p.integral)
+    return q
+
+
 def step(
     state: State,
     orders: np.ndarray,
@@ -270,10 +280,9 @@ def step(
     """
     p = params
     t = state.period
-    q = np.minimum(orders, p.capacity) if p.capacitated else orders.copy()  # the state keeps q
+    q = placed_orders(orders, p)  # the state keeps q
     overtime = None
     for cap in p.shared:
-        q[:, cap.sites] = cut_to_limit(q[:, cap.sites], cap.limit + cap.overtime, cap.by_priority, p.integral)
         if cap.overtime_cost:
             overtime = np.zeros_like(q) if overtime is None else overtime
             group = q[:, cap.sites]

@@ -49,10 +49,9 @@ def test_the_map_says_it_depends(tmp_path, capsys):
     assert not late["centralized"]["tied"] and not late["centralized"]["winner"]
     assert late["decentralized"]["versus_centralized"] + late["decentralized"]["versus_centralized_ci95"] < 0
     report = (out / "report.md").read_text()
-    assert "no extra demand (demand CV 0.38), with 2 periods of central data delay and no local advance " \
-           "knowledge: " in report
+    assert "demand CV 0.38, central data 2 periods old, no extra demand: " in report
     assert "## The search's evidence" in report and "| NO |" not in report
-    cv = {r["lift"]: r["demand_cv"] for r in rows}
+    cv = {r["lift"]: r["measured_demand_cv"] for r in rows}
     # Poisson store demand with means 6, 8, 5, 10: CV 1/sqrt(mean), on average 0.381
     assert cv[0] == pytest.approx(0.381, abs=0.01)
     assert cv[1] > cv[0] + 0.1  # extra demand makes demand more variable
@@ -97,7 +96,8 @@ def test_a_winner_only_where_the_paired_difference_is_real():
     very narrow interval is real but under 0.5%: a tie, naming both; a 5% saving over the runner-up on
     every episode wins; a 5% saving on average whose paired differences swing from -15 to +5 is inside
     the interval: a tie."""
-    from echelon.evaluation.study import Cell, sentence
+    from echelon.evaluation.study import Cell
+    from echelon.evaluation.study_report import sentence
 
     def metrics(costs) -> Metrics:
         costs = np.asarray(costs, dtype=float)
@@ -106,8 +106,8 @@ def test_a_winner_only_where_the_paired_difference_is_real():
     base = np.array([100.0, 98.0, 103.0, 99.0, 100.0])
 
     def cell(other) -> Cell:
-        return Cell("chain", 1, 0, 0.0, {"centralized": metrics(base), "decentralized": metrics(other),
-                                         "naive": metrics(base + 30)})
+        return Cell("chain", {"delay": 1, "notice": 0, "lift": 0.0},
+                    {"centralized": metrics(base), "decentralized": metrics(other), "naive": metrics(base + 30)})
 
     tiny = cell(base - 0.1)
     assert tiny.winner is None and tiny.leaders == ("decentralized", "centralized")
@@ -118,3 +118,63 @@ def test_a_winner_only_where_the_paired_difference_is_real():
     assert "decentralized wins, 5.0% ± 0.1% below the runner-up, centralized" in sentence(clear)
     noisy = cell(base + np.array([-15.0, 5.0, -15.0, 5.0, -5.0]))
     assert noisy.winner is None and "naive" not in noisy.leaders
+
+
+def _metrics(costs) -> Metrics:
+    costs = np.asarray(costs, dtype=float)
+    return Metrics(Estimate.of(costs), {}, {}, float("nan"), {}, {}, {}, {}, [1.0], costs)
+
+
+def test_the_recommendation_names_the_delay_where_the_answer_changes():
+    """Hand-made cells of one network at delays 0, 1, 3: centralized control ties at 0 and is surely worse
+    beyond; the advice is to centralize while the data are at most 0 periods old, else to let the sites
+    decide, with each saving against centralized control: 10% and 20% (centralized costs base / 0.9 and
+    base / 0.8 on every episode; the intervals come from the spread of the base costs 100, 98, 103, 99, 100:
+    1.96 x 1.871 x (1/0.9 - 1) / sqrt(5) / 111.1 = 0.16%, and 0.33% at 3 periods)."""
+    from echelon.evaluation.study import Cell
+    from echelon.evaluation.study_config import load_study
+    from echelon.evaluation.study_report import recommendation
+
+    config = load_study("centralization", ["two_stage"])
+    base = np.array([100.0, 98.0, 103.0, 99.0, 100.0])
+    point = {"skill": 1.0, "demand_cv": None, "notice": 0, "lift": 0.0, "record_error": 0.0, "review_period": 1}
+    cells = []
+    for delay, central in ((0, base), (1, base / 0.9), (3, base / 0.8)):
+        metrics = {"centralized": _metrics(central), "hybrid": _metrics(base), "decentralized": _metrics(base),
+                   "decentralized selfish": _metrics(base * 1.1), "naive": _metrics(base * 1.3)}
+        cells.append(Cell("two_stage", {"delay": delay, **point}, metrics, {"hybrid": "hybrid band=inf"}))
+    (line,) = recommendation(config, cells)
+    assert "centralize if your planning data are at most 0 periods old" in line
+    assert "let the sites (decentralized, levels set for the team) decide" in line
+    assert "10.0% ± 0.2% with data 1 period old; 20.0% ± 0.3% with data 3 periods old" in line
+
+
+def test_quick_mode_keeps_the_maps_corners():
+    from echelon.evaluation.study_config import load_study, study_cell_count
+
+    config = load_study("centralization")
+    quick = config.quick()
+    assert quick.axes["delay"] == (0, 3) and quick.axes["skill"] == (1.0, 0.4) and quick.axes["demand_cv"] == (None,)
+    assert quick.episodes <= 100 and quick.periods <= 60
+    assert study_cell_count(quick) == 3 * 4
+
+
+@pytest.mark.slow
+def test_a_planners_own_network(tmp_path, capsys):
+    """``--scenario`` maps a user's YAML (here a DC, two stores and a production line short of capacity) with
+    its own demand, and ends with a recommendation in plain words."""
+    net = {"name": "mine", "periods": 40,
+           "sites": [{"name": "shop-a", "supplier": "dc", "lead_time": 1, "holding_cost": 2, "backlog_cost": 12},
+                     {"name": "shop-b", "supplier": "dc", "lead_time": 1, "holding_cost": 2, "backlog_cost": 12},
+                     {"name": "dc", "lead_time": 2, "holding_cost": 1}],
+           "demand": {"shop-a": {"kind": "poisson", "mean": 4}, "shop-b": {"kind": "poisson", "mean": 2}},
+           "capacities": [{"name": "line", "sites": ["dc"], "limit": 8}]}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(net))
+    out = tmp_path / "map"
+    assert main(["study", "--scenario", str(path), "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Recommendation:" in printed and "mine, sites" in printed
+    rows = json.loads((out / "results.json").read_text())
+    assert {r["scenario"] for r in rows} == {"mine"} and {r["demand_cv"] for r in rows} == {None}
+    assert "## Recommendation" in (out / "report.md").read_text()

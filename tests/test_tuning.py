@@ -140,3 +140,17 @@ def test_a_cell_where_the_tuned_hybrid_is_strictly_cheaper():
     for other in (central, local):
         gap = Estimate.of(cost(other) - h)
         assert gap.mean - gap.half_width > 0.005 * h.mean()
+
+
+def test_the_standard_safety_stock_by_hand():
+    """One 95% cycle-service target everywhere on Snyder & Shen's chain (normal(5, 1) demand, lead times 1, 1,
+    2): the retailer's echelon covers 1 period, 5 + 1.645 x 1 = 6.645; the wholesaler's 2 periods,
+    10 + 1.645 x sqrt(2) = 12.326; the factory's 4, 20 + 1.645 x 2 = 23.290. With the planner's data 2
+    periods old each covers 2 more: 15 + 1.645 x sqrt(3) = 17.849 at the retailer. On Poisson demand the
+    variance is the mean: the distribution network's north store (mean 6, L 2) 12 + 1.645 x sqrt(12) = 17.70,
+    rounded to 18."""
+    from echelon.agents.tuning import standard_levels
+
+    np.testing.assert_allclose(standard_levels(load_scenario("textbook_serial")), [6.645, 12.326, 23.290], atol=2e-3)
+    assert standard_levels(with_info("textbook_serial", delay=2))[0] == pytest.approx(17.849, abs=2e-3)
+    assert standard_levels(load_scenario("distribution"))[0] == 18
