@@ -194,10 +194,12 @@ class Game:
 
 
 def nash_levels(scenario: Scenario, knowledge: bool = False, episodes: int = 200, seed: int = 0,
-                max_rounds: int = 12, tracking: str = "local", share: float = 1.0) -> Equilibrium:
-    """The selfish equilibrium of base-stock levels, started from the team's (module docstring)."""
+                max_rounds: int = 12, tracking: str = "local", share: float = 1.0,
+                team: np.ndarray | None = None) -> Equilibrium:
+    """The selfish equilibrium of base-stock levels, started from the team's (module docstring); ``team``: the
+    team's levels of the game's rule where already searched (else searched here)."""
     game = Game(scenario, tracking, share, knowledge, episodes, seed)
-    team = game.team_levels()
+    team = game.team_levels() if team is None else np.asarray(team, dtype=np.float64)
     levels, rounds, _ = game.equilibrium(team, max_rounds=max_rounds)
     costs = game.team_costs(levels, team)
     return Equilibrium(

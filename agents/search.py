@@ -171,6 +171,7 @@ def search_levels(
     rule: LevelRule | None = None,
     step: float | None = None,
     together: bool = False,
+    grouped: bool = False,
 ) -> SearchResult:
     """Best base-stock levels by compass search on common random numbers (module docstring).
 
@@ -194,12 +195,14 @@ def search_levels(
         together: also move every site of an echelon (all stores, all DCs) together, a direction that
             crosses the ridges shared supply makes (raising one store's level alone takes stock from the
             others); with ``x`` of several level sets (a multiple of the sites), within each set.
+        grouped: search one safety factor per echelon, as networks of more than ``FREE_SEARCH_MAX_SITES``
+            sites do (a coarse search whose result a free search can polish).
     """
     episodes = search_episodes(scenario) if episodes is None else episodes
     evaluate = LevelEvaluator(scenario, rule or kind, episodes, seed)
     integral = all(m.integral for m in scenario.demand.values())
     need = covered_demand(scenario, kind)
-    if common or len(scenario.sites) > FREE_SEARCH_MAX_SITES:
+    if common or grouped or len(scenario.sites) > FREE_SEARCH_MAX_SITES:
         group = np.zeros(len(need), dtype=np.int64) if common else np.array(echelon_levels(scenario)) - 1
 
         def levels_of(x: np.ndarray) -> np.ndarray:

@@ -22,6 +22,9 @@ team's cost on common random numbers, and a second method confirms the search.
   customers' S). Second method on serial chains without advance demand: the
   Clark–Scarf optimum itself (local base-stock with real-time data and
   levels S_j - S_{j-1} is echelon base-stock, Axsäter 1993).
+* Networks of more than :data:`FREE_STARTS_MAX_SITES` sites (a planner's own)
+  search one safety factor per echelon first, then polish those levels by a
+  free search; the coarse search is the second method there.
 * **hybrid** (:class:`~agents.control.Hybrid`): starts from the tuned
   centralized and decentralized levels, evaluates a grid of bands per echelon
   (0, mean demand through the site, unlimited), and polishes the levels of the
@@ -49,7 +52,14 @@ import numpy as np
 from echelon.agents.clark_scarf import serial_optimum
 from echelon.agents.control import Centralized, Hybrid, Local
 from echelon.agents.policy import Policy
-from echelon.agents.search import LevelEvaluator, covered_demand, search_episodes, search_levels, starting_levels
+from echelon.agents.search import (
+    LevelEvaluator,
+    SearchResult,
+    covered_demand,
+    search_episodes,
+    search_levels,
+    starting_levels,
+)
 from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import LeadTime, Scenario, echelon_levels
 
@@ -57,6 +67,10 @@ Z_95 = 1.6448536269514722
 """The standard normal's 95% quantile: the safety factor of a 95% cycle-service target."""
 BAND_GRID = (0.0, 1.0, math.inf)
 """A hybrid site's band, as a multiple of the mean demand through it: the grid searched per echelon."""
+FREE_STARTS_MAX_SITES = 12
+"""Largest network searched freely from two starts; larger ones search one factor per echelon first."""
+POLISH_ROUNDS = 25
+"""Most rounds of the free search that polishes a coarse search's levels on a large network."""
 MAX_BAND_PATTERNS = 27
 """Most band patterns (one grid value per echelon) evaluated; deeper networks share one band for all."""
 
@@ -155,12 +169,24 @@ def local_equivalent(scenario: Scenario, echelon: np.ndarray) -> np.ndarray:
     return np.maximum(local, 0.0)
 
 
-def _best_of(scenario: Scenario, kind: str, rule, starts: list[np.ndarray], episodes: int, seed: int):
-    """Compass searches from each start on the same episodes; (best, other) by cost on fresh episodes."""
-    found = [search_levels(scenario, kind=kind, episodes=episodes, seed=seed, start=s, rule=rule, together=True)
-             for s in starts]
-    found.sort(key=lambda r: r.expected_cost)
-    return found[0], found[1:]
+def _best_of(scenario: Scenario, kind: str, rule, starts: list[np.ndarray], episodes: int, seed: int
+             ) -> tuple[SearchResult, SearchResult, str, str]:
+    """Two searches on the same episodes: (best, other, how found, what the other is), by cost on fresh
+    episodes. Up to :data:`FREE_STARTS_MAX_SITES` sites: free compass searches from each start; above it a
+    search of one safety factor per echelon, then a free search from there with a small first step (the
+    coarse search is the second method)."""
+    if len(scenario.sites) <= FREE_STARTS_MAX_SITES:
+        found = sorted((search_levels(scenario, kind=kind, episodes=episodes, seed=seed, start=s, rule=rule,
+                                      together=True) for s in starts), key=lambda r: r.expected_cost)
+        return found[0], found[1], f"compass search from 2 starts on {episodes} episodes", "the other start"
+    coarse = search_levels(scenario, kind=kind, episodes=episodes, seed=seed, rule=rule, grouped=True)
+    integral = all(m.integral for m in scenario.demand.values())
+    step = 2.0 if integral else float(np.mean(covered_demand(scenario, kind))) / 8
+    fine = search_levels(scenario, kind=kind, episodes=episodes, seed=seed, start=coarse.levels, rule=rule,
+                         together=True, step=step, max_rounds=POLISH_ROUNDS)
+    best, other = sorted((fine, coarse), key=lambda r: r.expected_cost)
+    return (best, other, f"one safety factor per echelon, then a free compass search, on {episodes} episodes",
+            "one safety factor per echelon" if other is coarse else "the free search")
 
 
 def tune_centralized(scenario: Scenario, episodes: int, seed: int) -> Tuned:
@@ -169,14 +195,12 @@ def tune_centralized(scenario: Scenario, episodes: int, seed: int) -> Tuned:
     delay = scenario.information.central.delay
     start = starting_levels(scenario, "echelon")
     blind = delay * np.array([scenario.mean_demand_through(s) for s in scenario.site_names])
-    best, others = _best_of(scenario, "echelon", rule, [start, start + blind], episodes, seed)
-    method = f"compass search from 2 starts on {episodes} episodes"
+    best, other, method, second = _best_of(scenario, "echelon", rule, [start, start + blind], episodes, seed)
     exact = exact_centralized(scenario)
     if exact is not None:
         return Tuned(Centralized(scenario, levels=best.levels), method,
                      Centralized(scenario, levels=exact[0]), "exact: Clark–Scarf with lead time L1 + delay", exact[1])
-    return Tuned(Centralized(scenario, levels=best.levels), method,
-                 Centralized(scenario, levels=others[0].levels), "the other start")
+    return Tuned(Centralized(scenario, levels=best.levels), method, Centralized(scenario, levels=other.levels), second)
 
 
 def tune_local(scenario: Scenario, episodes: int, seed: int, echelon: np.ndarray | None = None) -> Tuned:
@@ -185,14 +209,12 @@ def tune_local(scenario: Scenario, episodes: int, seed: int, echelon: np.ndarray
     rule = Local.rule(scenario, knowledge=True)
     start = starting_levels(scenario, "installation")
     other = local_equivalent(scenario, echelon) if echelon is not None else 1.25 * start
-    best, others = _best_of(scenario, "installation", rule, [start, other], episodes, seed)
-    method = f"compass search from 2 starts on {episodes} episodes"
+    best, found, method, second = _best_of(scenario, "installation", rule, [start, other], episodes, seed)
     exact = exact_local(scenario)
     if exact is not None:
         return Tuned(Local(scenario, levels=best.levels), method, Local(scenario, levels=exact[0]),
                      "exact: Clark–Scarf local levels", exact[1])
-    return Tuned(Local(scenario, levels=best.levels), method, Local(scenario, levels=others[0].levels),
-                 "the other start")
+    return Tuned(Local(scenario, levels=best.levels), method, Local(scenario, levels=found.levels), second)
 
 
 def band_patterns(scenario: Scenario) -> np.ndarray:
@@ -224,7 +246,8 @@ def tune_hybrid(scenario: Scenario, central: Centralized, local: Local, episodes
     integral = all(m.integral for m in scenario.demand.values())
     step = 2.0 if integral else float(np.mean(covered_demand(scenario, "installation"))) / 8
     polished = search_levels(scenario, kind="echelon", episodes=episodes, seed=seed, start=levels,
-                             rule=Hybrid.rule(scenario, band=band), step=step, together=True)
+                             rule=Hybrid.rule(scenario, band=band), step=step, together=True,
+                             max_rounds=POLISH_ROUNDS)
     # kept only if cheaper on fresh episodes than both special cases (the search's own could flatter it)
     bands = np.stack([band, np.zeros(n), np.full(n, math.inf)])
     fresh = LevelEvaluator(scenario, Hybrid.rule(scenario, band=bands.repeat(episodes, axis=0)), episodes, seed + 1)

@@ -41,6 +41,12 @@ SHORT = {"centralized": "central", "hybrid": "hybrid", "decentralized": "local",
          "decentralized selfish": "selfish", "naive": "naive", "learned": "learned"}
 PRACTICAL = 0.005  # a saving under this share of the runner-up's cost is reported as a tie, however sure
 CATEGORIES = (*STRUCTURES, "learned", "tie", "tie, sites decide")  # the map's colours (Cell.category)
+NASH_MAX_SITES = 12
+"""Largest network whose selfish equilibrium the study searches (best responses site by site take minutes
+beyond; ``echelon nash`` computes it for any network)."""
+NASH_EPISODES_MIN = 20
+"""The selfish equilibrium is searched on half the search's episodes, at least this many (best-response
+iteration simulates every site's grid of levels in turn: the study's slowest search)."""
 STANDARD = "centralized, standard safety stock"
 """The centralized planner at one 95% cycle-service target everywhere (:func:`agents.tuning.standard_levels`)."""
 
@@ -75,6 +81,7 @@ class Cell:
     evidence: dict[str, Evidence] = field(default_factory=dict)
     demand_cv: float = float("nan")  # measured coefficient of variation of customer demand, extra demand included
     extra: dict[str, Metrics] = field(default_factory=dict)  # policies measured beside the structures (claims)
+    band: tuple[float, ...] = ()  # the tuned hybrid's band per site (inf: unlimited)
 
     @property
     def delay(self) -> int:
@@ -189,14 +196,16 @@ def run_cell(config: StudyConfig, scen: Scenario, point: dict[str, Any], cache: 
     for_local = repr(dataclasses.replace(scen, information=dataclasses.replace(info, central=CentralView())))
     central = _cached(cache, "central " + for_central, lambda: tune_centralized(scen, episodes, seed))
     local = _cached(cache, "local " + for_local, lambda: tune_local(scen, episodes, seed, central.policy.levels))
-    selfish = _cached(cache, "selfish " + for_local,
-                      lambda: nash_levels(scen, knowledge=True, episodes=episodes, seed=seed).levels.tolist())
     hybrid = tune_hybrid(scen, central.policy, local.policy, episodes, seed)
     policies: dict[str, Policy] = {
         "centralized": central.policy, "hybrid": hybrid.policy, "decentralized": local.policy,
-        "decentralized selfish": Local(scen, levels=selfish, knowledge=True),
         "naive": make_policy("forecast_base_stock", scen),
     }
+    if len(scen.sites) <= NASH_MAX_SITES:
+        selfish = _cached(cache, "selfish " + for_local, lambda: nash_levels(
+            scen, knowledge=True, episodes=max(NASH_EPISODES_MIN, episodes // 2), seed=seed,
+            team=local.policy.levels).levels.tolist())
+        policies["decentralized selfish"] = Local(scen, levels=selfish, knowledge=True)
     for label, run in _runs_for(config, scen):
         policies[label] = make_policy({"policy": "learned", "run": str(run)}, scen, where=f"{config.source}")
     episode = common_episodes(scen, config.episodes, config.seed)
@@ -209,7 +218,7 @@ def run_cell(config: StudyConfig, scen: Scenario, point: dict[str, Any], cache: 
                 for label, tuned in (("centralized", central), ("decentralized", local))}
     standard = measured(Centralized(scen, levels=standard_levels(scen)))
     cell = Cell(scen.name, dict(point), metrics, {label: policy.describe() for label, policy in policies.items()},
-                evidence, demand_cv(scen, episode), {STANDARD: standard})
+                evidence, demand_cv(scen, episode), {STANDARD: standard}, tuple(hybrid.policy.band.tolist()))
     special = better_special(cell)
     evidence["hybrid"] = Evidence(hybrid.method, f"its special cases (band 0: centralized; unlimited: "
                                   f"decentralized), the better being {special}", metrics[special].cost,

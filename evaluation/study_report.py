@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from echelon.envs.files import Output
 from echelon.evaluation.metrics import Estimate, Metrics, paired_difference
 from echelon.evaluation.study import (
     CATEGORIES,
+    NASH_MAX_SITES,
     PRACTICAL,
     STANDARD,
     STRUCTURES,
@@ -36,6 +38,9 @@ AXIS_TITLES = {"delay": "periods of central data delay", "skill": "the sites' sk
 DEFAULTS = {"delay": 0, "skill": 1.0, "demand_cv": None, "notice": 0, "lift": 0.0, "record_error": 0.0,
             "review_period": 1}
 """Each axis's value where a study does not vary it (the value that is not mentioned in words)."""
+
+
+SELFISH = "decentralized selfish"
 
 
 def _plural(n: int, word: str) -> str:
@@ -63,7 +68,7 @@ def where(cell: Cell, axes: list[str] | None = None) -> str:
     """The cell's conditions in words: the measured demand CV, the delay, and every axis that is varied or off
     its default (``axes``: only these)."""
     point = {**DEFAULTS, **cell.point}
-    shown = axes if axes is not None else [a for a in AXES if a in ("delay", "lift") or point[a] != DEFAULTS[a]]
+    shown = axes if axes is not None else [a for a in AXES if a == "delay" or point[a] != DEFAULTS[a]]
     if point["lift"] == 0 and "notice" in shown:
         shown = [a for a in shown if a != "notice"]
     words = [axis_words(a, point[a]) for a in shown if a != "demand_cv"]
@@ -162,23 +167,32 @@ def _who(cell: Cell, structure: str) -> str:
 
 
 def _hybrid_split(cell: Cell) -> str:
-    """Which sites follow the centre's plan, which run themselves, which adjust it within a band."""
-    text = cell.described.get("hybrid", "")
-    bands = text.split("band=")[-1].split("/")
-    names = cell.metrics["hybrid"].site_cost.keys() if cell.metrics["hybrid"].site_cost else []
-    names = list(names)
-    if len(bands) == 1 or len(bands) != len(names):
-        return {"0": "every site follows the centre's plan", "inf": "every site runs itself"}.get(
-            bands[0], f"every site moves the centre's plan by at most {bands[0]}")
-    follow = [n for n, b in zip(names, bands, strict=True) if b == "0"]
-    own = [n for n, b in zip(names, bands, strict=True) if b == "inf"]
+    """Which sites follow the centre's plan (band 0), which run themselves (unlimited), which move the plan
+    within a band."""
+    names = list(cell.metrics["hybrid"].site_cost)
+    bands = cell.band
+    if not bands or len(bands) != len(names):
+        return cell.described.get("hybrid", "hybrid")
+    if all(b == 0 for b in bands):
+        return "every site follows the centre's plan"
+    if all(math.isinf(b) for b in bands):
+        return "every site runs itself"
+    follow = [n for n, b in zip(names, bands, strict=True) if b == 0]
+    own = [n for n, b in zip(names, bands, strict=True) if math.isinf(b)]
     parts = []
     if follow:
-        parts.append(f"{', '.join(follow)} ordered by the centre")
+        parts.append(f"{_list(follow)} ordered by the centre")
     if own:
-        parts.append(f"{', '.join(own)} on their own data")
-    rest = [f"{n} within {b}" for n, b in zip(names, bands, strict=True) if b not in ("0", "inf")]
-    return "; ".join(parts + rest)
+        parts.append(f"{_list(own)} on their own data")
+    within = [(n, b) for n, b in zip(names, bands, strict=True) if 0 < b < math.inf]
+    if within:
+        parts.append(f"{_list([f'{n} within {b:g}' for n, b in within])} of the centre's plan")
+    return "; ".join(parts)
+
+
+def _list(names: list[str], most: int = 6) -> str:
+    """Names joined by commas, the rest counted beyond ``most``."""
+    return ", ".join(names) if len(names) <= most else f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
 # --------------------------------------------------------------------------- files
@@ -341,7 +355,8 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         "The competition penalty (Cachon & Zipkin 1999): the team's cost when every site sets its own level for "
         "its own cost, over its cost when the levels are set for the team (same information, same episodes).", "",
         *[f"- {c.scenario}, {where(c, [a for a in varied if a != 'delay'])}: "
-          f"{c.cost['decentralized selfish'].mean / c.cost['decentralized'].mean:.3f}"
+          + (f"{c.cost[SELFISH].mean / c.cost['decentralized'].mean:.3f}" if SELFISH in c.cost else
+             f"not run (more than {NASH_MAX_SITES} sites: `echelon nash` computes it)")
           for c in cells if c.delay == first], "",
         "## Every cell", "",
         "Team cost per period ± 95% interval; stock is the network's mean stock on hand, fill the customers' "
@@ -353,7 +368,7 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         costs = " | ".join(
             f"{c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f} (stock {stock_held(c.metrics[s]):.0f}, fill "
             f"{c.metrics[s].fill_rate_total:.1%}, bullwhip {c.metrics[s].echelon_bullwhip[-1]:.2f})"
-            for s in STRUCTURES)
+            if s in c.metrics else "not run" for s in STRUCTURES)
         lines.append(f"| {c.scenario} | {' | '.join(_value(c.point[a]) for a in varied)} | {costs} | {c.label} |")
     learned = [(c, s) for c in cells for s in c.cost if s.startswith("learned")]
     if learned:
@@ -392,10 +407,9 @@ def _claims(config: StudyConfig, cells: list[Cell]) -> list[str]:
     lines = ["## What planners hear, measured", ""]
     for scen in config.scenarios:
         mine = [c for c in cells if c.scenario == scen.name]
-        stock = {s: float(np.mean([stock_held(c.metrics[s]) for c in mine])) for s in STRUCTURES}
-        bullwhip = {s: float(np.mean([c.metrics[s].echelon_bullwhip[-1] for c in mine])) for s in STRUCTURES}
-        more = [c for c in mine if stock_held(c.metrics["decentralized selfish"])
-                > stock_held(c.metrics["centralized"])]
+        ran = [s for s in STRUCTURES if all(s in c.metrics for c in mine)]
+        stock = {s: float(np.mean([stock_held(c.metrics[s]) for c in mine])) for s in ran}
+        bullwhip = {s: float(np.mean([c.metrics[s].echelon_bullwhip[-1] for c in mine])) for s in ran}
         standard = [c for c in mine if STANDARD in c.extra]
         if standard:
             extra = [(c.extra[STANDARD].cost.mean - c.cost["centralized"].mean) / c.cost["centralized"].mean
@@ -410,10 +424,16 @@ def _claims(config: StudyConfig, cells: list[Cell]) -> list[str]:
                 f"{len(standard)} cells; {gap.mean / cost:+.1%} ± {gap.half_width / cost:.1%} at "
                 f"{where(first)}), holding {stock_held(first.extra[STANDARD]):.1f} units against "
                 f"{stock_held(first.metrics['centralized']):.1f} there.")
+        selfish = ""
+        if SELFISH in ran:
+            more = [c for c in mine if stock_held(c.metrics[SELFISH]) > stock_held(c.metrics["centralized"])]
+            selfish = (f"selfish sites hold {stock[SELFISH]:.1f} units on average against centralized "
+                       f"{stock['centralized']:.1f} (more in {len(more)} of {len(mine)} cells), ")
+        else:
+            selfish = f"centralized control holds {stock['centralized']:.1f} units on average, "
         lines.append(
-            f"- **{scen.name}**, over its {len(mine)} cells: \"decentralization holds more stock\": selfish sites "
-            f"hold {stock['decentralized selfish']:.1f} units on average against centralized "
-            f"{stock['centralized']:.1f} (more in {len(more)} of {len(mine)} cells), sites with team levels "
+            f"- **{scen.name}**, over its {len(mine)} cells: \"decentralization holds more stock\" (stock on hand, "
+            f"network total): {selfish}sites with team levels "
             f"{stock['decentralized']:.1f}, the hybrid {stock['hybrid']:.1f}, the naive rule {stock['naive']:.1f}. "
             f"\"The bullwhip effect\": the top echelon's order variance over demand variance is "
             f"{bullwhip['naive']:.2f} under the naive rule, {bullwhip['decentralized']:.2f} decentralized, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +155,24 @@ def test_the_standard_safety_stock_by_hand():
     np.testing.assert_allclose(standard_levels(load_scenario("textbook_serial")), [6.645, 12.326, 23.290], atol=2e-3)
     assert standard_levels(with_info("textbook_serial", delay=2))[0] == pytest.approx(17.849, abs=2e-3)
     assert standard_levels(load_scenario("distribution"))[0] == 18
+
+
+@pytest.mark.slow
+def test_a_large_network_is_searched_coarse_then_fine():
+    """Above 12 sites (a planner's own network: here 20 sites and a bottleneck) the levels are searched as one
+    safety factor per echelon first, then freely from there; the coarse search is the second method, and
+    the kept levels are the cheaper of the two on fresh episodes."""
+    from echelon.agents.tuning import FREE_STARTS_MAX_SITES
+    from echelon.evaluation.rollout import rollout
+
+    scen = load_scenario(Path(__file__).resolve().parent.parent / "configs" / "data" / "my_network.yaml")
+    scen = scen.with_periods(40)
+    assert len(scen.sites) > FREE_STARTS_MAX_SITES
+    tuned = tune_centralized(scen, 30, 0)
+    assert tuned.method.startswith("one safety factor per echelon, then a free compass search")
+    assert tuned.check_method in ("one safety factor per echelon", "the free search")
+
+    def cost(policy) -> float:
+        return float(rollout(policy, scen, 60, 9).cost.sum(axis=2)[10:].mean())
+
+    assert cost(tuned.policy) <= cost(tuned.check) * 1.005
