@@ -65,6 +65,8 @@ class Metrics:
     echelon_bullwhip: list[float]  # echelon 1 (customer-facing), 2, ...
     episode_cost: np.ndarray = field(repr=False)  # [episodes] team cost per period, for paired comparisons
     bottlenecks: dict[str, Bottleneck] = field(default_factory=dict)  # by shared capacity's name
+    in_transit: dict[str, float] = field(default_factory=dict)  # mean end-of-period stock shipped to the site, not
+    # yet arrived
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,10 @@ class MetricsAccumulator:
         self.sums[key] = self.sums.get(key, 0.0) + value
 
     def add(self, orders: np.ndarray, demand: np.ndarray, sales: np.ndarray, on_hand: np.ndarray,
-            backlog: np.ndarray, customer_backlog: np.ndarray, cost: np.ndarray) -> None:
+            backlog: np.ndarray, customer_backlog: np.ndarray, cost: np.ndarray, in_transit: np.ndarray) -> None:
         """One period, ``[B, S]`` each: orders placed (after capacity), customer demand, sales, end-of-period
-        on hand, backlog (customer + owed downstream) and customer backlog, and the period's cost."""
+        on hand, backlog (customer + owed downstream) and customer backlog, the period's cost, and the
+        end-of-period stock in transit to each site."""
         previous, self.previous_backlog = self.previous_backlog, customer_backlog
         self.t += 1
         if self.t <= self.warmup:
@@ -145,6 +148,7 @@ class MetricsAccumulator:
         self._sum("demand", demand.sum(axis=0))
         self._sum("served_in_full", (filled >= demand - 1e-9).sum(axis=0))
         self._sum("on_hand", on_hand.sum(axis=0))
+        self._sum("in_transit", in_transit.sum(axis=0))
         self._sum("backlog", backlog.sum(axis=0))
         through = self.params.graph.echelon(demand)  # end-customer demand each site ultimately serves
         self.orders.add(orders)
@@ -199,6 +203,7 @@ class MetricsAccumulator:
             cycle_service={name: float(total["served_in_full"][i] / total["periods"])
                            for i, name in enumerate(names) if self.facing[i]},
             on_hand={name: float(total["on_hand"][i] / total["periods"]) for i, name in enumerate(names)},
+            in_transit={name: float(total["in_transit"][i] / total["periods"]) for i, name in enumerate(names)},
             backlog={name: float(total["backlog"][i] / total["periods"]) for i, name in enumerate(names)},
             bullwhip={name: float(ratio[i]) for i, name in enumerate(names)},
             echelon_bullwhip=[float(v) for v in level_ratio],
@@ -221,7 +226,8 @@ def compute_metrics(trajectory: Trajectory, scenario: Scenario, warmup: int = 0)
         raise ValueError(f"warmup: must be in 0..{periods - 2} for {periods}-period episodes (got {warmup})")
     acc = MetricsAccumulator(scenario, CoreParams.from_scenario(scenario), warmup)
     for k in range(periods):
-        acc.add(t.orders[k], t.demand[k], t.sales[k], t.on_hand[k], t.backlog[k], t.customer_backlog[k], t.cost[k])
+        acc.add(t.orders[k], t.demand[k], t.sales[k], t.on_hand[k], t.backlog[k], t.customer_backlog[k], t.cost[k],
+                t.in_transit[k])
     return acc.metrics()
 
 
@@ -235,7 +241,8 @@ def measure(policy: Policy, scenario: Scenario, episodes: int, seed: int,
 
     def observe(flows: Flows, state: State, params: CoreParams) -> None:
         period = rows(flows, state, params)
-        acc.add(*(period[k] for k in ("orders", "demand", "sales", "on_hand", "backlog", "customer_backlog", "cost")))
+        acc.add(*(period[k] for k in ("orders", "demand", "sales", "on_hand", "backlog", "customer_backlog", "cost",
+                                      "in_transit")))
         if not trajectory:
             for name, value in period.items():
                 first[name].append(value[:1].copy())  # (a view would keep the whole batch alive)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from echelon.agents.policy import Policy
-from echelon.envs.core import Flows, State
+from echelon.envs.core import Flows, State, total
 from echelon.envs.params import CoreParams
 from echelon.envs.positions import backlog_total
 from echelon.envs.scenario import Scenario
@@ -34,6 +34,7 @@ class Trajectory:
     customer_backlog: np.ndarray  # end of period: customer demand waiting (backlog sites)
     lost: np.ndarray  # customer demand or orders lost
     cost: np.ndarray  # per site per period
+    in_transit: np.ndarray  # end of period: units shipped to the site, not yet arrived
 
     @property
     def episode_cost(self) -> np.ndarray:
@@ -106,7 +107,7 @@ def rows(flows: Flows, state: State, params: CoreParams) -> dict[str, np.ndarray
     """One period of a :class:`Trajectory`, ``[B, S]`` per field."""
     return {"orders": flows.orders, "demand": flows.demand, "incoming": state.incoming, "sales": flows.sales,
             "on_hand": state.on_hand, "backlog": backlog_total(state, params), "customer_backlog": state.backlog,
-            "lost": flows.lost, "cost": flows.cost}
+            "lost": flows.lost, "cost": flows.cost, "in_transit": total(state.transit, state.on_hand)}
 
 
 def rollout(policy: Policy, scenario: Scenario, episodes: int, seed: int,

@@ -92,8 +92,8 @@ def sentence(cell: Cell) -> str:
 
 
 def stock_held(metrics: Metrics) -> float:
-    """Units on hand at a period's end, summed over the network (mean)."""
-    return float(sum(metrics.on_hand.values()))
+    """Units held at a period's end, on hand and in transit between sites, summed over the network (mean)."""
+    return float(sum(metrics.on_hand.values()) + sum(metrics.in_transit.values()))
 
 
 def _signed(estimate: Estimate) -> str:
@@ -359,7 +359,8 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
              f"not run (more than {NASH_MAX_SITES} sites: `echelon nash` computes it)")
           for c in cells if c.delay == first], "",
         "## Every cell", "",
-        "Team cost per period ± 95% interval; stock is the network's mean stock on hand, fill the customers' "
+        "Team cost per period ± 95% interval; stock is the network's mean stock on hand and in transit, fill the "
+        "customers' "
         "fill rate, bullwhip the most upstream echelon's ratio of order variance to demand variance.", "",
         head + " " + " | ".join(STRUCTURES) + " | result |",
         rule + "---|" * len(STRUCTURES) + "---|",
@@ -432,8 +433,8 @@ def _claims(config: StudyConfig, cells: list[Cell]) -> list[str]:
         else:
             selfish = f"centralized control holds {stock['centralized']:.1f} units on average, "
         lines.append(
-            f"- **{scen.name}**, over its {len(mine)} cells: \"decentralization holds more stock\" (stock on hand, "
-            f"network total): {selfish}sites with team levels "
+            f"- **{scen.name}**, over its {len(mine)} cells: \"decentralization holds more stock\" (on hand and "
+            f"in transit, network total): {selfish}sites with team levels "
             f"{stock['decentralized']:.1f}, the hybrid {stock['hybrid']:.1f}, the naive rule {stock['naive']:.1f}. "
             f"\"The bullwhip effect\": the top echelon's order variance over demand variance is "
             f"{bullwhip['naive']:.2f} under the naive rule, {bullwhip['decentralized']:.2f} decentralized, "

@@ -37,7 +37,7 @@ def test_metrics_by_hand():
     Cost 1, 2, 3, 6 -> 3.0 per period.
     """
     t = trace(demand=[4, 6, 2, 5], sales=[4, 3, 5, 5], customer_backlog=[0, 3, 0, 0], backlog=[0, 3, 0, 0],
-              orders=[4, 8, 0, 5], cost=[1, 2, 3, 6], on_hand=[2, 0, 1, 3])
+              orders=[4, 8, 0, 5], cost=[1, 2, 3, 6], on_hand=[2, 0, 1, 3], in_transit=[4, 8, 0, 5])
     m = compute_metrics(t, load_scenario(ONE_SITE))
     assert m.fill_rate["shop"] == pytest.approx(14 / 17)
     assert m.fill_rate_total == pytest.approx(14 / 17)
@@ -46,6 +46,7 @@ def test_metrics_by_hand():
     assert m.echelon_bullwhip == [pytest.approx(32.75 / 8.75)]
     assert m.cost.mean == pytest.approx(3.0) and m.cost.half_width == pytest.approx(0.0)
     assert m.on_hand["shop"] == pytest.approx(1.5) and m.backlog["shop"] == pytest.approx(0.75)
+    assert m.in_transit["shop"] == pytest.approx(17 / 4)  # (4 + 8 + 0 + 5) / 4
     # from period 2 on: demand 2, 5 all served on arrival
     late = compute_metrics(t, load_scenario(ONE_SITE), warmup=2)
     assert late.fill_rate["shop"] == pytest.approx(1.0) and late.cost.mean == pytest.approx(4.5)
@@ -183,3 +184,16 @@ def test_default_run_folders_never_collide(tmp_path):
     first.mkdir()
     second = fresh_dir(tmp_path, "heuristics")
     assert first.name == "heuristics" and second.name == "heuristics-2"
+
+
+def test_stock_in_transit_follows_littles_law():
+    """Snyder & Shen's chain under base-stock: at a period's end each lane holds its mean demand x (L - 1)
+    units in transit (Little's law; an order placed at a period's end with lead time L is on hand L periods
+    later, so it spends L - 1 period ends on the way): 0, 0 and 5 x (2 - 1) = 5 at the factory's lane."""
+    from echelon.agents.heuristics import EchelonBaseStock
+    from echelon.evaluation.metrics import measure
+
+    scen = load_scenario("textbook_serial")
+    m, _ = measure(EchelonBaseStock(scen, levels=[6.49, 12.02, 22.71]), scen, 200, 0, warmup=20)
+    assert m.in_transit["retailer"] == 0 and m.in_transit["wholesaler"] == 0
+    assert m.in_transit["factory"] == pytest.approx(5.0, abs=0.05)
