@@ -19,8 +19,8 @@ team's cost on common random numbers, and a second method confirms the search.
 * **decentralized** (:class:`~agents.control.Local`, team levels): compass
   search of the local levels from two starts (lead-time demand, and the local
   levels equivalent to the centralized echelon levels, S_j - sum of its
-  customers' S). Second method on serial chains without advance demand: the
-  Clark–Scarf optimum itself (local base-stock with real-time data and
+  customers' S). Second method on serial chains without advance demand and
+  with sites that follow their rule exactly: the Clark–Scarf optimum itself (local base-stock with real-time data and
   levels S_j - S_{j-1} is echelon base-stock, Axsäter 1993).
 * Networks of more than :data:`FREE_STARTS_MAX_SITES` sites (a planner's own)
   search one safety factor per echelon first, then polish those levels by a
@@ -109,8 +109,10 @@ def exact_centralized(scenario: Scenario) -> tuple[np.ndarray, float] | None:
 
 
 def exact_local(scenario: Scenario) -> tuple[np.ndarray, float] | None:
-    """Team local levels and cost of real-time decentralized control where Clark–Scarf is exact, else None."""
-    if scenario.information.advance_demand is not None:
+    """Team local levels and cost of real-time decentralized control where Clark–Scarf is exact (no advance
+    demand, sites that follow their rule exactly), else None."""
+    info = scenario.information
+    if info.advance_demand is not None or info.local.skill < 1:
         return None
     try:
         optimum = serial_optimum(scenario)

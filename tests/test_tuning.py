@@ -176,3 +176,20 @@ def test_a_large_network_is_searched_coarse_then_fine():
         return float(rollout(policy, scen, 60, 9).cost.sum(axis=2)[10:].mean())
 
     assert cost(tuned.policy) <= cost(tuned.check) * 1.005
+
+
+def test_theory_is_the_check_only_where_it_applies():
+    """Clark–Scarf prices real-time decentralized control on the chain only for sites that follow their rule
+    exactly, and the delayed planner only with exact records, every-period reviews and no advance news."""
+    from echelon.agents.tuning import exact_centralized, exact_local
+    from echelon.envs.information import LocalSkill
+
+    chain = with_info("textbook_serial", delay=1)
+    assert exact_local(chain) is not None and exact_centralized(chain) is not None
+    clumsy = dataclasses.replace(chain, information=dataclasses.replace(chain.information, local=LocalSkill(0.7)))
+    assert exact_local(clumsy) is None and exact_centralized(clumsy) is not None  # the planner's orders are exact
+    noisy = dataclasses.replace(chain, information=dataclasses.replace(
+        chain.information, central=CentralView(1, 0.1, 1)))
+    assert exact_centralized(noisy) is None
+    assert exact_centralized(with_info("textbook_serial", delay=1, notice=2, lift=1.0)) is None
+    assert exact_local(load_scenario("distribution")) is None
