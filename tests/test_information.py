@@ -190,7 +190,7 @@ def test_the_planner_uses_the_news_that_covers_its_blind_window():
     assert orders == [0, 0, 6, 5]
 
 
-def test_a_sites_skill_by_hand():
+def test_a_sites_skill_by_hand(first_orders):
     """One site, L = 2, demand 5 every period, 10 on hand, level 15, skill 0.5: it counts half its stock on
     order and its target errs by (1 - 0.5) x 5 x Z. Z = 0, 0.6, -1.0 in periods 0, 1, 2.
 
@@ -209,14 +209,7 @@ def test_a_sites_skill_by_hand():
     episode = Episode(np.full((4, 1, 1), 5.0), None, None, None, errors)
 
     def orders(scen) -> list[float]:
-        sim, policy = Simulator(scen), Local(scen, levels=[15])
-        sim.reset(np.random.default_rng(0), episode)
-        placed = []
-        for _ in range(3):
-            q = policy.decide(sim.knowledge())
-            placed.append(float(q[0, 0]))
-            sim.step(q)
-        return placed
+        return first_orders(Local(scen, levels=[15]), scen, 3, episode)
 
     assert orders(load_scenario(spec)) == [5, 9, 3]
     assert orders(load_scenario({**spec, "information": {}})) == [5, 5, 5]

@@ -21,7 +21,6 @@ from echelon.agents.tuning import band_patterns, tune_centralized, tune_hybrid, 
 from echelon.cli import main
 from echelon.envs.information import AdvanceDemand, CentralView, Information
 from echelon.envs.scenario import load_scenario
-from echelon.envs.simulator import Simulator
 from echelon.evaluation.metrics import Estimate
 from echelon.evaluation.rollout import rollout
 
@@ -31,7 +30,7 @@ def with_info(name: str, delay: int, notice: int = 0, lift: float = 0.0):
     return dataclasses.replace(load_scenario(name), information=Information(advance, CentralView(delay, 0.0, 1)))
 
 
-def test_the_hybrid_by_hand():
+def test_the_hybrid_by_hand(first_orders):
     """One site, L = 1, demand 5 every period, 10 on hand, data 2 periods old; the centre's echelon level
     10, the site's own level 8, band 2.
 
@@ -48,15 +47,7 @@ def test_the_hybrid_by_hand():
     })
 
     def orders(policy) -> list[float]:
-        sim = Simulator(scen)
-        sim.reset(np.random.default_rng(0))
-        policy.reset(1, np.random.default_rng(0))
-        placed = []
-        for _ in range(5):
-            q = policy.decide(sim.knowledge())
-            placed.append(float(q[0, 0]))
-            sim.step(q)
-        return placed
+        return first_orders(policy, scen, 5)
 
     assert orders(Hybrid(scen, levels=[10], local_levels=[8], band=2)) == [0, 2, 2, 7, 5]
     assert orders(Hybrid(scen, levels=[10], local_levels=[8], band=0)) == orders(Centralized(scen, levels=[10]))
