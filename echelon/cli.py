@@ -216,15 +216,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("study", help="a map of where each control structure wins (centralization)",
-                       epilog="example: echelon study centralization --out results/map")
+                       epilog="example: echelon study centralization --scenario my_network.yaml --out results/map")
     p.add_argument("config", nargs="?", default="centralization",
-                   help="built-in study (configs/studies: centralization) or a YAML path")
+                   help="built-in study (configs/studies: centralization, advance_demand) or a YAML path")
     p.add_argument("--out", help="output folder; must not exist (default: results/NAME, or NAME-2, ... if taken)")
     p.add_argument("--episodes", type=EPISODES, help="override the config's episodes per structure and cell")
     p.add_argument("--scenario", action="append", metavar="SCENARIO",
-                   help="map this network (a built-in name or your YAML) instead of the config's; repeat for several")
+                   help="map this network (a built-in name or your YAML, with its own demand) instead of the "
+                        "config's; repeat for several")
     p.add_argument("--quick", action="store_true",
-                   help="each axis at its first and last values, fewer and shorter episodes: a first look in a minute")
+                   help="the map's two axes at their first and last values, the others at their first, fewer and "
+                        "shorter episodes: a first look in about a minute")
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("train", help="train agents with Stable-Baselines3 (shared, central, single_site, independent)",
