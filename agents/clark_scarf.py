@@ -37,6 +37,8 @@ ordering costs add c x mean demand per stage.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from echelon.agents.levels import Optimum
@@ -47,6 +49,12 @@ _TIE = 1e-9  # relative: values of g this close to its minimum are ties (FFT rou
 _NORMAL_GRID = 1 / 100  # grid step for continuous demand, in standard deviations (levels to 0.01 sd)
 
 
+def grid_step(model: Any) -> float:
+    """The grid on which a demand model's distribution is taken (``model.pmf(step)``): whole units, or for
+    continuous demand a small fraction of its standard deviation."""
+    return 1.0 if model.integral else max(getattr(model, "std", 0.0), 1e-3 * model.mean, 1e-9) * _NORMAL_GRID
+
+
 def serial_optimum(scenario: Scenario, levels: np.ndarray | None = None) -> Optimum:
     """Clark–Scarf optimum of a serial backlog scenario; :class:`ConfigError` if not covered.
 
@@ -55,7 +63,7 @@ def serial_optimum(scenario: Scenario, levels: np.ndarray | None = None) -> Opti
     _check_covered(scenario)
     sites = scenario.sites
     model = scenario.demand[sites[0].name]
-    step = 1.0 if model.integral else max(model.std, 1e-3 * model.mean, 1e-9) * _NORMAL_GRID
+    step = grid_step(model)
     local = np.array([s.holding_cost for s in sites])
     echelon_h = local - np.append(local[1:], 0.0)
     levels, cost = clark_scarf(

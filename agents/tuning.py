@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from echelon.agents.clark_scarf import serial_optimum
+from echelon.agents.clark_scarf import grid_step, serial_optimum
 from echelon.agents.control import Centralized, Hybrid, Local
 from echelon.agents.policy import Policy
 from echelon.agents.search import (
@@ -126,7 +126,7 @@ def demand_variance(model: Any) -> float:
     else Poisson-like (the mean)."""
     if hasattr(model, "pmf"):
         try:
-            step = 1.0 if model.integral else max(getattr(model, "std", 0.0), 1e-3 * model.mean, 1e-9) / 100
+            step = grid_step(model)
             p = model.pmf(step)
             k = np.arange(len(p)) * step
             return float((k * k * p).sum() - (k * p).sum() ** 2)

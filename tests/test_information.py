@@ -60,13 +60,15 @@ def test_bad_information_blocks_are_one_line_errors(block, needle, tmp_path, cap
     assert "\n" not in err and "information" in err
 
 
+def drawn(scenario, seed: int):
+    """The episode 3 copies of ``scenario`` draw at reset from ``seed``."""
+    sim = Simulator(scenario, batch=3)
+    sim.reset(np.random.default_rng(seed))
+    return sim.episode
+
+
 def test_advance_demand_is_drawn_with_the_episode_and_is_part_of_demand():
-    scen = with_info("distribution", notice=2)
-    runs = []
-    for _ in range(2):
-        sim = Simulator(scen, batch=3)
-        sim.reset(np.random.default_rng(5))
-        runs.append(sim.episode)
+    runs = [drawn(with_info("distribution", notice=2), 5) for _ in range(2)]
     np.testing.assert_array_equal(runs[0].extra, runs[1].extra)
     extra = runs[0].extra
     assert extra[:, :, -1].sum() == 0  # the DC faces no customers
@@ -218,17 +220,12 @@ def test_a_sites_skill_by_hand(first_orders):
 def test_the_sites_errors_are_drawn_with_the_episode():
     """Same seed, same errors; skill 1 draws none (the demand stream is unchanged by the model)."""
     skilled = load_scenario({**_one_shop(), "information": {"local": {"skill": 0.6}}})
-    runs = []
-    for _ in range(2):
-        sim = Simulator(skilled, batch=3)
-        sim.reset(np.random.default_rng(8))
-        runs.append(sim.episode)
+    runs = [drawn(skilled, 8) for _ in range(2)]
     np.testing.assert_array_equal(runs[0].local_error, runs[1].local_error)
     assert runs[0].local_error.shape == (10, 3, 1)
-    plain = Simulator(load_scenario(_one_shop()), batch=3)
-    plain.reset(np.random.default_rng(8))
-    assert plain.episode.local_error is None
-    np.testing.assert_array_equal(plain.episode.demand, runs[0].demand)
+    plain = drawn(load_scenario(_one_shop()), 8)
+    assert plain.local_error is None
+    np.testing.assert_array_equal(plain.demand, runs[0].demand)
 
 
 def _one_shop() -> dict:
