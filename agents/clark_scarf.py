@@ -177,5 +177,7 @@ def _check_covered(scenario: Scenario) -> None:
             raise refuse(f"site '{s.name}' has a backorder cost (Clark–Scarf charges them at the end customer only)")
         if s.fixed_order_cost:
             raise refuse(f"site '{s.name}' has a fixed ordering cost (base-stock is not optimal)")
+    if scenario.joint_order_cost:
+        raise refuse("it has a purchase order's fixed cost, joint_order_cost (base-stock is not optimal)")
     if not hasattr(scenario.demand[sites[0].name], "pmf"):
         raise refuse("demand is not stationary (the recursion needs one demand distribution)")

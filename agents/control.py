@@ -42,6 +42,15 @@ may know; these policies use exactly that (:meth:`Policy.decide`):
 
 Every class takes ``levels`` per site, or ``optimal``: levels searched for the
 team under the structure's own information (:mod:`agents.tuning`).
+
+Lot sizing, where orders carry a fixed cost (a site's ``fixed_order_cost``, the
+scenario's ``joint_order_cost``): :class:`Centralized` and :class:`Local` take
+``reorder`` per site, the smallest order a site places ((s, S) with
+s = S - reorder, Scarf 1960); :class:`Centralized` also takes ``joint``: the
+sites that buy from outside order together, all up to their levels, once their
+gaps total at least ``joint`` (the (Q, S) joint-replenishment policy, Renberg &
+Planche 1967), which is how a centre consolidates purchase orders
+(:mod:`agents.purchasing`).
 """
 
 from __future__ import annotations
@@ -122,8 +131,11 @@ class Centralized(_LevelPolicy):
     name = "central"
     kind = "echelon"
 
-    def __init__(self, scenario: Scenario, *, levels: SiteValues | np.ndarray):
+    def __init__(self, scenario: Scenario, *, levels: SiteValues | np.ndarray,
+                 reorder: SiteValues | np.ndarray = 0.0, joint: float | np.ndarray | None = None):
         super().__init__(scenario, levels=levels)
+        self.reorder = _minimum_orders(reorder, scenario, self.name)
+        self.joint = _joint_trigger(joint, self.name)
         self.review = scenario.information.central.review_period
         self._placed: deque[np.ndarray] = deque(maxlen=max(scenario.information.central.delay, 1))
         self._cover = echelon_cover(self.params)
@@ -153,12 +165,27 @@ class Centralized(_LevelPolicy):
             seen = echelon_inventory_position(knowledge.planner, self.params)
             recent = list(self._placed)[len(self._placed) - knowledge.planner_age:] if knowledge.planner_age else []
             position = seen + sum(recent) if recent else seen  # each site's own orders since add to its echelon
-            orders = order_up_to(self.levels + self._known(knowledge), position)
+            orders = self._lot_sized(order_up_to(self.levels + self._known(knowledge), position))
         self._placed.append(placed_orders(orders, self.params))  # as the core will place them (capacities)
         return orders
 
+    def _lot_sized(self, orders: np.ndarray) -> np.ndarray:
+        """The orders as the lot-sizing options place them: none below a site's ``reorder`` quantity
+        ((s, S) on the echelon position, s = S - reorder); with ``joint``, the sites buying from outside
+        order together, all up to their levels, once their gaps total at least ``joint`` (the (Q, S)
+        joint-replenishment policy, Renberg & Planche 1967; Pantumsinchai 1992), else none of them."""
+        if self.reorder is not None:
+            orders = np.where(orders >= self.reorder, orders, 0.0)
+        if self.joint is not None:
+            outside = self.params.outside
+            short = (orders * outside).sum(axis=1, keepdims=True) < self.joint
+            orders = np.where(outside & short, 0.0, orders)
+        return orders
+
     def describe(self) -> str:
-        return f"{self.name} S^e={site_label(self.levels)}" if self.levels.ndim == 1 else self.name
+        if self.levels.ndim != 1:
+            return self.name
+        return f"{self.name} S^e={site_label(self.levels)}{_lot_label(self.reorder, self.joint)}"
 
 
 class Local(_LevelPolicy):
@@ -166,11 +193,13 @@ class Local(_LevelPolicy):
 
     name = "local"
 
-    def __init__(self, scenario: Scenario, *, levels: SiteValues | np.ndarray, knowledge: bool = True):
+    def __init__(self, scenario: Scenario, *, levels: SiteValues | np.ndarray, knowledge: bool = True,
+                 reorder: SiteValues | np.ndarray = 0.0):
         super().__init__(scenario, levels=levels)
         if not isinstance(knowledge, bool):
             raise ConfigError(f"policy '{self.name}': knowledge must be true or false (got {knowledge!r})")
         self.knowledge = knowledge
+        self.reorder = _minimum_orders(reorder, scenario, self.name)
         self._mean_demand = np.array([scenario.mean_demand_through(s) for s in scenario.site_names])
 
     def _adjustment(self, knowledge: Knowledge) -> np.ndarray:
@@ -191,10 +220,10 @@ class Local(_LevelPolicy):
         return target
 
     def decide(self, knowledge: Knowledge) -> np.ndarray:
-        return installation_base_stock(knowledge.state, self.params, self.target(knowledge))
+        return installation_base_stock(knowledge.state, self.params, self.target(knowledge), minimum=self.reorder)
 
     def describe(self) -> str:
-        levels = f" S={site_label(self.levels)}" if self.levels.ndim == 1 else ""
+        levels = f" S={site_label(self.levels)}{_lot_label(self.reorder)}" if self.levels.ndim == 1 else ""
         return f"{self.name}{levels}{' + advance demand' if self.knowledge else ''}"
 
 
@@ -244,6 +273,32 @@ class Hybrid(_LevelPolicy):
             return self.name
         return (f"{self.name} S^e={site_label(self.levels)} s={site_label(self.local.levels)} "
                 f"band={site_label(self.band)}")
+
+
+def _minimum_orders(value: SiteValues | np.ndarray, scenario: Scenario, name: str) -> np.ndarray | None:
+    """A ``reorder`` option (per site, or rows ``[B, S]`` of the search's candidates); None where all 0."""
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        rows = value
+    else:
+        rows = per_site(value, scenario, f"policy '{name}': reorder", minimum=0.0)
+    return rows if rows.any() else None
+
+
+def _joint_trigger(value: Any, name: str) -> float | np.ndarray | None:
+    """A ``joint`` option: None (the sites buying from outside order separately), a number >= 0, or a
+    column ``[B, 1]`` of the search's candidates."""
+    if value is None or isinstance(value, np.ndarray) and value.ndim == 2:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"policy '{name}': joint: must be a number >= 0, the smallest total order that "
+                          f"triggers one purchase order (got {value!r})")
+    return float(value)
+
+
+def _lot_label(reorder: np.ndarray | None, joint: float | np.ndarray | None = None) -> str:
+    """The lot-sizing options as :meth:`Policy.describe` shows them (empty where there are none)."""
+    text = f" reorder={site_label(reorder)}" if reorder is not None and reorder.ndim == 1 else ""
+    return text + (f" joint={joint:g}" if isinstance(joint, float) else "")
 
 
 def _finite_or_inf(value: Any) -> Any:

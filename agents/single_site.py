@@ -95,6 +95,9 @@ def site_models(scenario: Scenario, purpose: str) -> list[SiteModel]:
     it (``the exact DP``, ``policy 'myopic'``) for the message.
     """
     models = []
+    if scenario.joint_order_cost and len(scenario.sites) > 1:
+        raise ConfigError(f"scenario '{scenario.name}': {purpose} covers independent sites; these share a "
+                          f"purchase order's fixed cost (joint_order_cost {scenario.joint_order_cost:g})")
     for i, site in enumerate(scenario.sites):
         def refuse(why: str, name: str = site.name) -> ConfigError:
             return ConfigError(f"scenario '{scenario.name}': {purpose} covers sites supplied from outside that face "
@@ -117,7 +120,7 @@ def site_models(scenario: Scenario, purpose: str) -> list[SiteModel]:
             site=site.name, index=i, lost_sales=site.lost_sales,
             periods_ahead=site.order_delay + site.lead_time.max, pmf=_trim(np.asarray(model.pmf(1.0))),
             holding=site.holding_cost, shortage=site.shortage_cost, order_cost=site.order_cost,
-            fixed_cost=site.fixed_order_cost, capacity=site.capacity,
+            fixed_cost=site.fixed_order_cost + scenario.joint_order_cost, capacity=site.capacity,
         ))
     return models
 

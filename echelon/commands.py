@@ -61,6 +61,9 @@ def cmd_show(args: argparse.Namespace) -> int:
                   f"pipeline holding {'on' if scen.pipeline_holding else 'off'}")
     if scen.description:
         console.print(scen.description.strip())
+    if scen.joint_order_cost:
+        console.print(f"joint_order_cost {scen.joint_order_cost:g}: one purchase order to the outside supplier a "
+                      "period, shared by the sites without a supplier that order in it")
     table = Table()
     for col in ("#", "site", "supplier", "L (Echelon's)", "l_o", "h'", "p", "unmet", "capacity", "demand"):
         table.add_column(col)
@@ -448,6 +451,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from echelon.envs.files import Output
+    from echelon.evaluation.buying_power import measure_buying_power, measured_networks
     from echelon.evaluation.study import run_study
     from echelon.evaluation.study_config import load_study, study_cell_count
     from echelon.evaluation.study_report import recommendation, sentence, write_study
@@ -462,17 +466,23 @@ def cmd_study(args: argparse.Namespace) -> int:
     out.check()
     console = _console()
     cells = study_cell_count(config)
+    buyers = measured_networks(config)
     wall, cpu = time.perf_counter(), time.process_time()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
-        task = progress.add_task(f"study {config.name}", total=cells)
+        task = progress.add_task(f"study {config.name}", total=cells + len(buyers))
         results = run_study(config, lambda message: progress.update(task, advance=1, description=message))
+        buying = []
+        for scen in buyers:
+            progress.update(task, description=f"{scen.name}: buying power")
+            buying.append(measure_buying_power(config, scen))
+            progress.update(task, advance=1)
     for cell in results:
         console.print(f"- {sentence(cell)}")
     console.print("Recommendation:")
     for line in recommendation(config, results):
         console.print(f"- {line.replace('**', '')}")
-    final = write_study(config, results, out)[0].parent
+    final = write_study(config, results, out, buying)[0].parent
     took = f"{time.perf_counter() - wall:.0f} s (CPU {time.process_time() - cpu:.0f} s)"
     console.print(f"{len(results)} cells in {took}; wrote {final} (report: {final / 'report.md'}, "
                   f"map: {final / 'map.png'})")

@@ -359,6 +359,9 @@ def step(
         pipeline = _zeros(cost.shape)
     if p.ordering_costs:
         ordering = p.order_cost * q + p.fixed_order_cost * (q > 0)
+        if p.joint_order_cost:  # one purchase order for all outside buyers, split equally among them
+            buys = (q > 0) & p.outside
+            ordering = ordering + p.joint_order_cost * buys / np.maximum(buys.sum(axis=1, keepdims=True), 1)
         if overtime is not None:
             ordering += overtime
         cost += ordering

@@ -48,19 +48,23 @@ def sequential_orders(
 
 def installation_base_stock(
     state: State, params: CoreParams, levels: np.ndarray, fixed: np.ndarray | None = None,
-    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None, minimum: np.ndarray | None = None,
 ) -> np.ndarray:
     """Order up to ``levels`` (``[S]`` or one row per copy ``[B, S]``) on each site's position.
 
     ``fixed``: ``[B, S]`` orders of sites another policy decides (NaN where the levels decide);
     the sites ordering up to a level see them as their customers' orders. ``bounds``: ``[B, S]``
     lowest and highest orders (``-inf``/``inf`` for none): each site's order is clipped to them before
-    its suppliers see it.
+    its suppliers see it. ``minimum``: ``[S]`` or ``[B, S]`` smallest order a site places (a smaller gap
+    orders nothing): the (s, S) policy with s = S - minimum (Scarf 1960), decided before the suppliers.
     """
     levels = np.broadcast_to(levels, state.on_hand.shape)
+    least = None if minimum is None else np.broadcast_to(minimum, state.on_hand.shape)
 
     def rule(sites: np.ndarray, position: np.ndarray, _: np.ndarray) -> np.ndarray:
         order = np.maximum(levels[:, sites] - position, 0.0)
+        if least is not None:
+            order = np.where(order >= least[:, sites], order, 0.0)
         if bounds is not None:
             order = np.clip(order, bounds[0][:, sites], bounds[1][:, sites])
         return order if fixed is None else np.where(np.isnan(fixed[:, sites]), order, fixed[:, sites])

@@ -88,6 +88,8 @@ class CoreParams:
     pipeline_holding: bool  # any pipeline_rate > 0
     order_cost: np.ndarray  # [S] c
     fixed_order_cost: np.ndarray  # [S] K
+    joint_order_cost: float  # K_0 per consolidated purchase order of the sites without a supplier
+    outside: np.ndarray  # bool [1, S]: the sites without a supplier (they buy from outside)
     ordering_costs: bool  # any c or K > 0, or a bottleneck's overtime cost
     proportional: bool
     single_customer: bool  # no supplier has two customers (serial chains): no allocation needed
@@ -174,8 +176,10 @@ class CoreParams:
             pipeline_holding=bool((rate * float(scenario.pipeline_holding) > 0).any()),
             order_cost=_row(np.array([s.order_cost for s in sites])),
             fixed_order_cost=_row(np.array([s.fixed_order_cost for s in sites])),
+            joint_order_cost=float(scenario.joint_order_cost),
+            outside=(supplier < 0).reshape(1, -1),
             ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites)
-            or any(c.overtime_cost > 0 for c in scenario.capacities),
+            or scenario.joint_order_cost > 0 or any(c.overtime_cost > 0 for c in scenario.capacities),
             proportional=scenario.allocation == "proportional",
             single_customer=bool((np.bincount(supplier[supplier >= 0], minlength=n) <= 1).all()),
             integral=all(m.integral for m in scenario.demand.values()),

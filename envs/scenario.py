@@ -135,6 +135,7 @@ class Scenario:
     extra: Mapping[str, Any] = field(default_factory=dict)
     capacities: tuple[SharedCapacity, ...] = field(default=(), repr=False)  # bottlenecks over sites' orders
     products: tuple[str, ...] = ()  # with products, every site is a node 'site/product' (envs.products)
+    joint_order_cost: float = 0.0  # [K_0] per consolidated purchase order to the outside supplier
 
     def node(self, i: int) -> tuple[str, str | None]:
         """(site, product) of node ``i``; product ``None`` in a one-product scenario."""
@@ -320,7 +321,7 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         pipeline_holding=spec.pipeline_holding, allocation=spec.allocation, timing=spec.timing,
         information=_information(spec.information), description=spec.description, source=source,
         capacities=_capacities(nodes.capacities, {n: i for i, n in enumerate(names)}, source),
-        products=nodes.products,
+        products=nodes.products, joint_order_cost=spec.joint_order_cost,
     )
 
 

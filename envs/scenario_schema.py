@@ -216,6 +216,10 @@ class ScenarioFile(_Strict):
     """Who may know what (advance demand, the central planner's view)."""
     capacities: list[CapacitySpec] = []
     """Bottlenecks shared by several sites' orders, applied in list order after each site's own capacity."""
+    joint_order_cost: Money = 0.0
+    """K_0: a fixed cost per purchase order to the outside supplier, charged once in a period in which
+    any site without a supplier orders (one consolidated order, split equally among the sites on it: the
+    major setup cost of the joint replenishment problem); a site's own fixed_order_cost is charged on top."""
     products: list[ProductSpec] = []
     """The products (empty: one product, each site a node). With products, each site stocks the
     products that list it, every (site, product) pair is a node named ``site/product``, ``demand`` keys

@@ -9,7 +9,9 @@ searched for the team from two starts and checked by a second method,
 only when it is cheaper than every other structure beyond the 95% interval of
 the paired difference and by at least :data:`PRACTICAL`; otherwise the cell is
 a tie between the cheapest and every structure not surely worse than it.
-The report, map and recommendation are :mod:`evaluation.study_report`'s.
+The report, map and recommendation are :mod:`evaluation.study_report`'s; the
+"buying power" row (a purchase order's fixed cost, consolidated by a centre) is
+:mod:`evaluation.buying_power`'s.
 """
 
 from __future__ import annotations

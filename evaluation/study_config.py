@@ -14,6 +14,7 @@ A study config (YAML, ``configs/studies/``)::
       review_period: [1]         # the planner re-plans every so many periods
     map: {x: skill, y: delay}    # the axes inside each panel; panels: scenarios x the other axes
     advance_demand: {rate: 0.2}  # how often a period carries extra demand
+    purchase_order_cost: 40      # K per purchase order to the outside supplier ("buying power")
     episodes: 300                # per structure and cell, common random numbers
     search_episodes: 200         # per candidate while levels are searched
     periods: 100
@@ -123,6 +124,10 @@ class StudyFile(BaseModel):
     """The two axes inside each panel of the map."""
     advance_demand: AdvanceDemandSpec = AdvanceDemandSpec()
     """rate and lift of the extra demand."""
+    purchase_order_cost: Annotated[Float, Field(gt=0.0, le=MAX_MAGNITUDE)] | None = None
+    """K: the fixed cost of one purchase order to the outside supplier, for the "buying power" row (null: not
+    measured): sites ordering separately pay it per order each, the centre once for a consolidated order
+    (evaluation.buying_power)."""
     learned: list[Annotated[str, Field(strict=True)]] = []
     """Trained run folders (relative to this file), each evaluated in the cells of its scenario."""
     episodes: Annotated[Int, Field(ge=2, le=MAX_BATCH)] = 300
@@ -148,6 +153,7 @@ class StudyConfig:
     x: str  # the map's axes
     y: str
     rate: float
+    purchase_order_cost: float | None  # K of the buying-power row (evaluation.buying_power)
     learned: tuple[Path, ...]  # trained run folders, each evaluated in the cells of its scenario and information
     episodes: int
     search_episodes: int
@@ -222,7 +228,8 @@ def load_study(name_or_path: str | Path, scenarios: list[str] | None = None) -> 
                           f"{MAX_CELLS:,}; each takes seconds to minutes of search: give fewer values")
     return StudyConfig(
         name=spec.name or path.stem, description=spec.description.strip(), scenarios=tuple(loaded), axes=values,
-        x=x, y=spec.map.y, rate=spec.advance_demand.rate, learned=_learned_runs(spec.learned, src, path),
+        x=x, y=spec.map.y, rate=spec.advance_demand.rate, purchase_order_cost=spec.purchase_order_cost,
+        learned=_learned_runs(spec.learned, src, path),
         episodes=spec.episodes, search_episodes=spec.search_episodes, periods=spec.periods, warmup=spec.warmup,
         seed=spec.seed, source=src,
     )

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from echelon.envs.files import Output
+from echelon.evaluation.buying_power import BuyingPower, buying_power_csv, buying_power_lines
 from echelon.evaluation.metrics import Estimate, Metrics, paired_difference
 from echelon.evaluation.study import (
     CATEGORIES,
@@ -279,7 +280,9 @@ def _axes_text(config: StudyConfig) -> str:
     return "; ".join(parts)
 
 
-def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
+def report_markdown(config: StudyConfig, cells: list[Cell], buying: list[BuyingPower] | None = None) -> str:
+    """The study's report: how it was run, the map, the recommendation, every cell in words, the claims
+    (``buying``: the buying-power rows, :mod:`evaluation.buying_power`)."""
     varied = config.varied
     lines = [f"# {config.name}: who should decide replenishment?", ""]
     if config.description:
@@ -312,7 +315,7 @@ def report_markdown(config: StudyConfig, cells: list[Cell]) -> str:
         "## In plain words", "",
         *[f"- {sentence(c)}" for c in cells], "",
     ]
-    lines += _claims(config, cells)
+    lines += _claims(config, cells, buying or [])
     hybrid_wins = [c for c in cells if c.winner == "hybrid"]
     lines += ["## Where the hybrid is strictly better", ""]
     if hybrid_wins:
@@ -403,7 +406,7 @@ def _value(value: Any) -> str:
     return "own" if value is None else f"{value:g}"
 
 
-def _claims(config: StudyConfig, cells: list[Cell]) -> list[str]:
+def _claims(config: StudyConfig, cells: list[Cell], buying: list[BuyingPower]) -> list[str]:
     """The claims planners hear, measured over the map's cells."""
     lines = ["## What planners hear, measured", ""]
     for scen in config.scenarios:
@@ -439,19 +442,21 @@ def _claims(config: StudyConfig, cells: list[Cell]) -> list[str]:
             f"\"The bullwhip effect\": the top echelon's order variance over demand variance is "
             f"{bullwhip['naive']:.2f} under the naive rule, {bullwhip['decentralized']:.2f} decentralized, "
             f"{bullwhip['centralized']:.2f} centralized.")
-    lines += ["", "\"Buying power\" (one fixed cost per order to an outside supplier, which only a centre can "
-              "consolidate across sites) needs a shared fixed-cost model in the core; it is not measured here yet.", ""]
-    return lines
+    return lines + buying_power_lines(config, buying) + [""]
 
 
-def write_study(config: StudyConfig, cells: list[Cell], out: Output | Path) -> list[Path]:
-    """The study's run folder, all at once: results.csv/json, report.md, map.png."""
+def write_study(config: StudyConfig, cells: list[Cell], out: Output | Path,
+                buying: list[BuyingPower] | None = None) -> list[Path]:
+    """The study's run folder, all at once: results.csv/json, report.md, map.png, and buying_power.csv where
+    ``buying`` has rows."""
     out = out if isinstance(out, Output) else Output(Path(out))
     rows = results_rows(cells)
     header = list(rows[0])
     csv = "\n".join([",".join(header)] + [",".join(_csv(r[k]) for k in header) for r in rows]) + "\n"
     files = {"results.csv": csv, "results.json": json.dumps(rows, indent=1),
-             "report.md": report_markdown(config, cells), "map.png": heatmap_png(config, cells)}
+             "report.md": report_markdown(config, cells, buying), "map.png": heatmap_png(config, cells)}
+    if buying:
+        files["buying_power.csv"] = buying_power_csv(buying)
     final = out.write_folder(files)
     return [final / n for n in files]
 

@@ -86,6 +86,8 @@ SCENARIO_CASES: list[tuple[str, Any, str]] = [
     ("pipeline_holding", "yes", "'pipeline_holding' must be true or false"),
     ("allocation", "fair", "key 'allocation' must be 'proportional' or 'priority'"),
     ("colour", "red", "unknown key 'colour'"),
+    ("joint_order_cost", -1, "key 'joint_order_cost' must be >= 0"),
+    ("joint_order_cost", "lots", "'joint_order_cost' must be a number"),
     ("sites.0.lead_time", 0, "field 'lead_time' must be a whole number >= 1"),
     ("sites.0.lead_time", -1, "field 'lead_time' must be a whole number >= 1"),
     ("sites.0.lead_time", 1.5, "field 'lead_time' expected a whole number of periods L"),
@@ -375,6 +377,10 @@ BENCHMARK_CASES: list[tuple[str, Any, str]] = [
                     "band": -1}, "band: site 'retailer': must be >= 0"),
     ("policies.1", {"label": "h", "policy": "hybrid", "levels": "optimal", "local_levels": [6, 6, 10], "band": 0},
      "are tuned together"),
+    ("policies.1", {"label": "s", "policy": "local", "levels": [6, 6, 10], "reorder": -1},
+     "reorder: site 'retailer': must be >= 0"),
+    ("policies.1", {"label": "q", "policy": "central", "levels": [6, 12, 22], "joint": "often"},
+     "joint: must be a number >= 0"),
     ("baseline", "nobody", "baseline"),
     ("warmup", -1, "warmup: must be >= 0"),
     ("warmup", 500, "warmup"),
@@ -383,6 +389,8 @@ BENCHMARK_CASES: list[tuple[str, Any, str]] = [
 ]
 STUDY_CASES: list[tuple[str, Any, str]] = [
     ("episodes", 1, "episodes: must be >= 2 (got 1)"),
+    ("purchase_order_cost", -5, "purchase_order_cost: must be > 0 (got -5)"),
+    ("purchase_order_cost", "a lot", "purchase_order_cost: must be a number"),
     ("search_episodes", 0, "search_episodes: must be >= 2"),
     ("periods", 1, "periods: must be >= 2"),
     ("periods", 10**9, "periods: must be at most 1,000,000"),

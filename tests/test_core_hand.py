@@ -251,3 +251,35 @@ def test_board_game_ships_this_periods_receipts():
 
     assert run("board_game") == ([0.0, 0.0, 4.0], [0.0, 0.0, 0.0])
     assert run("clark_scarf") == ([0.0, 0.0, 4.0], [0.0, 4.0, 0.0])
+
+
+def two_buyers(**extra) -> dict:
+    """Two shops that both buy from the outside supplier (no internal supplier), holding 1 each."""
+    return {"periods": 5, "sites": [
+        {"name": "a", "lead_time": 1, "holding_cost": 1, "backlog_cost": 9, "fixed_order_cost": 1},
+        {"name": "b", "lead_time": 1, "holding_cost": 1, "backlog_cost": 9}],
+        "demand": {"a": {"kind": "poisson", "mean": 5}, "b": {"kind": "poisson", "mean": 5}}, **extra}
+
+
+def test_one_purchase_order_a_period_for_every_outside_buyer():
+    """joint_order_cost K_0 = 10: charged once in a period in which any outside buyer orders, split equally
+    among those that do; a site's own fixed cost K comes on top."""
+    p = make(two_buyers(joint_order_cost=10))
+    s = initial_state(p, 1)
+    no_demand = np.zeros((1, 2))
+    s, f = step(s, np.array([[3.0, 0.0]]), no_demand, p)  # a alone: all of K_0 and its own 1
+    assert f.ordering_cost.tolist() == [[11.0, 0.0]]
+    s, f = step(s, np.array([[2.0, 5.0]]), no_demand, p)  # both on one order: 5 each, a's own 1 on top
+    assert f.ordering_cost.tolist() == [[6.0, 5.0]]
+    s, f = step(s, no_demand, no_demand, p)  # no order, no cost
+    assert f.ordering_cost.tolist() == [[0.0, 0.0]]
+    # holding: a has 3 (period 2), then 3 + 2 = 5 (period 3); b has 5 in period 3
+    assert f.holding_cost.tolist() == [[5.0, 5.0]]
+
+
+def test_the_joint_order_cost_binds_only_outside_buyers():
+    """In a chain only the site without a supplier buys from outside: its orders carry K_0, the
+    retailer's (placed on the wholesaler) do not."""
+    p = make(two_stage(joint_order_cost=4))
+    s, f = step(initial_state(p, 1), np.array([[6.0, 4.0]]), np.array([[0.0, 0.0]]), p)
+    assert f.ordering_cost.tolist() == [[0.0, 4.0]]

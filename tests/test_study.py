@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -202,3 +203,10 @@ def test_the_quick_map_over_the_three_factors(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "| NO |" not in report and "## Recommendation" in report
     assert "centralize if your planning data are at most 0 periods old" in capsys.readouterr().out
+    # buying power: measured on three_echelon (the plant's two products buy from outside), not elsewhere
+    assert "**distribution**: \"buying power\": only dc buys from outside" in report
+    with (out / "buying_power.csv").open() as f:
+        buying = {r["policy"]: r for r in csv.DictReader(f) if r["scenario"] == "three_echelon"}
+    separate, consolidated = buying["decentralized, separate orders"], buying["centralized, consolidated"]
+    assert float(consolidated["cost"]) < float(separate["cost"])  # cheaper with one purchase order
+    assert float(consolidated["purchase_orders"]) <= 1 < float(separate["purchase_orders"])
