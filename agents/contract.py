@@ -97,6 +97,10 @@ def _terms(game: Game, c: int) -> dict[str, np.ndarray]:
             "stock": lane(game, _ON_HAND, u, c, u)}
 
 
+WEAK_TOLERANCE = 1e-9
+"""An own-cost gain per period this close to zero, on common random numbers, is no gain: the move changes nothing."""
+
+
 @dataclass(frozen=True)
 class Alignment:
     """The payments, and the check that the selfish equilibrium under them is the team optimum."""
@@ -114,6 +118,21 @@ class Alignment:
     half_width: float  # 95% CI of selfish_cost
     payments: dict[str, float]  # mean transfer per period at the team levels, "u -> c": u pays c (negative: c pays u)
     deviations: dict[str, tuple[float, float]]  # under the payments at the team levels, fresh episodes
+    selfish_deviations: dict[str, tuple[float, float]]  # without payments at the selfish levels, fresh episodes
+
+    @property
+    def weak_sites(self) -> list[str]:
+        """Sites that lose nothing by moving from the selfish equilibrium: their best one-unit move leaves their
+        own cost unchanged on every episode (a gain of zero within :data:`WEAK_TOLERANCE`). Any such site makes
+        the equilibrium weak: the site is indifferent, and another level of it is an equilibrium too."""
+        return [site for site, (gain, _) in self.selfish_deviations.items() if abs(gain) <= WEAK_TOLERANCE]
+
+    @property
+    def unresolved_sites(self) -> list[str]:
+        """Sites not weak whose best move's gain is not surely negative: its 95% interval reaches 0 (more
+        episodes would tell whether they strictly prefer their level)."""
+        return [site for site, (gain, half) in self.selfish_deviations.items()
+                if site not in self.weak_sites and gain + half >= 0]
 
     @property
     def found(self) -> bool:
@@ -144,6 +163,10 @@ class Alignment:
             "prices": {name: by_site(getattr(self.contract, name)) for name in ("backorder", "late", "stock")},
             "mean_payments": self.payments,
             "deviations": {site: {"gain": g, "ci95": h} for site, (g, h) in self.deviations.items()},
+            "selfish_deviations": {site: {"gain": g, "ci95": h, "weak": site in self.weak_sites,
+                                          "unresolved": site in self.unresolved_sites}
+                                   for site, (g, h) in self.selfish_deviations.items()},
+            "weak_equilibrium": bool(self.weak_sites),
         }
 
 
@@ -171,7 +194,7 @@ def align(game: Game, team_levels: np.ndarray | None = None, selfish_levels: np.
         converged=converged, resolution=np.zeros(game.n) if game.integral else 0.02 * np.maximum(team, 1.0),
         team_cost=float(costs[0].mean()), selfish_cost=float(costs[1].mean()),
         aligned_cost=None if aligned is None else float(costs[2].mean()), half_width=half_width(costs[1]),
-        payments=paid, deviations=game.deviations(team, weights),
+        payments=paid, deviations=game.deviations(team, weights), selfish_deviations=game.deviations(selfish),
     )
 
 

@@ -24,14 +24,19 @@ precision, and the policy comes back as a table the simulator plays
   the state is the inventory position x; ordering up to y costs K [y > x] +
   c (y - x) and charges G(y) = h E(y - D_tau)^+ + b E(D_tau - y)^+, the cost
   of the period the order arrives in. Optimal levels lie where G <= min G + K
-  (Zheng & Federgruen 1991, bounds on s and S), so the grid is that band
-  widened by one period's demand below; the optimal policy comes out as (s, S).
+  (Zheng & Federgruen 1991, bounds on s and S). G is convex and a straight
+  line beyond the support of the lead-time demand (slope -b below it, h above),
+  so the band's ends are found from those lines whatever K is, and checked; the
+  grid runs from one period's demand below the band to a margin above it, and
+  the S found must lie strictly inside the grid (else the margin is doubled and
+  the problem solved again). The optimal policy comes out as (s, S).
 
 A problem whose state space would not fit in memory is refused with its size.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -218,12 +223,49 @@ def _solve_backlog(model: SiteModel, max_cells: int) -> DPSolution:
     if np.isfinite(model.capacity):
         raise ConfigError(f"site '{model.site}': the exact DP covers backlog systems without a capacity "
                           f"(a capacity makes the order-up-to band unbounded below)")
+    if model.holding <= 0 or model.shortage <= 0:
+        raise ConfigError(f"site '{model.site}': the exact DP of a backlog site needs holding and backlog costs "
+                          f"above 0 (else the order-up-to band is unbounded)")
     lead = model.demand_over(model.periods_ahead)
     d_max = len(model.pmf) - 1
-    ys = np.arange(-d_max, len(lead) + d_max)
-    g = _backlog_cost(model, lead, ys)
-    band = ys[g <= g.min() + model.fixed_cost + 1e-12]
-    y_lo, y_hi = int(band.min()) - 1, int(band.max())
+    y_lo, y_hi = band_limits(model, lead)
+    margin = d_max + 1
+    while True:  # the grid runs a margin past the band, and the returned S must lie strictly inside it
+        solution = _backlog_rvi(model, lead, y_lo - 1, y_hi + margin, max_cells)
+        if solution.reorder is None or solution.reorder[1] < y_hi + margin:
+            break
+        margin *= 2  # (not reached where the band is right: S <= its top, Zheng & Federgruen 1991)
+    solution.checks.append(
+        f"the optimal levels lie where G(y) <= min G + K (Zheng & Federgruen 1991): y in {y_lo}..{y_hi}, found "
+        f"from G's straight lines beyond the demand's support and checked at both ends; the grid runs "
+        f"{margin} past it and S lies strictly inside")
+    solution.seconds = time.perf_counter() - start
+    return solution
+
+
+def band_limits(model: SiteModel, lead: np.ndarray) -> tuple[int, int]:
+    """The band {y : G(y) <= min G + K} of a backlog site, whole: (lowest, highest) y in it.
+
+    G is convex, with its minimum on the support of the lead-time demand D_tau, {0, .., n - 1}; beyond it G
+    is a straight line: G(y) = b (E D_tau - y) for y <= 0 and h (y - E D_tau) for y >= n - 1. So the band
+    ends at most (min G + K) / b below E D_tau and (min G + K) / h above it; both ends are checked.
+    """
+    n, mean = len(lead), float(np.dot(np.arange(len(lead)), lead))
+    support = _backlog_cost(model, lead, np.arange(n))
+    top = float(support.min()) + model.fixed_cost + 1e-12
+    lowest = min(0, math.floor(mean - top / model.shortage) - 1)
+    highest = max(n - 1, math.ceil(mean + top / model.holding) + 1)
+    ys = np.arange(lowest, highest + 1)
+    inside = ys[_backlog_cost(model, lead, ys) <= top]
+    if inside[0] == lowest or inside[-1] == highest:  # never: the straight lines bound it
+        raise AssertionError(f"site '{model.site}': the band {inside[0]}..{inside[-1]} reaches its grid's end")
+    return int(inside[0]), int(inside[-1])
+
+
+def _backlog_rvi(model: SiteModel, lead: np.ndarray, y_lo: int, y_hi: int, max_cells: int) -> DPSolution:
+    """Relative value iteration on positions from ``y_lo`` - (largest demand) to ``y_hi``; orders are forced
+    below ``y_lo`` (where no optimal level lies) and levels above ``y_hi`` are not offered."""
+    d_max = len(model.pmf) - 1
     x_lo = y_lo - d_max
     cells = (y_hi - x_lo + 1) * (d_max + 1)
     if cells > max_cells:
@@ -257,12 +299,9 @@ def _solve_backlog(model: SiteModel, max_cells: int) -> DPSolution:
     target = np.array([x[i] if stay[i] <= order_value[i] else
                        x[i + 1 + int(np.argmin(shifted[i + 1:]))] for i in range(len(x))])
     table = (target - x).astype(np.int64)
-    solution = DPSolution(model, (low + high) / 2, (high - low) / 2, table, x_lo,
-                          {"lowest position": x_lo, "highest position": y_hi}, len(x), iteration, 0.0,
-                          reorder=_reorder_point(x, target))
-    solution.checks.append("the optimal levels lie where G(y) <= min G + K (Zheng & Federgruen 1991)")
-    solution.seconds = time.perf_counter() - start
-    return solution
+    return DPSolution(model, (low + high) / 2, (high - low) / 2, table, x_lo,
+                      {"lowest position": x_lo, "highest position": y_hi}, len(x), iteration, 0.0,
+                      reorder=_reorder_point(x, target))
 
 
 def _backlog_cost(model: SiteModel, lead: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -326,7 +365,14 @@ def evaluate(model: SiteModel, rule: Rule, start: np.ndarray | None = None, max_
     raise ConfigError(f"site '{model.site}': the exact evaluation did not converge")
 
 
-def _successors(model: SiteModel, x: np.ndarray, z: np.ndarray, top: int
+def successors(model: SiteModel, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(parent index, next pipeline state, probability) for every demand outcome of states ``x`` ordering
+    ``z`` (lost sales)."""
+    parents, nexts, probs, _ = _successors(model, x, z)
+    return parents, nexts, probs
+
+
+def _successors(model: SiteModel, x: np.ndarray, z: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(parent index, next state, probability, stock on hand in the period) for every demand outcome."""
     m = model.pipeline_length
@@ -355,7 +401,7 @@ def _successors(model: SiteModel, x: np.ndarray, z: np.ndarray, top: int
     return np.concatenate(parents), np.concatenate(nexts), np.concatenate(probs), stock
 
 
-def _keys(states: np.ndarray) -> np.ndarray:
+def state_keys(states: np.ndarray) -> np.ndarray:
     """One int64 key per state row (mixed radix), for lookups."""
     bits = 62 // states.shape[1]
     if (states >= (1 << bits)).any():
@@ -370,11 +416,11 @@ def _orders(model: SiteModel, rule: Rule, states: np.ndarray) -> np.ndarray:
 
 def _reachable(model: SiteModel, rule: Rule, start: np.ndarray, top: int, max_states: int) -> np.ndarray:
     known = start[None, :]
-    known_keys = _keys(known)
+    known_keys = state_keys(known)
     frontier = known
     while len(frontier):
-        _, nxt, _, _ = _successors(model, frontier, _orders(model, rule, frontier), top)
-        keys, first = np.unique(_keys(nxt), return_index=True)
+        _, nxt, _, _ = _successors(model, frontier, _orders(model, rule, frontier))
+        keys, first = np.unique(state_keys(nxt), return_index=True)
         nxt = nxt[first]
         new = ~np.isin(keys, known_keys)
         frontier = nxt[new]
@@ -390,8 +436,8 @@ def _reachable(model: SiteModel, rule: Rule, start: np.ndarray, top: int, max_st
 def _chain(model: SiteModel, rule: Rule, states: np.ndarray, top: int
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     z = _orders(model, rule, states)
-    parents, nxt, probs, stock = _successors(model, states, z, top)
-    keys = _keys(states)
-    cols = np.searchsorted(keys, _keys(nxt))
+    parents, nxt, probs, stock = _successors(model, states, z)
+    keys = state_keys(states)
+    cols = np.searchsorted(keys, state_keys(nxt))
     cost = model.period_cost(np.arange(int(stock.max()) + 1))[stock] + model.order_cost * z + model.fixed_cost * (z > 0)
     return parents, cols, probs, cost

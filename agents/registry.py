@@ -30,6 +30,7 @@ from echelon.agents.heuristics import (
 from echelon.agents.learned import LearnedPolicy
 from echelon.agents.lost_sales import (
     Myopic,
+    Myopic2,
     VectorBaseStock,
     best_base_stock,
     best_capped_base_stock,
@@ -46,7 +47,7 @@ from echelon.envs.scenario import Scenario
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
     for cls in (BaseStock, EchelonBaseStock, MinMax, ReorderPointQuantity, PassThrough, Constant, RandomOrders,
-                Sterman, ForecastBaseStock, CappedBaseStock, VectorBaseStock, Myopic, OptimalDP,
+                Sterman, ForecastBaseStock, CappedBaseStock, VectorBaseStock, Myopic, Myopic2, OptimalDP,
                 *STRUCTURES.values(), LearnedPolicy, SiteResponse)
 }
 

@@ -335,6 +335,18 @@ def cmd_nash(args: argparse.Namespace) -> int:
     console.print(f"team cost per period at the team levels {result.team_cost:.3f}, at the selfish equilibrium "
                   f"{result.selfish_cost:.3f} ± {result.half_width:.3f}: competition penalty "
                   f"[bold]{result.competition_penalty:.3f}[/bold]")
+    if args.tracking == "echelon":
+        console.print("convention: each site orders up to its level on its echelon position, so a supplier's "
+                      "level below its customer's caps the stock of the whole chain below it")
+    for name, (gain, half) in result.selfish_deviations.items():
+        weak = (" (weak: it loses nothing by moving)" if name in result.weak_sites else
+                " (its interval reaches 0: more episodes would tell)" if name in result.unresolved_sites else "")
+        console.print(f"  {name}: best own-cost gain from a one-unit move at the selfish equilibrium "
+                      f"{gain:+.4f} ± {half:.4f}{weak}")
+    if result.weak_sites:
+        console.print(f"the selfish equilibrium is [bold]weak[/bold]: {', '.join(result.weak_sites)} "
+                      f"{'is' if len(result.weak_sites) == 1 else 'are'} indifferent to moving, so other levels "
+                      f"are equilibria too and the competition penalty depends on which one is played")
     if not result.found:
         console.print(f"no linear payments of this form make the team levels an equilibrium: under the best of "
                       f"them a site still gains {-result.margin:.4f} per period by moving")
@@ -364,14 +376,15 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     console = _console()
     wall = time.perf_counter()
     study = run_study(args.study)
-    table = Table(title=study.title)
-    for col in study.columns:
-        table.add_column(col, justify="right")
-    for row in study.rows:
-        table.add_row(*row)
-    console.print(table)
-    for note in study.notes:
-        console.print(f"- {note}")
+    for part in (study, *study.sections):
+        table = Table(title=part.title)
+        for col in part.columns:
+            table.add_column(col, justify="right")
+        for row in part.rows:
+            table.add_row(*row)
+        console.print(table)
+        for note in part.notes:
+            console.print(f"- {note}")
     console.print(f"({time.perf_counter() - wall:.0f} s)")
     return 0
 

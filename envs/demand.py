@@ -132,6 +132,65 @@ class NegativeBinomial(_Stationary):
 
 
 @dataclass(frozen=True)
+class Geometric(_Stationary):
+    """Geometric demand on 0, 1, 2, ... with mean [mu]: P(D = k) = (1 - q) q^k, q = mu / (1 + mu), so the
+    variance is mu (1 + mu), a CV above 1 (the high-variability case of the lost-sales literature, e.g.
+    Zipkin 2008)."""
+
+    mean: float
+    integral: bool = True
+
+    @property
+    def _q(self) -> float:
+        return self.mean / (1.0 + self.mean)
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        return (rng.geometric(1.0 - self._q, size=(batch, periods)) - 1).astype(np.float64)
+
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        return (rng.geometric(1.0 - self._q, size=(stop - start, batch)) - 1).astype(np.float64)
+
+    def pmf(self, step: float = 1.0) -> np.ndarray:
+        """P(D = k) for k = 0, 1, ... up to a tail below 1e-15 (``step`` must be 1)."""
+        _whole_step(step, self)
+        q = self._q
+        k = np.arange(int(math.log(1e-16) / math.log(q)) + 2 if q > 0 else 1)
+        return _trim((1.0 - q) * q**k)
+
+
+@dataclass(frozen=True)
+class Empirical(_Stationary):
+    """Whole-unit demand with a given distribution: P(D = k) = probs[k], k = 0, 1, ... (from a list, or the
+    frequencies of a column of past demands)."""
+
+    probs: tuple[float, ...]
+    integral: bool = True
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        return float(np.dot(np.arange(len(self.probs)), self.probs))
+
+    @functools.cached_property
+    def _cdf(self) -> np.ndarray:
+        cdf = np.cumsum(self.probs)
+        cdf[-1] = 1.0
+        return cdf
+
+    def sample(self, rng: np.random.Generator, batch: int, periods: int) -> np.ndarray:
+        return np.searchsorted(self._cdf, rng.random((batch, periods)), side="right").astype(np.float64)
+
+    def draw(self, rng: np.random.Generator, batch: int, start: int, stop: int,
+             first: np.ndarray | None) -> np.ndarray:
+        return np.searchsorted(self._cdf, rng.random((stop - start, batch)), side="right").astype(np.float64)
+
+    def pmf(self, step: float = 1.0) -> np.ndarray:
+        """P(D = k) for k = 0, 1, ..., the largest with probability above 0 (``step`` must be 1)."""
+        _whole_step(step, self)
+        return np.array(self.probs)
+
+
+@dataclass(frozen=True)
 class Normal(_Stationary):
     """Normal demand N(mean, std^2), censored at 0 (a negative draw becomes 0).
 
@@ -368,6 +427,46 @@ def _negative_binomial(spec: Mapping[str, Any], where: str, base_dir: Path) -> N
     return NegativeBinomial(mean, cv)
 
 
+def _geometric(spec: Mapping[str, Any], where: str, base_dir: Path) -> Geometric:
+    _check_keys(spec, {"mean"}, where)
+    return Geometric(_number(spec, "mean", where, strict=True))
+
+
+MAX_SUPPORT = 100_000
+"""Largest demand an empirical distribution may give a probability to (its pmf is held whole)."""
+
+
+def _empirical(spec: Mapping[str, Any], where: str, base_dir: Path) -> Empirical:
+    """``{kind: empirical, probs: [p_0, p_1, ...]}`` or ``{kind: empirical, path: F, column: C}`` (the
+    frequencies of the whole-number demands in a CSV column)."""
+    _check_keys(spec, {"probs", "path", "column"}, where)
+    if ("probs" in spec) == ("path" in spec):
+        raise ConfigError(f"{where}: give 'probs' (P(D = 0), P(D = 1), ...) or 'path' and 'column' (a CSV column "
+                          f"of past demands), one of the two")
+    if "path" in spec:
+        if not isinstance(spec["path"], str) or not isinstance(spec.get("column"), str):
+            raise ConfigError(f"{where}: fields 'path' and 'column' must name a CSV file and one of its columns")
+        path = Path(spec["path"]) if Path(spec["path"]).is_absolute() else base_dir / spec["path"]
+        values = read_csv_column(path, spec["column"])
+        if not np.all(values == np.round(values)) or values.max() > MAX_SUPPORT:
+            raise ConfigError(f"{path}: column '{spec['column']}': an empirical distribution needs whole-number "
+                              f"demands of at most {MAX_SUPPORT:,}")
+        counts = np.bincount(values.astype(np.int64))
+        return Empirical(tuple(float(c) for c in counts / counts.sum()))
+    probs = spec["probs"]
+    if not isinstance(probs, list) or not 1 <= len(probs) <= MAX_SUPPORT + 1:
+        raise ConfigError(f"{where}: field 'probs' must be a list of 1 to {MAX_SUPPORT + 1:,} probabilities, "
+                          f"P(D = 0) first (got {type(probs).__name__})")
+    for i, p in enumerate(probs):
+        if isinstance(p, bool) or not isinstance(p, int | float) or not math.isfinite(p) or p < 0:
+            raise ConfigError(f"{where}: field 'probs': entry {i} must be a probability >= 0 (got {p!r})")
+    total = math.fsum(probs)
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError(f"{where}: field 'probs' must sum to 1 (got {total:.6g})")
+    last = max(i for i, p in enumerate(probs) if p > 0)
+    return Empirical(tuple(float(p) / total for p in probs[:last + 1]))
+
+
 def _normal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Normal:
     _check_keys(spec, {"mean", "std"}, where)
     return Normal(_number(spec, "mean", where), _number(spec, "std", where))
@@ -510,6 +609,8 @@ DemandBuilder = Callable[[Mapping[str, Any], str, Path], DemandModel]
 DEMAND_MODELS: dict[str, DemandBuilder] = {
     "poisson": _poisson,
     "negative_binomial": _negative_binomial,
+    "geometric": _geometric,
+    "empirical": _empirical,
     "normal": _normal,
     "uniform": _uniform,
     "seasonal": _seasonal,

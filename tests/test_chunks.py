@@ -12,6 +12,8 @@ from echelon.envs.simulator import ChunkedEpisode, Simulator
 MODELS = [
     {"kind": "poisson", "mean": 4},
     {"kind": "negative_binomial", "mean": 4, "cv": 0.9},
+    {"kind": "geometric", "mean": 4},
+    {"kind": "empirical", "probs": [0.1, 0.2, 0.4, 0.3]},
     {"kind": "normal", "mean": 5, "std": 2},
     {"kind": "uniform", "low": 0, "high": 8},
     {"kind": "seasonal", "base": 5, "amplitude": 3, "cycle": 7},

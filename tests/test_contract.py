@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -94,3 +96,18 @@ def test_nash_command_prints_the_penalty_and_the_payments(capsys):
     out = capsys.readouterr().out
     assert "competition penalty" in out and "retailer pays supplier 5.000 per unit of its customer backlog" in out
     assert "end at the team optimum" in out
+
+
+def test_a_weak_selfish_equilibrium_is_reported_as_weak(capsys):
+    """The echelon game with the retailer bearing all its backorder cost: at the selfish levels (7, 7) the
+    supplier's level caps the chain, so the retailer's own level changes nothing: a one-unit move gains it
+    exactly 0 on every episode. The equilibrium is weak, and the command says so beside the convention."""
+    assert main(["nash", "two_stage", "--tracking", "echelon", "--share", "1", "--episodes", "100", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["selfish_levels"] == {"retailer": 7.0, "supplier": 7.0}
+    assert result["weak_equilibrium"] and result["selfish_deviations"]["retailer"] == {
+        "gain": 0.0, "ci95": 0.0, "weak": True, "unresolved": False}
+    assert result["selfish_deviations"]["supplier"]["gain"] < 0 and not result["selfish_deviations"]["supplier"]["weak"]
+    assert main(["nash", "two_stage", "--tracking", "echelon", "--share", "1", "--episodes", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "the selfish equilibrium is weak: retailer is indifferent" in out and "convention: each site" in out

@@ -62,7 +62,7 @@ def test_sterman_smooths_incoming_orders(shop):
     np.testing.assert_allclose(policy.act(jumped), 4.8)
 
 
-ONE_SITE = ("vector_base_stock", "myopic", "optimal_dp")  # need a site supplied from outside, facing demand
+ONE_SITE = ("vector_base_stock", "myopic", "myopic2", "optimal_dp")  # need a site supplied from outside, facing demand
 
 
 def test_every_registered_policy_runs_on_every_scenario():

@@ -89,6 +89,33 @@ def test_exact_optimum_through_the_gymnasium_env():
     assert total / periods == pytest.approx(best.expected_cost, rel=0.01)
 
 
+def test_geometric_and_empirical_demand_by_hand(tmp_path):
+    """Geometric, mean 5: q = 5/6, P(D = 0) = 1/6, P(D = 1) = 5/36, variance mu (1 + mu) = 30. Empirical
+    [0.2, 0.5, 0.3]: mean 1.1; from a column of past demands 0, 1, 1, 2: [0.25, 0.5, 0.25]. Draws follow
+    each law; a list not summing to 1 is refused in one line."""
+    from pathlib import Path
+
+    from echelon.envs.demand import build_demand
+    from echelon.envs.errors import ConfigError
+
+    geometric = build_demand({"kind": "geometric", "mean": 5}, "d", Path("."))
+    pmf = geometric.pmf()
+    k = np.arange(len(pmf))
+    assert pmf[0] == pytest.approx(1 / 6) and pmf[1] == pytest.approx(5 / 36) and pmf.sum() == pytest.approx(1.0)
+    assert (k * pmf).sum() == pytest.approx(5.0) and (k * k * pmf).sum() - 25 == pytest.approx(30.0)
+    draws = geometric.sample(np.random.default_rng(0), 400, 500)
+    assert draws.mean() == pytest.approx(5.0, rel=0.02) and draws.var() == pytest.approx(30.0, rel=0.05)
+    listed = build_demand({"kind": "empirical", "probs": [0.2, 0.5, 0.3]}, "d", Path("."))
+    assert listed.mean == pytest.approx(1.1) and listed.pmf().tolist() == [0.2, 0.5, 0.3]
+    counts = np.bincount(listed.sample(np.random.default_rng(1), 200, 500).astype(int).ravel()) / 100_000
+    np.testing.assert_allclose(counts, [0.2, 0.5, 0.3], atol=0.005)
+    (tmp_path / "sales.csv").write_text("week,units\n1,0\n2,1\n3,1\n4,2\n")
+    column = build_demand({"kind": "empirical", "path": "sales.csv", "column": "units"}, "d", tmp_path)
+    assert column.pmf().tolist() == [0.25, 0.5, 0.25]
+    with pytest.raises(ConfigError, match=r"d: field 'probs' must sum to 1 \(got 0.9\)"):
+        build_demand({"kind": "empirical", "probs": [0.4, 0.5]}, "d", Path("."))
+
+
 def test_negative_binomial_demand_by_hand():
     """Mean 6, CV 0.8: variance 23.04, r = 36 / 17.04 = 2.11268, p = r / (r + 6) = 0.26042; P(D = 0) = p^r
     = 0.058277, P(D = 1) = r (1 - p) p^r = 0.091058. Its draws have that mean and CV; a CV at or below the
