@@ -447,12 +447,7 @@ def _empirical(spec: Mapping[str, Any], where: str, base_dir: Path) -> Empirical
         if not isinstance(spec["path"], str) or not isinstance(spec.get("column"), str):
             raise ConfigError(f"{where}: fields 'path' and 'column' must name a CSV file and one of its columns")
         path = Path(spec["path"]) if Path(spec["path"]).is_absolute() else base_dir / spec["path"]
-        values = read_csv_column(path, spec["column"])
-        if not np.all(values == np.round(values)) or values.max() > MAX_SUPPORT:
-            raise ConfigError(f"{path}: column '{spec['column']}': an empirical distribution needs whole-number "
-                              f"demands of at most {MAX_SUPPORT:,}")
-        counts = np.bincount(values.astype(np.int64))
-        return Empirical(tuple(float(c) for c in counts / counts.sum()))
+        return frequencies(read_csv_column(path, spec["column"]), f"{path}: column '{spec['column']}'")
     probs = spec["probs"]
     if not isinstance(probs, list) or not 1 <= len(probs) <= MAX_SUPPORT + 1:
         raise ConfigError(f"{where}: field 'probs' must be a list of 1 to {MAX_SUPPORT + 1:,} probabilities, "
@@ -465,6 +460,15 @@ def _empirical(spec: Mapping[str, Any], where: str, base_dir: Path) -> Empirical
         raise ConfigError(f"{where}: field 'probs' must sum to 1 (got {total:.6g})")
     last = max(i for i, p in enumerate(probs) if p > 0)
     return Empirical(tuple(float(p) / total for p in probs[:last + 1]))
+
+
+def frequencies(values: np.ndarray, where: str) -> Empirical:
+    """The empirical distribution of past whole-unit demands: P(D = k) = their share equal to k."""
+    if not len(values) or not np.all(values == np.round(values)) or values.max() > MAX_SUPPORT:
+        raise ConfigError(f"{where}: an empirical distribution needs whole-number demands of at most "
+                          f"{MAX_SUPPORT:,}")
+    counts = np.bincount(values.astype(np.int64))
+    return Empirical(tuple(float(c) for c in counts / counts.sum()))
 
 
 def _normal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Normal:
@@ -562,8 +566,9 @@ def read_csv_column(path: Path, column: str) -> np.ndarray:
 
 
 def _history(spec: Mapping[str, Any], where: str, base_dir: Path) -> DemandModel:
-    """``{kind: history, path: F, site: S, product: P, use: replay | fit, random_start: bool}``: a series
-    of a planner's demand-history file (:mod:`envs.history`), replayed or fitted by moments."""
+    """``{kind: history, path: F, site: S, product: P, use: replay | fit | empirical, random_start: bool}``: a
+    series of a planner's demand-history file (:mod:`envs.history`), replayed, fitted by moments, or taken as
+    its empirical distribution (the share of periods with each whole demand)."""
     from echelon.envs.history import fit
 
     _check_keys(spec, {"path", "site", "product", "use", "random_start"}, where)
@@ -573,14 +578,16 @@ def _history(spec: Mapping[str, Any], where: str, base_dir: Path) -> DemandModel
         if spec.get(key) is not None and not isinstance(spec[key], str):
             raise ConfigError(f"{where}: field '{key}' must be a string (got {spec[key]!r})")
     use = spec.get("use", "replay")
-    if use not in ("replay", "fit"):
-        raise ConfigError(f"{where}: field 'use' must be 'replay' or 'fit' (got {use!r})")
+    if use not in ("replay", "fit", "empirical"):
+        raise ConfigError(f"{where}: field 'use' must be 'replay', 'fit' or 'empirical' (got {use!r})")
     random_start = spec.get("random_start", False)
     if not isinstance(random_start, bool):
         raise ConfigError(f"{where}: field 'random_start' must be true or false")
     path = Path(spec["path"]) if Path(spec["path"]).is_absolute() else base_dir / spec["path"]
     history = _read_history_cached(str(path), *_stamp(path))
     values = history.get(spec["site"], spec.get("product"), where)
+    if use == "empirical":
+        return frequencies(values, f"{where}: site '{spec['site']}'")
     if use == "fit":
         fitted = fit(values, where)
         return Poisson(fitted.mean) if fitted.kind == "poisson" else Normal(fitted.mean, fitted.std)

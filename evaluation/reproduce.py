@@ -61,10 +61,11 @@ class PublishedCell:
     lead: int  # Zipkin's lead time
     penalty: int
     policy: str  # one of ZIPKIN_POLICIES
-    value: float  # long-run cost per period, to the published two decimals
+    value: float  # long-run cost per period, as transcribed
     source: str  # a key of ZIPKIN_SOURCES
     demand: str = "poisson"  # Zipkin's demand, mean 5: poisson or geometric
-    matched: bool = True  # False: found, but Echelon's figure differs (the note says why)
+    decimals: int = 2  # the transcription's precision
+    matched: bool = True  # False: found, but Echelon's figure differs (ZIPKIN_UNMATCHED says why)
 
 
 ZIPKIN_SOURCES = {
@@ -83,8 +84,8 @@ ZIPKIN_CELLS: tuple[PublishedCell, ...] = (
     PublishedCell(4, 19, "optimal", 8.89, "(b)"),
     PublishedCell(4, 19, "better vector base-stock", 8.95, "(b)"),
     PublishedCell(4, 4, "optimal", 10.61, "(b)", "geometric"),
-    PublishedCell(4, 4, "Myopic-2", 10.8, "(b)", "geometric", matched=False),
-    PublishedCell(4, 4, "better vector base-stock", 10.7, "(b)", "geometric", matched=False),
+    PublishedCell(4, 4, "Myopic-2", 10.8, "(b)", "geometric", decimals=1),
+    PublishedCell(4, 4, "better vector base-stock", 10.7, "(b)", "geometric", decimals=1),
     PublishedCell(4, 19, "optimal", 22.95, "(b)", "geometric"),
     PublishedCell(4, 19, "Myopic-2", 23.28, "(b)", "geometric"),
     PublishedCell(4, 19, "better vector base-stock", 23.29, "(b)", "geometric", matched=False),
@@ -92,12 +93,13 @@ ZIPKIN_CELLS: tuple[PublishedCell, ...] = (
 """Every cell of Zipkin's Table 3 found in a public transcription (the paper itself was not at hand). Not found:
 the other cells (e.g. L = 1, 2 at p = 4). Not matched: :data:`ZIPKIN_UNMATCHED`."""
 ZIPKIN_UNMATCHED = (
-    "Not matched, geometric demand: the transcription's 10.8 (Myopic-2, L 4, p 4) and 10.7 (better vector "
-    "base-stock) carry one decimal, so may be 10.80 and 10.70 with the zero dropped, against Echelon's 10.7878 "
-    "and 10.6886; its 23.29 (better vector base-stock, L 4, p 19) is above Echelon's 23.2084. Echelon's better "
-    "vector base-stock is the best vector base-stock policy (levels searched for the least exact cost), which "
-    "matches Zipkin's row on Poisson demand; Zipkin's own rule for its levels (not at hand) is evidently a "
-    "heuristic this search can beat.")
+    "Geometric demand, L 4, p 4: the transcription carries one decimal (10.8, 10.7), matched at that precision. "
+    "Not matched: its 23.29 (geometric, L 4, p 19, in the source's capped base-stock column) is above Echelon's "
+    "better vector base-stock, 23.2084; it is what capped base-stock costs with its cap held at 8 (Echelon, "
+    "exactly: 23.2855, the best S then 39); the same project's Python reference instances try the caps 8 and 20 "
+    "only (invman/problems/lost_sales/reference_instances.py), so the cell is most likely that project's "
+    "computation rather than Zipkin's figure. Echelon's better vector base-stock is the best vector "
+    "base-stock policy (levels searched for the least exact cost); it matches Zipkin's row on Poisson demand.")
 ZIPKIN_PUBLISHED: dict[tuple[int, int], dict[str, float]] = {
     (lead, penalty): {c.policy: c.value for c in ZIPKIN_CELLS
                       if (c.lead, c.penalty, c.demand) == (lead, penalty, "poisson")}
@@ -193,9 +195,9 @@ def zipkin2008(episodes: int = 200, periods: int = 2000, seed: int = 0) -> Study
     for cell in ZIPKIN_CELLS:
         spec = zipkin_scenario(cell.lead, cell.penalty, demand=cell.demand)
         model = single_site_model(load_scenario(spec), "the exact DP")
-        found.rows.append([cell.demand, str(cell.lead), str(cell.penalty), cell.policy, f"{cell.value:g}",
-                           f"{zipkin_cost(model, cell.policy):.4f}", "yes" if cell.matched else "NO",
-                           cell.source])
+        found.rows.append([cell.demand, str(cell.lead), str(cell.penalty), cell.policy,
+                           f"{cell.value:.{cell.decimals}f}", f"{zipkin_cost(model, cell.policy):.4f}",
+                           "yes" if cell.matched else "NO", cell.source])
     found.notes = [f"{key} {text}" for key, text in ZIPKIN_SOURCES.items()] + [
         ZIPKIN_UNMATCHED, "Not found in any public transcription: the other cells of Table 3 (e.g. L = 1, 2 at "
         "p = 4)."]

@@ -653,7 +653,7 @@ CLI_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("scenario-history-use", ["show", "net.yaml"], {
         "h.csv": "period,site,quantity\n0,retailer,3\n",
         "net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {"kind": "history", "path": "h.csv", "use": "guess"}))},
-     "field 'use' must be 'replay' or 'fit'"),
+     "field 'use' must be 'replay', 'fit' or 'empirical'"),
     ("scenario-history-fit-empty", ["show", "net.yaml"], {
         "h.csv": "period,site,quantity\n0,retailer,0\n1,retailer,0\n",
         "net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {"kind": "history", "path": "h.csv", "use": "fit"}))},

@@ -69,6 +69,10 @@ def test_a_replayed_history_is_the_demand_the_simulator_draws(tmp_path):
     scen = load_scenario(spec)
     assert scen.demand["store_b"].mean == 7.5  # (10 + 0 + 12 + 8) / 4, fitted: variance 30.33 / 7.5 > 1.2
     assert type(scen.demand["store_b"]).__name__ == "Normal"
+    as_law = load_scenario({**spec, "demand": {**spec["demand"], "store_b": {
+        "kind": "history", "path": str(tmp_path / "sales.csv"), "use": "empirical"}}})
+    pmf = as_law.demand["store_b"].pmf()  # its four weeks 10, 0, 12, 8: a quarter each
+    assert len(pmf) == 13 and pmf[[0, 8, 10, 12]].tolist() == [0.25] * 4 and pmf.sum() == 1.0
     sim = Simulator(scen, batch=2)
     sim.reset(np.random.default_rng(0))
     np.testing.assert_array_equal(sim.episode.demand[:, 0, 0], [4, 7, 0, 3])
