@@ -29,16 +29,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import pickle
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from gymnasium import spaces
 
 from echelon.agents.policy import Policy
+from echelon.agents.policy_export import load_policy, policy_path
 from echelon.envs.actions import ActionForm, make_action_form
 from echelon.envs.core import State
 from echelon.envs.errors import ConfigError
@@ -46,7 +45,7 @@ from echelon.envs.hybrid_rule import HybridRule
 from echelon.envs.information import Knowledge
 from echelon.envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
 from echelon.envs.params import CoreParams
-from echelon.envs.scenario import Scenario
+from echelon.envs.scenario import Scenario, read_yaml
 
 VIEW_LEVELS = OBSERVATION_LEVELS
 
@@ -137,15 +136,31 @@ def combined_orders(decisions: Sequence[tuple[LearnerView, np.ndarray]], others:
 def read_run_config(run_dir: Path) -> dict[str, Any]:
     """The resolved config of a run folder; a clear error if it is not one."""
     path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         raise ConfigError(f"{run_dir}: not a training run folder (no config.yaml)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: unreadable ({exc.__class__.__name__})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict) or "mode" not in data or "groups" not in data:
         raise ConfigError(f"{path}: not a resolved training config (missing 'mode' or 'groups')")
     return data
+
+
+def check_run_record(run_dir: Path, data: dict[str, Any]) -> None:
+    """What evaluating a run folder relies on in its ``config.yaml``: groups with a name, sites and a model path
+    inside the folder, and the names of algorithm, action and observation (one line each, never a KeyError)."""
+    path = Path(run_dir) / "config.yaml"
+    groups = data["groups"]
+    if not isinstance(groups, list) or not groups or not all(
+            isinstance(g, dict) and isinstance(g.get("name"), str) and isinstance(g.get("model"), str)
+            and isinstance(g.get("sites"), list) for g in groups):
+        raise ConfigError(f"{path}: 'groups' must list the run's model groups, each with name, sites and model")
+    for key in ("algo", "action", "observation"):
+        if not isinstance(data.get(key), str):
+            raise ConfigError(f"{path}: not a resolved training config ('{key}' must be a name)")
+    for g in groups:
+        model = Path(g["model"])
+        if model.is_absolute() or ".." in model.parts:
+            raise ConfigError(f"{path}: group '{g['name']}': model must be a path inside the run folder "
+                              f"(got {g['model']!r})")
 
 
 FINGERPRINTED = ("mode", "backend", "algo", "action", "observation", "normalize", "max_order", "max_adjust", "site",
@@ -200,18 +215,6 @@ def load_model(path: Path, algo: str) -> Any:
         return algorithm_class(algo).load(str(path), device="cpu")
     except Exception as exc:  # noqa: BLE001 - any failure to unpickle/unzip means a bad file
         raise ConfigError(f"{path}: not a loadable {algo.upper()} model ({exc.__class__.__name__}: {exc})") from None
-
-
-def load_normalizer(path: Path) -> Any | None:
-    if not Path(path).is_file():
-        return None
-    try:
-        with open(path, "rb") as handle:
-            normalizer = pickle.load(handle)  # noqa: S301 - our own run folder
-    except Exception as exc:  # noqa: BLE001
-        raise ConfigError(f"{path}: corrupt normalisation statistics ({exc.__class__.__name__})") from None
-    normalizer.training = False
-    return normalizer
 
 
 class GroupPolicy(Policy):
@@ -278,6 +281,7 @@ class LearnedPolicy(GroupPolicy):
     def __init__(self, scenario: Scenario, *, run: str):
         self.run = Path(run)
         config = read_run_config(self.run)
+        check_run_record(self.run, config)
         names = tuple(config.get("site_names", ()))
         if names != scenario.site_names:
             raise ConfigError(f"{self.run}: trained on sites {', '.join(names)}, not on scenario "
@@ -304,29 +308,29 @@ class LearnedPolicy(GroupPolicy):
         super().__init__(scenario, groups, others, label=label)
 
     def _load(self, group: dict[str, Any], config: dict[str, Any], view: LearnerView | None) -> LearnedGroup:
-        if config.get("backend", "sb3") == "rllib":
-            from echelon.agents.rllib_model import load_rllib_model
-
-            model = load_rllib_model(self.run / group["model"])
-        elif config["algo"] == "es":
+        """A group's model from data only: ES's ``.npz``, or the pickle-free policy file written beside an SB3
+        or RLlib model (:mod:`agents.policy_export`); the pickles themselves are never loaded here."""
+        if config["algo"] == "es" and config.get("backend", "sb3") != "rllib":
             from echelon.agents.es import ESModel
 
             model = ESModel.load(self.run / group["model"], view)
         else:
-            model = load_model(self.run / group["model"], config["algo"])
+            path = policy_path(self.run / group["model"])
+            if not path.is_file():
+                raise ConfigError(f"{path}: missing: this run folder holds its models only as pickles, which can "
+                                  f"run code when loaded, and Echelon evaluates pickle-free policy files only "
+                                  f"(written by echelon train since they exist); retrain the run")
+            model = load_policy(path)
         if view is not None and model.observation_space.shape != view.observation_space.shape:
             raise ConfigError(f"{self.run / group['model']}: the model expects observations of shape "
                               f"{model.observation_space.shape}, this scenario gives {view.observation_space.shape}")
         if view is not None and getattr(model, "action_space", view.action_space) != view.action_space:
             raise ConfigError(f"{self.run / group['model']}: the model acts in {model.action_space}, this run's "
                               f"action form gives {view.action_space}")
-        normalizer = None
-        if config.get("normalize") and group.get("normalizer"):
-            normalizer = load_normalizer(self.run / group["normalizer"])
-            if normalizer is None:
-                raise ConfigError(f"{self.run / group['normalizer']}: missing; the model was trained on normalised "
-                                  "observations and would see raw ones without it")
-        return LearnedGroup(view, model, normalizer)
+        if config.get("normalize") and group.get("normalizer") and getattr(model, "norm", True) is None:
+            raise ConfigError(f"{policy_path(self.run / group['model'])}: holds no observation statistics; the "
+                              "model was trained on normalised observations and would see raw ones without them")
+        return LearnedGroup(view, model, None)  # (a policy file normalises its observations itself)
 
     def reset(self, batch: int, rng: np.random.Generator) -> None:
         if self.hybrid is not None:

@@ -1,21 +1,18 @@
 """A trained RLlib module as a model with SB3's ``predict``, so learned policies play it like any other.
 
-``echelon train`` with ``backend: rllib`` saves each module (``RLModule.save_to_path``) as
-``models/<group>.rlmodule``; :func:`load_rllib_model` reads it back (torch only: no Ray cluster
-is started) and :class:`RLlibModel` maps learner-view observations to the module's deterministic
-actions (the mode of its action distribution: the most likely order for a discrete form, the mean
-for a continuous one).
+``echelon train`` with ``backend: rllib`` plays its live modules through :class:`RLlibModel`, which
+maps learner-view observations to a module's deterministic actions (the mode of its action
+distribution: the most likely order for a discrete form, the mean for a continuous one). It saves each
+module (``RLModule.save_to_path``) as ``models/<group>.rlmodule`` for resuming, and its policy as a
+pickle-free ``models/<group>.policy.npz`` (:mod:`agents.policy_export`), which is what evaluation loads.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from echelon.envs.errors import ConfigError
 
 RLLIB_HINT = "backend rllib needs Ray RLlib: pip install 'echelon[rllib]'"
 
@@ -42,20 +39,3 @@ class RLlibModel:
             dist = self.module.get_inference_action_dist_cls().from_logits(out["action_dist_inputs"])
             action = (dist.to_deterministic() if deterministic else dist).sample()
         return action.cpu().numpy(), None
-
-
-def load_rllib_model(path: Path) -> RLlibModel:
-    """Load a module saved by the RLlib backend, with one-line errors for a missing or foreign folder."""
-    if not Path(path).is_dir():
-        raise ConfigError(f"{path}: model folder not found")
-    try:
-        from ray.rllib.core.rl_module.rl_module import RLModule
-    except ImportError:
-        raise ConfigError(f"{path}: {RLLIB_HINT}") from None
-    quiet_ray()
-    try:
-        module = RLModule.from_checkpoint(str(Path(path).resolve()))
-    except Exception as exc:  # noqa: BLE001 - any failure to restore means a bad folder
-        raise ConfigError(f"{path}: not a loadable RLlib module ({exc.__class__.__name__}: {exc})") from None
-    module.eval()
-    return RLlibModel(module)

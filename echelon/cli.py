@@ -29,7 +29,15 @@ from echelon.commands import (
     cmd_train,
 )
 from echelon.envs.errors import EchelonError, Interrupted
-from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SECONDS, MAX_SEED, MAX_SITES, MAX_TIMESTEPS
+from echelon.envs.limits import (
+    MAX_BATCH,
+    MAX_GAME_WEEKS,
+    MAX_PERIODS,
+    MAX_SECONDS,
+    MAX_SEED,
+    MAX_SITES,
+    MAX_TIMESTEPS,
+)
 
 EXAMPLES = """\
 examples:
@@ -236,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=SEED, help="override the config's seed")
     p.add_argument("--out", help="run folder; must not exist (default: runs/NAME, or NAME-2, ... if taken)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--trust-pickles", action="store_true",
+                   help="with --resume: load checkpoints this machine did not write (their files are pickles, "
+                        "which can run code when loaded: only for run folders you trust)")
     p.add_argument("--evaluate", action="store_true", help="afterwards, benchmark the learned policy "
                                                           "(into RUN_DIR/benchmark)")
     p.add_argument("--episodes", type=EPISODES, help="episodes of the --evaluate benchmark (default: 1000)")
@@ -257,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--others", default="sterman",
                    help="the other sites: a policy (sterman, base_stock, pass_through, ...) or a training run folder")
     p.add_argument("--seed", type=SEED, default=0, help="seed of the demand: same seed, same game")
-    p.add_argument("--periods", type=_whole_range(1, MAX_PERIODS),
+    p.add_argument("--periods", type=_whole_range(1, MAX_GAME_WEEKS),
                    help="weeks to play (default: the scenario's horizon)")
     p.add_argument("--save", help="save the game as JSON (must not exist)")
     p.add_argument("--chart", help="bullwhip chart PNG (default: next to --save, else games/SCENARIO-seedN.png)")
@@ -291,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """A message as one printable line: line breaks and control characters (terminal escapes a name in a user's
+    file could carry) shown escaped, never sent to the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one line and return 2, Ctrl-C returns 130."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -306,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"echelon: {exc}", file=sys.stderr)
         return 130
     except (EchelonError, ValueError, OSError) as exc:
-        print(f"echelon: error: {exc}", file=sys.stderr)
+        print(f"echelon: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("echelon: interrupted", file=sys.stderr)

@@ -61,6 +61,14 @@ def cmd_show(args: argparse.Namespace) -> int:
                   f"pipeline holding {'on' if scen.pipeline_holding else 'off'}")
     if scen.description:
         console.print(scen.description.strip())
+    internal = [name for name in scen.demand if scen.customers(name)]
+    if internal:
+        console.print(f"note: {', '.join(internal[:5])}{' ...' if len(internal) > 5 else ''} also supplies other "
+                      "sites and faces customer demand of its own (served from the same stock); the exact solvers "
+                      "do not cover that")
+    seasonal = [name for name, m in scen.demand.items() if getattr(m, "clip", False)]
+    if seasonal:
+        console.print(f"note: the seasonal demand of {', '.join(seasonal[:5])} is clipped at 0 (clip: true)")
     if scen.joint_order_cost:
         console.print(f"joint_order_cost {scen.joint_order_cost:g}: one purchase order to the outside supplier a "
                       "period, shared by the sites without a supplier that order in it")
@@ -403,12 +411,17 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and an Output
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from echelon.envs.limits import check_work, estimate_words
     from echelon.evaluation.benchmark import run_benchmark
     from echelon.evaluation.output import write_benchmark
 
     out.check()
     console = _console()
     total = len(config.scenarios) * len(config.policies)
+    steps = sum(len(s.sites) * s.periods for s in config.scenarios) * config.episodes * len(config.policies)
+    seconds = check_work(steps, f"benchmark {config.name}", "fewer --episodes or --periods")
+    if seconds > 60:
+        console.print(f"{steps:.3g} site-periods to simulate: {estimate_words(seconds)}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task(f"benchmark {config.name}", total=total)
@@ -464,9 +477,10 @@ def cmd_study(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from echelon.envs.files import Output
+    from echelon.envs.limits import check_work, estimate_words
     from echelon.evaluation.buying_power import measure_buying_power, measured_networks
     from echelon.evaluation.study import run_study
-    from echelon.evaluation.study_config import load_study, study_cell_count
+    from echelon.evaluation.study_config import load_study, study_cell_count, study_site_steps
     from echelon.evaluation.study_report import recommendation, sentence, write_study
 
     config = load_study(args.config, args.scenario)
@@ -480,6 +494,10 @@ def cmd_study(args: argparse.Namespace) -> int:
     console = _console()
     cells = study_cell_count(config)
     buyers = measured_networks(config)
+    steps = study_site_steps(config)
+    seconds = check_work(steps, f"study {config.name}", "fewer axis values, --episodes or periods")
+    if seconds > 60:
+        console.print(f"{cells} cells: {estimate_words(seconds)}")
     wall, cpu = time.perf_counter(), time.process_time()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -544,7 +562,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     total = args.timesteps or config.n_timesteps
     console = _console()
     # every model is built (and may refuse its arguments) before the run folder exists
-    trainer = make_trainer(config, out, resume=args.resume is not None)
+    if args.trust_pickles and args.resume is None:
+        raise ValueError("--trust-pickles applies to --resume only")
+    trainer = make_trainer(config, out, resume=args.resume is not None, trust_pickles=args.trust_pickles)
     if planned is not None:
         out = planned.claim_dir()
         trainer.move_to(out)
@@ -591,11 +611,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_play(args: argparse.Namespace) -> int:
     """``echelon play``: people play sites against agents, then the debrief."""
 
+    from echelon.envs.limits import MAX_GAME_WEEKS
     from echelon.play import Game, Table, others_spec
 
     roles = [r.strip() for r in args.role.split(",") if r.strip()]
     game = Game(args.scenario, args.seed, 0, roles, others_spec(args.others))
     game.periods = args.periods or _horizon(args.scenario)
+    if game.periods > MAX_GAME_WEEKS:
+        raise ValueError(f"{args.scenario}: a horizon of {game.periods:,} periods is more weeks than people play "
+                         f"({MAX_GAME_WEEKS:,}): give --periods")
     table = Table(game, print)
     save, chart = _game_outputs(args.save, args.chart, f"{game.scenario}-seed{game.seed}")
     print(f"Echelon play: {game.scenario}, {game.periods} weeks, seed {game.seed}. You play: {', '.join(roles)}; "
@@ -681,6 +705,8 @@ def _is_sqlite(path: object) -> bool:
     from pathlib import Path
 
     try:
+        if not Path(str(path)).is_file():  # (a pipe would block the read; read_input refuses it later)
+            return False
         with Path(str(path)).open("rb") as file:
             return file.read(16) == b"SQLite format 3\x00"
     except OSError:

@@ -34,7 +34,8 @@ from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.actions import default_max_order
 from echelon.envs.errors import ConfigError
-from echelon.envs.limits import MAX_PERIODS
+from echelon.envs.files import read_input
+from echelon.envs.limits import MAX_GAME_WEEKS
 from echelon.envs.positions import backlog_total, pipeline
 from echelon.envs.scenario import load_scenario
 from echelon.envs.simulator import Episode
@@ -84,9 +85,13 @@ class Game:
     def from_file(cls, path: Path) -> Game:
         """Read a saved game; a one-line ConfigError if it is not one."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = json.loads(read_input(Path(path), "a saved game").decode("utf-8"))
+        except ConfigError:
+            raise
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read the saved game ({exc.__class__.__name__})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: not a saved game (JSON nested too deeply)") from None
         except ValueError as exc:
             raise ConfigError(f"{path}: not a saved game (malformed JSON: {exc})") from None
         if not isinstance(data, dict) or data.get("version") != GAME_VERSION:
@@ -113,7 +118,7 @@ class SavedGame(BaseModel):
     """The scenario played (built-in name or YAML path)."""
     seed: Annotated[int, Field(ge=0)]
     """The demand's seed."""
-    periods: Annotated[int, Field(ge=1, le=MAX_PERIODS)]
+    periods: Annotated[int, Field(ge=1, le=MAX_GAME_WEEKS)]
     """Weeks played."""
     roles: Annotated[list[str], Field(min_length=1)]
     """The sites people played."""

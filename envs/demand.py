@@ -13,7 +13,9 @@ raises :class:`envs.errors.ConfigError` naming the field.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
+import io
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from echelon.envs.errors import ConfigError
+from echelon.envs.files import read_input
 from echelon.envs.limits import MAX_MAGNITUDE
 
 
@@ -254,19 +257,22 @@ class Uniform(_Stationary):
 class Seasonal(_Stationary):
     """Poisson demand whose mean follows a sine wave.
 
-    mean_t = base + amplitude * sin(2 pi (t + phase) / cycle), clipped at 0,
-    for period t = 0, 1, ... of the episode.
+    mean_t = base + amplitude * sin(2 pi (t + phase) / cycle) for period t = 0, 1, ... of the episode. An
+    amplitude above the base would make the rate negative for part of the cycle: refused unless the scenario
+    says ``clip: true``, and then the rate is clipped at 0 and the long-run mean is the clipped wave's.
     """
 
     base: float
     amplitude: float
     cycle: int
     phase: int = 0
+    clip: bool = False
     integral: bool = True
 
     @property
     def mean(self) -> float:  # type: ignore[override]
-        return self.base
+        """The long-run mean: the base, or the clipped wave's average over a cycle."""
+        return self.base if self.amplitude <= self.base else float(np.mean(self.means(self.cycle)))
 
     def means(self, periods: int) -> np.ndarray:
         t = np.arange(periods) + self.phase
@@ -486,13 +492,23 @@ def _uniform(spec: Mapping[str, Any], where: str, base_dir: Path) -> Uniform:
 
 
 def _seasonal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Seasonal:
-    _check_keys(spec, {"base", "amplitude", "cycle", "phase"}, where)
-    return Seasonal(
+    _check_keys(spec, {"base", "amplitude", "cycle", "phase", "clip"}, where)
+    clip = spec.get("clip", False)
+    if not isinstance(clip, bool):
+        raise ConfigError(f"{where}: field 'clip' must be true or false (got {clip!r})")
+    model = Seasonal(
         base=_number(spec, "base", where, strict=True),
         amplitude=_number(spec, "amplitude", where),
         cycle=_number(spec, "cycle", where, integer=True, minimum=1),
         phase=_number(spec, "phase", where, integer=True, default=0),
+        clip=clip,
     )
+    if model.amplitude > model.base and not clip:
+        clipped = dataclasses.replace(model, clip=True).mean
+        raise ConfigError(f"{where}: field 'amplitude' {model.amplitude:g} is above the base {model.base:g}, so the "
+                          f"rate would go below 0 for part of the cycle; lower it, or say clip: true to clip the "
+                          f"rate at 0 (its mean is then {clipped:.4g})")
+    return model
 
 
 def _step(spec: Mapping[str, Any], where: str, base_dir: Path) -> StepChange:
@@ -528,8 +544,8 @@ def read_csv_rows(path: Path, what: str) -> list[list[str]]:
     """Every row of a CSV file (at least one); unreadable, malformed or empty files raise a ConfigError
     naming the file and ``what`` it is (``CSV file``, ``the demand history``)."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
+        text = read_input(path, what).decode("utf-8")
+        rows = list(csv.reader(io.StringIO(text, newline="")))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read {what} ({exc.__class__.__name__})") from None
     except csv.Error as exc:
@@ -541,7 +557,7 @@ def read_csv_rows(path: Path, what: str) -> list[list[str]]:
 
 def read_csv_column(path: Path, column: str) -> np.ndarray:
     """Read one numeric column of a CSV file with a header row; errors name file, row, column."""
-    rows = read_csv_rows(path, "CSV file")
+    rows = read_csv_rows(path, "a CSV file")
     header = [h.strip() for h in rows[0]]
     if column not in header:
         raise ConfigError(f"{path}: no column '{column}' (columns: {', '.join(header)})")

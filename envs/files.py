@@ -19,10 +19,34 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from echelon.envs.errors import ConfigError
+
+MAX_INPUT_BYTES = 256 * 2**20
+"""Largest input file read (a scenario, config, history, saved game or run-folder record): a bound on memory."""
+
+
+def read_input(path: Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """A user's input file, read whole but bounded: a regular file (never a FIFO, device or folder, which could
+    block or never end) of at most ``max_bytes``. :class:`~envs.errors.ConfigError` for those, naming the file
+    and ``what`` it should be; ``OSError`` where the system cannot read it."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode)
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a file")
+        raise ConfigError(f"{path}: {kind}, not a regular file: give {what} as a file")
+    if info.st_size > max_bytes:
+        raise ConfigError(f"{path}: {info.st_size:,} bytes is more than {what} may hold ({max_bytes:,})")
+    with open(path, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ConfigError(f"{path}: more than {max_bytes:,} bytes, more than {what} may hold")
+    return data
 
 
 def temporary_folder(parent: Path, prefix: str) -> Path:
@@ -39,6 +63,12 @@ def _umask() -> int:
     return mask
 
 
+def _regular(path: Path) -> bool:
+    """A regular file and not a link (what Echelon writes, and all it ever replaces)."""
+    info = os.lstat(path)
+    return stat.S_ISREG(info.st_mode)
+
+
 def write_atomic(path: Path, data: bytes | str, exclusive: bool = False) -> Path:
     """Write ``data`` to ``path``: ``path`` is either the old file or the whole new one.
 
@@ -46,6 +76,8 @@ def write_atomic(path: Path, data: bytes | str, exclusive: bool = False) -> Path
     claimed in one step, so two writers never both succeed.
     """
     path = Path(path)
+    if (path.exists() or path.is_symlink()) and not _regular(path):
+        raise FileExistsError(f"{path}: not a regular file (a device, pipe or link); it is never replaced")
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -108,6 +140,9 @@ class Output:
         ``path`` is free. Raises a one-line OSError naming the path."""
         if self.path.is_dir() and self.replace:
             raise IsADirectoryError(f"{self.path}: is a folder; {self.noun} names a file")
+        if self.replace and (self.path.exists() or self.path.is_symlink()) and not _regular(self.path):
+            raise FileExistsError(f"{self.path}: not a regular file (a device, pipe or link); {self.noun} replaces "
+                                  "only a file it could have written")
         if not self.take_next and not self.replace and (self.path.exists() or self.path.is_symlink()):
             raise FileExistsError(f"{self.path}: already exists; choose another {self.noun} "
                                   "(earlier results are never overwritten)")

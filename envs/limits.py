@@ -24,6 +24,9 @@ MAX_MAGNITUDE = 1e9
 """Largest cost rate, quantity or demand parameter a scenario may state: a period's team cost sums
 rate x units over sites, and an episode's over periods, in float64 (about 16 significant digits);
 rates of 10^300 overflow to inf or NaN, and far smaller ones already swamp every other digit."""
+MAX_GAME_WEEKS = 10_000
+"""Weeks of a game people play (``echelon play``, its saved games): a person types an order a week, and a
+replay redraws every week's debrief and chart, so a longer "game" is a simulation (``echelon benchmark``)."""
 MAX_BATCH = 1 << 20
 """Copies simulated side by side (``--batches``, ``copies``)."""
 MAX_TIMESTEPS = 10**12
@@ -69,3 +72,40 @@ def check_batch_size(sites: int, batch: int, periods: int, slots: int, what: str
         raise ConfigError(f"{what}: {batch:,} copies of {sites:,} sites over {periods:,} periods would need about "
                           f"{need / 1e9:,.1f} GB, more than the limit of {limit / 1e9:g} GB (set {MEMORY_ENV} to "
                           "raise it, or use fewer copies or periods)")
+
+
+WORK_ENV = "ECHELON_MAX_SITE_STEPS"
+DEFAULT_MAX_SITE_STEPS = 1e12
+"""Site-periods one command may simulate before it is refused (``ECHELON_MAX_SITE_STEPS`` raises it): at
+:data:`SITE_STEPS_PER_SECOND` that is more than a day of one core."""
+SITE_STEPS_PER_SECOND = 1e7
+"""A conservative rate of simulation with a policy deciding (the bare core runs about 3e7 a CPU-second here),
+for the estimates printed before long work."""
+
+
+def check_work(site_steps: float, what: str, knob: str) -> float:
+    """Refuse work above the limit with the estimate and the ``knob`` that reduces it; return the estimated
+    seconds (callers print the estimate above a minute)."""
+    text = os.environ.get(WORK_ENV)
+    try:
+        limit = float(text) if text is not None else DEFAULT_MAX_SITE_STEPS
+    except ValueError:
+        raise ConfigError(f"{WORK_ENV}: expected a number of site-periods (got {text!r})") from None
+    seconds = site_steps / SITE_STEPS_PER_SECOND
+    if site_steps > limit:
+        raise ConfigError(f"{what}: about {site_steps:.3g} site-periods to simulate (about {_duration(seconds)} at "
+                          f"{SITE_STEPS_PER_SECOND:.0e} a second), more than the limit of {limit:.3g} (set {WORK_ENV} "
+                          f"to raise it, or use {knob})")
+    return seconds
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def estimate_words(seconds: float) -> str:
+    """An estimate for a progress line, e.g. ``about 12.5 minutes of work``."""
+    return f"about {_duration(seconds)} of work (estimated)"

@@ -24,6 +24,7 @@ import yaml
 
 from echelon.envs.demand import DemandModel, build_demand
 from echelon.envs.errors import ConfigError
+from echelon.envs.files import read_input
 from echelon.envs.information import AdvanceDemand, CentralView, Information, LocalSkill
 from echelon.envs.limits import MAX_LEAD_TIME, MAX_PERIODS
 from echelon.envs.products import expand, split_node
@@ -205,9 +206,9 @@ def resolve_yaml(name_or_path: str | Path, folder: Path, noun: str) -> Path:
     text = str(name_or_path)
     path = Path(text)
     if path.suffix in (".yaml", ".yml") or "/" in text or path.exists():
-        if not path.is_file():
+        if not path.exists() or path.is_dir():
             raise ConfigError(f"{text}: {noun} file not found")
-        return path
+        return path  # (a pipe or a device is refused when read: envs.files.read_input)
     builtin = folder / f"{text}.yaml"
     if not builtin.is_file():
         known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
@@ -258,19 +259,54 @@ StrictLoader.add_implicit_resolver(
 )
 
 
+MAX_YAML_VALUES = 1_000_000
+"""Most values a YAML file may hold once its aliases are expanded (a "billion laughs" file holds 10^9 from a
+few lines; Echelon's largest built-in scenario about 10^5)."""
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; unreadable or malformed files raise ConfigError naming the file and line."""
+    """Parse a YAML file; unreadable, oversized or malformed files, and aliases that expand past
+    :data:`MAX_YAML_VALUES`, raise ConfigError naming the file (and line)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path, "a YAML file").decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read file ({exc.__class__.__name__})") from None
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a safe loader (CSafeLoader's subclass)
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a safe loader (CSafeLoader's subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}:{where}: malformed YAML ({problem})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: YAML nested too deeply") from None
+    try:
+        values = expanded_size(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if values > MAX_YAML_VALUES:
+        raise ConfigError(f"{path}: its aliases (*name) expand to more than {MAX_YAML_VALUES:,} values; "
+                          "write the repeated parts out, or fewer of them")
+    return data
+
+
+def expanded_size(data: Any) -> int:
+    """How many values ``data`` holds with every shared part counted each time it appears (aliases expanded),
+    computed once per distinct object, so a file of nested aliases is measured without expanding it."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any, depth: int = 0) -> int:
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key not in sizes:
+            if depth > 500:
+                raise ConfigError("nested more than 500 deep")
+            children = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+            sizes[key] = 1 + sum(size(v, depth + 1) for _, v in children)
+        return sizes[key]
+
+    return size(data)
 
 
 def load_scenario(spec: str | Path | Mapping[str, Any] | Scenario) -> Scenario:
@@ -310,6 +346,18 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
                                     entry.product)
     demand = {n: demand[n] for n in names if n in demand}  # index order is the one convention
     check_horizon(demand, spec.periods, source)
+    for name, model in demand.items():  # what the file itself states must happen within its own horizon
+        at = getattr(model, "at", None)
+        if at is not None and at >= spec.periods:
+            raise ConfigError(f"{source}: demand of site '{name}': the step at period {at} never comes within the "
+                              f"{spec.periods} periods of an episode (periods 0 to {spec.periods - 1})")
+    info = spec.information
+    if info is not None and info.advance_demand is not None and info.advance_demand.notice >= spec.periods:
+        raise ConfigError(f"{source}: information: advance_demand: notice {info.advance_demand.notice} is not "
+                          f"shorter than the {spec.periods} periods of an episode: nothing could be known ahead")
+    clash = sorted({p.name for p in spec.products} & {s.name for s in spec.sites})
+    if clash:
+        raise ConfigError(f"{source}: product '{clash[0]}' has the name of a site; give it its own")
     supplying = {s.supplier for s in sites if s.supplier is not None}
     for s in sites:
         if s.name not in demand and s.name not in supplying:
@@ -353,6 +401,7 @@ def check_horizon(demand: Mapping[str, DemandModel], periods: int, source: str) 
         if values is not None and len(values) < periods:
             raise ConfigError(f"{source}: demand of site '{name}': {getattr(model, 'source', 'the series')} has "
                               f"{len(values)} periods, fewer than the {periods} of an episode")
+
 
 
 def _information(spec: InformationSpec | None) -> Information:

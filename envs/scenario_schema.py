@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SITES
-from echelon.envs.validation import Float, Int, Why, is_type_tag, message
+from echelon.envs.validation import FileName, Float, Int, NodeName, PrintableName, Why, is_type_tag, message
 
 LAG_WHY = "the core keeps one pipeline slot per period of delay"
 PERIODS_WHY = "an episode's random inputs are drawn up front, periods x copies x sites"
@@ -24,7 +24,7 @@ MAGNITUDE_WHY = "costs and quantities are summed in float64 over sites and perio
 SITES_WHY = "one batch holds copies x sites arrays"
 
 Text = Annotated[str, Field(strict=True)]
-Name = Annotated[str, Field(strict=True, min_length=1, pattern=r"\S")]
+Name = PrintableName
 Money = Annotated[Float, Field(ge=0.0, le=MAX_MAGNITUDE), Why(MAGNITUDE_WHY)]
 Quantity = Money
 Positive = Annotated[Float, Field(gt=0.0, le=MAX_MAGNITUDE), Why(MAGNITUDE_WHY)]
@@ -80,7 +80,7 @@ class ProductSpec(SiteProductSpec):
     to hold) unless given here in full.
     """
 
-    name: Name
+    name: NodeName
     """The product's name, unique in the scenario (no '/')."""
     sites: Annotated[list[Name], Field(min_length=1)] | None = None
     """The sites that stock it (default: every site); a site's supplier must stock it too."""
@@ -93,8 +93,8 @@ class ProductSpec(SiteProductSpec):
 class SiteSpec(_Strict):
     """One site of the network (Snyder & Shen ch. 6 symbols)."""
 
-    name: Name
-    """The site's name, unique in the scenario."""
+    name: NodeName
+    """The site's name, unique in the scenario (printable, no '/')."""
     supplier: Name | None = None
     """The site it orders from, listed after it (null: an outside supplier with unlimited stock)."""
     lead_time: Int | RandomLeadTime
@@ -193,8 +193,8 @@ class CapacitySpec(_Strict):
 class ScenarioFile(_Strict):
     """A scenario file: sites listed downstream first, their costs, demand and horizon."""
 
-    name: Name | None = None
-    """The scenario's name (default: the file's stem)."""
+    name: FileName | None = None
+    """The scenario's name (default: the file's stem); it names output files, so one plain name."""
     description: Text = ""
     """What the scenario is and where it comes from."""
     periods: Annotated[Int, Field(ge=1, le=MAX_PERIODS), Why(PERIODS_WHY)]

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationError
 from pydantic.fields import FieldInfo
 
 from echelon.envs.errors import ConfigError
@@ -27,9 +27,41 @@ def no_bool(value: Any) -> Any:
     return value
 
 
+def printable(value: str) -> str:
+    """A name shown in tables and reports: printable characters only (no terminal escapes, no line breaks)."""
+    bad = next((c for c in value if not c.isprintable()), None)
+    if bad is not None:
+        raise ValueError(f"must be printable characters only ({bad!r} is not)")
+    return value
+
+
+def no_separator(value: str) -> str:
+    """A site's or product's name, which may become part of a file name: no path separators."""
+    printable(value)
+    if "/" in value or "\\" in value:
+        raise ValueError("must not contain '/' or '\\'")
+    return value
+
+
+def file_name(value: str) -> str:
+    """A name that becomes a file or folder name: one path component, printable, not '.' or '..'."""
+    printable(value)
+    if "/" in value or "\\" in value or value.strip() in (".", "..") or value != value.strip():
+        raise ValueError("must be a plain name: no '/', '\\', surrounding spaces, '.' or '..'")
+    return value
+
+
 Int = Annotated[int, Field(strict=True), BeforeValidator(no_bool)]
 Float = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(no_bool)]
 """Whole numbers and finite numbers as a config means them: ``true`` is neither, ``2.5`` is not whole."""
+FileName = Annotated[str, Field(strict=True, min_length=1, max_length=100), AfterValidator(file_name)]
+"""A config's ``name``, which names its output folder (:func:`file_name`)."""
+PrintableName = Annotated[str, Field(strict=True, min_length=1, max_length=200, pattern=r"\S"),
+                          AfterValidator(printable)]
+"""A site, product or policy name: printable characters only."""
+NodeName = Annotated[str, Field(strict=True, min_length=1, max_length=200, pattern=r"\S"),
+                     AfterValidator(no_separator)]
+"""A site's or product's own name: printable, no path separators (a product node is ``site/product``)."""
 
 
 def parse_model(model: type[M], raw: Any, src: str, key: str = "") -> M:

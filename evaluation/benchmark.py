@@ -36,7 +36,7 @@ from echelon.agents.registry import OPTIMAL, make_policy
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
-from echelon.envs.validation import Int, parse_model
+from echelon.envs.validation import FileName, Int, parse_model
 from echelon.evaluation.metrics import Estimate, Metrics, measure, paired_difference
 from echelon.evaluation.rollout import Trajectory, episode_blocks
 
@@ -48,7 +48,7 @@ class BenchmarkFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    name: Annotated[str, Field(strict=True)] | None = None
+    name: FileName | None = None
     """The benchmark's name (default: the file's stem); results go to results/NAME."""
     description: Annotated[str, Field(strict=True)] = ""
     """What the benchmark compares, printed in its report."""
@@ -171,6 +171,9 @@ def _policy_entries(raw: Any, src: str) -> tuple[PolicyEntry, ...]:
                               f"(got {item!r})")
         spec = dict(spec)
         label = str(spec.pop("label", spec["policy"]))
+        if not label.strip() or not label.isprintable():
+            shown = label.encode("unicode_escape").decode()
+            raise ConfigError(f"{src}: policies[{i}]: label must be printable characters, not empty (got '{shown}')")
         if label in seen:
             raise ConfigError(f"{src}: policies[{i}]: duplicate label {label!r} (give each entry its own 'label')")
         seen.add(label)

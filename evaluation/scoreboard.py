@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_SEED, MAX_TIMESTEPS
 from echelon.envs.scenario import Scenario, read_yaml, resolve_yaml
+from echelon.envs.validation import FileName
 from echelon.evaluation.metrics import Estimate, measure, paired_difference
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class TrainedInstance(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    name: Annotated[str, Field(min_length=1)]
+    name: FileName
     """The instance's name in the scoreboard."""
     config: Annotated[str, Field(min_length=1)]
     """A training config (built-in name or YAML path)."""

@@ -43,7 +43,7 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.information import AdvanceDemand, CentralView, Information, LocalSkill
 from echelon.envs.limits import MAX_BATCH, MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
-from echelon.envs.validation import Float, Int, parse_model
+from echelon.envs.validation import FileName, Float, Int, parse_model
 
 STUDY_DIR = Path(__file__).resolve().parent.parent / "configs" / "studies"
 AXES = ("delay", "skill", "demand_cv", "notice", "lift", "record_error", "review_period")
@@ -111,7 +111,7 @@ class StudyFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    name: Annotated[str, Field(strict=True)] | None = None
+    name: FileName | None = None
     """The study's name (default: the file's stem)."""
     description: Annotated[str, Field(strict=True)] = ""
     """What the study asks, printed in its report."""
@@ -276,6 +276,18 @@ def cell_points(config: StudyConfig) -> list[dict[str, Any]]:
 def study_cell_count(config: StudyConfig) -> int:
     """How many cells a study evaluates."""
     return len(config.scenarios) * len(cell_points(config))
+
+
+SEARCH_CANDIDATES = 300
+"""About how many candidates a cell's searches evaluate (three structures' compass searches from two starts,
+the hybrid's bands, the selfish equilibrium), for the work estimate."""
+
+
+def study_site_steps(config: StudyConfig) -> float:
+    """An estimate of the site-periods a study simulates: per cell, the searches' candidates on the search
+    episodes and every structure on the cell's episodes."""
+    per_cell = config.search_episodes * SEARCH_CANDIDATES + config.episodes * 10
+    return float(sum(len(s.sites) * s.periods for s in config.scenarios) * len(cell_points(config)) * per_cell)
 
 
 def cell_scenario(config: StudyConfig, scenario: Scenario, point: dict[str, Any]) -> Scenario:

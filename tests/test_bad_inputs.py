@@ -442,7 +442,7 @@ GAME_CASES: list[tuple[str, Any, str]] = [
     ("seed", -1, "saved game: seed: must be >= 0"),
     ("periods", 2.5, "saved game: periods: must be a whole number"),
     ("periods", 0, "saved game: periods: must be >= 1"),
-    ("periods", 10**9, "saved game: periods: must be at most 1,000,000"),
+    ("periods", 10**9, "saved game: periods: must be at most 10,000"),
     ("roles", "retailer", "saved game: roles: must be a list"),
     ("roles", [], "saved game: roles: must have at least 1 item"),
     ("roles", [5], "saved game: roles.0: must be a string"),
@@ -527,7 +527,7 @@ def _cases() -> list[tuple[str, list[str], dict[str, str], str]]:
         ("replay-not-json", ["replay", "g.json"], {"g.json": "{not json"}, "malformed JSON"),
         ("replay-a-list", ["replay", "g.json"], {"g.json": "[1, 2]"}, "not a saved game"),
         ("replay-missing", ["replay", "nothing.json"], {}, "nothing.json: cannot read the saved game"),
-        ("replay-a-folder", ["replay", "sub"], {"sub/x": ""}, "sub: cannot read the saved game"),
+        ("replay-a-folder", ["replay", "sub"], {"sub/x": ""}, "sub: a folder, not a regular file"),
     ]
     cases += CLI_CASES
     return cases
@@ -747,13 +747,217 @@ ISSUE_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
      "field 'holding_cost' must be >= 0 (got -1000.0)"),
 ]
 
-CASES = _cases() + ISSUE_CASES
+# --------------------------------------------------------------------------- round two (issue 27)
+FIFO = "\0fifo"  # a file given as this text is made a named pipe (a reader would block on it)
+SPARSE = "\0sparse"  # ... a 300 MB sparse file (more than any input file may hold)
+BOMB = "\n".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9) if p else ', '.join(['lol'] * 9)}]"
+                 for p, c in zip(["", *"abcdefgh"], "abcdefghi", strict=True)) + "\n"
+"""A YAML "billion laughs": nine levels of nine aliases, 9^9 values once expanded."""
+DEEP_YAML = "x: " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+def _bombed(text: str, key: str) -> str:
+    """``text`` (a YAML mapping) with ``key`` set to the expanded bomb."""
+    rest = {k: v for k, v in yaml.safe_load(text).items() if k != key}
+    return BOMB + f"{key}: *i\n" + _yaml(rest)
+
+
+NAME_VALUES = [("escape", "../escape"), ("slash", "a/b"), ("dotdot", ".."), ("dot", "."), ("lead-space", " x"),
+               ("trail-space", "x "), ("nul", "x\x00y"), ("newline", "a\nb"), ("tab", "a\tb"),
+               ("ansi", "\x1b[31mred"), ("backslash", "a\\b")]
+NAME_FRAGMENT = {"escape": "must be a plain name", "slash": "must be a plain name", "dotdot": "must be a plain name",
+                 "dot": "must be a plain name", "lead-space": "must be a plain name",
+                 "trail-space": "must be a plain name", "nul": "must be printable", "newline": "must be printable",
+                 "tab": "must be printable", "ansi": "must be printable", "backslash": "must be a plain name"}
+
+
+def _round_two() -> list[tuple[str, list[str], dict[str, str], str]]:
+    cases: list[tuple[str, list[str], dict[str, str], str]] = []
+    for tag, value in NAME_VALUES:  # a config's name never leaves the output folder, never reaches a terminal raw
+        frag = NAME_FRAGMENT[tag]
+        cases += [
+            (f"r2-train-name-{tag}", ["train", "t.yaml"], {"t.yaml": _yaml({**TRAINING, "name": value})}, frag),
+            (f"r2-benchmark-name-{tag}", ["benchmark", "b.yaml"], {"b.yaml": _yaml({**BENCHMARK, "name": value})},
+             frag),
+            (f"r2-study-name-{tag}", ["study", "s.yaml"], {"s.yaml": _yaml({**STUDY, "name": value})}, frag),
+            (f"r2-scenario-name-{tag}", ["show", "net.yaml"], {"net.yaml": _yaml({**SCENARIO, "name": value})},
+             frag),
+        ]
+    for tag, value, frag in [("slash", "re/tailer", "must not contain '/'"),
+                             ("ansi", "re\x1b[2Jtailer", "printable"), ("newline", "re\ntailer", "printable"),
+                             ("nul", "re\x00tailer", "printable"), ("bell", "re\x07tailer", "printable"),
+                             ("backslash", "re\\tailer", "must not contain")]:
+        scen = _set(_set(SCENARIO, "sites.0.name", value), "demand", {value: {"kind": "poisson", "mean": 4}})
+        cases.append((f"r2-site-name-{tag}", ["show", "net.yaml"], {"net.yaml": _yaml(scen)}, frag))
+    product = {**SCENARIO, "demand": {}, "products": [{"name": "co/la", "demand": {"kind": "poisson", "mean": 3}}]}
+    cases += [
+        ("r2-product-slash", ["show", "net.yaml"], {"net.yaml": _yaml(product)}, "must not contain '/'"),
+        ("r2-product-ansi", ["show", "net.yaml"],
+         {"net.yaml": _yaml(_set(product, "products.0.name", "co\x1bla"))}, "printable"),
+        ("r2-product-is-a-site", ["show", "net.yaml"],
+         {"net.yaml": _yaml(_set(product, "products.0.name", "retailer"))},
+         "product 'retailer' has the name of a site"),
+        ("r2-capacity-name-ansi", ["show", "net.yaml"], {"net.yaml": _yaml(
+            {**SCENARIO, "capacities": [{"name": "li\x1bne", "sites": ["warehouse"], "limit": 5}]})}, "printable"),
+        ("r2-seasonal-negative-rate", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {
+            "kind": "seasonal", "base": 2, "amplitude": 3, "cycle": 4}))}, "above the base 2"),
+        ("r2-seasonal-clip-word", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {
+            "kind": "seasonal", "base": 2, "amplitude": 1, "cycle": 4, "clip": "yes"}))},
+         "'clip' must be true or false"),
+        ("r2-step-after-horizon", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {
+            "kind": "step", "before": 4, "after": 8, "at": 20}))}, "the step at period 20 never comes"),
+        ("r2-notice-beyond-horizon", ["show", "net.yaml"], {"net.yaml": _yaml({**SCENARIO, "information": {
+            "advance_demand": {"notice": 20, "rate": 0.2, "lift": 1}}})}, "notice 20 is not shorter than the 20"),
+    ]
+    scenario_text = _yaml(SCENARIO)
+    for key in ("description", "sites", "demand"):  # billion laughs, in three places of a scenario
+        cases.append((f"r2-bomb-scenario-{key}", ["show", "net.yaml"], {"net.yaml": _bombed(scenario_text, key)},
+                      "expand to more than 1,000,000 values"))
+    cases += [
+        ("r2-bomb-optimal", ["optimal", "net.yaml"], {"net.yaml": _bombed(scenario_text, "description")},
+         "expand to more than"),
+        ("r2-bomb-training", ["train", "t.yaml"], {"t.yaml": _bombed(_yaml(TRAINING), "hyperparams")},
+         "expand to more than"),
+        ("r2-bomb-benchmark", ["benchmark", "b.yaml"], {"b.yaml": _bombed(_yaml(BENCHMARK), "policies")},
+         "expand to more than"),
+        ("r2-bomb-study", ["study", "s.yaml"], {"s.yaml": _bombed(_yaml(STUDY), "description")},
+         "expand to more than"),
+        ("r2-bomb-run-config", ["evaluate", "run"], {"run/config.yaml": _bombed("mode: shared\n", "groups")},
+         "expand to more than"),
+        ("r2-deep-yaml-scenario", ["show", "net.yaml"], {"net.yaml": DEEP_YAML}, "net.yaml"),
+        ("r2-deep-yaml-training", ["train", "t.yaml"], {"t.yaml": DEEP_YAML}, "t.yaml"),
+        ("r2-deep-yaml-benchmark", ["benchmark", "b.yaml"], {"b.yaml": DEEP_YAML}, "b.yaml"),
+        ("r2-deep-yaml-study", ["study", "s.yaml"], {"s.yaml": DEEP_YAML}, "s.yaml"),
+    ]
+    for tag, argv, files, what in [  # files that are not files: a reader would block, or read forever
+        ("fifo-scenario", ["show", "net.yaml"], {"net.yaml": FIFO}, "a pipe, not a regular file"),
+        ("fifo-optimal", ["optimal", "net.yaml"], {"net.yaml": FIFO}, "a pipe, not a regular file"),
+        ("fifo-history", ["history", "sales.csv"], {"sales.csv": FIFO}, "a pipe, not a regular file"),
+        ("fifo-training", ["train", "t.yaml"], {"t.yaml": FIFO}, "a pipe, not a regular file"),
+        ("fifo-benchmark", ["benchmark", "b.yaml"], {"b.yaml": FIFO}, "a pipe, not a regular file"),
+        ("fifo-study", ["study", "s.yaml"], {"s.yaml": FIFO}, "a pipe, not a regular file"),
+        ("fifo-game", ["replay", "g.json"], {"g.json": FIFO}, "a pipe, not a regular file"),
+        ("fifo-run-config", ["evaluate", "run"], {"run/config.yaml": FIFO}, "a pipe, not a regular file"),
+        ("fifo-demand-csv", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {
+            "kind": "csv", "path": "d.csv", "column": "q"})), "d.csv": FIFO}, "a pipe, not a regular file"),
+        ("fifo-demand-history", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {
+            "kind": "history", "path": "h.csv"})), "h.csv": FIFO}, "a pipe, not a regular file"),
+        ("fifo-empirical", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {
+            "kind": "empirical", "path": "d.csv", "column": "q"})), "d.csv": FIFO}, "a pipe, not a regular file"),
+        ("zero-history", ["history", "/dev/zero"], {}, "a device, not a regular file"),
+        ("zero-scenario", ["show", "/dev/zero"], {}, "/dev/zero"),
+        ("zero-game", ["replay", "/dev/zero"], {}, "a device, not a regular file"),
+        ("null-history", ["history", "/dev/null"], {}, "a device, not a regular file"),
+        ("folder-history", ["history", "sub"], {"sub/x": ""}, "a folder, not a regular file"),
+        ("folder-game", ["replay", "sub"], {"sub/x": ""}, "a folder, not a regular file"),
+        ("sparse-history", ["history", "big.csv"], {"big.csv": SPARSE}, "is more than the demand history may hold"),
+        ("sparse-scenario", ["show", "big.yaml"], {"big.yaml": SPARSE}, "is more than a YAML file may hold"),
+        ("sparse-game", ["replay", "big.json"], {"big.json": SPARSE}, "is more than a saved game may hold"),
+        ("sparse-training", ["train", "big.yaml"], {"big.yaml": SPARSE}, "is more than a YAML file may hold"),
+    ]:
+        cases.append((f"r2-{tag}", argv, files, what))
+    deep_game = "[" * 100_000 + "]" * 100_000
+    cases += [
+        ("r2-game-deep", ["replay", "g.json"], {"g.json": deep_game}, "JSON nested too deeply"),
+        ("r2-game-deep-object", ["replay", "g.json"], {"g.json": '{"a":' * 100_000 + "1" + "}" * 100_000},
+         "JSON nested too deeply"),
+        ("r2-game-million-weeks", ["replay", "g.json"], {"g.json": json.dumps({**GAME, "periods": 1_000_000})},
+         "periods: must be at most 10,000"),
+        ("r2-play-weeks", ["play", "--periods", "20000"], {}, "--periods: must be at most 10,000"),
+        ("r2-benchmark-days", ["benchmark", "heuristics", "--periods", "1000000", "--episodes", "1048576"], {},
+         "more than the limit of 1e+12 (set ECHELON_MAX_SITE_STEPS"),
+        ("r2-benchmark-days-config", ["benchmark", "b.yaml"], {"b.yaml": _yaml({**BENCHMARK, "episodes": 1_000_000,
+                                                                                "periods": 1_000_000})},
+         "site-periods to simulate"),
+        ("r2-train-memory-copies", ["train", "t.yaml"], {"t.yaml": _yaml({**TRAINING, "scenario": "planner_network",
+                                                                          "copies": 4096})},
+         "buffers would need about"),
+        ("r2-train-memory-buffer", ["train", "t.yaml"], {"t.yaml": _yaml({
+            **TRAINING, "algo": "sac", "action": "continuous", "mode": "central",
+            "hyperparams": {"buffer_size": 10_000_000, "policy_kwargs": {"net_arch": [8]}}, "copies": 2,
+            "scenario": "planner_network"})},
+         "a smaller buffer_size"),
+        ("r2-train-trust-without-resume", ["train", "quickstart", "--trust-pickles"], {},
+         "--trust-pickles applies to --resume only"),
+        ("r2-resume-unsealed", ["train", "--resume", "run"], {
+            "run/config.yaml": _yaml({"mode": "shared", "groups": [{"name": "shared", "sites": ["a"],
+                                                                   "model": "models/shared.zip"}]})}, "run"),
+    ]
+    run_config = {"name": "r", "scenario": "textbook_serial", "mode": "shared", "algo": "ppo", "action": "target",
+                  "observation": "local", "site_names": ["retailer", "wholesaler", "factory"]}
+    for tag, groups, frag in [
+        ("model-escapes", [{"name": "shared", "sites": ["retailer"], "model": "../../evil.zip"}],
+         "model must be a path inside the run folder"),
+        ("model-absolute", [{"name": "shared", "sites": ["retailer"], "model": "/tmp/evil.zip"}],
+         "model must be a path inside the run folder"),
+        ("groups-text", "all", "'groups' must list the run's model groups"),
+        ("groups-empty", [], "'groups' must list the run's model groups"),
+        ("group-no-model", [{"name": "shared", "sites": ["retailer"]}], "'groups' must list"),
+    ]:
+        files = {"run/config.yaml": _yaml({**run_config, "groups": groups})}
+        cases.append((f"r2-run-{tag}", ["evaluate", "run"], files, frag))
+    cases += [
+        ("r2-run-algo-missing", ["evaluate", "run"], {"run/config.yaml": _yaml({**{k: v for k, v in run_config.items()
+                                                                                 if k != "algo"},
+                                                                              "groups": [{"name": "shared", "sites": [],
+                                                                                          "model": "m.zip"}]})},
+         "'algo' must be a name"),
+        ("r2-run-pickles-only", ["evaluate", "run"], {
+            "run/config.yaml": _yaml({**run_config, "groups": [{"name": "shared", "sites": ["retailer"],
+                                                               "model": "models/shared.zip"}]}),
+            "run/models/shared.zip": "PK"}, "run"),
+    ]
+    for tag, label in [("ansi", "a\x1b[2Jb"), ("newline", "a\nb"), ("nul", "a\x00b"), ("blank", "  ")]:
+        bench = {**BENCHMARK, "baseline": None, "policies": [{"label": label, "policy": "sterman"}]}
+        cases.append((f"r2-benchmark-label-{tag}", ["benchmark", "b.yaml"], {"b.yaml": _yaml(bench)},
+                      "label must be printable characters"))
+    csv_demand = {"kind": "csv", "path": "d.csv", "column": "q"}
+    cases += [
+        ("r2-study-scenario-bomb", ["study", "--scenario", "net.yaml"], {"net.yaml": _bombed(scenario_text, "sites")},
+         "expand to more than"),
+        ("r2-study-scenario-fifo", ["study", "--scenario", "net.yaml"], {"net.yaml": FIFO}, "a pipe"),
+        ("r2-benchmark-scenario-fifo", ["benchmark", "b.yaml"], {"b.yaml": _yaml({**BENCHMARK,
+                                                                                  "scenarios": ["net.yaml"]}),
+                                                                 "net.yaml": FIFO}, "a pipe"),
+        ("r2-zero-training", ["train", "/dev/zero"], {}, "/dev/zero"),
+        ("r2-zero-benchmark", ["benchmark", "/dev/zero"], {}, "/dev/zero"),
+        ("r2-deep-yaml-run-config", ["evaluate", "run"], {"run/config.yaml": DEEP_YAML}, "config.yaml"),
+        ("r2-demand-csv-zero", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {
+            **csv_demand, "path": "/dev/zero"}))}, "a device, not a regular file"),
+        ("r2-demand-history-folder", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer", {
+            "kind": "history", "path": "sub"})), "sub/x": ""}, "sub"),
+        ("r2-demand-csv-sparse", ["show", "net.yaml"], {"net.yaml": _yaml(_set(SCENARIO, "demand.retailer",
+                                                                                csv_demand)), "d.csv": SPARSE},
+         "is more than a CSV file may hold"),
+        ("r2-benchmark-sparse", ["benchmark", "b.yaml"], {"b.yaml": SPARSE}, "is more than a YAML file may hold"),
+        ("r2-chart-device", ["replay", "g.json", "--chart", "/dev/full"], {"g.json": json.dumps(GAME)},
+         "/dev/full: not a regular file"),
+        ("r2-chart-device-null", ["replay", "g.json", "--chart", "/dev/null"], {"g.json": json.dumps(GAME)},
+         "/dev/null: not a regular file"),
+    ]
+    return cases
+
+
+CASES = _cases() + ISSUE_CASES + _round_two()
 
 
 def test_catalogue_size():
     """The issue asks for its own cases and at least 250 more."""
     assert len(CASES) >= 300, len(CASES)
     assert len({c[0] for c in CASES}) == len(CASES), "case ids must be unique"
+
+
+def _make_files(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if text == FIFO:
+            os.mkfifo(path)
+        elif text == SPARSE:
+            with open(path, "wb") as handle:
+                handle.truncate(300 * 2**20)
+        else:
+            path.write_bytes(text.encode("utf-8", "surrogateescape"))
 
 
 def _listing(root: Path) -> set[str]:
@@ -766,10 +970,7 @@ def test_bad_input(argv, files, fragment, tmp_path, monkeypatch, capsys, quiet_w
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # a case that reached a prompt would end, not hang
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    _make_files(tmp_path, files)
     before = _listing(tmp_path)
     try:
         code = main(argv)
@@ -786,7 +987,8 @@ def test_bad_input(argv, files, fragment, tmp_path, monkeypatch, capsys, quiet_w
 
 
 REAL_PROCESS = ["speed-seconds-inf", "show-raw-duplicate-key", "train-0-hyperparams.batch_size",
-                "replay-not-json", "play-role-twice"]
+                "replay-not-json", "play-role-twice", "r2-fifo-history", "r2-bomb-scenario-sites", "r2-game-deep",
+                "r2-zero-history", "r2-site-name-ansi"]
 
 
 @pytest.mark.slow
@@ -794,9 +996,7 @@ REAL_PROCESS = ["speed-seconds-inf", "show-raw-duplicate-key", "train-0-hyperpar
 def test_bad_input_in_a_real_process(case_id, tmp_path):
     """The same one line from ``python -m echelon`` itself: exit 2, no traceback."""
     _, argv, files, fragment = next(c for c in CASES if c[0] == case_id)
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    _make_files(tmp_path, files)
     before = _listing(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "echelon", *argv], cwd=tmp_path, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=120, env=os.environ | {"PYTHONWARNINGS": "ignore"})

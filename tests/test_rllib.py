@@ -104,7 +104,7 @@ def test_shared_mode_trains_one_module_and_echelon_evaluate_takes_it(tmp_path):
 
     out = tmp_path / "run"
     _train(TINY | {"mode": "shared", "n_timesteps": 3000}, out)
-    assert sorted(p.name for p in (out / "models").iterdir()) == ["shared.rlmodule"]
+    assert sorted(p.name for p in (out / "models").iterdir()) == ["shared.policy.npz", "shared.rlmodule"]
     assert main(["evaluate", str(out), "--episodes", "10", "--out", str(tmp_path / "eval")]) == 0
     report = (tmp_path / "eval" / "report.md").read_text()
     assert "learned" in report and "best echelon" in report

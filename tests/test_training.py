@@ -119,8 +119,8 @@ def test_run_folder_and_learned_policy(tmp_path):
     trainer, out = train(tmp_path)
     newest = generations(out)[0]
     assert newest.parent == out / "checkpoints"
-    for name in ("config.yaml", "models/shared.zip", "models/shared.vecnorm.pkl",
-                 f"checkpoints/{newest.name}/state.json",
+    for name in ("config.yaml", "models/shared.zip", "models/shared.vecnorm.pkl", "models/shared.policy.npz",
+                 f"checkpoints/{newest.name}/state.json", f"checkpoints/{newest.name}/seal.json",
                  f"checkpoints/{newest.name}/shared.zip", "eval.csv", "learning_curve.png"):
         assert (out / name).is_file(), name
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -178,16 +178,18 @@ def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path, monkeypatch):
 def test_corrupt_or_mismatched_models_give_clear_errors(tmp_path):
     _, out = train(tmp_path, timesteps=600)
     scen = load_scenario("textbook_serial")
-    (out / "models" / "shared.zip").write_bytes(b"not a zip")
-    with pytest.raises(ConfigError, match="not a loadable PPO model"):
+    (out / "models" / "shared.policy.npz").write_bytes(b"not a zip")
+    with pytest.raises(ConfigError, match="shared.policy.npz: not an Echelon policy file"):
         make_policy({"policy": "learned", "run": str(out)}, scen)
     with pytest.raises(ConfigError, match="trained on sites"):
         make_policy({"policy": "learned", "run": str(out)}, load_scenario("beer_game"))
     with pytest.raises(ConfigError, match="not a training run folder"):
         make_policy({"policy": "learned", "run": str(tmp_path)}, scen)
     (generations(out)[0] / "shared.zip").write_bytes(b"garbage")
-    with pytest.raises(ConfigError, match="not a loadable PPO model"):
+    with pytest.raises(ConfigError, match="its files changed since"):
         Trainer(resume_config(out), out, resume=True)
+    with pytest.raises(ConfigError, match="not a loadable PPO model"):  # trusted, it is still garbage
+        Trainer(resume_config(out), out, resume=True, trust_pickles=True)
 
 
 def _edit_config(out, **changes):
@@ -219,8 +221,9 @@ def test_a_tampered_run_folder_is_refused_with_the_reason(tmp_path):
         make_policy({"policy": "learned", "run": str(out)}, scen)
     (out / "config.yaml").write_text(original)
 
-    (out / "models" / "shared.vecnorm.pkl").unlink()
-    with pytest.raises(ConfigError, match="shared.vecnorm.pkl: missing; the model was trained on normalised"):
+    (out / "models" / "shared.policy.npz").unlink()
+    with pytest.raises(ConfigError, match="shared.policy.npz: missing: this run folder holds its models only as "
+                                          "pickles"):
         make_policy({"policy": "learned", "run": str(out)}, scen)
     assert main(["evaluate", str(out), "--episodes", "5", "--out", str(tmp_path / "eval")]) == 2
     assert not (tmp_path / "eval").exists()
@@ -513,3 +516,79 @@ def test_checkpoint_folders_get_the_umasks_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+class _Evil:
+    """A pickle that creates a file when it is loaded (what a crafted run folder could do)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_crafted_pickle_in_a_run_folder_never_runs(tmp_path, capsys):
+    """Evaluating, benchmarking or playing a run folder loads its pickle-free policy files only; resuming checks
+    the machine's seal first. A crafted pickle in place of every model and statistics file runs nowhere."""
+    import pickle
+
+    from echelon.cli import main
+
+    _, out = train(tmp_path, timesteps=600)
+    marker = tmp_path / "pwned"
+    evil = pickle.dumps(_Evil(marker))
+    for path in [*(out / "models").glob("*.pkl"), *(out / "models").glob("*.zip"), *out.rglob("checkpoints/*/*.pkl"),
+                 *out.rglob("checkpoints/*/*.zip")]:
+        path.write_bytes(evil)
+    assert main(["evaluate", str(out), "--episodes", "4", "--out", str(tmp_path / "eval")]) == 0
+    bench = tmp_path / "b.yaml"
+    bench.write_text(yaml.safe_dump({"name": "b", "scenarios": ["textbook_serial"], "episodes": 4, "policies": [
+        {"label": "learned", "policy": "learned", "run": str(out)}]}))
+    assert main(["benchmark", str(bench), "--out", str(tmp_path / "bench")]) == 0
+    assert main(["train", "--resume", str(out)]) == 2
+    assert "its files changed since" in capsys.readouterr().err
+    (out / "models" / "shared.policy.npz").unlink()  # a folder of pickles only: refused, not loaded
+    assert main(["evaluate", str(out), "--episodes", "4", "--out", str(tmp_path / "eval2")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "holds its models only as pickles" in err
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("algo", "action", "normalize"), [
+    ("ppo", "target", True), ("ppo", "continuous", False), ("a2c", "target", False), ("dqn", "demand_plus", False),
+    ("sac", "continuous", True), ("td3", "continuous_target", False)])
+def test_the_policy_file_acts_as_the_model_does(tmp_path, algo, action, normalize):
+    """Untrained models of every algorithm (random weights, observation statistics from a few steps): the
+    policy file, written and read back, gives the framework's deterministic action on the observations of
+    real episodes."""
+    from echelon.agents.policy_export import from_sb3, load_policy
+
+    hyper = {"learning_starts": 10, "buffer_size": 200} if algo in ("dqn", "sac", "td3") else {}
+    config = tiny(algo=algo, action=action, normalize=normalize, hyperparams={
+        "policy_kwargs": {"net_arch": [32, 16]}, **hyper, **({"n_steps": 20} if algo in ("ppo", "a2c") else {})})
+    start_run(config, tmp_path / "run")
+    trainer = Trainer(config, tmp_path / "run")
+    (group,) = trainer.groups
+    group.model.learn(200)
+    path = tmp_path / "p.npz"
+    path.write_bytes(from_sb3(group.model, group.venv if normalize else None).to_bytes())
+    net = load_policy(path)
+    live = group.live()
+    scen = load_scenario("textbook_serial")
+    obs = np.concatenate([live.view.observe(s) for s in _states(scen, live)])
+    theirs = live.predict(obs)
+    assert np.allclose(net.predict(obs)[0], theirs, atol=1e-5)
+
+
+def _states(scen, live):
+    from echelon.envs.simulator import Simulator
+
+    sim = Simulator(scen, batch=8)
+    sim.reset(np.random.default_rng(1))
+    out = []
+    policy = make_policy({"policy": "base_stock", "levels": [7, 6, 11]}, scen)
+    for _ in range(30):
+        out.append(sim.state)
+        sim.step(policy.act(sim.state))
+    return out

@@ -63,7 +63,7 @@ from echelon.envs.actions import ACTION_FORMS
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_BATCH, MAX_SEED, MAX_TIMESTEPS
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
-from echelon.envs.validation import Float, Int, parse_model
+from echelon.envs.validation import FileName, Float, Int, parse_model
 from echelon.training.hyperparams import HYPERPARAMS, check_hyperparams
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
@@ -85,8 +85,8 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    name: Annotated[str, Field(min_length=1, strict=True)]
-    """The run's name (default: the file's stem); runs go to runs/NAME."""
+    name: FileName
+    """The run's name (default: the file's stem); runs go to runs/NAME, so one plain name."""
     scenario: Annotated[str, Field(min_length=1, strict=True)]
     """The scenario trained on: a built-in name or a YAML path."""
     mode: Literal[MODES] = "shared"  # type: ignore[valid-type]

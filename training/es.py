@@ -72,8 +72,8 @@ class ESTrainer(RunBook):
     tensorboard_folder = "es"
 
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
-                 progress: Callable[[int, int], None] | None = None):
-        super().__init__(config, out, resume, progress)
+                 progress: Callable[[int, int], None] | None = None, trust_pickles: bool = False):
+        super().__init__(config, out, resume, progress, trust_pickles)
         self.params = ESParams.model_validate(config.hyperparams)
         (self.spec,) = self.layout
         self.view = LearnerView(self.scenario, self.spec["sites"], config.action, config.observation,

@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from echelon.agents.learned import GroupPolicy, LearnedGroup, LearnerView
+from echelon.agents.policy_export import from_rllib
 from echelon.agents.rllib_model import RLLIB_HINT, RLlibModel, quiet_ray
 from echelon.envs.errors import ConfigError
+from echelon.envs.files import write_atomic
 from echelon.training.config import TrainConfig
 from echelon.training.hyperparams import RaySettings, RLlibPolicyKwargs, RLlibPPOParams, check_model
 from echelon.training.run_folder import RunBook
@@ -134,10 +136,10 @@ class RLlibTrainer(RunBook):
     tensorboard_folder = "rllib"
 
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
-                 progress: Callable[[int, int], None] | None = None):
+                 progress: Callable[[int, int], None] | None = None, trust_pickles: bool = False):
         import ray
 
-        super().__init__(config, out, resume, progress)
+        super().__init__(config, out, resume, progress, trust_pickles)
         quiet_ray()
         address = config.ray.get("address") or os.environ.get("RAY_ADDRESS")
         self._own_ray = not ray.is_initialized()  # then close() disconnects (and stops a local Ray)
@@ -176,6 +178,7 @@ class RLlibTrainer(RunBook):
         for g in self.layout:
             _replace_dir(folder / f"{g['name']}.rlmodule",
                          lambda path, name=g["name"]: self.algo.get_module(name).save_to_path(str(path)))
+            write_atomic(folder / f"{g['name']}.policy.npz", from_rllib(self.algo.get_module(g["name"])).to_bytes())
 
     def checkpoint(self) -> None:
         """Save the modules, the whole algorithm (for ``--resume``) and the run state."""

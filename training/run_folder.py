@@ -40,6 +40,7 @@ from echelon.envs.validation import parse_model
 from echelon.evaluation.metrics import compute_metrics
 from echelon.evaluation.rollout import common_episodes, rollout
 from echelon.training.config import RunRecord, TrainConfig, group_layout, load_train_config
+from echelon.training.seal import seal, verify
 
 EVAL_SEED_OFFSET = 10_000
 CHECKPOINTS = "checkpoints"
@@ -86,11 +87,12 @@ class RunBook:
     """Evaluate (and keep, as the best so far) the model before the first step: set by a warm start."""
 
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
-                 progress: Callable[[int, int], None] | None = None):
+                 progress: Callable[[int, int], None] | None = None, trust_pickles: bool = False):
         import torch
 
         torch.set_num_threads(1)  # measured 10x faster than the default threads for these small networks
         self.config, self.out, self.progress = config, Path(out), progress
+        self.trust_pickles = trust_pickles  # resume from checkpoints this machine did not seal (training.seal)
         self.scenario = load_scenario(config.scenario)
         self.layout = group_layout(config, self.scenario)
         self.state = RunState()
@@ -122,6 +124,8 @@ class RunBook:
         reasons = []
         for gen in generations(self.out):
             try:
+                if not self.trust_pickles:
+                    verify(gen)
                 state = read_state(gen)
                 load(gen)
             except Exception as exc:  # noqa: BLE001 - a damaged checkpoint of any kind: try the previous one
@@ -242,6 +246,7 @@ class RunBook:
             try:
                 fill(tmp)
                 write_atomic(tmp / "state.json", json.dumps(state, indent=1, allow_nan=True))
+                seal(tmp)
                 target = root / f"{sum(timesteps.values()):012d}"
                 if target.exists():  # a checkpoint at the same count (the final one after a timed one)
                     shutil.rmtree(target)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
@@ -41,11 +42,14 @@ from echelon.agents.learned import (
     load_model,
 )
 from echelon.agents.policy import Policy
+from echelon.agents.policy_export import from_sb3
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.files import write_atomic
+from echelon.envs.limits import MEMORY_ENV, memory_limit_bytes
 from echelon.envs.rewards import reward_weight
-from echelon.training.config import TrainConfig, algorithm_kwargs
+from echelon.envs.scenario import Scenario, load_scenario
+from echelon.training.config import TrainConfig, algorithm_kwargs, group_layout
 from echelon.training.hybrid import HybridVecEnv
 from echelon.training.run_folder import RunBook, read_state
 from echelon.training.vec_env import BatchVecEnv, learner_vec_env
@@ -67,12 +71,36 @@ class Group:
         return LearnedGroup(self.view, self.model, normalizer)
 
 
+def check_learner_memory(config: TrainConfig, scenario: Scenario) -> None:
+    """Refuse models whose rollout or replay buffers would not fit, before anything is simulated: float32 rows
+    of observation (twice, with the next one), action and a few scalars; ``n_steps`` x slots rows on policy
+    (a slot per copy and site a group decides apart, a copy for a joint group), ``buffer_size`` off policy."""
+    defaults = {"ppo": 2048, "a2c": 5}
+    need = 0.0
+    for group in group_layout(config, scenario):
+        view = LearnerView(scenario, group["sites"], config.action, config.observation, joint=group["joint"],
+                           max_order=config.max_order, max_adjust=config.max_adjust)
+        obs = int(np.prod(view.observation_space.shape))
+        act = int(np.prod(view.action_space.shape)) or 1
+        slots = config.copies * (1 if group["joint"] else len(group["sites"]))
+        rows = (int(config.hyperparams.get("n_steps", defaults[config.algo])) * slots if config.algo in defaults
+                else int(config.hyperparams.get("buffer_size", 1_000_000)))
+        need += 4.0 * rows * (2 * obs + act + 6)
+    limit = memory_limit_bytes()
+    if need > limit:
+        knob = "fewer copies or a smaller n_steps" if config.algo in defaults else "a smaller buffer_size"
+        raise ConfigError(f"{config.name}: the {config.algo.upper()} buffers would need about {need / 1e9:,.1f} GB, "
+                          f"more than the limit of {limit / 1e9:g} GB (set {MEMORY_ENV} to raise it, or use {knob})")
+
+
 class Trainer(RunBook):
     """Builds the groups of a config and trains them with Stable-Baselines3 (module docstring)."""
 
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
-                 progress: Callable[[int, int], None] | None = None):
-        super().__init__(config, out, resume, progress)
+                 progress: Callable[[int, int], None] | None = None, trust_pickles: bool = False):
+        if config.mode != "hybrid":
+            check_learner_memory(config, load_scenario(config.scenario))
+        super().__init__(config, out, resume, progress, trust_pickles)
         self.others = make_policy(config.others, self.scenario) if config.others is not None else None
         self.groups: list[Group] = []
         self._logger: Any = None  # SB3's logger of the model learning now (log_scalar)
@@ -163,8 +191,10 @@ class Trainer(RunBook):
             buffer = io.BytesIO()
             g.model.save(buffer)
             write_atomic(folder / f"{g.name}.zip", buffer.getvalue())
-            if isinstance(g.venv, VecNormalize):
+            normalizer = g.venv if isinstance(g.venv, VecNormalize) else None
+            if normalizer is not None:
                 write_atomic(folder / f"{g.name}.vecnorm.pkl", pickle.dumps(g.venv))
+            write_atomic(folder / f"{g.name}.policy.npz", from_sb3(g.model, normalizer).to_bytes())
 
     def checkpoint(self) -> None:
         """A new checkpoint generation: every model, its statistics and the run state."""

@@ -8,18 +8,19 @@ from echelon.training.config import TrainConfig
 from echelon.training.run_folder import RunBook
 
 
-def make_trainer(config: TrainConfig, out: Path, resume: bool = False) -> RunBook:
+def make_trainer(config: TrainConfig, out: Path, resume: bool = False, trust_pickles: bool = False) -> RunBook:
     """The trainer that learns ``config`` into run folder ``out``: RLlib for ``backend: rllib``, ES for
     ``algo: es``, Stable-Baselines3 otherwise. Every model is built (and may refuse its arguments) here,
-    before anything is written."""
+    before anything is written. ``trust_pickles``: resume from checkpoints this machine did not seal
+    (:mod:`training.seal`)."""
     if config.backend == "rllib":
         from echelon.training.rllib import RLlibTrainer
 
-        return RLlibTrainer(config, out, resume=resume)
+        return RLlibTrainer(config, out, resume=resume, trust_pickles=trust_pickles)
     if config.algo == "es":
         from echelon.training.es import ESTrainer
 
-        return ESTrainer(config, out, resume=resume)
+        return ESTrainer(config, out, resume=resume, trust_pickles=trust_pickles)
     from echelon.training.train import Trainer
 
-    return Trainer(config, out, resume=resume)
+    return Trainer(config, out, resume=resume, trust_pickles=trust_pickles)
