@@ -46,6 +46,7 @@ from echelon.envs.information import Knowledge
 from echelon.envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
 from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario, read_yaml
+from echelon.envs.validation import shown
 
 VIEW_LEVELS = OBSERVATION_LEVELS
 
@@ -287,7 +288,7 @@ class LearnedPolicy(GroupPolicy):
             raise ConfigError(f"{self.run}: trained on sites {', '.join(names)}, not on scenario "
                               f"'{scenario.name}' ({', '.join(scenario.site_names)})")
         check_fingerprint(self.run, config, scenario)
-        label = config.get("name", self.run.name)
+        label = shown(config.get("name", self.run.name))  # (a run folder's text: never raw to a terminal)
         self.hybrid: HybridLearned | None = None
         if config["mode"] == "hybrid":
             planner, sites = (self._load(group, config, None) for group in config["groups"])

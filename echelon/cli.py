@@ -38,6 +38,7 @@ from echelon.envs.limits import (
     MAX_SITES,
     MAX_TIMESTEPS,
 )
+from echelon.envs.validation import shown
 
 EXAMPLES = """\
 examples:
@@ -302,12 +303,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def one_line(text: str) -> str:
-    """A message as one printable line: line breaks and control characters (terminal escapes a name in a user's
-    file could carry) shown escaped, never sent to the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one line and return 2, Ctrl-C returns 130."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -323,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"echelon: {exc}", file=sys.stderr)
         return 130
     except (EchelonError, ValueError, OSError) as exc:
-        print(f"echelon: error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"echelon: error: {shown(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("echelon: interrupted", file=sys.stderr)

@@ -27,6 +27,12 @@ def no_bool(value: Any) -> Any:
     return value
 
 
+def shown(text: str) -> str:
+    """``text`` as one printable line: line breaks and control characters (terminal escapes a name in a file
+    could carry) written out escaped, never sent to a terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(text))
+
+
 def printable(value: str) -> str:
     """A name shown in tables and reports: printable characters only (no terminal escapes, no line breaks)."""
     bad = next((c for c in value if not c.isprintable()), None)

@@ -36,7 +36,7 @@ from echelon.agents.registry import OPTIMAL, make_policy
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
-from echelon.envs.validation import FileName, Int, parse_model
+from echelon.envs.validation import FileName, Int, parse_model, shown
 from echelon.evaluation.metrics import Estimate, Metrics, measure, paired_difference
 from echelon.evaluation.rollout import Trajectory, episode_blocks
 
@@ -172,8 +172,8 @@ def _policy_entries(raw: Any, src: str) -> tuple[PolicyEntry, ...]:
         spec = dict(spec)
         label = str(spec.pop("label", spec["policy"]))
         if not label.strip() or not label.isprintable():
-            shown = label.encode("unicode_escape").decode()
-            raise ConfigError(f"{src}: policies[{i}]: label must be printable characters, not empty (got '{shown}')")
+            raise ConfigError(f"{src}: policies[{i}]: label must be printable characters, not empty "
+                              f"(got '{shown(label)}')")
         if label in seen:
             raise ConfigError(f"{src}: policies[{i}]: duplicate label {label!r} (give each entry its own 'label')")
         seen.add(label)
@@ -231,7 +231,7 @@ def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> Benchma
     run = Path(run)
     trained = read_run_config(run)
     scenario = load_scenario(trained["scenario"])
-    label = f"learned ({trained.get('name', run.name)})"
+    label = f"learned ({shown(trained.get('name', run.name))})"  # (a run folder's text: never raw to a terminal)
     single = trained.get("mode") == "single_site"
     response = (PolicyEntry(f"best response at {trained.get('site')}", reference_spec(trained)),) if single else ()
     policies = (
