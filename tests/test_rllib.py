@@ -50,6 +50,10 @@ def _train(config: dict, out: Path, timesteps: int | None = None, resume: bool =
     ({"hyperparams": {"n_steps": 100}}, "hyperparams: unknown key 'n_steps'"),
     ({"hyperparams": {"policy_kwargs": {"net_arch": "big"}}}, "net_arch: must be a list"),
     ({"backend": "jax"}, "backend: must be 'sb3' or 'rllib'"),
+    ({"hyperparams": {"minibatch_size": 2000}}, r"minibatch_size \(2000\) must be at most train_batch_size_per_learner"),
+    ({"ray": {"address": "ray://"}}, "is not a Ray address"),
+    ({"ray": {"address": "head:0"}}, "is not a Ray address"),
+    ({"ray": {"address": "user@head:6379"}}, "is not a Ray address"),
 ])
 def test_bad_rllib_configs_say_what_and_where(change, message):
     with pytest.raises(ConfigError, match=message):
@@ -166,3 +170,83 @@ def test_a_run_joins_an_existing_ray_cluster_by_address(tmp_path):
         current = Path("/tmp/ray/ray_current_cluster")  # where Ray's address=None would look for it later
         if current.is_file() and current.read_text().strip().endswith(f":{port}"):
             current.unlink()
+
+
+def _one_line_failure(tmp_path: Path, change: dict, env: dict[str, str] | None = None,
+                      monkeypatch: pytest.MonkeyPatch | None = None) -> str:
+    """``echelon train`` on TINY changed: exit 2, one line, no run folder; the line."""
+    import contextlib
+    import io
+
+    from echelon.cli import main
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY | change))
+    for key, value in (env or {}).items():
+        monkeypatch.setenv(key, value)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["train", str(config), "--out", str(tmp_path / "run")])
+    lines = err.getvalue().strip().splitlines()
+    assert code == 2 and len(lines) == 1, err.getvalue()
+    assert not (tmp_path / "run").exists()
+    return lines[0]
+
+
+def test_a_dead_or_foreign_ray_address_is_one_line_within_seconds(tmp_path, monkeypatch):
+    """Nothing listening, or a server that is not Ray (an HTTP server): one line naming the key, not
+    Ray's half minute of retries and warnings."""
+    import http.server
+    import socket
+    import threading
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    start = time.monotonic()
+    line = _one_line_failure(tmp_path, {"ray": {"address": f"127.0.0.1:{dead}"}})
+    assert f"ray: address: nothing answers at 127.0.0.1:{dead}" in line
+    line = _one_line_failure(tmp_path, {"ray": {}}, {"RAY_ADDRESS": f"ray://127.0.0.1:{dead}"}, monkeypatch)
+    assert line.startswith("echelon: error: RAY_ADDRESS (environment): nothing answers"), line
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):  # the server's own log would share stderr with the CLI's line
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        line = _one_line_failure(tmp_path, {"ray": {"address": f"127.0.0.1:{server.server_port}"}})
+    finally:
+        server.shutdown()
+    assert "answers, but not as Ray" in line
+    assert time.monotonic() - start < 30
+
+
+def test_more_samplers_than_cpus_is_refused_not_a_hang(tmp_path):
+    """Ray would wait for ever for CPUs it does not have."""
+    line = _one_line_failure(tmp_path, {"ray": {"num_cpus": 1, "num_env_runners": 3}})
+    assert "ray: num_env_runners: 3 sampling processes need 3 CPUs and this Ray has 1" in line
+    import ray
+
+    assert not ray.is_initialized()  # the run's own Ray was stopped
+
+
+def test_a_failure_inside_rllib_is_one_line():
+    """RLlib's and Ray's exceptions (remote tracebacks, literal \\n, advice on suppressing checks) end as
+    one line naming the run."""
+    from types import SimpleNamespace
+
+    from echelon.training.rllib import RLlibError, RLlibTrainer, _gist
+
+    text = "`minibatch_size` (5) must be <= x.\\nTo suppress all validation errors, set y"
+    assert _gist(ValueError(text)) == "`minibatch_size` (5) must be <= x."
+    assert _gist(RuntimeError("\n\n  first\nsecond")) == "first"
+    assert _gist(RuntimeError("")) == "RuntimeError"
+
+    def fail():
+        raise RuntimeError("ray::MultiAgentEnvRunner.sample() (pid=1)\n  File x\nValueError: bad")
+
+    fake = SimpleNamespace(algo=SimpleNamespace(train=fail), config=SimpleNamespace(name="tiny"))
+    with pytest.raises(RLlibError, match=r"^RLlib failed while training 'tiny': ray::MultiAgentEnvRunner") as info:
+        RLlibTrainer.iterate(fake)
+    assert "\n" not in str(info.value)

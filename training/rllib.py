@@ -27,6 +27,8 @@ import logging
 import math
 import os
 import shutil
+import socket
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,8 +36,9 @@ from typing import Any
 from echelon.agents.learned import GroupPolicy, LearnedGroup, LearnerView
 from echelon.agents.policy_export import from_rllib
 from echelon.agents.rllib_model import RLLIB_HINT, RLlibModel, quiet_ray
-from echelon.envs.errors import ConfigError
+from echelon.envs.errors import ConfigError, EchelonError
 from echelon.envs.files import write_atomic
+from echelon.envs.validation import shown
 from echelon.training.config import TrainConfig
 from echelon.training.hyperparams import RaySettings, RLlibPolicyKwargs, RLlibPPOParams, check_model
 from echelon.training.run_folder import RunBook
@@ -74,6 +77,24 @@ def validate_rllib(config: TrainConfig, src: str) -> None:
                           "rewards are divided by the scenario's cost scale): set normalize: false or leave it out")
     config.ray = check_model(RaySettings, config.ray, src, "ray")
     config.hyperparams = check_model(RLlibPPOParams, config.hyperparams, src, "hyperparams")
+    hyper = DEFAULTS | config.hyperparams
+    if hyper["minibatch_size"] > hyper["train_batch_size_per_learner"]:
+        raise ConfigError(f"{src}: hyperparams: minibatch_size ({hyper['minibatch_size']}) must be at most "
+                          f"train_batch_size_per_learner ({hyper['train_batch_size_per_learner']}), the agent steps "
+                          "each iteration samples")
+    address = config.ray.get("address")
+    if address is not None:
+        _check_address(address, f"{src}: ray: address")
+
+
+def _check_address(address: str, where: str) -> None:
+    """An address Ray can join: ``auto``, ``host:port`` or ``ray://host:port``, port in 1..65535."""
+    if address == "auto":
+        return
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536 or any(c in host for c in "/ @"):
+        raise ConfigError(f"{where}: {shown(address)} is not a Ray address: use auto, host:port or ray://host:port")
 
 
 def model_config(config: TrainConfig) -> dict[str, Any]:
@@ -141,14 +162,17 @@ class RLlibTrainer(RunBook):
 
         super().__init__(config, out, resume, progress, trust_pickles)
         quiet_ray()
-        address = config.ray.get("address") or os.environ.get("RAY_ADDRESS")
         self._own_ray = not ray.is_initialized()  # then close() disconnects (and stops a local Ray)
         if self._own_ray:
-            ray.init(address=address or "local",  # "local": a new Ray for this run, never a stale one found on disk
-                     num_cpus=None if address else config.ray.get("num_cpus"),
-                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+            _join_ray(config)
+        try:
+            _check_cpus(config)
+            self.algo = _built(config, self.scenario, self.layout)
+        except BaseException:
+            if self._own_ray:
+                ray.shutdown()
+            raise
         self.ray_address = ray.get_runtime_context().gcs_address
-        self.algo = algorithm_config(config, self.scenario, self.layout).build_algo()
         self.timesteps = 0
         if resume:
             self.resume_from(self._restore)
@@ -198,8 +222,13 @@ class RLlibTrainer(RunBook):
                     self.writer.add_scalar(f"rllib/{name}/{key}", float(stats[key]), self.total)
 
     def iterate(self) -> None:
-        """One RLlib training iteration."""
-        result = self.algo.train()
+        """One RLlib training iteration (a failure inside Ray or RLlib: one line, :class:`RLlibError`)."""
+        try:
+            result = self.algo.train()
+        except (ConfigError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # Ray's and RLlib's own exceptions carry remote tracebacks: keep the gist
+            raise RLlibError(f"RLlib failed while training {self.config.name!r}: {_gist(exc)}") from None
         self.timesteps += _agent_steps(result)
         self._log(result)
 
@@ -212,6 +241,94 @@ class RLlibTrainer(RunBook):
         self.algo.stop()
         if self._own_ray:
             ray.shutdown()
+
+
+class RLlibError(EchelonError):
+    """Ray or RLlib failed outside Echelon's checks; the message is one line."""
+
+
+def _gist(exc: BaseException) -> str:
+    """An exception from Ray or RLlib as one short line: its first non-empty line, without Ray's prefixes."""
+    lines = [line.strip() for line in str(exc).replace("\\n", "\n").splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    text = text.split("To suppress all validation errors")[0].strip()
+    return shown(text[:300])
+
+
+def _join_ray(config: TrainConfig) -> None:
+    """Start a local Ray for the run, or join the cluster at ``ray: address`` (or ``RAY_ADDRESS``).
+
+    A cluster's address is probed first (5 s), so a dead address is one line, not Ray's 30 s of retries
+    and warnings."""
+    import ray
+
+    key, address = "ray: address", config.ray.get("address")
+    if address is None and os.environ.get("RAY_ADDRESS"):
+        key, address = "RAY_ADDRESS (environment)", os.environ["RAY_ADDRESS"]
+        _check_address(address, key)
+    where = f"training config {config.name!r}: {key}" if key.startswith("ray") else key
+    if address and address != "auto":
+        _probe(address, where)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ray.init(address=address or "local",  # "local": a new Ray for this run, never a stale one found on disk
+                     num_cpus=None if address else config.ray.get("num_cpus"),
+                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    except Exception as exc:
+        hint = ""
+        if address and address != "auto" and "RAY_AUTH_MODE" not in os.environ:
+            hint = " (a cluster with token authentication also needs RAY_AUTH_MODE=token and its token)"
+        raise ConfigError(f"{where}: cannot join Ray at {shown(address or 'local')}: {_gist(exc)}{hint}") from None
+
+
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + empty SETTINGS
+
+
+def _probe(address: str, where: str, timeout: float = 5.0) -> None:
+    """Refuse an address where no gRPC server answers within ``timeout`` seconds.
+
+    Ray's GCS and Ray Client both speak gRPC, i.e. HTTP/2 (RFC 9113): a server answers the client's
+    connection preface with a SETTINGS frame (type 4, the fourth byte of its 9-byte header). Ray itself
+    would retry a dead or foreign address for half a minute to minutes, printing warnings."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
+            conn.sendall(HTTP2_PREFACE)
+            header = b""
+            while len(header) < 9:
+                chunk = conn.recv(9 - len(header))
+                if not chunk:
+                    break
+                header += chunk
+    except OSError as exc:
+        raise ConfigError(f"{where}: nothing answers at {shown(address)} ({exc.strerror or exc}): start the "
+                          "cluster (ray start --head) or fix the address") from None
+    if len(header) < 9 or header[3] != 4:
+        raise ConfigError(f"{where}: {shown(address)} answers, but not as Ray (no gRPC server): check the port "
+                          "(a head's GCS listens on 6379, its Ray Client on 10001)")
+
+
+def _check_cpus(config: TrainConfig) -> None:
+    """Refuse more sampling processes than Ray has CPUs: Ray would wait for them for ever."""
+    import ray
+
+    runners = RaySettings(**config.ray).num_env_runners
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    if runners > cpus:
+        raise ConfigError(f"training config {config.name!r}: ray: num_env_runners: {runners} sampling processes "
+                          f"need {runners} CPUs and this Ray has {cpus}: lower num_env_runners (0 samples in the "
+                          "driver) or raise num_cpus")
+
+
+def _built(config: TrainConfig, scenario: Any, layout: list[dict[str, Any]]) -> Any:
+    """The algorithm, built; RLlib's own refusal of the settings is one line naming ``hyperparams``."""
+    try:
+        return algorithm_config(config, scenario, layout).build_algo()
+    except (ConfigError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise ConfigError(f"training config {config.name!r}: hyperparams: RLlib refused them: {_gist(exc)}") from None
 
 
 def _agent_steps(result: Mapping[str, Any]) -> int:
