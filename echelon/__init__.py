@@ -8,13 +8,13 @@
 >>> policy = echelon.make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, scen)
 >>> costs = echelon.rollout(policy, scen, episodes=100, seed=0).episode_cost
 
-The subpackages are ``echelon.envs`` (simulator core and env shells), ``echelon.agents``
-(policies), ``echelon.training`` (learning) and ``echelon.evaluation`` (benchmarks, reports);
-the built-in scenarios and configs ship as package data in ``echelon/configs``. In a source
-checkout they are the repository's top-level folders ``envs/ agents/ training/ evaluation/
-configs/``: the wheel maps them under ``echelon`` (``pyproject.toml``), and below the
-checkout's own ``echelon`` package finds them beside itself, so nothing named ``envs`` is
-ever installed at the top level where a user's own folder could shadow it.
+The sub-packages, floors that import only downwards: ``echelon.envs`` (the simulator core, the
+scenarios and the env shells), ``echelon.agents`` (policies and exact solvers),
+``echelon.evaluation`` (rollouts, benchmarks, reports, studies), ``echelon.training`` (learning
+and the run folder), ``echelon.experiments`` (what trains and measures at once: the scoreboard,
+throughput), then the command line (``echelon.cli``, ``echelon.commands``, ``echelon.play``,
+``echelon.classroom``). The built-in scenarios and configs ship as package data in
+``echelon/configs``.
 
 Everything but the environments is imported on first use (PEP 562), so ``import echelon``
 (and Gymnasium's ``"echelon:echelon/Central-v0"`` form) stays light.
@@ -23,17 +23,9 @@ Everything but the environments is imported on first use (PEP 562), so ``import 
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
-_HERE = Path(__file__).resolve().parent
-_CHECKOUT = _HERE.parent
-if not (_HERE / "envs").is_dir() and (_CHECKOUT / "envs" / "__init__.py").is_file() \
-        and (_CHECKOUT / "pyproject.toml").is_file():
-    # A source checkout: echelon.envs, echelon.agents, ... are the repository's top-level folders.
-    __path__.append(str(_CHECKOUT))  # type: ignore[name-defined]  # noqa: F821
-
-from echelon.envs import (  # noqa: E402  (registers echelon/Central-v0 and echelon/Hybrid-v0)
+from echelon.envs import (  # (registers echelon/Central-v0 and echelon/Hybrid-v0)
     ActionError,
     CentralSupplyChainEnv,
     ConfigError,

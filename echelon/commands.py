@@ -101,7 +101,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from echelon.envs.scenario import load_scenario
-    from echelon.evaluation.throughput import (
+    from echelon.experiments.throughput import (
         core_throughput,
         parallel_env_throughput,
         validation_time,
@@ -109,7 +109,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     )
 
     if args.scale:
-        from echelon.evaluation.throughput import SCALE_SIZES, scale_throughput
+        from echelon.experiments.throughput import SCALE_SIZES, scale_throughput
 
         table = Table(title=f"Site-steps/s by network size (core, batch 256, {args.seconds:g} s per row)")
         for col in ("what", "sites", "steps/s", "site-steps/s", "vs 50 sites"):
@@ -122,7 +122,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
         Console().print(table)
         return 0
     if args.episode:
-        from echelon.evaluation.throughput import episode_footprint
+        from echelon.experiments.throughput import episode_footprint
 
         f = episode_footprint(args.scenario, args.episode)
         print(f"{args.scenario}: one {f.periods}-period episode of {f.sites:,} sites at batch {f.batch:,} "
@@ -645,7 +645,7 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from echelon.envs.files import Output
-    from echelon.evaluation.scoreboard import check_scoreboard, load_scoreboard, quick_version, run_scoreboard
+    from echelon.experiments.scoreboard import check_scoreboard, load_scoreboard, quick_version, run_scoreboard
 
     try:
         import rliable  # noqa: F401 - checked before any work

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
+from echelon.agents.run_record import OPTIMAL_SPEC
 from echelon.envs.actions import default_max_order
 from echelon.envs.errors import ConfigError
 from echelon.envs.files import read_input
@@ -45,7 +46,7 @@ GAME_VERSION = 1
 LESSON = ("The lesson: each site reacts to the orders it sees, not to customer demand, and stock on the way is "
           "easy to forget. Orders swing more and more upstream; ordering what you were asked plus a correction "
           "for the stock on order (base-stock) keeps the chain calm.")
-OPTIMAL = {"policy": "echelon_base_stock", "levels": "optimal"}
+OPTIMAL = OPTIMAL_SPEC
 
 
 def others_spec(text: str) -> dict[str, Any]:

@@ -123,7 +123,7 @@ def test_target_action_orders_up_to_the_level():
 def test_env_and_learner_observations_share_one_definition(level):
     """The PettingZoo env's observation and the trainer's learner view come from one builder: the learner's
     is the env's divided by the mean demand through the site, with the site's one-hot and the time left."""
-    from echelon.agents.learned import LearnerView
+    from echelon.agents.learner_view import LearnerView
 
     env = envs.parallel_env(scenario="distribution", observation=level)
     env.reset(seed=3)

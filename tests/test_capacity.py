@@ -51,7 +51,7 @@ def test_a_cut_never_exceeds_the_limit_never_raises_an_order_and_keeps_units_who
 
 
 def test_a_bottleneck_changes_the_scenario_s_fingerprint():
-    from echelon.agents.learned import scenario_fingerprint
+    from echelon.agents.run_record import scenario_fingerprint
 
     with_cap = load_scenario(_stores("priority", {"kind": "poisson", "mean": 2}))
     spec = _stores("priority", {"kind": "poisson", "mean": 2})

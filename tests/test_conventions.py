@@ -134,7 +134,7 @@ def test_clip_actions_pulls_actions_into_their_space():
 
 
 def test_learner_view_is_what_the_trainer_sees():
-    from echelon.agents.learned import LearnerView
+    from echelon.agents.learner_view import LearnerView
 
     env = envs.parallel_env(scenario="distribution", observation="pipeline", view="learner")
     observations, _ = env.reset(seed=2)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from echelon.agents.es import ESModel, Network, centred_ranks, es_gradient
-from echelon.agents.learned import LearnedPolicy, LearnerView, combined_orders
+from echelon.agents.learned import LearnedPolicy
+from echelon.agents.learner_view import LearnerView, combined_orders
 from echelon.agents.registry import make_policy
 from echelon.envs.actions import cover_periods, default_max_target, make_action_form
 from echelon.envs.errors import ActionError, ConfigError
@@ -141,7 +142,7 @@ def test_the_capacitated_lost_sales_chain_is_learned_ahead_of_base_stock(tmp_pat
     """es_lost_sales_capacitated cut to 100 iterations (a sixth of its budget, under half a CPU-minute):
     on 500 fresh episodes the learned orders cost less than the best echelon base-stock policy, with the
     paired 95% interval below zero (about -2%; the full config: -2.4%)."""
-    from echelon.evaluation.scoreboard import paired_test
+    from echelon.experiments.scoreboard import paired_test
 
     config = load_train_config("es_lost_sales_capacitated")
     config.n_timesteps = 100 * 2 * 16 * 32 * 2 * 100

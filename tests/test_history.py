@@ -81,12 +81,12 @@ def test_a_replayed_history_is_the_demand_the_simulator_draws(tmp_path):
 
 def test_the_sample_file_is_the_generator_s_output():
     """configs/data/sample_history.csv is written by `echelon history --sample`, seed 0."""
-    assert (ROOT / "configs" / "data" / "sample_history.csv").read_text() == sample_history()
-    history = read_history(ROOT / "configs" / "data" / "sample_history.csv")
+    assert (ROOT / "echelon" / "configs" / "data" / "sample_history.csv").read_text() == sample_history()
+    history = read_history(ROOT / "echelon" / "configs" / "data" / "sample_history.csv")
     assert len(history.series) == 8 and history.period_days == 7
     assert all(len(v) == 104 for v in history.series.values())
 
 
 def test_the_example_scenario_reads_its_history():
-    scen = load_scenario(ROOT / "configs" / "data" / "stores_from_history.yaml")
+    scen = load_scenario(ROOT / "echelon" / "configs" / "data" / "stores_from_history.yaml")
     assert {type(m).__name__ for m in scen.demand.values()} == {"Replay", "Normal", "Poisson"}

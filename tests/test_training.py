@@ -13,7 +13,8 @@ from stable_baselines3.common.env_checker import check_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecCheckNan
 
-from echelon.agents.learned import LearnedPolicy, LearnerView
+from echelon.agents.learned import LearnedPolicy
+from echelon.agents.learner_view import LearnerView
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.scenario import load_scenario

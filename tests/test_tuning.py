@@ -156,7 +156,7 @@ def test_a_large_network_is_searched_coarse_then_fine():
     from echelon.agents.tuning import FREE_STARTS_MAX_SITES
     from echelon.evaluation.rollout import rollout
 
-    scen = load_scenario(Path(__file__).resolve().parent.parent / "configs" / "data" / "my_network.yaml")
+    scen = load_scenario(Path(__file__).resolve().parent.parent / "echelon" / "configs" / "data" / "my_network.yaml")
     scen = scen.with_periods(40)
     assert len(scen.sites) > FREE_STARTS_MAX_SITES
     tuned = tune_centralized(scen, 30, 0)

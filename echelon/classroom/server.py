@@ -36,6 +36,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from echelon.classroom import debrief
 from echelon.classroom.session import ClassGame, Classroom, Refused, Team
 from echelon.classroom.store import Store
+from echelon.envs.scenario import available_scenarios, load_scenario
 
 MAX_BODY = 4096
 """Largest request body, bytes."""
@@ -209,8 +210,6 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
 
     @api
     async def scenarios(request: Request) -> Response:
-        from echelon.envs.scenario import available_scenarios, load_scenario
-
         teacher(request)
         games = [n for n in available_scenarios() if len(load_scenario(n).sites) <= 8]
         return JSONResponse({"scenarios": games, "bots": ["sterman", "base_stock", "pass_through"]})

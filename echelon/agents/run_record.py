@@ -1,0 +1,94 @@
+"""A training run folder's record, read as data: its resolved config, the checks that it is whole and
+unedited (fingerprints of what the models were trained on) and the policy it is scored against.
+
+Written by :mod:`training.run_folder`, read by :class:`~agents.learned.LearnedPolicy`, the benchmarks
+(:func:`evaluation.benchmark.learned_benchmark`) and the scoreboard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from echelon.envs.errors import ConfigError
+from echelon.envs.scenario import Scenario, read_yaml
+
+OPTIMAL_SPEC: dict[str, Any] = {"policy": "echelon_base_stock", "levels": "optimal"}
+"""The best echelon base-stock policy: Clark–Scarf where exact, else searched (:mod:`agents.optimal`)."""
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """The resolved config of a run folder; a clear error if it is not one."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.exists() or path.is_dir():
+        raise ConfigError(f"{run_dir}: not a training run folder (no config.yaml)")
+    data = read_yaml(path)
+    if not isinstance(data, dict) or "mode" not in data or "groups" not in data:
+        raise ConfigError(f"{path}: not a resolved training config (missing 'mode' or 'groups')")
+    return data
+
+
+def check_run_record(run_dir: Path, data: dict[str, Any]) -> None:
+    """What evaluating a run folder relies on in its ``config.yaml``: groups with a name, sites and a model path
+    inside the folder, and the names of algorithm, action and observation (one line each, never a KeyError)."""
+    path = Path(run_dir) / "config.yaml"
+    groups = data["groups"]
+    if not isinstance(groups, list) or not groups or not all(
+            isinstance(g, dict) and isinstance(g.get("name"), str) and isinstance(g.get("model"), str)
+            and isinstance(g.get("sites"), list) for g in groups):
+        raise ConfigError(f"{path}: 'groups' must list the run's model groups, each with name, sites and model")
+    for key in ("algo", "action", "observation"):
+        if not isinstance(data.get(key), str):
+            raise ConfigError(f"{path}: not a resolved training config ('{key}' must be a name)")
+    for g in groups:
+        model = Path(g["model"])
+        if model.is_absolute() or ".." in model.parts:
+            raise ConfigError(f"{path}: group '{g['name']}': model must be a path inside the run folder "
+                              f"(got {g['model']!r})")
+
+
+FINGERPRINTED = ("mode", "backend", "algo", "action", "observation", "normalize", "max_order", "max_adjust", "site",
+                 "others", "groups", "site_names")
+"""The keys of a run's config that decide what its models see and do (``fingerprint.config`` covers them)."""
+
+
+def scenario_fingerprint(scenario: Scenario) -> str:
+    """A digest of everything a trained model depends on in a scenario: sites, costs, lead times, demand,
+    timing. Not its name, text, horizon or information model (a study evaluates runs under other ones)."""
+    core = dataclasses.replace(scenario, name="", description="", source="", periods=0, information=None)
+    text = repr(core) + (repr(scenario.capacities) if scenario.capacities else "")  # (as before without them)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_fingerprint(config: Mapping[str, Any], scenario: Scenario) -> dict[str, str]:
+    """What ``echelon train`` records in a run's ``config.yaml`` and :class:`LearnedPolicy` checks."""
+    fields = json.dumps({k: config.get(k) for k in FINGERPRINTED}, sort_keys=True, default=str)
+    return {"scenario": scenario_fingerprint(scenario), "config": hashlib.sha256(fields.encode()).hexdigest()[:16]}
+
+
+def check_fingerprint(run_dir: Path, config: Mapping[str, Any], scenario: Scenario) -> None:
+    """Refuse a run folder whose config was edited, or that was trained on another scenario, with the reason."""
+    recorded = config.get("fingerprint")
+    if not isinstance(recorded, Mapping):
+        raise ConfigError(f"{run_dir}: config.yaml has no fingerprint of what the models were trained on "
+                          "(an older or hand-made run folder): retrain it")
+    now = run_fingerprint(config, scenario)
+    if recorded.get("config") != now["config"]:
+        raise ConfigError(f"{run_dir}: config.yaml was edited after training (mode, action, observation, "
+                          "normalisation or groups differ from what the models were trained with)")
+    if recorded.get("scenario") != now["scenario"]:
+        raise ConfigError(f"{run_dir}: trained on another scenario than '{scenario.name}' (its sites, costs, lead "
+                          "times, demand or timing differ); evaluate it on the scenario it was trained on")
+
+
+def reference_spec(config: Mapping[str, Any] | Any) -> dict[str, Any]:
+    """The policy spec a run is scored against (:attr:`training.run_folder.RunBook.reference_policy`): the
+    best response at the learning site for ``mode: single_site``, else :data:`OPTIMAL_SPEC`."""
+    get = config.get if isinstance(config, Mapping) else lambda key: getattr(config, key)
+    if get("mode") == "single_site":
+        return {"policy": "site_base_stock", "site": get("site"), "level": "optimal", "others": get("others")}
+    return dict(OPTIMAL_SPEC)

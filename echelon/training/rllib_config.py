@@ -1,0 +1,58 @@
+"""The checks and defaults of ``backend: rllib`` that need neither Ray nor the trainer (:mod:`training.rllib`):
+what :func:`training.config.validate` calls for an RLlib config."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from echelon.envs.errors import ConfigError
+from echelon.envs.validation import shown
+from echelon.training.hyperparams import RaySettings, RLlibPPOParams, check_model
+
+if TYPE_CHECKING:  # (training.config imports this module)
+    from echelon.training.config import TrainConfig
+
+RLLIB_MODES = ("shared", "independent")
+ACTIVATION_NAMES = {"tanh": "tanh", "relu": "relu", "elu": "elu", "leaky_relu": "LeakyReLU"}
+DEFAULTS = {
+    "lambda_": 0.95,  # RLlib's default 1.0 (plain Monte Carlo returns) learns slowly over 100-period horizons
+    "vf_clip_param": math.inf,  # value targets are tens of cost-scale units; RLlib's 10 would clip them
+    # many small updates per sample: on textbook_serial, 1600 periods per iteration in minibatches of 200
+    # reached a cost of 110 after 300k agent steps, against 205 with 12800 / 1280 (RLlib-like sizes)
+    "train_batch_size_per_learner": 1_600,
+    "minibatch_size": 200,
+    "num_epochs": 10,
+}
+
+
+def validate_rllib(config: TrainConfig, src: str) -> None:
+    """The checks of ``backend: rllib`` (:func:`training.config.validate` did the common ones)."""
+    if config.mode not in RLLIB_MODES:
+        raise ConfigError(f"{src}: backend rllib trains mode shared or independent (got {config.mode!r}); "
+                          "use backend sb3 for the others")
+    if config.algo != "ppo":
+        raise ConfigError(f"{src}: backend rllib trains algo ppo (got {config.algo!r})")
+    if config.normalize:
+        raise ConfigError(f"{src}: backend rllib does not normalise (the learner view is already scaled and "
+                          "rewards are divided by the scenario's cost scale): set normalize: false or leave it out")
+    config.ray = check_model(RaySettings, config.ray, src, "ray")
+    config.hyperparams = check_model(RLlibPPOParams, config.hyperparams, src, "hyperparams")
+    hyper = DEFAULTS | config.hyperparams
+    if hyper["minibatch_size"] > hyper["train_batch_size_per_learner"]:
+        raise ConfigError(f"{src}: hyperparams: minibatch_size ({hyper['minibatch_size']}) must be at most "
+                          f"train_batch_size_per_learner ({hyper['train_batch_size_per_learner']}), the agent steps "
+                          "each iteration samples")
+    address = config.ray.get("address")
+    if address is not None:
+        check_address(address, f"{src}: ray: address")
+
+
+def check_address(address: str, where: str) -> None:
+    """An address Ray can join: ``auto``, ``host:port`` or ``ray://host:port``, port in 1..65535."""
+    if address == "auto":
+        return
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536 or any(c in host for c in "/ @"):
+        raise ConfigError(f"{where}: {shown(address)} is not a Ray address: use auto, host:port or ray://host:port")
