@@ -14,8 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import Scenario, read_yaml
+from echelon.envs.validation import shown
 
 OPTIMAL_SPEC: dict[str, Any] = {"policy": "echelon_base_stock", "levels": "optimal"}
 """The best echelon base-stock policy: Clark–Scarf where exact, else searched (:mod:`agents.optimal`)."""
@@ -56,18 +59,73 @@ FINGERPRINTED = ("mode", "backend", "algo", "action", "observation", "normalize"
 """The keys of a run's config that decide what its models see and do (``fingerprint.config`` covers them)."""
 
 
+FINGERPRINT_VERSION = "2"
+"""Fingerprints of named fields (version 2). Version 1 (runs trained before it, no ``version`` key) digested
+``repr(scenario)``, so any new field changed every digest; its runs are still checked the old way."""
+UNFINGERPRINTED = ("name", "description", "source", "periods", "information")
+"""A scenario's fields a trained model does not depend on (a study evaluates runs under other horizons and
+information models)."""
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as JSON-ready data of named fields: a dataclass as ``{"type": its class name, field: value}``
+    with every field at its default left out, so a new optional field leaves old digests as they were;
+    mappings sorted, sequences and arrays as lists, floats exactly (``repr``)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {"type": type(value).__name__}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if f.default is not dataclasses.MISSING and _same(item, f.default):
+                continue
+            if f.default_factory is not dataclasses.MISSING and _same(item, f.default_factory()):
+                continue
+            out[f.name] = canonical(item)
+        return out
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, np.ndarray | list | tuple):
+        return [canonical(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, np.generic):
+        return canonical(value.item())
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return repr(value)  # (anything else: its text)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def scenario_fingerprint(scenario: Scenario) -> str:
     """A digest of everything a trained model depends on in a scenario: sites, costs, lead times, demand,
-    timing. Not its name, text, horizon or information model (a study evaluates runs under other ones)."""
-    core = dataclasses.replace(scenario, name="", description="", source="", periods=0, information=None)
-    text = repr(core) + (repr(scenario.capacities) if scenario.capacities else "")  # (as before without them)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    timing, bottlenecks, products (:func:`canonical` of every field but :data:`UNFINGERPRINTED`)."""
+    data = canonical(scenario)
+    return _digest({k: v for k, v in data.items() if k not in UNFINGERPRINTED})
 
 
 def run_fingerprint(config: Mapping[str, Any], scenario: Scenario) -> dict[str, str]:
-    """What ``echelon train`` records in a run's ``config.yaml`` and :class:`LearnedPolicy` checks."""
+    """What ``echelon train`` records in a run's ``config.yaml`` and :class:`LearnedPolicy` checks: the
+    :data:`FINGERPRINTED` keys that are set, and the scenario."""
+    fields = {k: canonical(config[k]) for k in FINGERPRINTED if config.get(k) is not None}
+    return {"version": FINGERPRINT_VERSION, "scenario": scenario_fingerprint(scenario), "config": _digest(fields)}
+
+
+def _fingerprint_v1(config: Mapping[str, Any], scenario: Scenario) -> dict[str, str]:
+    """Version 1, for runs trained before version 2: ``repr`` of the scenario, every key of the config."""
+    core = dataclasses.replace(scenario, name="", description="", source="", periods=0, information=None)
+    text = repr(core) + (repr(scenario.capacities) if scenario.capacities else "")
     fields = json.dumps({k: config.get(k) for k in FINGERPRINTED}, sort_keys=True, default=str)
-    return {"scenario": scenario_fingerprint(scenario), "config": hashlib.sha256(fields.encode()).hexdigest()[:16]}
+    return {"scenario": hashlib.sha256(text.encode()).hexdigest()[:16],
+            "config": hashlib.sha256(fields.encode()).hexdigest()[:16]}
 
 
 def check_fingerprint(run_dir: Path, config: Mapping[str, Any], scenario: Scenario) -> None:
@@ -76,7 +134,11 @@ def check_fingerprint(run_dir: Path, config: Mapping[str, Any], scenario: Scenar
     if not isinstance(recorded, Mapping):
         raise ConfigError(f"{run_dir}: config.yaml has no fingerprint of what the models were trained on "
                           "(an older or hand-made run folder): retrain it")
-    now = run_fingerprint(config, scenario)
+    version = recorded.get("version", "1")
+    if version not in ("1", FINGERPRINT_VERSION):
+        raise ConfigError(f"{run_dir}: fingerprint version {shown(str(version))} is newer than this Echelon "
+                          f"knows (up to {FINGERPRINT_VERSION}): update Echelon")
+    now = run_fingerprint(config, scenario) if version == FINGERPRINT_VERSION else _fingerprint_v1(config, scenario)
     if recorded.get("config") != now["config"]:
         raise ConfigError(f"{run_dir}: config.yaml was edited after training (mode, action, observation, "
                           "normalisation or groups differ from what the models were trained with)")

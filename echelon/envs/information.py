@@ -107,7 +107,7 @@ class Information:
     def trivial(self) -> bool:
         return self.advance_demand is None and self.central == CentralView() and self.local == LocalSkill()
 
-    def __repr__(self) -> str:  # (without the local skill at its default: run fingerprints stay as they were)
+    def __repr__(self) -> str:  # (the local skill at its default left out: version-1 run fingerprints hold)
         local = f", local={self.local!r}" if self.local != LocalSkill() else ""
         return f"Information(advance_demand={self.advance_demand!r}, central={self.central!r}{local})"
 

@@ -112,7 +112,7 @@ class SharedCapacity:
     overtime: float = 0.0  # units a period allowed above the limit, at overtime_cost each
     overtime_cost: float = 0.0
 
-    def __repr__(self) -> str:  # (without the overtime fields at their defaults: fingerprints stay as they were)
+    def __repr__(self) -> str:  # (overtime fields at their defaults left out: version-1 run fingerprints hold)
         extra = f", overtime={self.overtime!r}, overtime_cost={self.overtime_cost!r}" \
             if self.overtime or self.overtime_cost else ""
         return (f"SharedCapacity(name={self.name!r}, sites={self.sites!r}, limit={self.limit!r}, "
