@@ -113,7 +113,7 @@ def test_rllib_samples_with_shared_and_per_site_modules(scenario, action, shared
     from ray.rllib.env.multi_agent_env_runner import MultiAgentEnvRunner
     from ray.tune.registry import register_env
 
-    from echelon.training.config import module_name
+    from echelon.training.modes import module_name
     from echelon.training.rllib import ENV_NAME, _ppo_config_class, make_rllib_env
 
     register_env(ENV_NAME, make_rllib_env)
@@ -169,7 +169,7 @@ def test_rllib_trains_shared_and_per_site_modules_one_iteration(scenario, local_
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
     from ray.tune.registry import register_env
 
-    from echelon.training.config import module_name
+    from echelon.training.modes import module_name
     from echelon.training.rllib import ENV_NAME, _ppo_config_class, make_rllib_env
 
     register_env(ENV_NAME, make_rllib_env)

@@ -1,17 +1,17 @@
-"""The rollout learner (agents.dcl) on Zipkin's lost-sales instances, priced exactly against the DP optimum."""
+"""The rollout learner (training.dcl) on Zipkin's lost-sales instances, priced exactly against the DP optimum."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from echelon.agents.dcl import DCLConfig, Grid, train
 from echelon.agents.dp import evaluate, solve
 from echelon.agents.lost_sales import best_base_stock
 from echelon.agents.single_site import single_site_model
 from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import load_scenario
 from echelon.evaluation.reproduce import zipkin_scenario
+from echelon.training.dcl import DCLConfig, Grid, train
 
 
 def _model(lead: int, penalty: float):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echelon.agents.es import ESModel, Network, centred_ranks, es_gradient
+from echelon.agents.es import ESModel, Network
 from echelon.agents.learned import LearnedPolicy
 from echelon.agents.learner_view import LearnerView, combined_orders
 from echelon.agents.registry import make_policy
@@ -23,6 +23,7 @@ from echelon.envs.scenario import load_scenario
 from echelon.envs.simulator import Simulator
 from echelon.evaluation.rollout import rollout
 from echelon.training.config import load_train_config
+from echelon.training.es_optim import centred_ranks, es_gradient
 from echelon.training.run_folder import start_run
 from echelon.training.trainers import make_trainer
 

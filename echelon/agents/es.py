@@ -5,7 +5,7 @@ network's weights theta plays the same episodes side by side in one batched simu
 numbers: every member faces the same demands, so their costs differ only by their weights), and theta
 moves along the estimated gradient of the smoothed cost (OpenAI-ES: Salimans, Ho, Chen, Sidor &
 Sutskever 2017, "Evolution strategies as a scalable alternative to reinforcement learning";
-antithetic pairs theta +- sigma eps_i, centred-rank fitness shaping, Adam steps).
+antithetic pairs theta +- sigma eps_i, centred-rank fitness shaping, Adam steps: :mod:`training.es_optim`).
 
 Why here: a policy that sets a site's base-stock level every period contains the exact optimum of a
 serial chain (one constant level per site, Clark & Scarf 1960), and the simulator prices a
@@ -14,7 +14,7 @@ cost is both unbiased and cheap; gradient-based RL (PPO) must instead learn a va
 noisy returns.
 
 The network (:class:`Network`): a tanh MLP from the learner view's observation (scaled by the mean
-demand through the site, :mod:`agents.learned`) to y per site; the action is ``anchor x (1 + y)``,
+demand through the site, :mod:`agents.learner_view`) to y per site; the action is ``anchor x (1 + y)``,
 where the anchor is the site's natural level: the mean demand over the periods a level covers for a
 target (:func:`envs.actions.cover_periods`: the base-stock level without safety stock), the mean
 demand for an order quantity. The output layer starts at zero, so learning starts from the anchors. Whole-number
@@ -218,34 +218,3 @@ def population_cost(model: ESModel, thetas: np.ndarray, episodes: int, rng: np.r
     per_member = total.reshape(members, episodes).mean(axis=1) / sim.periods
     steps = members * episodes * view.slots_per_copy * sim.periods
     return PopulationCost(per_member, steps, float(steps), obs_sum, obs_sumsq)  # one observation a slot-period
-
-
-def centred_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks scaled to [-0.5, 0.5] (Salimans et al. 2017's fitness shaping): invariant to the cost's scale."""
-    ranks = np.empty(values.size)
-    ranks[np.argsort(values, kind="stable")] = np.arange(values.size)
-    return ranks / max(values.size - 1, 1) - 0.5
-
-
-class Adam:
-    """Adam (Kingma & Ba 2015) on a flat vector; its state is three arrays and a step count."""
-
-    def __init__(self, dim: int, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.m, self.v, self.t = np.zeros(dim), np.zeros(dim), 0
-
-    def step(self, grad: np.ndarray, lr: float | None = None) -> np.ndarray:
-        """The step to add for a gradient of the quantity to *minimise*."""
-        self.t += 1
-        self.m = self.beta1 * self.m + (1 - self.beta1) * grad
-        self.v = self.beta2 * self.v + (1 - self.beta2) * grad * grad
-        m_hat = self.m / (1 - self.beta1 ** self.t)
-        v_hat = self.v / (1 - self.beta2 ** self.t)
-        return -(self.lr if lr is None else lr) * m_hat / (np.sqrt(v_hat) + self.eps)
-
-
-def es_gradient(noise: np.ndarray, cost_plus: np.ndarray, cost_minus: np.ndarray, sigma: float) -> np.ndarray:
-    """The antithetic estimate of the smoothed cost's gradient, on centred ranks of all ``2n`` costs."""
-    shaped = centred_ranks(np.concatenate([cost_plus, cost_minus]))
-    n = noise.shape[0]
-    return (shaped[:n] - shaped[n:]) @ noise / (2 * n * sigma)

@@ -147,7 +147,7 @@ class LearnedPolicy(GroupPolicy):
     def _load(self, group: dict[str, Any], config: dict[str, Any], view: LearnerView | None) -> LearnedGroup:
         """A group's model from data only: ES's ``.npz``, or the pickle-free policy file written beside an SB3
         or RLlib model (:mod:`agents.policy_export`); the pickles themselves are never loaded here."""
-        if config["algo"] == "es" and config.get("backend", "sb3") != "rllib":
+        if Path(group["model"]).suffix == ".npz":  # a network of Echelon's own (agents.es), data already
             model = ESModel.load(self.run / group["model"], view)
         else:
             path = policy_path(self.run / group["model"])

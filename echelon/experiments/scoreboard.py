@@ -4,7 +4,7 @@
 training seed, the learned baseline within its budget and reports its cost beside the reference:
 
 * **Zipkin's lost-sales instances** (2008, Poisson demand mean 5, h = 1; lead times L and lost-sale
-  penalties p): the rollout learner of :mod:`agents.dcl` (approximate policy iteration, Temizöz et al.
+  penalties p): the rollout learner of :mod:`training.dcl` (approximate policy iteration, Temizöz et al.
   2023). Every cost here is exact (:func:`agents.dp.evaluate`), so the gaps to the DP optimum and to the
   best base-stock and capped base-stock policies carry no sampling error; they are differences of
   exact long-run costs per period.
@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from echelon.agents.dcl import DCLConfig, Grid, train
 from echelon.agents.dp import solve
 from echelon.agents.lost_sales import literature_table
 from echelon.agents.registry import make_policy
@@ -47,6 +46,7 @@ from echelon.evaluation.metrics import Estimate, measure, paired_difference
 from echelon.evaluation.plots import plt, png_bytes
 from echelon.evaluation.reproduce import zipkin_scenario
 from echelon.training.config import load_train_config, validate
+from echelon.training.dcl import DCLConfig, Grid, train
 from echelon.training.run_folder import start_run
 from echelon.training.trainers import make_trainer
 
@@ -198,7 +198,7 @@ def zipkin_rows(section: ZipkinSection, seeds: list[int], say: Callable[[str], N
             result = train(model, DCLConfig(iterations=section.iterations, paths=section.paths,
                                             horizon=section.horizon, seed=seed))
             minutes = (time.process_time() - cpu) / 60
-            rows.append(Row(name, seed, "rollout policy iteration (agents.dcl)", result.cost, "DP optimum",
+            rows.append(Row(name, seed, "rollout policy iteration (training.dcl)", result.cost, "DP optimum",
                             optimum, result.cost / optimum - 1, base, best_label, best_cost,
                             f"{section.iterations} iterations x {section.paths} paths", minutes, True,
                             result.cost - base, 0.0))

@@ -55,9 +55,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
-from echelon.agents.es import ES_ACTIONS
 from echelon.agents.learner_view import VIEW_LEVELS
 from echelon.agents.registry import make_policy
 from echelon.envs.actions import ACTION_FORMS
@@ -65,15 +64,10 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_BATCH, MAX_SEED, MAX_TIMESTEPS
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
 from echelon.envs.validation import FileName, Float, Int, parse_model
-from echelon.training.hyperparams import HYPERPARAMS, check_hyperparams
-from echelon.training.rllib_config import validate_rllib
+from echelon.training.algorithms import ALGORITHMS, algorithm_of, known_algo, known_backend, known_mode
+from echelon.training.modes import MODES
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
-MODES = ("shared", "central", "single_site", "independent", "hybrid")
-BACKENDS = ("sb3", "rllib")
-ALGORITHMS = tuple(HYPERPARAMS)
-DISCRETE_ONLY = ("dqn",)
-CONTINUOUS_ONLY = ("sac", "td3")
 
 
 Whole = Annotated[Int, Field(ge=1, le=MAX_TIMESTEPS)]
@@ -91,10 +85,10 @@ class TrainConfig(BaseModel):
     """The run's name (default: the file's stem); runs go to runs/NAME, so one plain name."""
     scenario: Annotated[str, Field(min_length=1, strict=True)]
     """The scenario trained on: a built-in name or a YAML path."""
-    mode: Literal[MODES] = "shared"  # type: ignore[valid-type]
+    mode: Annotated[str, Field(strict=True), AfterValidator(known_mode)] = "shared"
     """What one model controls: shared (every site, one policy), central (all sites jointly), single_site,
     independent (a model per site) or hybrid (a central planner and site adjustments)."""
-    algo: Literal[ALGORITHMS] = "ppo"  # type: ignore[valid-type]
+    algo: Annotated[str, Field(strict=True), AfterValidator(known_algo)] = "ppo"
     """The algorithm: ppo, a2c, dqn (discrete actions), sac or td3 (continuous actions), or es (evolution
     strategies on the batched core, no SB3)."""
     reward: Literal["cooperative", "decentralized"] | Annotated[Float, Field(ge=0.0, le=1.0)] = "cooperative"
@@ -103,7 +97,7 @@ class TrainConfig(BaseModel):
     """The action form: target, continuous_target, discrete, demand_plus or continuous (envs.actions)."""
     observation: Literal[VIEW_LEVELS] = "local"  # type: ignore[valid-type]
     """What a site sees: local, shared, global or pipeline (agents.learned)."""
-    backend: Literal[BACKENDS] = "sb3"  # type: ignore[valid-type]
+    backend: Annotated[str, Field(strict=True), AfterValidator(known_backend)] = "sb3"
     """sb3 (Stable-Baselines3) or rllib (Ray RLlib: shared or independent PPO)."""
     copies: Annotated[Int, Field(ge=1, le=MAX_BATCH)] = 16
     """Copies of the scenario simulated side by side."""
@@ -187,7 +181,8 @@ def load_train_config(name_or_path: str | Path | Mapping[str, Any], where: str |
         raw.setdefault("name", path.stem)
     config = parse_model(TrainConfig, raw, src)
     if config.normalize is None:
-        config.normalize = config.backend == "sb3" and config.algo != "es"
+        entry = ALGORITHMS.get((config.backend, config.algo))
+        config.normalize = entry is not None and entry.normalize_default
     validate(config, src)
     return config
 
@@ -207,47 +202,9 @@ def validate(config: TrainConfig, src: str) -> None:
         make_policy(config.others, scenario, where=f"{src}: others")
     elif config.site is not None or config.others is not None:
         raise ConfigError(f"{src}: 'site' and 'others' apply to mode single_site only")
-    if config.backend == "rllib":
-        validate_rllib(config, src)
-        return
-    if config.ray:
+    if config.ray and config.backend != "rllib":
         raise ConfigError(f"{src}: 'ray' applies to backend rllib only")
-    if config.algo == "es":
-        validate_es(config, src)
-        return
-    continuous = not ACTION_FORMS[config.action].integral  # a Box space: continuous, continuous_target
-    if config.algo in DISCRETE_ONLY and (continuous or config.mode == "central"):
-        raise ConfigError(f"{src}: algo '{config.algo}' needs one discrete action per slot: use a discrete action "
-                          "form and a per-site mode (not central)")
-    if config.algo in CONTINUOUS_ONLY and not continuous:
-        raise ConfigError(f"{src}: algo '{config.algo}' needs continuous actions: set action: continuous "
-                          "or continuous_target")
-    if config.mode == "hybrid" and config.algo not in ("ppo", "a2c"):
-        raise ConfigError(f"{src}: mode hybrid trains a planner (continuous targets) and sites (discrete "
-                          f"adjustments): use algo ppo or a2c (got {config.algo!r})")
-    config.hyperparams = check_hyperparams(config.algo, config.hyperparams, src)
-
-
-ES_MODES = ("shared", "central", "single_site")
-ES_WARM_STARTS = {("central", "echelon_target"), ("single_site", "target"), ("single_site", "continuous_target")}
-"""(mode, action) pairs whose reference policy's levels an ES network can start at (``warm_start: reference``)."""
-
-
-def validate_es(config: TrainConfig, src: str) -> None:
-    """``algo: es``: one model (shared, central or single_site), a level or quantity action, raw observations."""
-    if config.mode not in ES_MODES:
-        raise ConfigError(f"{src}: algo es trains one model: mode must be one of {', '.join(ES_MODES)} "
-                          f"(got {config.mode!r})")
-    if config.action not in ES_ACTIONS:
-        raise ConfigError(f"{src}: algo es sets levels or quantities: action must be one of {', '.join(ES_ACTIONS)} "
-                          f"(got {config.action!r})")
-    if config.normalize:
-        raise ConfigError(f"{src}: algo es reads the scaled observations as they are: normalize must be false")
-    config.hyperparams = check_hyperparams(config.algo, config.hyperparams, src)
-    if config.hyperparams.get("warm_start") == "reference" and (config.mode, config.action) not in ES_WARM_STARTS:
-        raise ConfigError(f"{src}: hyperparams: warm_start: reference starts at base-stock levels, so it needs mode "
-                          f"central with action echelon_target, or single_site with action target or "
-                          f"continuous_target (got {config.mode}, {config.action})")
+    algorithm_of(config, src).check(config, src)
 
 
 def algorithm_kwargs(config: TrainConfig) -> dict[str, Any]:
@@ -280,28 +237,14 @@ def _linear(start: float):  # noqa: ANN202 - an SB3 schedule
     return schedule
 
 
-def module_name(site: str) -> str:
-    """A model group's name for one site: its name with a product node's '/' as '__', so it names a file
-    (``models/store__cola.zip``) and an RLlib module (whose ids may not hold '/')."""
-    return site.replace("/", "__")
-
-
 def group_layout(config: TrainConfig, scenario: Scenario) -> list[dict[str, Any]]:
-    """The model groups of a mode: name, sites, joint, and where their files go."""
-    names = list(scenario.site_names)
-    if config.mode == "shared":
-        layout = [("shared", names, False)]
-    elif config.mode == "central":
-        layout = [("central", names, True)]
-    elif config.mode == "single_site":
-        layout = [(module_name(config.site), [config.site], False)]
-    elif config.mode == "hybrid":
-        layout = [("planner", names, True), ("sites", names, False)]
-    else:
-        layout = [(module_name(n), [n], False) for n in names]
-    if config.backend == "rllib":
-        return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.rlmodule"} for g, s, j in layout]
-    if config.algo == "es":
-        return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.npz"} for g, s, j in layout]
-    return [{"name": g, "sites": s, "joint": j, "model": f"models/{g}.zip", "normalizer": f"models/{g}.vecnorm.pkl"}
-            for g, s, j in layout]
+    """The model groups of a config's mode (:data:`training.modes.MODES`): name, sites, joint, and where
+    the algorithm's files go."""
+    algorithm = algorithm_of(config)
+    groups = []
+    for name, sites, joint in MODES[config.mode].groups(config, scenario):
+        group = {"name": name, "sites": sites, "joint": joint, "model": f"models/{name}{algorithm.model_file}"}
+        if algorithm.normalizer:
+            group["normalizer"] = f"models/{name}.vecnorm.pkl"
+        groups.append(group)
+    return groups

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echelon.agents.es import Adam, ESModel, es_gradient, population_cost
+from echelon.agents.es import ESModel, population_cost
 from echelon.agents.heuristics import EchelonBaseStock
 from echelon.agents.learned import GroupPolicy
 from echelon.agents.learner_view import LearnedGroup, LearnerView
@@ -38,6 +38,7 @@ from echelon.agents.response import SiteBaseStock
 from echelon.envs.errors import ConfigError
 from echelon.envs.files import write_atomic
 from echelon.training.config import TrainConfig
+from echelon.training.es_optim import Adam, es_gradient
 from echelon.training.hyperparams import ESParams
 from echelon.training.run_folder import RunBook
 

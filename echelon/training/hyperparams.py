@@ -230,17 +230,12 @@ class ESParams(BaseModel):
     continuous_target: the site's best base-stock response) instead of the sites' natural levels."""
 
 
-HYPERPARAMS: dict[str, type[BaseModel]] = {
-    "ppo": PPOParams, "a2c": A2CParams, "dqn": DQNParams, "sac": SACParams, "td3": TD3Params, "es": ESParams,
-}
-
-
-def check_hyperparams(algo: str, raw: Any, src: str) -> dict[str, Any]:
-    """Validate SB3 ``hyperparams`` of ``algo``; returns only the keys given (SB3 keeps its defaults for
-    the rest). A failure is one line: ``src: hyperparams: KEY: what is allowed (got VALUE)``."""
+def check_hyperparams(algo: str, model: type[BaseModel], raw: Any, src: str) -> dict[str, Any]:
+    """Validate ``hyperparams`` of ``algo`` against its declared ``model``; returns only the keys given (the
+    library keeps its defaults for the rest). A failure is one line: ``src: hyperparams: KEY: what is allowed
+    (got VALUE)``."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{src}: 'hyperparams' must be a mapping of {algo.upper()} arguments (got {raw!r})")
-    model = HYPERPARAMS[algo]
     unknown = sorted(str(k) for k in raw if k not in model.model_fields)
     if unknown:
         raise ConfigError(f"{src}: hyperparams: {algo.upper()} has no argument '{unknown[0]}' Echelon can pass on "

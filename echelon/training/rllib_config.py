@@ -31,8 +31,6 @@ def validate_rllib(config: TrainConfig, src: str) -> None:
     if config.mode not in RLLIB_MODES:
         raise ConfigError(f"{src}: backend rllib trains mode shared or independent (got {config.mode!r}); "
                           "use backend sb3 for the others")
-    if config.algo != "ppo":
-        raise ConfigError(f"{src}: backend rllib trains algo ppo (got {config.algo!r})")
     if config.normalize:
         raise ConfigError(f"{src}: backend rllib does not normalise (the learner view is already scaled and "
                           "rewards are divided by the scenario's cost scale): set normalize: false or leave it out")
