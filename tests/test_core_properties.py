@@ -181,3 +181,55 @@ def test_fast_feature_map_equals_definitions(spec, seed):
     for _ in range(10):
         sim.step(rng.integers(0, 12, size=(3, sim.n_sites)).astype(float))
         np.testing.assert_allclose(fast(sim.state), site_features(sim.state, sim.params), rtol=1e-6, atol=1e-4)
+
+
+GENERAL = {"capacitated": True, "any_lost": True, "any_supplier_lost": True, "pipeline_holding": True,
+           "ordering_costs": True, "single_customer": False}
+"""Fast-path flags of :class:`~envs.params.CoreParams` and the value that sends the core down its general path
+(the general path with a capacity of inf, zero loss rates, zero pipeline rates and costs, or one customer per
+supplier computes the same quantities the fast path skips)."""
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=networks(), seed=st.integers(0, 2**32 - 1),
+       flags=st.sets(st.sampled_from(sorted(GENERAL)), min_size=1))
+def test_every_fast_path_equals_the_general_path(spec, seed, flags):
+    """Each fast path (a flag the scenario sets because a feature is absent) gives the states and flows the
+    general path gives, on the same draws and orders, any set of flags forced at once."""
+    import dataclasses
+
+    scen = load_scenario(spec)
+    runs = []
+    for forced in (False, True):
+        sim = Simulator(scen, batch=3)
+        if forced:
+            sim.params = dataclasses.replace(sim.params, **{f: GENERAL[f] for f in flags})
+        rng = np.random.default_rng(seed)
+        sim.reset(rng)
+        trace = []
+        while not sim.done:
+            flows = sim.step(rng.integers(0, 12, size=(3, sim.n_sites)).astype(float))
+            trace.append((sim.state.on_hand, sim.state.backlog, sum(sim.state.transit), flows.cost, flows.lost,
+                          flows.cancelled, flows.orders))
+        runs.append(trace)
+    for fast, general in zip(*runs, strict=True):
+        for a, b in zip(fast, general, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_the_fast_path_test_sees_a_wrong_fast_path():
+    """A fast path that skipped a cost the scenario has would be caught: forcing ``ordering_costs`` off on a
+    scenario with an order cost changes the costs."""
+    import dataclasses
+
+    spec = {"periods": 5, "sites": [{"name": "a", "lead_time": 1, "holding_cost": 1, "order_cost": 2.0,
+                                     "backlog_cost": 1}],
+            "demand": {"a": {"kind": "poisson", "mean": 4}}}
+    costs = []
+    for skip in (False, True):
+        sim = Simulator(load_scenario(spec), batch=2)
+        if skip:
+            sim.params = dataclasses.replace(sim.params, ordering_costs=False)
+        sim.reset(np.random.default_rng(0))
+        costs.append(sum(sim.step(np.full((2, 1), 4.0)).cost.sum() for _ in range(5)))
+    assert costs[0] != costs[1]

@@ -14,7 +14,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "echelon"
-FLOORS = {"envs": 1, "agents": 2, "evaluation": 3, "training": 4, "experiments": 5}
+FLOORS = {"stats": 0, "envs": 1, "agents": 2, "evaluation": 3, "training": 4, "experiments": 5}
 TOP = 6  # echelon itself, cli, commands, play, classroom, __main__
 
 

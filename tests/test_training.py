@@ -160,7 +160,7 @@ def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path, monkeypatch):
     start_run(config, out)
     trainer = Trainer(config, out)
     steps = {"n": 0}
-    original = train_module._Callback._on_step
+    original = train_module.CountSteps._on_step
 
     def interrupt_after_a_while(self):
         steps["n"] += 1
@@ -168,7 +168,7 @@ def test_ctrl_c_leaves_a_loadable_checkpoint(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(self)
 
-    monkeypatch.setattr(train_module._Callback, "_on_step", interrupt_after_a_while)
+    monkeypatch.setattr(train_module.CountSteps, "_on_step", interrupt_after_a_while)
     with pytest.raises(Interrupted, match="--resume"):
         trainer.train(config.n_timesteps)
     resumed = Trainer(resume_config(out), out, resume=True)

@@ -39,6 +39,7 @@ from echelon.agents.control import Local
 from echelon.agents.search import LevelEvaluator, LevelRule, search_levels
 from echelon.envs.core import Flows, State
 from echelon.envs.scenario import Scenario
+from echelon.stats import half_width
 
 TRACKING = ("local", "echelon")
 FEATURES = ("cost", "backlog", "owed", "on_hand")
@@ -206,8 +207,3 @@ def nash_levels(scenario: Scenario, knowledge: bool = False, episodes: int = 200
         levels=levels, team_levels=team, team_cost=float(costs[0].mean()), team_optimum=float(costs[1].mean()),
         half_width=half_width(costs[0]), rounds=rounds, deviations=game.deviations(levels),
     )
-
-
-def half_width(samples: np.ndarray) -> float:
-    """The 95% confidence half-width of a mean of ``samples``."""
-    return 1.96 * float(samples.std(ddof=1)) / math.sqrt(len(samples)) if len(samples) > 1 else float("nan")

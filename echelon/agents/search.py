@@ -32,6 +32,7 @@ from echelon.envs.params import CoreParams
 from echelon.envs.positions import echelon_inventory_position
 from echelon.envs.scenario import Scenario, echelon_levels
 from echelon.envs.simulator import Simulator, draw_episode, tile_episode
+from echelon.stats import half_width
 
 LEVEL_KINDS = ("echelon", "installation")
 FREE_SEARCH_MAX_SITES = 64
@@ -240,5 +241,5 @@ def search_levels(
             break
     levels = levels_of(x)
     fresh = LevelEvaluator(scenario, rule or kind, episodes, seed + 1).per_episode(levels[None])[0]
-    half = 1.96 * float(fresh.std(ddof=1)) / math.sqrt(len(fresh)) if len(fresh) > 1 else float("nan")
+    half = half_width(fresh)
     return SearchResult(kind, levels, float(fresh.mean()), half, evaluate.evaluations)

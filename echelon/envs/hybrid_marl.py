@@ -60,7 +60,7 @@ from echelon.envs.central import joint_action
 from echelon.envs.errors import ActionError
 from echelon.envs.hybrid_rule import HybridRule
 from echelon.envs.render import RENDER_MODES
-from echelon.envs.rewards import reward_weight
+from echelon.envs.rewards import mixed_cost, reward_weight
 from echelon.envs.scenario import Scenario, load_scenario
 from echelon.envs.shell import AgentSpaces, SimulatorShell, horizon
 
@@ -132,7 +132,7 @@ class HybridControlEnv(AgentSpaces, SimulatorShell, ParallelEnv):
         cost = self.sim.step(self.rule.orders(knowledge, adjust), validate=False).cost[0]
         team = float(cost.sum())
         w, scale = self.team_weight, self.reward_scale
-        rewards = {PLANNER: -team / scale} | {s: -((1.0 - w) * c + w * team) / scale
+        rewards = {PLANNER: -team / scale} | {s: -mixed_cost(c, team, w) / scale
                                               for s, c in zip(self.sites, cost, strict=True)}
         infos = {PLANNER: {}} | {s: {"cost": float(c)} for s, c in zip(self.sites, cost, strict=True)}
         observations = self._observations()

@@ -96,7 +96,7 @@ from pettingzoo.utils.env import AECEnv
 from echelon.envs.errors import ActionError
 from echelon.envs.observations import OBSERVATION_LEVELS, ObservationSpec, Observer
 from echelon.envs.render import RENDER_MODES
-from echelon.envs.rewards import reward_weight
+from echelon.envs.rewards import mixed_cost, reward_weight
 from echelon.envs.scenario import Scenario
 from echelon.envs.shell import AgentSpaces, SimulatorShell, horizon
 
@@ -188,7 +188,7 @@ class SupplyChainEnv(AgentSpaces, SimulatorShell, ParallelEnv):
         if w == 1.0:  # cooperative, the default: one reward for all
             rewards = dict.fromkeys(agents, -team / scale)
         else:
-            rewards = {a: -((1.0 - w) * c + w * team) / scale for a, c in zip(agents, own, strict=True)}
+            rewards = {a: -mixed_cost(c, team, w) / scale for a, c in zip(agents, own, strict=True)}
         infos = {a: {"cost": c} for a, c in zip(agents, own, strict=True)}
         observations = self._observations()
         done = self.sim.done

@@ -10,6 +10,8 @@ Costs in ``infos`` are never scaled.
 
 from __future__ import annotations
 
+from typing import Any
+
 from echelon.envs.scenario import Scenario
 
 REWARD_MODES = {"decentralized": 0.0, "cooperative": 1.0}
@@ -24,6 +26,11 @@ def reward_weight(reward: str | float) -> float:
     if isinstance(reward, bool) or not isinstance(reward, int | float) or not 0.0 <= reward <= 1.0:
         raise ValueError(f"reward: a mix weight must be a number in [0, 1] (got {reward!r})")
     return float(reward)
+
+
+def mixed_cost(own: Any, team: Any, w: float) -> Any:
+    """The cost a site's reward is minus: ``(1 - w) own + w team`` (arrays or numbers)."""
+    return (1.0 - w) * own + w * team
 
 
 def cost_scale(scenario: Scenario) -> float:

@@ -31,8 +31,7 @@ from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario, echelon_levels
 from echelon.envs.simulator import ChunkedEpisode, Episode
 from echelon.evaluation.rollout import Block, Trajectory, rows, run
-
-Z95 = 1.959963984540054
+from echelon.stats import Z95
 
 
 @dataclass(frozen=True)

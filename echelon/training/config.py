@@ -65,6 +65,7 @@ from echelon.envs.limits import MAX_BATCH, MAX_SEED, MAX_TIMESTEPS
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
 from echelon.envs.validation import FileName, Float, Int, parse_model
 from echelon.training.algorithms import ALGORITHMS, algorithm_of, known_algo, known_backend, known_mode
+from echelon.training.hyperparams import linear_start
 from echelon.training.modes import MODES
 
 TRAINING_DIR = Path(__file__).resolve().parent.parent / "configs" / "training"
@@ -212,9 +213,9 @@ def algorithm_kwargs(config: TrainConfig) -> dict[str, Any]:
     ``activation_fn`` names resolved to what SB3 takes."""
     kwargs = dict(config.hyperparams)
     for key in ("learning_rate", "clip_range"):
-        value = kwargs.get(key)
-        if isinstance(value, str):
-            kwargs[key] = _linear(float(value[4:]))
+        start = linear_start(kwargs.get(key))
+        if start is not None:
+            kwargs[key] = _linear(start)
     if kwargs.get("train_freq") is not None and isinstance(kwargs["train_freq"], list | tuple):
         kwargs["train_freq"] = tuple(kwargs["train_freq"])
     policy_kwargs = kwargs.get("policy_kwargs")

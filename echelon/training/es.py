@@ -39,7 +39,7 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.files import write_atomic
 from echelon.training.config import TrainConfig
 from echelon.training.es_optim import Adam, es_gradient
-from echelon.training.hyperparams import ESParams
+from echelon.training.hyperparams import ESParams, linear_start
 from echelon.training.run_folder import RunBook
 
 ES_SEED_STREAM = 7
@@ -52,10 +52,8 @@ SIGMA_FLOOR = 0.05
 
 def scheduled(value: float | str, progress: float, floor: float) -> float:
     """A hyperparameter ``progress`` (0..1) into the run: a number, or ``lin_<x>`` from x down to ``floor x``."""
-    if isinstance(value, str):
-        start = float(value[4:])
-        return start * max(floor, 1.0 - progress)
-    return float(value)
+    start = linear_start(value)
+    return float(value) if start is None else start * max(floor, 1.0 - progress)
 
 
 def reference_levels(policy: Policy) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 
 from echelon.envs.hybrid_rule import HybridRule
 from echelon.envs.information import Knowledge
+from echelon.envs.rewards import mixed_cost
 from echelon.envs.scenario import Scenario
 from echelon.training.vec_env import BatchVecEnv
 
@@ -70,5 +71,5 @@ class HybridVecEnv(BatchVecEnv):
         team = cost.sum(axis=1)
         if self.role == "planner":
             return -team / self.scale, team
-        mixed = (1.0 - self.team_weight) * cost + self.team_weight * team[:, None]
+        mixed = mixed_cost(cost, team[:, None], self.team_weight)
         return (-mixed / self.scale).reshape(-1), team

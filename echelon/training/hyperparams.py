@@ -36,6 +36,11 @@ def _schedule(value: Any) -> Any:
     return no_bool(value)
 
 
+def linear_start(value: float | str) -> float | None:
+    """x of a (validated) ``lin_<x>`` schedule; None for a plain number. The one reader of the form."""
+    return float(value[4:]) if isinstance(value, str) else None
+
+
 Discount = Annotated[Float, Field(ge=0.0, le=1.0)]
 Fraction = Discount
 Schedule = Annotated[Annotated[Float, Field(gt=0.0)] | str, BeforeValidator(_schedule)]

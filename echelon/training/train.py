@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from echelon.agents.learned import GroupPolicy, HybridLearned, algorithm_class, load_model
@@ -107,6 +107,7 @@ class Trainer(RunBook):
         """The models of every group: new ones, or those a ``checkpoint`` folder holds."""
         config = self.config
         self.groups = [self._build(i, spec, checkpoint) for i, spec in enumerate(self.layout)]
+        self.span = (0, 0)  # the last step's count before and after it (training.train.CountSteps)
         if config.mode == "independent":
             for g in self.groups:
                 g.env.peers = [h.live() for h in self.groups if h is not g]
@@ -210,7 +211,7 @@ class Trainer(RunBook):
                 chunk = n_timesteps - self.total
                 if cfg.mode in ("independent", "hybrid"):
                     chunk = min(chunk, cfg.rotation_timesteps)
-                callback = _Callback(self, group)
+                callback = callbacks(self, group)
                 group.model.learn(chunk, callback=callback, reset_num_timesteps=False, tb_log_name=group.name,
                                   progress_bar=False)
                 turn += 1
@@ -227,9 +228,9 @@ class Trainer(RunBook):
         return last
 
 
-class _Callback(BaseCallback):
-    """Counts timesteps, evaluates every ``eval_freq``, checkpoints every ``checkpoint_freq`` timesteps
-    and every ``checkpoint_minutes``."""
+class CountSteps(BaseCallback):
+    """Adds the model's new timesteps to its group and records the step's span (before, after) in all
+    groups together, which the callbacks after it read."""
 
     def __init__(self, trainer: Trainer, group: Group):
         super().__init__()
@@ -240,16 +241,55 @@ class _Callback(BaseCallback):
         self._last = self.model.num_timesteps
 
     def _on_step(self) -> bool:
-        t, cfg = self.trainer, self.trainer.config
-        before = t.total
+        before = self.trainer.total
         self.group.timesteps += self.model.num_timesteps - self._last
         self._last = self.model.num_timesteps
-        after = t.total
-        if after // cfg.eval_freq > before // cfg.eval_freq:
-            t._logger = self.model.logger
-            t.evaluate_now()
-        if t.checkpoint_due(before, after):
-            t.checkpoint()
-        if t.progress is not None:
-            t.progress(after, 0)
+        self.trainer.span = (before, self.trainer.total)
         return True
+
+
+class EvaluateEvery(BaseCallback):
+    """Evaluates on the held-out episodes whenever the count passes a multiple of ``eval_freq``."""
+
+    def __init__(self, trainer: Trainer):
+        super().__init__()
+        self.trainer = trainer
+
+    def _on_step(self) -> bool:
+        (before, after), every = self.trainer.span, self.trainer.config.eval_freq
+        if after // every > before // every:
+            self.trainer._logger = self.model.logger
+            self.trainer.evaluate_now()
+        return True
+
+
+class CheckpointEvery(BaseCallback):
+    """Checkpoints every ``checkpoint_freq`` timesteps and every ``checkpoint_minutes``."""
+
+    def __init__(self, trainer: Trainer):
+        super().__init__()
+        self.trainer = trainer
+
+    def _on_step(self) -> bool:
+        if self.trainer.checkpoint_due(*self.trainer.span):
+            self.trainer.checkpoint()
+        return True
+
+
+class ReportProgress(BaseCallback):
+    """Tells the trainer's ``progress`` function (the command line's progress bar) the count."""
+
+    def __init__(self, trainer: Trainer):
+        super().__init__()
+        self.trainer = trainer
+
+    def _on_step(self) -> bool:
+        if self.trainer.progress is not None:
+            self.trainer.progress(self.trainer.span[1], 0)
+        return True
+
+
+def callbacks(trainer: Trainer, group: Group) -> CallbackList:
+    """The callbacks of one ``learn`` call, in the order they run each step."""
+    return CallbackList([CountSteps(trainer, group), EvaluateEvery(trainer), CheckpointEvery(trainer),
+                         ReportProgress(trainer)])

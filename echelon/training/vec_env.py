@@ -32,7 +32,7 @@ from echelon.agents.learner_view import LearnedGroup, LearnerView, combined_orde
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
 from echelon.envs.errors import ConfigError
-from echelon.envs.rewards import cost_scale, reward_weight
+from echelon.envs.rewards import cost_scale, mixed_cost, reward_weight
 from echelon.envs.scenario import Scenario, load_scenario
 from echelon.envs.simulator import Simulator
 from echelon.training.config import group_layout, load_train_config
@@ -167,7 +167,7 @@ class InventoryVecEnv(BatchVecEnv):
         if self.view.joint:
             return -team / self.scale, team
         own = cost[:, self.view.index]
-        mixed = (1.0 - self.team_weight) * own + self.team_weight * team[:, None]
+        mixed = mixed_cost(own, team[:, None], self.team_weight)
         return (-mixed / self.scale).reshape(-1), team
 
 
