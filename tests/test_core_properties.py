@@ -233,3 +233,22 @@ def test_the_fast_path_test_sees_a_wrong_fast_path():
         sim.reset(np.random.default_rng(0))
         costs.append(sum(sim.step(np.full((2, 1), 4.0)).cost.sum() for _ in range(5)))
     assert costs[0] != costs[1]
+
+
+def test_a_scenario_is_compiled_once_and_its_parameters_cannot_be_written():
+    import gc
+
+    import pytest
+
+    scen = load_scenario("beer_game")
+    first = CoreParams.from_scenario(scen)
+    assert CoreParams.from_scenario(scen) is first
+    assert CoreParams.from_scenario(load_scenario("beer_game")) is not first  # another object, compiled anew
+    with pytest.raises(ValueError, match="read-only"):
+        first.holding_cost[0, 0] = 9.0
+    from echelon.envs import params as params_module
+
+    key = id(scen)
+    del scen, first
+    gc.collect()
+    assert key not in params_module._COMPILED  # dropped with its scenario

@@ -257,30 +257,9 @@ def placed_orders(orders: np.ndarray, params: CoreParams) -> np.ndarray:
     return q
 
 
-def step(
-    state: State,
-    orders: np.ndarray,
-    demand: np.ndarray,
-    params: CoreParams,
-    lead_time: np.ndarray | None = None,
-) -> tuple[State, Flows]:
-    """Advance every copy one period, in the scenario's timing. Pure: ``state`` is not modified.
-
-    Args:
-        state: end-of-previous-period state.
-        orders: ``[B, S]`` order quantities placed at the end of the previous
-            period (finite, >= 0; shells validate, see :func:`check_orders`).
-        demand: ``[B, S]`` customer demand this period (0 at sites with none).
-        params: the compiled network.
-        lead_time: ``[B, S]`` lead time of this period's shipments where lead
-            times are random; ``None`` uses the fixed ones.
-
-    Returns:
-        The end-of-period state and the period's :class:`Flows` (incl. costs).
-    """
-    p = params
-    t = state.period
-    q = placed_orders(orders, p)  # the state keeps q
+def _overtime(q: np.ndarray, p: CoreParams) -> np.ndarray | None:
+    """The overtime cost ``[B, S]`` of bottlenecks carrying more than their limit (None if none has a cost),
+    split among the sites sharing each in proportion to their orders."""
     overtime = None
     for cap in p.shared:
         if cap.overtime_cost:
@@ -289,8 +268,15 @@ def step(
             carried = group.sum(axis=1, keepdims=True)
             above = np.maximum(carried - cap.limit, 0.0)
             overtime[:, cap.sites] += cap.overtime_cost * above * group / np.maximum(carried, _TINY)
+    return overtime
 
-    # 1. orders reach suppliers: at once without order delay, else after it (pending)
+
+def _reach_suppliers(state: State, q: np.ndarray, p: CoreParams) -> tuple:
+    """Phase 1: orders reach suppliers, at once without order delay, else after it (pending).
+
+    Returns (due, pending, reached, owed): the delayed orders due now (None without delays), the next
+    pending pipeline, the orders that reach their suppliers this period and what suppliers owe before
+    shipping."""
     if p.any_delay:
         due, pending = _advance(state.pending, q, p.delay_masks)
     else:
@@ -301,14 +287,17 @@ def step(
         reached = due if not p.any_instant else q * p.instant + due
     if p.early_join or p.all_instant:
         owed = state.owed + reached
-    else:  # Clark–Scarf: the delayed ones join at the period's end (step 6)
+    else:  # Clark–Scarf: the delayed ones join at the period's end (phase 5)
         owed = state.owed + q * p.instant if p.any_instant else state.owed
+    return due, pending, reached, owed
 
-    # 2 and 3. shipping and arrivals, in the timing's order
-    if lead_time is None:
-        offset = None
-    else:
-        offset = lead_time - 1 + p.lead_extra
+
+def _ship_and_receive(state: State, owed: np.ndarray, lead_time: np.ndarray | None, p: CoreParams) -> tuple:
+    """Phases 2 and 3: suppliers ship what they can, shipments travel, arrivals are received, in the
+    timing's order.
+
+    Returns (on_hand, owed, ship, cancelled, lost_orders, received, transit)."""
+    offset = None if lead_time is None else lead_time - 1 + p.lead_extra
     if p.ship_after_arrivals:  # board game: receive first, ship from stock that includes the receipts
         on_hand = state.on_hand + state.transit[0] if state.transit else state.on_hand
         if p.outside_now is not None:  # an outside lane whose shipment arrives in the period it is shipped
@@ -334,8 +323,14 @@ def step(
         received, transit = _advance_random(state.transit, ship, offset)
     if not p.ship_after_arrivals:  # (board game: already on hand)
         on_hand = on_hand + received
+    return on_hand, owed, ship, cancelled, lost_orders, received, transit
 
-    # 4. customer demand
+
+def _serve_customers(state: State, on_hand: np.ndarray, demand: np.ndarray, lost_orders: np.ndarray | float,
+                     p: CoreParams) -> tuple:
+    """Phase 4: customer demand (and the backlog) is served from stock; the rest is lost or backlogged.
+
+    Returns (on_hand, sales, lost, backlog)."""
     need = state.backlog + demand
     sales = np.minimum(on_hand, need)
     on_hand = on_hand - sales
@@ -346,10 +341,16 @@ def step(
     else:
         lost = _zeros(unmet.shape)
         backlog = unmet
+    return on_hand, sales, lost, backlog
 
-    # 5. costs (terms a scenario cannot incur are skipped, not computed as zeros)
+
+def _costs(on_hand: np.ndarray, backlog: np.ndarray, owed: np.ndarray, lost: np.ndarray, transit: Pipeline,
+           q: np.ndarray, overtime: np.ndarray | None, p: CoreParams) -> tuple:
+    """Phase 5: the period's costs; terms a scenario cannot incur are skipped, not computed as zeros.
+
+    Returns (holding, shortage, pipeline, ordering, cost)."""
     holding = p.holding_cost * on_hand
-    short = backlog + graph.to_suppliers(owed)
+    short = backlog + p.graph.to_suppliers(owed)
     shortage = p.shortage_cost * (short + lost if p.any_lost or p.any_supplier_lost else short)
     cost = holding + shortage
     if p.pipeline_holding:
@@ -367,20 +368,51 @@ def step(
         cost += ordering
     else:
         ordering = _zeros(cost.shape)
+    return holding, shortage, pipeline, ordering, cost
 
-    # 6. Clark–Scarf: delayed orders due now reach their suppliers at the period's end, after the costs
+
+def step(
+    state: State,
+    orders: np.ndarray,
+    demand: np.ndarray,
+    params: CoreParams,
+    lead_time: np.ndarray | None = None,
+) -> tuple[State, Flows]:
+    """Advance every copy one period, in the scenario's timing. Pure: ``state`` is not modified.
+
+    Args:
+        state: end-of-previous-period state.
+        orders: ``[B, S]`` order quantities placed at the end of the previous
+            period (finite, >= 0; shells validate, see :func:`check_orders`).
+        demand: ``[B, S]`` customer demand this period (0 at sites with none).
+        params: the compiled network.
+        lead_time: ``[B, S]`` lead time of this period's shipments where lead
+            times are random; ``None`` uses the fixed ones.
+
+    Returns:
+        The end-of-period state and the period's :class:`Flows` (incl. costs).
+    """
+    p = params
+    q = placed_orders(orders, p)  # 1. the orders as placed (the state keeps q), reaching their suppliers
+    due, pending, reached, owed = _reach_suppliers(state, q, p)
+    shipped = _ship_and_receive(state, owed, lead_time, p)  # 2 and 3. shipping and arrivals
+    on_hand, owed, ship, cancelled, lost_orders, received, transit = shipped
+    on_hand, sales, lost, backlog = _serve_customers(state, on_hand, demand, lost_orders, p)  # 4. demand
+    holding, shortage, pipeline, ordering, cost = _costs(on_hand, backlog, owed, lost, transit, q,
+                                                         _overtime(q, p), p)  # 5. costs
+    # Clark–Scarf: delayed orders due now reach their suppliers at the period's end, after the costs
     if due is not None and not p.early_join:
         owed = owed + due
 
     next_state = State(
-        period=t + 1,
+        period=state.period + 1,
         on_hand=on_hand,
         backlog=backlog,
         owed=owed,
         transit=transit,
         pending=pending,
         last_order=q,
-        incoming=demand + graph.to_suppliers(reached),
+        incoming=demand + p.graph.to_suppliers(reached),
         received=received,
         demand=demand,
     )

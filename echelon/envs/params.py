@@ -10,8 +10,9 @@ a tuple of ``[B, S]`` slots, slot k due k + 1 periods from now. Sums over the ne
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -119,74 +120,118 @@ class CoreParams:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> CoreParams:
-        sites = scenario.sites
-        n = len(sites)
-        index = {s.name: i for i, s in enumerate(sites)}
-        supplier = np.array([-1 if s.supplier is None else index[s.supplier] for s in sites], dtype=np.int64)
-        graph = SiteGraph(supplier, [s.priority for s in sites])
-        holding = np.array([s.holding_cost for s in sites])
-        rate = np.array([holding[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
-        lost = np.array([float(s.lost_sales) for s in sites])
-        supplier_lost = np.array([lost[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
-        capacity = np.array([s.capacity for s in sites])
-        lead_max = np.array([s.lead_time.max for s in sites])
-        lead_min = np.array([min(s.lead_time.values) for s in sites])
-        delay = np.array([s.order_delay for s in sites])
-        board_game = scenario.timing == "board_game"
-        extra = (delay >= 1).astype(int) if board_game else np.zeros(n, dtype=int)
-        offset = lead_max - 1 + extra
-        lead_slots, delay_slots = int(offset.max()), max(int(delay.max()) - 1, 0)
-        outside_now = (supplier < 0) & (delay == 0) & (lead_min == 1)
-        return cls(
-            names=scenario.site_names,
-            timing=scenario.timing,
-            supplier=supplier,
-            graph=graph,
-            outside_stock=_row(np.where(supplier < 0, np.inf, 0.0)),
-            lead_time=lead_max,
-            lead_values=tuple(s.lead_time.values for s in sites),
-            lead_probs=tuple(s.lead_time.probs for s in sites),
-            random_lead=any(not s.lead_time.fixed for s in sites),
-            lead_offset=offset,
-            lead_extra=extra.reshape(1, -1),
-            lead_slots=lead_slots,
-            lead_masks=_masks(offset, np.ones(n, dtype=bool), lead_slots),
-            order_delay=delay,
-            delay_slots=delay_slots,
-            delay_masks=_masks(delay - 1, delay >= 1, delay_slots),
-            any_delay=bool((delay >= 1).any()),
-            instant=_row(delay == 0),
-            any_instant=bool((delay == 0).any()),
-            all_instant=bool((delay == 0).all()),
-            early_join=board_game,
-            ship_after_arrivals=board_game,
-            outside_now=_row(outside_now) if board_game and outside_now.any() else None,
-            capacity=_row(capacity),
-            capacitated=bool(np.isfinite(capacity).any()),
-            shared=tuple(SharedLimit(np.array(c.sites, dtype=np.int64), c.limit, c.rule == "priority", c.overtime,
-                                     c.overtime_cost) for c in scenario.capacities),
-            holding_cost=_row(holding),
-            pipeline_rate=_row(rate * float(scenario.pipeline_holding)),
-            shortage_cost=_row(np.array([s.shortage_cost for s in sites])),
-            lost=_row(lost),
-            backlogs=_row(1.0 - lost),
-            any_lost=bool(lost.any()),
-            supplier_lost=_row(supplier_lost),
-            any_supplier_lost=bool(supplier_lost.any()),
-            pipeline_holding=bool((rate * float(scenario.pipeline_holding) > 0).any()),
-            order_cost=_row(np.array([s.order_cost for s in sites])),
-            fixed_order_cost=_row(np.array([s.fixed_order_cost for s in sites])),
-            joint_order_cost=float(scenario.joint_order_cost),
-            outside=(supplier < 0).reshape(1, -1),
-            ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites)
-            or scenario.joint_order_cost > 0 or any(c.overtime_cost > 0 for c in scenario.capacities),
-            proportional=scenario.allocation == "proportional",
-            single_customer=bool((np.bincount(supplier[supplier >= 0], minlength=n) <= 1).all()),
-            integral=all(m.integral for m in scenario.demand.values()),
-            customer_facing=np.array([s.name in scenario.demand for s in sites]),
-            initial_inventory=np.array([s.initial_inventory for s in sites]),
-            initial_pipeline=np.array([s.initial_pipeline for s in sites]),
-        )
+        """The scenario compiled, once: later calls with the same scenario object return the same
+        parameters (their arrays are read-only, so sharing them is safe)."""
+        cached = _COMPILED.get(id(scenario))
+        if cached is not None and cached[0]() is scenario:
+            return cached[1]
+        supplier = _suppliers(scenario)
+        fields = _topology(scenario, supplier) | _timing(scenario, supplier) | _costs(scenario, supplier)
+        params = cls(**fields)
+        for value in vars(params).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+        key = id(scenario)
+        try:
+            ref = weakref.ref(scenario, lambda _: _COMPILED.pop(key, None))
+        except TypeError:  # (an object that cannot be referenced weakly is compiled each time)
+            return params
+        _COMPILED[key] = (ref, params)
+        return params
+
+
+_COMPILED: dict[int, tuple[weakref.ref, CoreParams]] = {}
+"""Compiled parameters by scenario object (dropped when the scenario is)."""
+
+
+def _suppliers(scenario: Scenario) -> np.ndarray:
+    """Each site's supplier index, -1 for the outside supplier."""
+    index = {s.name: i for i, s in enumerate(scenario.sites)}
+    return np.array([-1 if s.supplier is None else index[s.supplier] for s in scenario.sites], dtype=np.int64)
+
+
+def _topology(scenario: Scenario, supplier: np.ndarray) -> dict[str, Any]:
+    """Layer 1, the network: who supplies whom, capacities and bottlenecks, allocation, customers."""
+    sites, n = scenario.sites, len(scenario.sites)
+    capacity = np.array([s.capacity for s in sites])
+    return dict(
+        names=scenario.site_names,
+        supplier=supplier,
+        graph=SiteGraph(supplier, [s.priority for s in sites]),
+        outside_stock=_row(np.where(supplier < 0, np.inf, 0.0)),
+        outside=(supplier < 0).reshape(1, -1),
+        capacity=_row(capacity),
+        capacitated=bool(np.isfinite(capacity).any()),
+        shared=tuple(SharedLimit(np.array(c.sites, dtype=np.int64), c.limit, c.rule == "priority", c.overtime,
+                                 c.overtime_cost) for c in scenario.capacities),
+        proportional=scenario.allocation == "proportional",
+        single_customer=bool((np.bincount(supplier[supplier >= 0], minlength=n) <= 1).all()),
+        integral=all(m.integral for m in scenario.demand.values()),
+        customer_facing=np.array([s.name in scenario.demand for s in sites]),
+        initial_inventory=np.array([s.initial_inventory for s in sites]),
+        initial_pipeline=np.array([s.initial_pipeline for s in sites]),
+    )
+
+
+def _timing(scenario: Scenario, supplier: np.ndarray) -> dict[str, Any]:
+    """Layer 2, time: lead times, order delays, and the timing convention's flags."""
+    sites, n = scenario.sites, len(scenario.sites)
+    lead_max = np.array([s.lead_time.max for s in sites])
+    lead_min = np.array([min(s.lead_time.values) for s in sites])
+    delay = np.array([s.order_delay for s in sites])
+    board_game = scenario.timing == "board_game"
+    extra = (delay >= 1).astype(int) if board_game else np.zeros(n, dtype=int)
+    offset = lead_max - 1 + extra
+    lead_slots, delay_slots = int(offset.max()), max(int(delay.max()) - 1, 0)
+    outside_now = (supplier < 0) & (delay == 0) & (lead_min == 1)
+    return dict(
+        timing=scenario.timing,
+        lead_time=lead_max,
+        lead_values=tuple(s.lead_time.values for s in sites),
+        lead_probs=tuple(s.lead_time.probs for s in sites),
+        random_lead=any(not s.lead_time.fixed for s in sites),
+        lead_offset=offset,
+        lead_extra=extra.reshape(1, -1),
+        lead_slots=lead_slots,
+        lead_masks=_masks(offset, np.ones(n, dtype=bool), lead_slots),
+        order_delay=delay,
+        delay_slots=delay_slots,
+        delay_masks=_masks(delay - 1, delay >= 1, delay_slots),
+        any_delay=bool((delay >= 1).any()),
+        instant=_row(delay == 0),
+        any_instant=bool((delay == 0).any()),
+        all_instant=bool((delay == 0).all()),
+        early_join=board_game,
+        ship_after_arrivals=board_game,
+        outside_now=_row(outside_now) if board_game and outside_now.any() else None,
+    )
+
+
+def _costs(scenario: Scenario, supplier: np.ndarray) -> dict[str, Any]:
+    """Layer 3, costs and unmet demand: h', pipeline rates, p, lost sales, c, K and K_0, with the flags that
+    let the core skip the terms a scenario cannot incur (its fast paths)."""
+    sites, n = scenario.sites, len(scenario.sites)
+    holding = np.array([s.holding_cost for s in sites])
+    rate = np.array([holding[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
+    rate = rate * float(scenario.pipeline_holding)
+    lost = np.array([float(s.lost_sales) for s in sites])
+    supplier_lost = np.array([lost[supplier[i]] if supplier[i] >= 0 else 0.0 for i in range(n)])
+    return dict(
+        holding_cost=_row(holding),
+        pipeline_rate=_row(rate),
+        pipeline_holding=bool((rate > 0).any()),
+        shortage_cost=_row(np.array([s.shortage_cost for s in sites])),
+        lost=_row(lost),
+        backlogs=_row(1.0 - lost),
+        any_lost=bool(lost.any()),
+        supplier_lost=_row(supplier_lost),
+        any_supplier_lost=bool(supplier_lost.any()),
+        order_cost=_row(np.array([s.order_cost for s in sites])),
+        fixed_order_cost=_row(np.array([s.fixed_order_cost for s in sites])),
+        joint_order_cost=float(scenario.joint_order_cost),
+        ordering_costs=any(s.order_cost > 0 or s.fixed_order_cost > 0 for s in sites)
+        or scenario.joint_order_cost > 0 or any(c.overtime_cost > 0 for c in scenario.capacities),
+    )
 
 
 def _row(values: np.ndarray) -> np.ndarray:
