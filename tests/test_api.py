@@ -144,3 +144,27 @@ def test_env_and_learner_observations_share_one_definition(level):
         if level == "pipeline":  # the env shows the same pipeline, unscaled
             np.testing.assert_allclose(learned[i, own + n + 1:], raw[8:] / scale[i], rtol=1e-6)
         assert env.observation_space(agent).contains(raw)
+
+
+def test_the_env_classes_summary_tables_say_what_the_envs_do():
+    """``help()`` on each env class shows PettingZoo's summary table; its beer-game and distribution figures
+    are the envs' own."""
+    import echelon
+    from echelon.envs.hybrid_marl import HybridControlEnv
+
+    par = echelon.envs.parallel.SupplyChainEnv
+    shapes = {obs: echelon.parallel_env(scenario="beer_game", observation=obs).observation_space("retailer").shape
+              for obs in ("local", "shared", "global", "pipeline")}
+    assert shapes == {"local": (8,), "shared": (9,), "global": (36,), "pipeline": (11,)}
+    assert "(beer game: 36 and 11)" in par.__doc__ and "``Discrete(33)``" in par.__doc__
+    assert str(echelon.parallel_env(scenario="beer_game").action_space("retailer")) == "Discrete(33)"
+    central = echelon.CentralSupplyChainEnv(scenario="beer_game")
+    assert list(central.action_space.nvec) == [33] * 4 and central.observation_space.shape == (32,)
+    assert "(beer game: 4 x 33)" in echelon.CentralSupplyChainEnv.__doc__
+    hybrid = echelon.HybridSupplyChainEnv(scenario="beer_game")
+    assert hybrid.action_space.shape == (4,) and hybrid.observation_space.shape == (32,)
+    marl = HybridControlEnv(scenario="distribution")
+    assert marl.possible_agents == ["planner", "north", "south", "east", "west", "dc"]
+    assert marl.observation_space("planner").shape == (41,) and marl.observation_space("dc").shape == (9,)
+    assert str(marl.action_space("dc")) == "Discrete(5)"
+    assert "(distribution: 41, 9)" in HybridControlEnv.__doc__

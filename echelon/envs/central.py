@@ -109,7 +109,21 @@ class ControllerEnv(SimulatorShell, gym.Env):
 
 
 class CentralSupplyChainEnv(ControllerEnv):
-    """Gymnasium ``Env``: one controller, joint action; see the module docstring."""
+    """Gymnasium ``Env``: one controller orders for every site at once (the centralized planner).
+
+    ============================  ==================================================================
+    Import                        ``gymnasium.make("echelon/Central-v0", scenario="beer_game")`` or
+                                  ``echelon.CentralSupplyChainEnv(scenario=...)``
+    Actions                       joint: one order per site; discrete by default
+    Agents                        one (the controller)
+    Action shape                  ``MultiDiscrete([max_order + 1] x sites)`` (beer game: 4 x 33)
+    Observation shape             ``(8 x sites,)``: every site's local features (beer game: 32)
+    Rewards                       minus the team cost, divided by ``reward_scale``
+    ============================  ==================================================================
+
+    Keyword arguments: ``scenario``, ``action``, ``periods``, ``max_order``, ``max_adjust``,
+    ``render_mode``, ``clip_actions``, ``reward_scale`` (module docstring).
+    """
 
     def __init__(
         self,

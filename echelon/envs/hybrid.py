@@ -58,7 +58,22 @@ TARGET_FORMS = ("continuous", "discrete")
 
 
 class HybridSupplyChainEnv(ControllerEnv):
-    """Gymnasium ``Env``: per-site base-stock targets every K periods; see the module docstring."""
+    """Gymnasium ``Env``: a central planner sets each site's base-stock target every ``review_period`` periods;
+    between reviews the sites order up to their targets from their own, real-time positions.
+
+    ============================  ==================================================================
+    Import                        ``gymnasium.make("echelon/Hybrid-v0", scenario="beer_game")`` or
+                                  ``echelon.HybridSupplyChainEnv(scenario=...)``
+    Actions                       one target per site, continuous by default (``target="discrete"``)
+    Agents                        one (the planner)
+    Action shape                  ``Box(0, max_target, (sites,))`` (beer game: 4)
+    Observation shape             ``(8 x sites,)`` (beer game: 32)
+    Rewards                       minus the team cost over the review period's periods
+    ============================  ==================================================================
+
+    Keyword arguments: ``scenario``, ``review_period``, ``target``, ``max_target``, ``periods``,
+    ``render_mode``, ``reward_scale`` (module docstring).
+    """
 
     def __init__(
         self,

@@ -68,7 +68,25 @@ PLANNER = "planner"
 
 
 class HybridControlEnv(AgentSpaces, SimulatorShell, ParallelEnv):
-    """PettingZoo ``ParallelEnv``: a planner setting targets and sites adjusting them (module docstring)."""
+    """PettingZoo ``ParallelEnv``: a planner sets targets and the sites adjust them to local demand.
+
+    ============================  ==================================================================
+    Import                        ``echelon.hybrid_parallel_env(scenario="distribution")``
+    Actions                       planner: continuous targets; sites: an adjustment in
+                                  ``-max_adjust..max_adjust`` to their target
+    Parallel API                  yes
+    Agents                        ``planner`` and the scenario's sites (distribution: north, south,
+                                  east, west, dc)
+    Action shape                  planner ``Box(0, max_target, (sites,))``; a site
+                                  ``Discrete(2 max_adjust + 1)``
+    Observation shape             planner ``(8 x sites + 1,)``; a site ``(9,)`` (distribution: 41, 9)
+    Rewards                       planner: minus the team cost; a site: minus the mix ``reward`` of its
+                                  own and the team's
+    ============================  ==================================================================
+
+    Keyword arguments: ``scenario``, ``reward``, ``max_adjust``, ``max_target``, ``periods``,
+    ``render_mode``, ``max_cycles``, ``reward_scale`` (module docstring).
+    """
 
     metadata = {"name": "echelon_hybrid_v0", "render_modes": list(RENDER_MODES), "is_parallelizable": True}
 

@@ -104,7 +104,30 @@ VIEWS = {"raw": ObservationSpec.raw, "learner": ObservationSpec.learner}
 
 
 class SupplyChainEnv(AgentSpaces, SimulatorShell, ParallelEnv):
-    """PettingZoo ``ParallelEnv`` over the batched core (batch 1); see the module docstring."""
+    """PettingZoo ``ParallelEnv`` over the batched core (batch 1): every site an agent ordering each period.
+
+    ============================  ==================================================================
+    Import                        ``echelon.parallel_env(scenario="beer_game")``; AEC: ``echelon.env()``
+    Actions                       discrete by default (order 0..max_order); ``action=`` target,
+                                  continuous_target, demand_plus or continuous (:mod:`envs.actions`)
+    Parallel API                  yes (``is_parallelizable``); AEC through ``parallel_to_aec``
+    Manual control                no (``echelon play`` is the terminal game)
+    Agents                        the scenario's sites, most downstream first (beer game: retailer,
+                                  wholesaler, distributor, factory)
+    Action shape                  ``Discrete(max_order + 1)`` per agent (beer game: ``Discrete(33)``)
+    Observation shape             ``(8,)`` local, ``(9,)`` shared; global (every site's features) and
+                                  pipeline (local plus the pipeline by arrival) grow with the network
+                                  (beer game: 36 and 11)
+    Observation values            raw quantities, or scaled with ``view="learner"``
+    Rewards                       minus the team cost (cooperative), the site's own (decentralized) or
+                                  a mix ``reward=w``; divided by ``reward_scale``
+    ============================  ==================================================================
+
+    Keyword arguments: ``scenario`` (a built-in name, a YAML path or a :class:`Scenario`), ``reward``,
+    ``observation``, ``action``, ``periods``, ``max_order``, ``max_adjust``, ``render_mode``
+    (``ansi``, ``human``, ``rgb_array``), ``max_cycles``, ``view``, ``uniform_spaces``, ``clip_actions``,
+    ``reward_scale``. The module docstring gives each in full.
+    """
 
     metadata = {"name": "echelon_v0", "render_modes": list(RENDER_MODES), "is_parallelizable": True}
 
