@@ -248,12 +248,16 @@ class CountSteps(BaseCallback):
         return True
 
 
-class EvaluateEvery(BaseCallback):
-    """Evaluates on the held-out episodes whenever the count passes a multiple of ``eval_freq``."""
+class _OfTrainer(BaseCallback):
+    """A callback that reads and drives its trainer."""
 
     def __init__(self, trainer: Trainer):
         super().__init__()
         self.trainer = trainer
+
+
+class EvaluateEvery(_OfTrainer):
+    """Evaluates on the held-out episodes whenever the count passes a multiple of ``eval_freq``."""
 
     def _on_step(self) -> bool:
         (before, after), every = self.trainer.span, self.trainer.config.eval_freq
@@ -263,12 +267,8 @@ class EvaluateEvery(BaseCallback):
         return True
 
 
-class CheckpointEvery(BaseCallback):
+class CheckpointEvery(_OfTrainer):
     """Checkpoints every ``checkpoint_freq`` timesteps and every ``checkpoint_minutes``."""
-
-    def __init__(self, trainer: Trainer):
-        super().__init__()
-        self.trainer = trainer
 
     def _on_step(self) -> bool:
         if self.trainer.checkpoint_due(*self.trainer.span):
@@ -276,12 +276,8 @@ class CheckpointEvery(BaseCallback):
         return True
 
 
-class ReportProgress(BaseCallback):
+class ReportProgress(_OfTrainer):
     """Tells the trainer's ``progress`` function (the command line's progress bar) the count."""
-
-    def __init__(self, trainer: Trainer):
-        super().__init__()
-        self.trainer = trainer
 
     def _on_step(self) -> bool:
         if self.trainer.progress is not None:
