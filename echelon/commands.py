@@ -526,6 +526,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from echelon.agents.run_record import RunFolder
     from echelon.envs.files import Output
     from echelon.training.config import load_train_config
     from echelon.training.run_folder import discarded_on_failure, resume_config, start_run
@@ -586,7 +587,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                   f"held-out cost per period {last['cost']:.2f} "
                   f"({last['gap_to_best_heuristic']:+.1%} against the {trainer.reference_label}, "
                   f"{trainer.state.reference_cost:.2f}); best {trainer.state.best_cost:.2f}")
-    console.print(f"learning curve: {out / 'learning_curve.png'}; TensorBoard: tensorboard --logdir {out / 'tb'}")
+    folder = RunFolder(out)
+    console.print(f"learning curve: {folder.curve}; TensorBoard: tensorboard --logdir {folder.tensorboard}")
     if args.evaluate:
         args.run = str(out)
         args.out = None

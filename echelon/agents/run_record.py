@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,52 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.scenario import Scenario, read_yaml
 from echelon.envs.validation import shown
 
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Every file and folder of a training run, named once: written by :mod:`training.run_folder` and the
+    trainers, read by learned policies, the benchmarks, the scoreboard and the command line."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        """The resolved config with its model groups and fingerprint (:class:`training.config.RunRecord`)."""
+        return self.root / "config.yaml"
+
+    @property
+    def models(self) -> Path:
+        """The best models by held-out cost: each group's model and its pickle-free policy file."""
+        return self.root / "models"
+
+    @property
+    def checkpoints(self) -> Path:
+        """Numbered checkpoint generations, each sealed (:mod:`training.seal`)."""
+        return self.root / "checkpoints"
+
+    @property
+    def eval_csv(self) -> Path:
+        """The learning curve's points: held-out cost per evaluation."""
+        return self.root / "eval.csv"
+
+    @property
+    def curve(self) -> Path:
+        """The learning curve's picture."""
+        return self.root / "learning_curve.png"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard's event files."""
+        return self.root / "tb"
+
+
 OPTIMAL_SPEC: dict[str, Any] = {"policy": "echelon_base_stock", "levels": "optimal"}
 """The best echelon base-stock policy: Clark–Scarf where exact, else searched (:mod:`agents.optimal`)."""
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
     """The resolved config of a run folder; a clear error if it is not one."""
-    path = Path(run_dir) / "config.yaml"
+    path = RunFolder(Path(run_dir)).config
     if not path.exists() or path.is_dir():
         raise ConfigError(f"{run_dir}: not a training run folder (no config.yaml)")
     data = read_yaml(path)
@@ -38,7 +78,7 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
 def check_run_record(run_dir: Path, data: dict[str, Any]) -> None:
     """What evaluating a run folder relies on in its ``config.yaml``: groups with a name, sites and a model path
     inside the folder, and the names of algorithm, action and observation (one line each, never a KeyError)."""
-    path = Path(run_dir) / "config.yaml"
+    path = RunFolder(Path(run_dir)).config
     groups = data["groups"]
     if not isinstance(groups, list) or not groups or not all(
             isinstance(g, dict) and isinstance(g.get("name"), str) and isinstance(g.get("model"), str)

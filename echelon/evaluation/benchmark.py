@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from echelon.agents.levels import Optimum
 from echelon.agents.optimal import known_optimum
 from echelon.agents.registry import OPTIMAL, make_policy
-from echelon.agents.run_record import OPTIMAL_SPEC, read_run_config, reference_spec
+from echelon.agents.run_record import OPTIMAL_SPEC, RunFolder, read_run_config, reference_spec
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_BATCH, MAX_PERIODS, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
@@ -242,8 +242,8 @@ def learned_benchmark(run: Path, episodes: int = 1000, seed: int = 0) -> Benchma
     make_policy(policies[0].spec, scenario, where=str(run))  # a broken run fails here, before any work
     return BenchmarkConfig(
         name=f"evaluate {run.name}", description=f"The policy trained in {run} against the heuristics and the "
-        f"best base-stock levels, on the same demand. Its learning curve: {run / 'learning_curve.png'}; "
-        f"TensorBoard: tensorboard --logdir {run / 'tb'}.", scenarios=(scenario,), policies=policies,
+        f"best base-stock levels, on the same demand. Its learning curve: {RunFolder(run).curve}; "
+        f"TensorBoard: tensorboard --logdir {RunFolder(run).tensorboard}.", scenarios=(scenario,), policies=policies,
         episodes=episodes, seed=seed, warmup=0, baseline=response[0].label if single else "best echelon",
         source=str(run),
     )

@@ -32,7 +32,7 @@ import yaml
 
 from echelon.agents.policy import Policy
 from echelon.agents.registry import make_policy
-from echelon.agents.run_record import read_run_config, reference_spec, run_fingerprint
+from echelon.agents.run_record import RunFolder, read_run_config, reference_spec, run_fingerprint
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.files import temporary_folder, write_atomic
 from echelon.envs.scenario import load_scenario
@@ -44,7 +44,6 @@ from echelon.training.config import RunRecord, TrainConfig, group_layout, load_t
 from echelon.training.seal import seal, verify
 
 EVAL_SEED_OFFSET = 10_000
-CHECKPOINTS = "checkpoints"
 GENERATIONS_KEPT = 2
 """Checkpoints kept: the newest, and the one before it to fall back on if the newest is damaged."""
 
@@ -135,10 +134,10 @@ class RunBook:
             self.state, self.generation = state, gen
             if reasons:
                 self.fallback_note = f"newest checkpoint damaged ({reasons[0]}); resumed from {gen.name}"
-            truncate_tensorboard(self.out / "tb", state.timesteps)
+            truncate_tensorboard(RunFolder(self.out).tensorboard, state.timesteps)
             return
         detail = f" ({'; '.join(reasons)})" if reasons else ""
-        raise ConfigError(f"{self.out / CHECKPOINTS}: no readable checkpoint to resume from{detail}")
+        raise ConfigError(f"{RunFolder(self.out).checkpoints}: no readable checkpoint to resume from{detail}")
 
     @property
     def writer(self) -> Any:
@@ -147,7 +146,7 @@ class RunBook:
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(str(self.out / "tb" / self.tensorboard_folder))
+            self._writer = SummaryWriter(str(RunFolder(self.out).tensorboard / self.tensorboard_folder))
         return self._writer
 
     @property
@@ -183,7 +182,7 @@ class RunBook:
             self.log_scalar(tag, value)
         if improved:
             with uninterrupted():
-                self.save_models(self.out / "models")
+                self.save_models(RunFolder(self.out).models)
         return row
 
     def checkpoint(self) -> None:
@@ -215,7 +214,7 @@ class RunBook:
             self.checkpoint()
             self.close()
             raise Interrupted(f"interrupted at {self.total} timesteps: checkpoint saved in "
-                              f"{self.out / CHECKPOINTS}; continue with --resume {self.out}") from None
+                              f"{RunFolder(self.out).checkpoints}; continue with --resume {self.out}") from None
         last = self.state.history[-1] if self.state.history else {}
         if last.get("timesteps") != self.total:
             last = self.evaluate_now()
@@ -241,7 +240,7 @@ class RunBook:
             self.state.timesteps = dict(timesteps)
             state = {"timesteps": self.state.timesteps, "history": self.state.history,
                      "best_cost": self.state.best_cost, "reference_cost": self.state.reference_cost}
-            root = self.out / CHECKPOINTS
+            root = RunFolder(self.out).checkpoints
             root.mkdir(parents=True, exist_ok=True)
             tmp = temporary_folder(root, ".gen.")
             try:
@@ -303,15 +302,15 @@ class RunBook:
         writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        write_atomic(self.out / "eval.csv", buffer.getvalue())
-        write_atomic(self.out / "learning_curve.png",
+        write_atomic(RunFolder(self.out).eval_csv, buffer.getvalue())
+        write_atomic(RunFolder(self.out).curve,
                      learning_curve_plot(rows, self.state.reference_cost, self.config.name,
                                          self.reference_label))
 
 
 def generations(out: Path) -> list[Path]:
     """A run's checkpoint folders, newest first (a run written before generations: ``checkpoints/`` itself)."""
-    root = Path(out) / CHECKPOINTS
+    root = RunFolder(Path(out)).checkpoints
     gens = sorted((p for p in root.glob("[0-9]*") if p.is_dir() and p.name.isdigit()), reverse=True) \
         if root.is_dir() else []
     if (root / "state.json").is_file():
@@ -382,12 +381,12 @@ def start_run(config: TrainConfig, out: Path) -> None:
     resolved = config.as_dict() | {"groups": group_layout(config, scenario),
                                    "site_names": list(scenario.site_names)}
     resolved["fingerprint"] = run_fingerprint(resolved, scenario)
-    write_atomic(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False), exclusive=True)
+    write_atomic(RunFolder(out).config, yaml.safe_dump(resolved, sort_keys=False), exclusive=True)
 
 
 def resume_config(out: Path) -> TrainConfig:
     """The config a run folder was started with."""
-    where = str(Path(out) / "config.yaml")
+    where = str(RunFolder(Path(out)).config)
     record = parse_model(RunRecord, read_run_config(out), where)
     raw = record.model_dump(mode="json", exclude_unset=True, exclude={"groups", "site_names", "fingerprint"})
     return load_train_config(raw, where=where)

@@ -38,6 +38,7 @@ from echelon.agents.learner_view import LearnedGroup, LearnerView
 from echelon.agents.policy import Policy
 from echelon.agents.policy_export import from_sb3
 from echelon.agents.registry import make_policy
+from echelon.agents.run_record import RunFolder
 from echelon.envs.errors import ConfigError, Interrupted
 from echelon.envs.files import write_atomic
 from echelon.envs.limits import MEMORY_ENV, memory_limit_bytes
@@ -145,18 +146,18 @@ class Trainer(RunBook):
             if model.observation_space.shape != env.observation_space.shape:
                 raise ConfigError(f"{self.out}: checkpoint of '{spec['name']}' does not match the config")
             model.set_env(venv)
-            model.tensorboard_log = str(self.out / "tb")
+            model.tensorboard_log = str(RunFolder(self.out).tensorboard)
         else:
             venv = VecNormalize(env, gamma=cfg.hyperparams.get("gamma", 0.99)) if cfg.normalize else env
-            model = cls("MlpPolicy", venv, seed=cfg.seed + i, tensorboard_log=str(self.out / "tb"), verbose=0,
-                        device="cpu", **algorithm_kwargs(cfg))
+            model = cls("MlpPolicy", venv, seed=cfg.seed + i, tensorboard_log=str(RunFolder(self.out).tensorboard),
+                        verbose=0, device="cpu", **algorithm_kwargs(cfg))
         return Group(spec["name"], view, env, venv, model,
                      read_state(checkpoint).timesteps.get(spec["name"], 0) if checkpoint is not None else 0)
 
     def move_to(self, out: Path) -> None:
         super().move_to(out)
         for g in self.groups:
-            g.model.tensorboard_log = str(self.out / "tb")
+            g.model.tensorboard_log = str(RunFolder(self.out).tensorboard)
 
     # --------------------------------------------------------------------------- evaluation and files
     def policy(self) -> Policy:
