@@ -80,23 +80,8 @@ def make_policy(spec: PolicySpec, scenario: Scenario, where: str = "") -> Policy
         >>> make_policy({"policy": "echelon_base_stock", "levels": [6.5, 12, 22.7]}, load_scenario("textbook_serial"))
     """
     at = f"{where}: " if where else ""
-    if isinstance(spec, str):
-        spec = {"policy": spec}
-    if not isinstance(spec, Mapping) or "policy" not in spec:
-        raise ConfigError(f"{at}a policy is a name or a mapping with key 'policy' (got {spec!r})")
-    name = spec["policy"]
-    if name not in POLICIES:
-        raise ConfigError(f"{at}unknown policy {name!r} (known: {', '.join(POLICIES)})")
-    cls = POLICIES[name]
-    accepted = policy_parameters(cls)
-    given = {k: v for k, v in spec.items() if k != "policy"}
-    unknown = sorted(set(given) - set(accepted))
-    if unknown:
-        listed = ", ".join(accepted) or "none"
-        raise ConfigError(f"{at}policy '{name}' has no parameter '{unknown[0]}' (parameters: {listed})")
-    missing = [k for k, required in accepted.items() if required and k not in given]
-    if missing:
-        raise ConfigError(f"{at}policy '{name}' needs parameter '{missing[0]}'")
+    cls, given = _checked_spec(spec, at)
+    name = cls.name
     try:
         nested = {k: given[k] for k in cls.nested if k in given} | cls.implied_specs(given)
     except ConfigError as exc:
@@ -116,6 +101,28 @@ def make_policy(spec: PolicySpec, scenario: Scenario, where: str = "") -> Policy
         raise ConfigError(f"{at}{exc}") from None
 
 
+def _checked_spec(spec: PolicySpec, at: str) -> tuple[type[Policy], dict[str, Any]]:
+    """The class a spec names and its parameters, each one the class takes and none it needs missing."""
+    if isinstance(spec, str):
+        spec = {"policy": spec}
+    if not isinstance(spec, Mapping) or "policy" not in spec:
+        raise ConfigError(f"{at}a policy is a name or a mapping with key 'policy' (got {spec!r})")
+    name = spec["policy"]
+    if name not in POLICIES:
+        raise ConfigError(f"{at}unknown policy {name!r} (known: {', '.join(POLICIES)})")
+    cls = POLICIES[name]
+    accepted = policy_parameters(cls)
+    given = {k: v for k, v in spec.items() if k != "policy"}
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
+        listed = ", ".join(accepted) or "none"
+        raise ConfigError(f"{at}policy '{name}' has no parameter '{unknown[0]}' (parameters: {listed})")
+    missing = [k for k, required in accepted.items() if required and k not in given]
+    if missing:
+        raise ConfigError(f"{at}policy '{name}' needs parameter '{missing[0]}'")
+    return cls, given
+
+
 def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], at: str = "",
                        given: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Parameters given as ``optimal``: exact where theory or the DP prices them, else simulation-optimised.
@@ -126,17 +133,38 @@ def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], 
     one-site lost-sales scenarios.
     """
     where = f"{at}policy '{cls.name}'"
+    given = given or {}
+    for solve in (_structure_parameters, _base_stock_parameters, _priced_parameters):
+        found = solve(cls, scenario, names, at, given)
+        if found is not None:
+            return found
+    raise ConfigError(f"{where}: 'optimal' applies to base-stock levels, a capped base-stock policy's levels "
+                      f"and cap together, a constant quantity and a site's base-stock level among others "
+                      f"(got it for {', '.join(names)})")
+
+
+def _structure_parameters(cls: type[Policy], scenario: Scenario, names: list[str], at: str,
+                          given: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A control structure's levels, searched for the team under its own information (the hybrid's levels,
+    local levels and band tuned together)."""
     if cls is Hybrid and set(names) <= {"levels", "local_levels", "band"}:  # all three tuned together
         if set(names) != {"levels", "local_levels", "band"}:
-            raise ConfigError(f"{where}: levels, local_levels and band are tuned together: give all three "
-                              f"as 'optimal', or numbers for all three")
+            raise ConfigError(f"{at}policy '{cls.name}': levels, local_levels and band are tuned together: give "
+                              f"all three as 'optimal', or numbers for all three")
         tuned = best_hybrid(scenario).policy
         return {"levels": tuned.levels.tolist(), "local_levels": tuned.local.levels.tolist(),
                 "band": tuned.band.tolist()}
-    if cls in STRUCTURES.values() and names == ["levels"]:  # searched for the team under its own information
-        options = {k: v for k, v in (given or {}).items() if k != "levels"}
+    if cls in STRUCTURES.values() and names == ["levels"]:
+        options = {k: v for k, v in given.items() if k != "levels"}
         rule = cls.rule(scenario, **options)
         return {"levels": search_levels(scenario, kind=cls.kind, rule=rule).levels.tolist()}
+    return None
+
+
+def _base_stock_parameters(cls: type[Policy], scenario: Scenario, names: list[str], at: str,
+                           given: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Base-stock levels: Clark–Scarf, the exactly priced one-site lost-sales level, a search, or a site's
+    best response to the others."""
     if cls is EchelonBaseStock and names == ["levels"]:
         return {"levels": optimal_levels(scenario, local=False).echelon_levels.tolist()}
     if cls is BaseStock and names == ["levels"]:
@@ -149,18 +177,23 @@ def optimal_parameters(cls: type[Policy], scenario: Scenario, names: list[str], 
         return {"levels": search_levels(scenario, kind="installation").levels.tolist()}
     if cls is SiteResponse and names == ["level"]:
         try:  # checks the site and the others' policy
-            placed = SiteResponse(scenario, **{**dict(given or {}), "level": 0.0})
+            placed = SiteResponse(scenario, **{**dict(given), "level": 0.0})
         except ConfigError as exc:
             raise ConfigError(f"{at}{exc}") from None
         return {"level": best_site_response(scenario, placed.site, placed.others).level.item()}
+    return None
+
+
+def _priced_parameters(cls: type[Policy], scenario: Scenario, names: list[str], at: str,
+                       given: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A capped base-stock policy's level and cap, and a constant order, priced exactly on one-site lost sales."""
+    where = f"{at}policy '{cls.name}'"
     if cls is CappedBaseStock and sorted(names) == ["cap", "levels"]:
         (level, cap), _ = best_capped_base_stock(_needs_lost_sales_site(scenario, where))
         return {"levels": float(level), "cap": float(cap)}
     if cls is Constant and names == ["quantity"]:
         return {"quantity": float(best_constant_order(_needs_lost_sales_site(scenario, where))[0])}
-    raise ConfigError(f"{where}: 'optimal' applies to base-stock levels, a capped base-stock policy's levels "
-                      f"and cap together, a constant quantity and a site's base-stock level among others "
-                      f"(got it for {', '.join(names)})")
+    return None
 
 
 def _lost_sales_site(scenario: Scenario) -> SiteModel | None:
