@@ -82,7 +82,13 @@ def per_site(value: Any, scenario: Scenario, where: str, *, minimum: float | Non
     Raises :class:`ConfigError` naming ``where`` (e.g. ``policy 'base_stock': levels``)
     for a wrong count, an unknown or missing site, or a value out of range.
     """
-    names = scenario.site_names
+    raw = _site_list(value, scenario.site_names, where)
+    return np.array([_site_number(v, name, where, minimum, whole, infinite)
+                     for name, v in zip(scenario.site_names, raw, strict=True)])
+
+
+def _site_list(value: Any, names: tuple[str, ...], where: str) -> list[Any]:
+    """A :data:`SiteValues` parameter as one raw value per site, in site order."""
     if isinstance(value, Mapping):
         unknown = sorted(set(value) - set(names))
         if unknown:
@@ -90,27 +96,28 @@ def per_site(value: Any, scenario: Scenario, where: str, *, minimum: float | Non
         missing = [n for n in names if n not in value]
         if missing:
             raise ConfigError(f"{where}: no value for site '{missing[0]}' (give every site, or one number)")
-        raw = [value[n] for n in names]
-    elif isinstance(value, str | bytes) or value is None:
+        return [value[n] for n in names]
+    if isinstance(value, str | bytes) or value is None:
         raise ConfigError(f"{where}: must be a number, a list or a {{site: number}} mapping (got {value!r})")
-    elif isinstance(value, Sequence) or isinstance(value, np.ndarray):
+    if isinstance(value, Sequence) or isinstance(value, np.ndarray):
         raw = list(value)
         if len(raw) != len(names):
             raise ConfigError(f"{where}: expected {len(names)} values, one per site ({', '.join(names)}), "
                               f"got {len(raw)}")
-    else:
-        raw = [value] * len(names)
-    out = []
-    for name, v in zip(names, raw, strict=True):
-        number = not isinstance(v, bool) and isinstance(v, int | float | np.integer | np.floating)
-        if not number or not (math.isfinite(v) or (infinite and v == math.inf)):
-            raise ConfigError(f"{where}: site '{name}': must be a {'' if infinite else 'finite '}number (got {v!r})")
-        if minimum is not None and v < minimum:
-            raise ConfigError(f"{where}: site '{name}': must be >= {minimum:g} (got {v!r})")
-        if whole and not float(v).is_integer():
-            raise ConfigError(f"{where}: site '{name}': must be a whole number (got {v!r})")
-        out.append(float(v))
-    return np.array(out)
+        return raw
+    return [value] * len(names)
+
+
+def _site_number(v: Any, name: str, where: str, minimum: float | None, whole: bool, infinite: bool) -> float:
+    """One site's value, checked: a number, finite unless ``infinite``, at least ``minimum``, whole if asked."""
+    number = not isinstance(v, bool) and isinstance(v, int | float | np.integer | np.floating)
+    if not number or not (math.isfinite(v) or (infinite and v == math.inf)):
+        raise ConfigError(f"{where}: site '{name}': must be a {'' if infinite else 'finite '}number (got {v!r})")
+    if minimum is not None and v < minimum:
+        raise ConfigError(f"{where}: site '{name}': must be >= {minimum:g} (got {v!r})")
+    if whole and not float(v).is_integer():
+        raise ConfigError(f"{where}: site '{name}': must be a whole number (got {v!r})")
+    return float(v)
 
 
 LABEL_SITES = 12

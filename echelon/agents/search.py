@@ -141,6 +141,49 @@ def starting_levels(scenario: Scenario, kind: str) -> np.ndarray:
     return need + np.sqrt(np.maximum(need, 1.0))
 
 
+def _factor_search(scenario: Scenario, need: np.ndarray, integral: bool, common: bool,
+                   step: float | None) -> tuple[Callable[[np.ndarray], np.ndarray], np.ndarray, float, float]:
+    """Levels ``S_j = m_j + z sqrt(m_j)`` from one safety factor z (``common``) or one per echelon: the map
+    from factors to levels, the start (z = 1), the first step and the smallest."""
+    group = np.zeros(len(need), dtype=np.int64) if common else np.array(echelon_levels(scenario)) - 1
+
+    def levels_of(x: np.ndarray) -> np.ndarray:
+        raw = need + x[..., group] * np.sqrt(np.maximum(need, 1.0))
+        return np.maximum(np.round(raw) if integral else raw, 0.0)
+
+    return levels_of, np.ones(int(group.max()) + 1), 1.0 if step is None else step, 0.01 if common else 0.1
+
+
+def _free_search(scenario: Scenario, kind: str, integral: bool, start: np.ndarray | None,
+                 step: float | None) -> tuple[Callable[[np.ndarray], np.ndarray], np.ndarray, float, float]:
+    """Free levels, one per site: the map (levels >= 0), the start, the first step and the smallest."""
+    x = starting_levels(scenario, kind) if start is None else np.asarray(start, dtype=np.float64)
+    mean_demand = sum(m.mean for m in scenario.demand.values())
+    smallest = 1.0 if integral else max(0.01 * mean_demand, 1e-6)
+    step = max(smallest, float(np.max(x)) / 4 if step is None else step)
+    if integral:
+        x, step = np.round(x), float(max(1, round(step)))
+    return (lambda y: np.maximum(y, 0.0)), x, step, smallest
+
+
+def _compass(cost_of: Callable[[np.ndarray], np.ndarray], x: np.ndarray, directions: np.ndarray, step: float,
+             smallest: float, max_rounds: int, whole_steps: bool) -> np.ndarray:
+    """Compass search (Kolda, Lewis & Torczon 2003): try x +- step along every direction, move to the best
+    improvement, else halve the step (in whole units if ``whole_steps``) until it is ``smallest``."""
+    best_cost = float(cost_of(x[None])[0])
+    for _ in range(max_rounds):
+        candidates = x + np.concatenate([directions, -directions]) * step
+        costs = cost_of(candidates)
+        i = int(np.argmin(costs))
+        if costs[i] < best_cost - 1e-12:
+            x, best_cost = candidates[i], float(costs[i])
+        elif step > smallest:
+            step = max(smallest, math.floor(step / 2) if whole_steps else step / 2)
+        else:
+            break
+    return x
+
+
 def _echelon_moves(scenario: Scenario, size: int) -> np.ndarray:
     """``[K, size]``: for each echelon of two or more sites, all its sites at once, in each set of levels."""
     height = np.array(echelon_levels(scenario))
@@ -203,24 +246,11 @@ def search_levels(
     evaluate = LevelEvaluator(scenario, rule or kind, episodes, seed)
     integral = all(m.integral for m in scenario.demand.values())
     need = covered_demand(scenario, kind)
-    if common or grouped or len(scenario.sites) > FREE_SEARCH_MAX_SITES:
-        group = np.zeros(len(need), dtype=np.int64) if common else np.array(echelon_levels(scenario)) - 1
-
-        def levels_of(x: np.ndarray) -> np.ndarray:
-            raw = need + x[..., group] * np.sqrt(np.maximum(need, 1.0))
-            return np.maximum(np.round(raw) if integral else raw, 0.0)
-
-        x, step, smallest = np.ones(int(group.max()) + 1), 1.0 if step is None else step, 0.01 if common else 0.1
+    by_factor = common or grouped or len(scenario.sites) > FREE_SEARCH_MAX_SITES
+    if by_factor:
+        levels_of, x, step, smallest = _factor_search(scenario, need, integral, common, step)
     else:
-        def levels_of(x: np.ndarray) -> np.ndarray:
-            return np.maximum(x, 0.0)
-
-        x = starting_levels(scenario, kind) if start is None else np.asarray(start, dtype=np.float64)
-        mean_demand = sum(m.mean for m in scenario.demand.values())
-        smallest = 1.0 if integral else max(0.01 * mean_demand, 1e-6)
-        step = max(smallest, float(np.max(x)) / 4 if step is None else step)
-        if integral:
-            x, step = np.round(x), float(max(1, round(step)))
+        levels_of, x, step, smallest = _free_search(scenario, kind, integral, start, step)
     directions = np.eye(len(x))
     if len(x) == len(need):
         # also move a site together with everything upstream of it: for echelon levels that is a move of
@@ -228,17 +258,8 @@ def search_levels(
         directions = np.unique(np.concatenate([directions, evaluate.params.subtree]), axis=0)
     if together:
         directions = np.unique(np.concatenate([directions, _echelon_moves(scenario, len(x))]), axis=0)
-    best_cost = float(evaluate(levels_of(x)[None])[0])
-    for _ in range(max_rounds):
-        candidates = x + np.concatenate([directions, -directions]) * step
-        costs = evaluate(levels_of(candidates))
-        i = int(np.argmin(costs))
-        if costs[i] < best_cost - 1e-12:
-            x, best_cost = candidates[i], float(costs[i])
-        elif step > smallest:
-            step = max(smallest, math.floor(step / 2) if integral and not common else step / 2)
-        else:
-            break
+    x = _compass(lambda y: evaluate(levels_of(y)), x, directions, step, smallest, max_rounds,
+                 whole_steps=integral and not common)
     levels = levels_of(x)
     fresh = LevelEvaluator(scenario, rule or kind, episodes, seed + 1).per_episode(levels[None])[0]
     half = half_width(fresh)
