@@ -240,33 +240,10 @@ def _located(exc: ValidationError, raw: Mapping[str, Any]) -> str:
     error = exc.errors(include_url=False)[0]
     parts = [p for p in error["loc"] if not is_type_tag(p)]
     union = len(parts) < len(error["loc"])
-    where, noun, model = "", "key", ScenarioFile
     if parts[:1] == ["sites"] and len(parts) == 2 and isinstance(parts[1], int):
         return f"sites[{parts[1]}]: must be a mapping with fields {', '.join(REQUIRED_SITE)}, ... " \
                f"(got {error['input']!r})"
-    if parts[:1] == ["sites"] and len(parts) >= 3 and isinstance(parts[1], int):
-        site = raw["sites"][parts[1]] if isinstance(raw.get("sites"), list) else None
-        name = site.get("name") if isinstance(site, Mapping) else None
-        where = f"site '{name}': " if isinstance(name, str) and name.strip() else f"sites[{parts[1]}]: "
-        noun, model, parts = "field", SiteSpec, parts[2:]
-        if parts[:1] == ["products"] and len(parts) >= 3:
-            where, model, parts = f"{where}product '{parts[1]}': ", SiteProductSpec, parts[2:]
-    elif parts[:1] == ["information"] and len(parts) >= 3:
-        where = f"information: {parts[1]}: "
-        model = AdvanceDemandSpec if parts[1] == "advance_demand" else CentralViewSpec
-        parts = parts[2:]
-    elif parts[:1] == ["capacities"] and len(parts) >= 3 and isinstance(parts[1], int):
-        entry = raw["capacities"][parts[1]] if isinstance(raw.get("capacities"), list) else None
-        name = entry.get("name") if isinstance(entry, Mapping) else None
-        where = f"capacity '{name}': " if isinstance(name, str) and name.strip() else f"capacities[{parts[1]}]: "
-        noun, model, parts = "field", CapacitySpec, parts[2:]
-    elif parts[:1] == ["products"] and len(parts) >= 3 and isinstance(parts[1], int):
-        entry = raw["products"][parts[1]] if isinstance(raw.get("products"), list) else None
-        name = entry.get("name") if isinstance(entry, Mapping) else None
-        where = f"product '{name}': " if isinstance(name, str) and name.strip() else f"products[{parts[1]}]: "
-        noun, model, parts = "field", ProductSpec, parts[2:]
-    elif parts[:1] == ["information"] and len(parts) == 2:
-        where, model, parts = "information: ", InformationSpec, parts[1:]
+    where, noun, model, parts = _place(parts, raw)
     key, rest = str(parts[0]), ".".join(str(p) for p in parts[1:])
     allowed = ", ".join(model.model_fields)
     if error["type"] == "missing":
@@ -275,6 +252,35 @@ def _located(exc: ValidationError, raw: Mapping[str, Any]) -> str:
         return f"{where}unknown {noun} '{key}' (allowed: {allowed})"
     inner = f"{noun} '{key}'" + (f": {rest}" if rest else "")
     return f"{where}{inner} {message(error, model, parts, union)}"
+
+
+LISTS = {"sites": ("site", SiteSpec), "capacities": ("capacity", CapacitySpec), "products": ("product", ProductSpec)}
+"""The scenario's lists of named entries: how an error inside one names it, and the entry's model."""
+
+
+def _entry_name(raw: Mapping[str, Any], key: str, i: int, noun: str) -> str:
+    """``site 'retailer': `` for entry ``i`` of list ``key`` with a name, else ``sites[i]: ``."""
+    entry = raw[key][i] if isinstance(raw.get(key), list) else None
+    name = entry.get("name") if isinstance(entry, Mapping) else None
+    return f"{noun} '{name}': " if isinstance(name, str) and name.strip() else f"{key}[{i}]: "
+
+
+def _place(parts: list[Any], raw: Mapping[str, Any]) -> tuple[str, str, type[BaseModel], list[Any]]:
+    """Where an error's location points in the file (``site 'retailer': ``), whether it is a key or a field,
+    the model declaring it, and the rest of the location."""
+    head = parts[0] if parts else None
+    if head in LISTS and len(parts) >= 3 and isinstance(parts[1], int):
+        noun, model = LISTS[head]
+        where, parts = _entry_name(raw, head, parts[1], noun), parts[2:]
+        if head == "sites" and parts[:1] == ["products"] and len(parts) >= 3:
+            return f"{where}product '{parts[1]}': ", "field", SiteProductSpec, parts[2:]
+        return where, "field", model, parts
+    if head == "information" and len(parts) >= 3:
+        model = AdvanceDemandSpec if parts[1] == "advance_demand" else CentralViewSpec
+        return f"information: {parts[1]}: ", "key", model, parts[2:]
+    if head == "information" and len(parts) == 2:
+        return "information: ", "key", InformationSpec, parts[1:]
+    return "", "key", ScenarioFile, parts
 
 
 REQUIRED_SITE = tuple(k for k, f in SiteSpec.model_fields.items() if f.is_required())
