@@ -35,6 +35,7 @@ from echelon.envs.scenario_schema import (
     CentralViewSpec,
     InformationSpec,
     RandomLeadTime,
+    ScenarioFile,
     SiteSpec,
     read_scenario_file,
 )
@@ -329,35 +330,12 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
     shift = LEAD_TIME_CONVENTIONS[spec.lead_time_convention]
     sites = [_build_site(s, i, source, shift) for i, s in enumerate(nodes.sites)]
     names = [s.name for s in sites]
-    seen: set[str] = set()
-    for n in names:
-        if n in seen:
-            raise ConfigError(f"{source}: site '{n}': field 'name' is used twice")
-        seen.add(n)
+    _check_names(names, spec, source)
     _check_topology(sites, source)
     if spec.timing == "board_game":
         _check_board_game_delays(sites, source)
-    demand: dict[str, DemandModel] = {}
-    for node, entry in nodes.demand.items():
-        if node not in seen:
-            shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-            raise ConfigError(f"{source}: demand: no site named '{node}' (sites: {shown})")
-        demand[node] = build_demand(entry.spec, f"{source}: demand of site '{node}'", base_dir, entry.site,
-                                    entry.product)
-    demand = {n: demand[n] for n in names if n in demand}  # index order is the one convention
-    check_horizon(demand, spec.periods, source)
-    for name, model in demand.items():  # what the file itself states must happen within its own horizon
-        at = getattr(model, "at", None)
-        if at is not None and at >= spec.periods:
-            raise ConfigError(f"{source}: demand of site '{name}': the step at period {at} never comes within the "
-                              f"{spec.periods} periods of an episode (periods 0 to {spec.periods - 1})")
-    info = spec.information
-    if info is not None and info.advance_demand is not None and info.advance_demand.notice >= spec.periods:
-        raise ConfigError(f"{source}: information: advance_demand: notice {info.advance_demand.notice} is not "
-                          f"shorter than the {spec.periods} periods of an episode: nothing could be known ahead")
-    clash = sorted({p.name for p in spec.products} & {s.name for s in spec.sites})
-    if clash:
-        raise ConfigError(f"{source}: product '{clash[0]}' has the name of a site; give it its own")
+    demand = _demand(nodes, names, base_dir, source)
+    _check_within_horizon(demand, spec, source)
     supplying = {s.supplier for s in sites if s.supplier is not None}
     for s in sites:
         if s.name not in demand and s.name not in supplying:
@@ -371,6 +349,46 @@ def parse_scenario(raw: Any, source: str, base_dir: Path, default_name: str = "s
         capacities=_capacities(nodes.capacities, {n: i for i, n in enumerate(names)}, source),
         products=nodes.products, joint_order_cost=spec.joint_order_cost,
     )
+
+
+def _check_names(names: list[str], spec: ScenarioFile, source: str) -> None:
+    """Every site (node) named once, and no product named like a site."""
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ConfigError(f"{source}: site '{n}': field 'name' is used twice")
+        seen.add(n)
+    clash = sorted({p.name for p in spec.products} & {s.name for s in spec.sites})
+    if clash:
+        raise ConfigError(f"{source}: product '{clash[0]}' has the name of a site; give it its own")
+
+
+def _demand(nodes: Any, names: list[str], base_dir: Path, source: str) -> dict[str, DemandModel]:
+    """Each customer-facing node's demand model, in site order (the one index convention)."""
+    demand: dict[str, DemandModel] = {}
+    known = set(names)
+    for node, entry in nodes.demand.items():
+        if node not in known:
+            shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+            raise ConfigError(f"{source}: demand: no site named '{node}' (sites: {shown})")
+        demand[node] = build_demand(entry.spec, f"{source}: demand of site '{node}'", base_dir, entry.site,
+                                    entry.product)
+    return {n: demand[n] for n in names if n in demand}
+
+
+def _check_within_horizon(demand: Mapping[str, DemandModel], spec: ScenarioFile, source: str) -> None:
+    """What the file itself states must happen within its own horizon: histories long enough, demand steps
+    and advance notice inside the episode."""
+    check_horizon(demand, spec.periods, source)
+    for name, model in demand.items():
+        at = getattr(model, "at", None)
+        if at is not None and at >= spec.periods:
+            raise ConfigError(f"{source}: demand of site '{name}': the step at period {at} never comes within the "
+                              f"{spec.periods} periods of an episode (periods 0 to {spec.periods - 1})")
+    info = spec.information
+    if info is not None and info.advance_demand is not None and info.advance_demand.notice >= spec.periods:
+        raise ConfigError(f"{source}: information: advance_demand: notice {info.advance_demand.notice} is not "
+                          f"shorter than the {spec.periods} periods of an episode: nothing could be known ahead")
 
 
 def _capacities(specs: list[CapacitySpec], index: Mapping[str, int], source: str) -> tuple[SharedCapacity, ...]:
