@@ -64,30 +64,8 @@ def read_history(path: Path) -> History:
     """Read and check a demand-history CSV (module docstring)."""
     path = Path(path)
     rows = read_csv_rows(path, "the demand history")
-    header = [h.strip().lower() for h in rows[0]]
-    for name in REQUIRED:
-        if name not in header:
-            raise ConfigError(f"{path}: line 1: no column '{name}' (columns: {', '.join(header)}; "
-                              "needed: period or date, site, quantity, and optionally product)")
-    if ("period" in header) == ("date" in header):
-        raise ConfigError(f"{path}: line 1: give one of the columns 'period' and 'date' (columns: {', '.join(header)})")
-    time_col = "period" if "period" in header else "date"
-    col = {name: header.index(name) for name in (time_col, "site", "quantity", "product") if name in header}
-    records: list[tuple[int, Any, str, str, float]] = []  # line, time, site, product, quantity
-    for line, row in enumerate(rows[1:], start=2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        cells = {}
-        for name, i in col.items():
-            if i >= len(row):
-                raise ConfigError(f"{path}: line {line}: column '{name}' is missing")
-            cells[name] = row[i].strip()
-        if not cells["site"]:
-            raise ConfigError(f"{path}: line {line}: column 'site' is empty")
-        records.append((line, _time(cells[time_col], time_col, path, line), cells["site"],
-                        cells.get("product", ""), _quantity(cells["quantity"], path, line)))
-    if not records:
-        raise ConfigError(f"{path}: the demand history has no data rows")
+    time_col, col = _columns([h.strip().lower() for h in rows[0]], path)
+    records = _records(rows, time_col, col, path)
     periods, days = _periods([r[1] for r in records], time_col, path, [r[0] for r in records])
     horizon = int(periods.max()) + 1
     if horizon > MAX_PERIODS:
@@ -103,6 +81,39 @@ def read_history(path: Path) -> History:
         values = series.setdefault((site, product), np.zeros(horizon))
         values[period] = quantity
     return History(str(path), series, days)
+
+
+def _columns(header: list[str], path: Path) -> tuple[str, dict[str, int]]:
+    """The time column (``period`` or ``date``) and the index of each column used, from the header row."""
+    for name in REQUIRED:
+        if name not in header:
+            raise ConfigError(f"{path}: line 1: no column '{name}' (columns: {', '.join(header)}; "
+                              "needed: period or date, site, quantity, and optionally product)")
+    if ("period" in header) == ("date" in header):
+        raise ConfigError(f"{path}: line 1: give one of the columns 'period' and 'date' (columns: {', '.join(header)})")
+    time_col = "period" if "period" in header else "date"
+    return time_col, {name: header.index(name) for name in (time_col, "site", "quantity", "product") if name in header}
+
+
+def _records(rows: list[list[str]], time_col: str, col: dict[str, int],
+             path: Path) -> list[tuple[int, Any, str, str, float]]:
+    """Each data row as (line, time, site, product, quantity), blank rows skipped; at least one."""
+    records: list[tuple[int, Any, str, str, float]] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        cells = {}
+        for name, i in col.items():
+            if i >= len(row):
+                raise ConfigError(f"{path}: line {line}: column '{name}' is missing")
+            cells[name] = row[i].strip()
+        if not cells["site"]:
+            raise ConfigError(f"{path}: line {line}: column 'site' is empty")
+        records.append((line, _time(cells[time_col], time_col, path, line), cells["site"],
+                        cells.get("product", ""), _quantity(cells["quantity"], path, line)))
+    if not records:
+        raise ConfigError(f"{path}: the demand history has no data rows")
+    return records
 
 
 def _time(text: str, column: str, path: Path, line: int) -> int | dt.date:
