@@ -33,6 +33,40 @@ BACKLOG = 9.0
 HEADROOM = 1.10
 
 
+def _products(names: list[str], means: list[float], scales: list[float], narrow: list[str]) -> list[dict]:
+    """The products: Poisson demand at every store, the last ``NARROW`` stocked only at the ``narrow`` sites."""
+    products = []
+    for k, (name, mean, scale) in enumerate(zip(names, means, scales, strict=True)):
+        product = {"name": name, "cost_scale": scale, "demand": {"kind": "poisson", "mean": mean},
+                   "initial_inventory": round(3 * mean, 2), "initial_pipeline": mean}
+        if k >= PRODUCTS - NARROW:
+            product["sites"] = list(narrow)  # (a list of its own: YAML would write a shared one as an alias)
+        products.append(product)
+    return products
+
+
+def _starting_stock(names: list[str], means: list[float], dcs: list[str], stores: int, narrow_dcs: list[str],
+                    narrow_stores: int) -> dict[str, dict]:
+    """DCs and the plant: each node's lanes carry its subtree's mean flow, and it holds its customers' lead time
+    of it."""
+    overrides: dict[str, dict] = {}
+    for d, dc in enumerate(dcs):
+        per = {}
+        for k, name in enumerate(names):
+            if k >= PRODUCTS - NARROW and dc not in narrow_dcs:
+                continue
+            flow = round(means[k] * STORES_PER_DC[d], 2)
+            per[name] = {"initial_inventory": round(LEAD["store"] * flow, 2), "initial_pipeline": flow}
+        overrides[dc] = per
+    plant = {}
+    for k, name in enumerate(names):
+        served = stores if k < PRODUCTS - NARROW else narrow_stores
+        flow = round(means[k] * served, 2)
+        plant[name] = {"initial_inventory": round(LEAD["dc"] * flow, 2), "initial_pipeline": flow}
+    overrides["plant"] = plant
+    return overrides
+
+
 def planner_network_yaml(seed: int = 0) -> str:
     """The YAML text of ``planner_network`` (module docstring)."""
     rng = np.random.default_rng(seed)
@@ -57,31 +91,10 @@ def planner_network_yaml(seed: int = 0) -> str:
 
     sites = [site(s, dc, "store") for s, dc in stores] + [site(dc, "plant", "dc") for dc in dcs]
     sites.append(site("plant", None, "plant"))
-    products = []
-    for k, (name, mean, scale) in enumerate(zip(names, means, scales, strict=True)):
-        product = {"name": name, "cost_scale": scale, "demand": {"kind": "poisson", "mean": mean},
-                   "initial_inventory": round(3 * mean, 2), "initial_pipeline": mean}
-        if k >= PRODUCTS - NARROW:
-            product["sites"] = [*narrow_stores, *narrow_dcs, "plant"]
-        products.append(product)
-    # DCs and the plant: each node's lanes carry its subtree's mean flow, and it holds its customers' lead time of it
+    products = _products(names, means, scales, [*narrow_stores, *narrow_dcs, "plant"])
+    overrides = _starting_stock(names, means, dcs, len(stores), narrow_dcs, len(narrow_stores))
     total = sum(m * (len(stores) if k < PRODUCTS - NARROW else len(narrow_stores)) for k, m in enumerate(means))
     dc1 = sum(m * STORES_PER_DC[0] for m in means)
-    overrides: dict[str, dict] = {}
-    for d, dc in enumerate(dcs):
-        per = {}
-        for k, name in enumerate(names):
-            if k >= PRODUCTS - NARROW and dc not in narrow_dcs:
-                continue
-            flow = round(means[k] * STORES_PER_DC[d], 2)
-            per[name] = {"initial_inventory": round(LEAD["store"] * flow, 2), "initial_pipeline": flow}
-        overrides[dc] = per
-    plant = {}
-    for k, name in enumerate(names):
-        served = len(stores) if k < PRODUCTS - NARROW else len(narrow_stores)
-        flow = round(means[k] * served, 2)
-        plant[name] = {"initial_inventory": round(LEAD["dc"] * flow, 2), "initial_pipeline": flow}
-    overrides["plant"] = plant
     for s in sites:
         if s["name"] in overrides:
             s["products"] = overrides[s["name"]]
