@@ -195,26 +195,8 @@ def load_study(name_or_path: str | Path, scenarios: list[str] | None = None) -> 
     spec = parse_model(StudyFile, read_yaml(path), src)
     if spec.warmup >= spec.periods - 1:
         raise ConfigError(f"{src}: 'warmup' {spec.warmup} leaves too few of the {spec.periods} periods")
-    loaded = []
-    for i, name in enumerate(scenarios or spec.scenarios):
-        where = f"--scenario {name}" if scenarios else f"{src}: scenarios[{i}]"
-        if not name.strip():
-            raise ConfigError("--scenario: give a built-in scenario's name or a YAML path (got an empty one)")
-        try:
-            loaded.append(load_scenario(name).with_periods(spec.periods))
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-    axes = spec.axes
-    lifts = axes.lift if axes.lift is not None else (
-        [spec.advance_demand.lift] if any(n > 0 for n in axes.notice) else [0.0])
-    own_demand = (None,) if scenarios else tuple(axes.demand_cv)  # a planner's own network: its own demand
-    values: dict[str, tuple[Any, ...]] = {
-        "delay": tuple(axes.delay), "skill": tuple(axes.skill), "demand_cv": own_demand,
-        "notice": tuple(axes.notice), "lift": tuple(float(v) for v in lifts),
-        "record_error": tuple(axes.record_error), "review_period": tuple(axes.review_period)}
-    for axis, vals in values.items():
-        if len(set(vals)) != len(vals):
-            raise ConfigError(f"{src}: axes.{axis}: a value is given twice ({list(vals)})")
+    loaded = _scenarios(scenarios, spec, src)
+    values = _axis_values(spec, own_network=bool(scenarios), src=src)
     for scen in loaded:
         for cv in values["demand_cv"]:
             if cv is not None:
@@ -234,6 +216,36 @@ def load_study(name_or_path: str | Path, scenarios: list[str] | None = None) -> 
         episodes=spec.episodes, search_episodes=spec.search_episodes, periods=spec.periods, warmup=spec.warmup,
         seed=spec.seed, source=src,
     )
+
+
+def _scenarios(names: list[str] | None, spec: StudyFile, src: str) -> list[Scenario]:
+    """The networks mapped (``--scenario`` names, else the config's), at the study's horizon."""
+    loaded = []
+    for i, name in enumerate(names or spec.scenarios):
+        where = f"--scenario {name}" if names else f"{src}: scenarios[{i}]"
+        if not name.strip():
+            raise ConfigError("--scenario: give a built-in scenario's name or a YAML path (got an empty one)")
+        try:
+            loaded.append(load_scenario(name).with_periods(spec.periods))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return loaded
+
+
+def _axis_values(spec: StudyFile, own_network: bool, src: str) -> dict[str, tuple[Any, ...]]:
+    """Each axis's values, none given twice; a planner's own network keeps its own demand (no demand axis)."""
+    axes = spec.axes
+    lifts = axes.lift if axes.lift is not None else (
+        [spec.advance_demand.lift] if any(n > 0 for n in axes.notice) else [0.0])
+    values: dict[str, tuple[Any, ...]] = {
+        "delay": tuple(axes.delay), "skill": tuple(axes.skill),
+        "demand_cv": (None,) if own_network else tuple(axes.demand_cv),
+        "notice": tuple(axes.notice), "lift": tuple(float(v) for v in lifts),
+        "record_error": tuple(axes.record_error), "review_period": tuple(axes.review_period)}
+    for axis, vals in values.items():
+        if len(set(vals)) != len(vals):
+            raise ConfigError(f"{src}: axes.{axis}: a value is given twice ({list(vals)})")
+    return values
 
 
 def _check_cv(scenario: Scenario, cv: float, where: str) -> None:
