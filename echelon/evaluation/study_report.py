@@ -280,6 +280,121 @@ def _axes_text(config: StudyConfig) -> str:
     return "; ".join(parts)
 
 
+def _hybrid_section(cells: list[Cell]) -> list[str]:
+    """Where the tuned hybrid is strictly better, and why."""
+    lines: list[str] = []
+    hybrid_wins = [c for c in cells if c.winner == "hybrid"]
+    lines += ["## Where the hybrid is strictly better", ""]
+    if hybrid_wins:
+        lines += [
+            "In these cells the tuned hybrid is cheaper than both centralized and decentralized control beyond "
+            "the paired 95% interval. The mechanism is in its bands: sites with band 0 order what the centre "
+            "plans from its global view (the whole network's stock, the news it has received, which upstream "
+            "sites never see on their own, and orders free of the sites' own errors), sites with an unlimited "
+            "band order on their own real-time position and news (which the centre sees only `delay` periods "
+            "late).", "",
+            *[f"- {c.scenario}, {where(c)}: hybrid {c.cost['hybrid'].mean:.2f}, centralized "
+              f"{c.cost['centralized'].mean:.2f}, decentralized {c.cost['decentralized'].mean:.2f} per period "
+              f"(hybrid less the better of the two: {_signed(c.versus('hybrid', better_special(c)))}); "
+              f"{_hybrid_split(c)}" for c in hybrid_wins], ""]
+    else:
+        lines += ["None in this map: the tuned hybrid ties with the better of its special cases in every cell.", ""]
+    return lines
+
+
+def _evidence_section(cells: list[Cell], varied: list[str]) -> list[str]:
+    """Each tuned structure's figure beside the second method's."""
+    lines: list[str] = []
+    head = "| scenario | " + " | ".join(varied) + " |"
+    rule = "|---|" + "---|" * len(varied)
+    lines += [
+        "## The search's evidence", "",
+        "Each tuned structure's figure beside the second method's on the same episodes (paired difference: "
+        "the second method less the study's; agreement means the second method is not cheaper beyond the "
+        f"interval and {PRACTICAL:.1%}).", "",
+        head + " structure | study | how found | second method | its cost | difference | exact | agrees |",
+        rule + "---|---|---|---|---|---|---|---|",
+    ]
+    for c in cells:
+        at = " | ".join(_value(c.point[a]) for a in varied)
+        for s in TUNED:
+            ev = c.evidence[s]
+            check = f"{ev.check.mean:.2f}" if ev.check else "-"
+            diff = _signed(ev.difference) if ev.difference else "-"
+            exact = f"{ev.exact:.2f}" if ev.exact is not None else "-"
+            lines.append(f"| {c.scenario} | {at} | {s} | {c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f} | "
+                         f"{ev.method} | {ev.check_method or '-'} | {check} | {diff} | {exact} | "
+                         f"{'yes' if ev.agrees(c.cost[s].mean) else 'NO'} |")
+    return lines
+
+
+def _cells_section(config: StudyConfig, cells: list[Cell], varied: list[str]) -> list[str]:
+    """The cost of selfishness, and every cell's figures."""
+    lines: list[str] = []
+    head = "| scenario | " + " | ".join(varied) + " |"
+    rule = "|---|" + "---|" * len(varied)
+    first = config.delays[0]
+    lines += [
+        "", "## The cost of selfishness", "",
+        "The competition penalty (Cachon & Zipkin 1999): the team's cost when every site sets its own level for "
+        "its own cost, over its cost when the levels are set for the team (same information, same episodes).", "",
+        *[f"- {c.scenario}, {where(c, [a for a in varied if a != 'delay'])}: "
+          + (f"{c.cost[SELFISH].mean / c.cost['decentralized'].mean:.3f}" if SELFISH in c.cost else
+             f"not run (more than {NASH_MAX_SITES} sites: `echelon nash` computes it)")
+          for c in cells if c.delay == first], "",
+        "## Every cell", "",
+        "Team cost per period ± 95% interval; stock is the network's mean stock on hand and in transit, fill the "
+        "customers' "
+        "fill rate, bullwhip the most upstream echelon's ratio of order variance to demand variance.", "",
+        head + " " + " | ".join(STRUCTURES) + " | result |",
+        rule + "---|" * len(STRUCTURES) + "---|",
+    ]
+    for c in cells:
+        costs = " | ".join(
+            f"{c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f} (stock {stock_held(c.metrics[s]):.0f}, fill "
+            f"{c.metrics[s].fill_rate_total:.1%}, bullwhip {c.metrics[s].echelon_bullwhip[-1]:.2f})"
+            if s in c.metrics else "not run" for s in STRUCTURES)
+        lines.append(f"| {c.scenario} | {' | '.join(_value(c.point[a]) for a in varied)} | {costs} | {c.label} |")
+    return lines
+
+
+def _learned_section(cells: list[Cell]) -> list[str]:
+    """Trained runs in the cells they were trained for."""
+    lines: list[str] = []
+    learned = [(c, s) for c in cells for s in c.cost if s.startswith("learned")]
+    if learned:
+        lines += ["", "## Learned structures", "",
+                  "Trained runs (`learned:` in the study config), each in the cells of the network and information "
+                  "model it was trained on, on the same episodes:", ""]
+        lines += [f"- {c.scenario}, {where(c)}: {s} {c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f} per period "
+                  f"({_signed(c.versus(s, 'centralized'))} against centralized; the best heuristic there: "
+                  f"{min(STRUCTURES, key=lambda k: c.cost[k].mean)} {min(c.cost[k].mean for k in STRUCTURES):.2f})"
+                  for c, s in learned]
+    return lines
+
+
+def _structures_section() -> list[str]:
+    """What each control structure is."""
+    lines: list[str] = []
+    lines += [
+        "", "## The structures", "",
+        "- **centralized**: one planner orders for every site, echelon base-stock on its delayed, noisy view "
+        "plus its own orders since and the news it has received; levels searched for the team under that view.",
+        "- **hybrid**: the centre plans every site's order as the centralized planner does; each site orders on "
+        "its real-time position and news with its own level, but moves the centre's order by at most its band "
+        "(tuned per echelon: 0, 1 x mean demand, or unlimited).",
+        "- **decentralized**: each site orders on its own real-time position with all it knows locally, as well "
+        "as its skill lets it; levels set for the team (local decisions aligned with the team's cost: `echelon "
+        "nash SCENARIO` computes the linear transfer payments of Cachon & Zipkin 1999 under which selfish sites "
+        "choose exactly these levels).",
+        "- **decentralized selfish**: the same, but every site sets its own level for its own cost: the Nash "
+        "equilibrium (Cachon & Zipkin 1999).",
+        "- **naive**: each site orders up to a moving-average forecast of the orders it receives.",
+        "",
+    ]
+    return lines
+
+
 def report_markdown(config: StudyConfig, cells: list[Cell], buying: list[BuyingPower] | None = None) -> str:
     """The study's report: how it was run, the map, the recommendation, every cell in words, the claims
     (``buying``: the buying-power rows, :mod:`evaluation.buying_power`)."""
@@ -316,89 +431,11 @@ def report_markdown(config: StudyConfig, cells: list[Cell], buying: list[BuyingP
         *[f"- {sentence(c)}" for c in cells], "",
     ]
     lines += _claims(config, cells, buying or [])
-    hybrid_wins = [c for c in cells if c.winner == "hybrid"]
-    lines += ["## Where the hybrid is strictly better", ""]
-    if hybrid_wins:
-        lines += [
-            "In these cells the tuned hybrid is cheaper than both centralized and decentralized control beyond "
-            "the paired 95% interval. The mechanism is in its bands: sites with band 0 order what the centre "
-            "plans from its global view (the whole network's stock, the news it has received, which upstream "
-            "sites never see on their own, and orders free of the sites' own errors), sites with an unlimited "
-            "band order on their own real-time position and news (which the centre sees only `delay` periods "
-            "late).", "",
-            *[f"- {c.scenario}, {where(c)}: hybrid {c.cost['hybrid'].mean:.2f}, centralized "
-              f"{c.cost['centralized'].mean:.2f}, decentralized {c.cost['decentralized'].mean:.2f} per period "
-              f"(hybrid less the better of the two: {_signed(c.versus('hybrid', better_special(c)))}); "
-              f"{_hybrid_split(c)}" for c in hybrid_wins], ""]
-    else:
-        lines += ["None in this map: the tuned hybrid ties with the better of its special cases in every cell.", ""]
-    head = "| scenario | " + " | ".join(varied) + " |"
-    rule = "|---|" + "---|" * len(varied)
-    lines += [
-        "## The search's evidence", "",
-        "Each tuned structure's figure beside the second method's on the same episodes (paired difference: "
-        "the second method less the study's; agreement means the second method is not cheaper beyond the "
-        f"interval and {PRACTICAL:.1%}).", "",
-        head + " structure | study | how found | second method | its cost | difference | exact | agrees |",
-        rule + "---|---|---|---|---|---|---|---|",
-    ]
-    for c in cells:
-        at = " | ".join(_value(c.point[a]) for a in varied)
-        for s in TUNED:
-            ev = c.evidence[s]
-            check = f"{ev.check.mean:.2f}" if ev.check else "-"
-            diff = _signed(ev.difference) if ev.difference else "-"
-            exact = f"{ev.exact:.2f}" if ev.exact is not None else "-"
-            lines.append(f"| {c.scenario} | {at} | {s} | {c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f} | "
-                         f"{ev.method} | {ev.check_method or '-'} | {check} | {diff} | {exact} | "
-                         f"{'yes' if ev.agrees(c.cost[s].mean) else 'NO'} |")
-    first = config.delays[0]
-    lines += [
-        "", "## The cost of selfishness", "",
-        "The competition penalty (Cachon & Zipkin 1999): the team's cost when every site sets its own level for "
-        "its own cost, over its cost when the levels are set for the team (same information, same episodes).", "",
-        *[f"- {c.scenario}, {where(c, [a for a in varied if a != 'delay'])}: "
-          + (f"{c.cost[SELFISH].mean / c.cost['decentralized'].mean:.3f}" if SELFISH in c.cost else
-             f"not run (more than {NASH_MAX_SITES} sites: `echelon nash` computes it)")
-          for c in cells if c.delay == first], "",
-        "## Every cell", "",
-        "Team cost per period ± 95% interval; stock is the network's mean stock on hand and in transit, fill the "
-        "customers' "
-        "fill rate, bullwhip the most upstream echelon's ratio of order variance to demand variance.", "",
-        head + " " + " | ".join(STRUCTURES) + " | result |",
-        rule + "---|" * len(STRUCTURES) + "---|",
-    ]
-    for c in cells:
-        costs = " | ".join(
-            f"{c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f} (stock {stock_held(c.metrics[s]):.0f}, fill "
-            f"{c.metrics[s].fill_rate_total:.1%}, bullwhip {c.metrics[s].echelon_bullwhip[-1]:.2f})"
-            if s in c.metrics else "not run" for s in STRUCTURES)
-        lines.append(f"| {c.scenario} | {' | '.join(_value(c.point[a]) for a in varied)} | {costs} | {c.label} |")
-    learned = [(c, s) for c in cells for s in c.cost if s.startswith("learned")]
-    if learned:
-        lines += ["", "## Learned structures", "",
-                  "Trained runs (`learned:` in the study config), each in the cells of the network and information "
-                  "model it was trained on, on the same episodes:", ""]
-        lines += [f"- {c.scenario}, {where(c)}: {s} {c.cost[s].mean:.2f} ± {c.cost[s].half_width:.2f} per period "
-                  f"({_signed(c.versus(s, 'centralized'))} against centralized; the best heuristic there: "
-                  f"{min(STRUCTURES, key=lambda k: c.cost[k].mean)} {min(c.cost[k].mean for k in STRUCTURES):.2f})"
-                  for c, s in learned]
-    lines += [
-        "", "## The structures", "",
-        "- **centralized**: one planner orders for every site, echelon base-stock on its delayed, noisy view "
-        "plus its own orders since and the news it has received; levels searched for the team under that view.",
-        "- **hybrid**: the centre plans every site's order as the centralized planner does; each site orders on "
-        "its real-time position and news with its own level, but moves the centre's order by at most its band "
-        "(tuned per echelon: 0, 1 x mean demand, or unlimited).",
-        "- **decentralized**: each site orders on its own real-time position with all it knows locally, as well "
-        "as its skill lets it; levels set for the team (local decisions aligned with the team's cost: `echelon "
-        "nash SCENARIO` computes the linear transfer payments of Cachon & Zipkin 1999 under which selfish sites "
-        "choose exactly these levels).",
-        "- **decentralized selfish**: the same, but every site sets its own level for its own cost: the Nash "
-        "equilibrium (Cachon & Zipkin 1999).",
-        "- **naive**: each site orders up to a moving-average forecast of the orders it receives.",
-        "",
-    ]
+    lines += _hybrid_section(cells)
+    lines += _evidence_section(cells, varied)
+    lines += _cells_section(config, cells, varied)
+    lines += _learned_section(cells)
+    lines += _structures_section()
     return "\n".join(lines)
 
 
