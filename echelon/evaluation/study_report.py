@@ -222,6 +222,34 @@ def results_rows(cells: list[Cell]) -> list[dict[str, Any]]:
     return rows
 
 
+def _panel(ax: Any, config: StudyConfig, cells: list[Cell], scen: Any, fixed: dict[str, Any], cmap: Any) -> None:
+    """One panel of the map: the cells of ``scen`` at the ``fixed`` values of the axes not drawn."""
+    x, y = config.x, config.y
+    xs, ys = config.axes[x], config.axes[y]
+    grid = np.full((len(ys), len(xs)), np.nan)
+    mine = [c for c in cells if c.scenario == scen.name and all(c.point[a] == v for a, v in fixed.items())]
+    for c in mine:
+        i, j = ys.index(c.point[y]), xs.index(c.point[x])
+        grid[i, j] = CATEGORIES.index(c.category)
+        if c.winner is None:
+            label = c.label.replace(" = ", " =\n")
+        else:
+            runner = c.ranking[1]
+            label = f"{short(c.winner)}\n{c.versus(c.winner, runner).mean / c.cost[runner].mean:+.1%}"
+        ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white")
+    ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(CATEGORIES) - 0.5, origin="lower", aspect="auto")
+    ax.set_xticks(range(len(xs)), ["own" if v is None else f"{v:g}" for v in xs])
+    ax.set_yticks(range(len(ys)), ["own" if v is None else f"{v:g}" for v in ys])
+    ax.set_xlabel(AXIS_TITLES[x], fontsize=8)
+    ax.set_ylabel(AXIS_TITLES[y], fontsize=8)
+    if np.isnan(grid).any():
+        ax.text((len(xs) - 1) / 2, (len(ys) - 1) / 2, "blank: not run\n(nothing to know ahead)",
+                ha="center", va="center", fontsize=7, color="grey")
+    cv = [c.demand_cv for c in mine]
+    title = ", ".join([scen.name, *(axis_words(a, v) for a, v in fixed.items())])
+    ax.set_title(f"{title}\n(measured demand CV {min(cv):.2f}-{max(cv):.2f})" if cv else title, fontsize=8)
+
+
 def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
     """One panel per scenario (columns) and combination of the other varied axes (rows): the winner of every
     (x, y) cell and its margin over the runner-up, or the tie (the tied structures named)."""
@@ -240,30 +268,7 @@ def heatmap_png(config: StudyConfig, cells: list[Cell]) -> bytes:
     cmap = ListedColormap([COLORS[s] for s in CATEGORIES])
     for r, values in enumerate(row_values):
         for k, scen in enumerate(config.scenarios):
-            ax = axes[r, k]
-            fixed = dict(zip(rows_axes, values, strict=True))
-            grid = np.full((len(ys), len(xs)), np.nan)
-            mine = [c for c in cells if c.scenario == scen.name and all(c.point[a] == v for a, v in fixed.items())]
-            for c in mine:
-                i, j = ys.index(c.point[y]), xs.index(c.point[x])
-                grid[i, j] = CATEGORIES.index(c.category)
-                if c.winner is None:
-                    label = c.label.replace(" = ", " =\n")
-                else:
-                    runner = c.ranking[1]
-                    label = f"{short(c.winner)}\n{c.versus(c.winner, runner).mean / c.cost[runner].mean:+.1%}"
-                ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white")
-            ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(CATEGORIES) - 0.5, origin="lower", aspect="auto")
-            ax.set_xticks(range(len(xs)), ["own" if v is None else f"{v:g}" for v in xs])
-            ax.set_yticks(range(len(ys)), ["own" if v is None else f"{v:g}" for v in ys])
-            ax.set_xlabel(AXIS_TITLES[x], fontsize=8)
-            ax.set_ylabel(AXIS_TITLES[y], fontsize=8)
-            if np.isnan(grid).any():
-                ax.text((len(xs) - 1) / 2, (len(ys) - 1) / 2, "blank: not run\n(nothing to know ahead)",
-                        ha="center", va="center", fontsize=7, color="grey")
-            cv = [c.demand_cv for c in mine]
-            title = ", ".join([scen.name, *(axis_words(a, v) for a, v in fixed.items())])
-            ax.set_title(f"{title}\n(measured demand CV {min(cv):.2f}-{max(cv):.2f})" if cv else title, fontsize=8)
+            _panel(axes[r, k], config, cells, scen, dict(zip(rows_axes, values, strict=True)), cmap)
     shown = {c.category for c in cells}
     fig.legend(handles=[Patch(color=COLORS[k], label=k) for k in CATEGORIES if k in shown],
                loc="outside lower center", ncols=4, fontsize=8)
