@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import time
+from typing import Any
 
 from echelon.envs.errors import Interrupted
 
@@ -44,6 +45,24 @@ SHOW_ROWS = 50
 """Sites ``echelon show`` prints unless ``--all``: a table of 10,000 rows takes rich minutes to lay out."""
 
 
+def _scenario_notes(scen: Any) -> list[str]:
+    """What ``echelon show`` says of a scenario beyond its table: internal sites with demand of their own,
+    clipped seasons, a consolidated purchase order."""
+    notes = []
+    internal = [name for name in scen.demand if scen.customers(name)]
+    if internal:
+        notes.append(f"note: {', '.join(internal[:5])}{' ...' if len(internal) > 5 else ''} also supplies other "
+                     "sites and faces customer demand of its own (served from the same stock); the exact solvers "
+                     "do not cover that")
+    seasonal = [name for name, m in scen.demand.items() if getattr(m, "clip", False)]
+    if seasonal:
+        notes.append(f"note: the seasonal demand of {', '.join(seasonal[:5])} is clipped at 0 (clip: true)")
+    if scen.joint_order_cost:
+        notes.append(f"joint_order_cost {scen.joint_order_cost:g}: one purchase order to the outside supplier a "
+                     "period, shared by the sites without a supplier that order in it")
+    return notes
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """``echelon show``: validate a scenario and print its sites."""
     from rich.table import Table
@@ -61,17 +80,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                   f"pipeline holding {'on' if scen.pipeline_holding else 'off'}")
     if scen.description:
         console.print(scen.description.strip())
-    internal = [name for name in scen.demand if scen.customers(name)]
-    if internal:
-        console.print(f"note: {', '.join(internal[:5])}{' ...' if len(internal) > 5 else ''} also supplies other "
-                      "sites and faces customer demand of its own (served from the same stock); the exact solvers "
-                      "do not cover that")
-    seasonal = [name for name, m in scen.demand.items() if getattr(m, "clip", False)]
-    if seasonal:
-        console.print(f"note: the seasonal demand of {', '.join(seasonal[:5])} is clipped at 0 (clip: true)")
-    if scen.joint_order_cost:
-        console.print(f"joint_order_cost {scen.joint_order_cost:g}: one purchase order to the outside supplier a "
-                      "period, shared by the sites without a supplier that order in it")
+    for note in _scenario_notes(scen):
+        console.print(note)
     table = Table()
     for col in ("#", "site", "supplier", "L (Echelon's)", "l_o", "h'", "p", "unmet", "capacity", "demand"):
         table.add_column(col)
