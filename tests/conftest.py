@@ -46,3 +46,37 @@ LARGE_SCENARIOS = ("planner_network",)
 """Built-in scenarios too big for tests that run every scenario through every shell and client
 (thousands of agents); tests/test_large.py covers them."""
 SMALL_SCENARIOS = _small_scenarios()
+
+
+@pytest.fixture
+def base_scenario():
+    """A valid two-site serial scenario as a mapping, a fresh copy per test (the catalogue's base)."""
+    import copy
+
+    from catalogue import SCENARIO
+
+    return copy.deepcopy(SCENARIO)
+
+
+@pytest.fixture
+def tiny_training():
+    """A valid training config that trains in seconds (PPO on textbook_serial, 600 timesteps), fresh per test."""
+    import copy
+
+    from catalogue import TRAINING
+
+    return copy.deepcopy(TRAINING)
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    """``write_yaml(data, name="x.yaml")``: ``data`` (a mapping, or text as it is) written into the test's folder;
+    returns the path."""
+    import yaml
+
+    def write(data, name: str = "x.yaml"):
+        path = tmp_path / name
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+        return path
+
+    return write

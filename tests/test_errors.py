@@ -275,3 +275,28 @@ def test_reused_order_buffer_does_not_change_state():
     orders[:] = 99.0  # a policy filling the same buffer for the next period
     assert same(kept, snapshot(sim))
     assert (sim.state.last_order == 4.0).all()
+
+
+from catalogue import RAW_SCENARIO_FILES, SCENARIO_CASES, mutate  # noqa: E402  (the shared catalogue)
+
+
+@pytest.mark.parametrize(("path", "value", "fragment"), SCENARIO_CASES,
+                         ids=[f"{i}-{c[0]}" for i, c in enumerate(SCENARIO_CASES)])
+def test_every_catalogued_scenario_mutation_is_one_line_through_the_api(path, value, fragment, base_scenario,
+                                                                         write_yaml):
+    """The command-line catalogue's scenario mutations (``tests/catalogue.py``), through ``load_scenario``:
+    a ConfigError of one line naming the file (the scenario, or the data file it names), with the fragment the
+    command line prints."""
+    file = write_yaml(mutate(base_scenario, path, value), "net.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_scenario(file)
+    message = str(err.value)
+    assert message.startswith(str(file.parent)) and "\n" not in message and fragment in message, message
+
+
+@pytest.mark.parametrize(("label", "text", "fragment"), RAW_SCENARIO_FILES, ids=[c[0] for c in RAW_SCENARIO_FILES])
+def test_every_catalogued_scenario_file_is_one_line_through_the_api(label, text, fragment, write_yaml):
+    file = write_yaml(text, "net.yaml")
+    with pytest.raises(ConfigError) as err:
+        load_scenario(file)
+    assert "\n" not in str(err.value) and fragment in str(err.value), str(err.value)
