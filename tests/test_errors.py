@@ -300,3 +300,11 @@ def test_every_catalogued_scenario_file_is_one_line_through_the_api(label, text,
     with pytest.raises(ConfigError) as err:
         load_scenario(file)
     assert "\n" not in str(err.value) and fragment in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("run", [5, "", None, ["runs/a"]])
+def test_a_learned_policy_s_run_must_be_a_path(run):
+    from echelon.agents.registry import make_policy
+
+    with pytest.raises(ConfigError, match=r"^b\.yaml: policy 'learned': run must be the path of a run folder"):
+        make_policy({"policy": "learned", "run": run}, load_scenario("beer_game"), where="b.yaml")

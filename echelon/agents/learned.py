@@ -114,7 +114,10 @@ class LearnedPolicy(GroupPolicy):
     @classmethod
     def implied_specs(cls, given: Mapping[str, Any]) -> dict[str, Any]:
         """The run's ``others`` (the policy of the sites it did not train, ``mode: single_site``)."""
-        others = read_run_config(Path(given["run"])).get("others")
+        run = given["run"]
+        if not isinstance(run, str | Path) or not str(run).strip():
+            raise ConfigError(f"policy 'learned': run must be the path of a run folder (got {run!r})")
+        others = read_run_config(Path(run)).get("others")
         return {} if others is None else {"others": others}
 
     def __init__(self, scenario: Scenario, *, run: str, others: Policy | None = None):
