@@ -308,3 +308,33 @@ def test_a_learned_policy_s_run_must_be_a_path(run):
 
     with pytest.raises(ConfigError, match=r"^b\.yaml: policy 'learned': run must be the path of a run folder"):
         make_policy({"policy": "learned", "run": run}, load_scenario("beer_game"), where="b.yaml")
+
+
+def test_every_demand_kind_is_declared_once_and_built():
+    """The demand blocks' declarations (envs.demand_schema) and the builders (envs.demand) cover the same kinds."""
+    from echelon.envs.demand import DEMAND_MODELS
+    from echelon.envs.demand_schema import SPECS
+
+    assert list(SPECS) == list(DEMAND_MODELS)
+    for kind, spec in SPECS.items():
+        assert spec.model_fields["kind"].annotation.__args__ == (kind,)
+
+
+@pytest.mark.parametrize(("demand", "needle"), [
+    ({"kind": "uniform", "low": 2.0, "high": 6}, None),  # whole numbers may be written 2.0, as before
+    ({"kind": "uniform", "low": 2.5, "high": 6}, "field 'low' must be a whole number (got 2.5)"),
+    ({"kind": "step", "before": 4, "after": 8, "at": 3, "noise": "gauss"}, "field 'noise' must be 'none' or 'poisson'"),
+    ({"kind": "csv", "path": "d.csv"}, "missing field 'column'"),
+    ({"kind": "seasonal", "base": 4, "amplitude": 1, "cycle": 12, "clip": "yes"}, "field 'clip' must be"),
+    ({"kind": "poisson", "mean": True}, "field 'mean' must be a finite number (got True)"),
+    ({"mean": 4}, "field 'kind' must be one of poisson, negative_binomial"),
+])
+def test_demand_blocks_are_read_by_their_declaration(demand, needle, write_yaml, base_scenario):
+    base_scenario["demand"] = {"retailer": demand}
+    path = write_yaml(base_scenario)
+    if needle is None:
+        assert load_scenario(path).demand["retailer"].mean == 4.0
+        return
+    with pytest.raises(ConfigError) as err:
+        load_scenario(path)
+    assert f"{path}: demand of site 'retailer': {needle}" in str(err.value), str(err.value)

@@ -5,9 +5,11 @@ array[batch, periods]``, from an explicit :class:`numpy.random.Generator`, so an
 episode's randomness is fixed at reset and policies compared on the same seed see
 the same demand (common random numbers).
 
-Models are chosen by ``kind`` in a scenario's ``demand:`` block through the
-:data:`DEMAND_MODELS` registry; each builder validates its own parameters and
-raises :class:`envs.errors.ConfigError` naming the field.
+Models are chosen by ``kind`` in a scenario's ``demand:`` block. The block is read
+against its declaration (:mod:`envs.demand_schema`, one pydantic model per kind), and
+the :data:`DEMAND_MODELS` registry's builder of the kind checks what spans several
+fields and builds the model; a failure is one :class:`envs.errors.ConfigError` line
+naming the field.
 """
 
 from __future__ import annotations
@@ -22,6 +24,19 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from echelon.envs.demand_schema import (
+    CsvSpec,
+    EmpiricalSpec,
+    GeometricSpec,
+    HistorySpec,
+    NegativeBinomialSpec,
+    NormalSpec,
+    PoissonSpec,
+    SeasonalSpec,
+    StepSpec,
+    UniformSpec,
+    read_demand_spec,
+)
 from echelon.envs.errors import ConfigError
 from echelon.envs.files import read_csv_rows
 from echelon.envs.history import fit, read_history
@@ -392,68 +407,38 @@ def _trim(probs: np.ndarray, tail: float = 1e-15) -> np.ndarray:
 
 # --------------------------------------------------------------------------- builders
 
-def _number(spec: Mapping[str, Any], key: str, where: str, *, minimum: float | None = 0.0,
-            strict: bool = False, integer: bool = False, default: Any = None) -> Any:
-    if key not in spec:
-        if default is not None:
-            return default
-        raise ConfigError(f"{where}: missing field '{key}'")
-    value = spec[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{where}: field '{key}' must be a finite number (got {value!r})")
-    if integer and not float(value).is_integer():
-        raise ConfigError(f"{where}: field '{key}' must be a whole number (got {value!r})")
-    if minimum is not None and (value < minimum or (strict and value == minimum)):
-        op = ">" if strict else ">="
-        raise ConfigError(f"{where}: field '{key}' must be {op} {minimum} (got {value!r})")
-    if abs(value) > MAX_MAGNITUDE:
-        raise ConfigError(f"{where}: field '{key}' must be at most {MAX_MAGNITUDE:g} in size (costs and levels "
-                          f"are summed in float64; got {value!r})")
-    return int(value) if integer else float(value)
+def _poisson(spec: PoissonSpec, where: str, base_dir: Path) -> Poisson:
+    return Poisson(spec.mean)
 
 
-def _check_keys(spec: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(spec) - allowed - {"kind"})
-    if unknown:
-        raise ConfigError(f"{where}: unknown field '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
-
-
-def _poisson(spec: Mapping[str, Any], where: str, base_dir: Path) -> Poisson:
-    _check_keys(spec, {"mean"}, where)
-    return Poisson(_number(spec, "mean", where, strict=True))
-
-
-def _negative_binomial(spec: Mapping[str, Any], where: str, base_dir: Path) -> NegativeBinomial:
-    _check_keys(spec, {"mean", "cv"}, where)
-    mean, cv = _number(spec, "mean", where, strict=True), _number(spec, "cv", where, strict=True)
+def _negative_binomial(spec: NegativeBinomialSpec, where: str, base_dir: Path) -> NegativeBinomial:
+    mean, cv = spec.mean, spec.cv
     if cv * cv * mean <= 1.0 + 1e-9:
         raise ConfigError(f"{where}: field 'cv' must be above the Poisson's 1/sqrt(mean) = {1 / math.sqrt(mean):.3g} "
                           f"(got {cv!r}; use kind: poisson for that variability)")
     return NegativeBinomial(mean, cv)
 
 
-def _geometric(spec: Mapping[str, Any], where: str, base_dir: Path) -> Geometric:
-    _check_keys(spec, {"mean"}, where)
-    return Geometric(_number(spec, "mean", where, strict=True))
+def _geometric(spec: GeometricSpec, where: str, base_dir: Path) -> Geometric:
+    return Geometric(spec.mean)
 
 
 MAX_SUPPORT = 100_000
 """Largest demand an empirical distribution may give a probability to (its pmf is held whole)."""
 
 
-def _empirical(spec: Mapping[str, Any], where: str, base_dir: Path) -> Empirical:
+def _empirical(spec: EmpiricalSpec, where: str, base_dir: Path) -> Empirical:
     """``{kind: empirical, probs: [p_0, p_1, ...]}`` or ``{kind: empirical, path: F, column: C}`` (the
     frequencies of the whole-number demands in a CSV column)."""
-    _check_keys(spec, {"probs", "path", "column"}, where)
-    if ("probs" in spec) == ("path" in spec):
+    if (spec.probs is None) == (spec.path is None):
         raise ConfigError(f"{where}: give 'probs' (P(D = 0), P(D = 1), ...) or 'path' and 'column' (a CSV column "
                           f"of past demands), one of the two")
-    if "path" in spec:
-        if not isinstance(spec["path"], str) or not isinstance(spec.get("column"), str):
+    if spec.path is not None:
+        if not isinstance(spec.path, str) or not isinstance(spec.column, str):
             raise ConfigError(f"{where}: fields 'path' and 'column' must name a CSV file and one of its columns")
-        path = Path(spec["path"]) if Path(spec["path"]).is_absolute() else base_dir / spec["path"]
-        return frequencies(read_csv_column(path, spec["column"]), f"{path}: column '{spec['column']}'")
-    probs = spec["probs"]
+        path = Path(spec.path) if Path(spec.path).is_absolute() else base_dir / spec.path
+        return frequencies(read_csv_column(path, spec.column), f"{path}: column '{spec.column}'")
+    probs = spec.probs
     if not isinstance(probs, list) or not 1 <= len(probs) <= MAX_SUPPORT + 1:
         raise ConfigError(f"{where}: field 'probs' must be a list of 1 to {MAX_SUPPORT + 1:,} probabilities, "
                           f"P(D = 0) first (got {type(probs).__name__})")
@@ -476,33 +461,20 @@ def frequencies(values: np.ndarray, where: str) -> Empirical:
     return Empirical(tuple(float(c) for c in counts / counts.sum()))
 
 
-def _normal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Normal:
-    _check_keys(spec, {"mean", "std"}, where)
-    return Normal(_number(spec, "mean", where), _number(spec, "std", where))
+def _normal(spec: NormalSpec, where: str, base_dir: Path) -> Normal:
+    return Normal(spec.mean, spec.std)
 
 
-def _uniform(spec: Mapping[str, Any], where: str, base_dir: Path) -> Uniform:
-    _check_keys(spec, {"low", "high"}, where)
-    low = _number(spec, "low", where, integer=True)
-    high = _number(spec, "high", where, integer=True)
+def _uniform(spec: UniformSpec, where: str, base_dir: Path) -> Uniform:
+    low, high = spec.low, spec.high
     if high < low:
         raise ConfigError(f"{where}: field 'high' must be >= low ({low}) (got {high})")
     return Uniform(low, high)
 
 
-def _seasonal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Seasonal:
-    _check_keys(spec, {"base", "amplitude", "cycle", "phase", "clip"}, where)
-    clip = spec.get("clip", False)
-    if not isinstance(clip, bool):
-        raise ConfigError(f"{where}: field 'clip' must be true or false (got {clip!r})")
-    model = Seasonal(
-        base=_number(spec, "base", where, strict=True),
-        amplitude=_number(spec, "amplitude", where),
-        cycle=_number(spec, "cycle", where, integer=True, minimum=1),
-        phase=_number(spec, "phase", where, integer=True, default=0),
-        clip=clip,
-    )
-    if model.amplitude > model.base and not clip:
+def _seasonal(spec: SeasonalSpec, where: str, base_dir: Path) -> Seasonal:
+    model = Seasonal(base=spec.base, amplitude=spec.amplitude, cycle=spec.cycle, phase=spec.phase, clip=spec.clip)
+    if model.amplitude > model.base and not spec.clip:
         clipped = dataclasses.replace(model, clip=True).mean
         raise ConfigError(f"{where}: field 'amplitude' {model.amplitude:g} is above the base {model.base:g}, so the "
                           f"rate would go below 0 for part of the cycle; lower it, or say clip: true to clip the "
@@ -510,33 +482,16 @@ def _seasonal(spec: Mapping[str, Any], where: str, base_dir: Path) -> Seasonal:
     return model
 
 
-def _step(spec: Mapping[str, Any], where: str, base_dir: Path) -> StepChange:
-    _check_keys(spec, {"before", "after", "at", "noise"}, where)
-    noise = spec.get("noise", "none")
-    if noise not in ("none", "poisson"):
-        raise ConfigError(f"{where}: field 'noise' must be 'none' or 'poisson' (got {noise!r})")
-    return StepChange(
-        before=_number(spec, "before", where),
-        after=_number(spec, "after", where),
-        at=_number(spec, "at", where, integer=True),
-        noise=noise,
-    )
+def _step(spec: StepSpec, where: str, base_dir: Path) -> StepChange:
+    return StepChange(before=spec.before, after=spec.after, at=spec.at, noise=spec.noise)
 
 
-def _csv(spec: Mapping[str, Any], where: str, base_dir: Path) -> Replay:
-    _check_keys(spec, {"path", "column", "random_start"}, where)
-    if "path" not in spec or not isinstance(spec["path"], str):
-        raise ConfigError(f"{where}: missing field 'path' (a CSV file)")
-    if "column" not in spec or not isinstance(spec["column"], str):
-        raise ConfigError(f"{where}: missing field 'column' (a CSV column name)")
-    path = Path(spec["path"])
+def _csv(spec: CsvSpec, where: str, base_dir: Path) -> Replay:
+    path = Path(spec.path)
     if not path.is_absolute():
         path = base_dir / path
-    values = read_csv_column(path, spec["column"])
-    random_start = spec.get("random_start", False)
-    if not isinstance(random_start, bool):
-        raise ConfigError(f"{where}: field 'random_start' must be true or false")
-    return Replay(values, random_start, source=f"{path} column '{spec['column']}'")
+    values = read_csv_column(path, spec.column)
+    return Replay(values, spec.random_start, source=f"{path} column '{spec.column}'")
 
 
 def read_csv_column(path: Path, column: str) -> np.ndarray:
@@ -565,31 +520,19 @@ def read_csv_column(path: Path, column: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def _history(spec: Mapping[str, Any], where: str, base_dir: Path) -> DemandModel:
+def _history(spec: HistorySpec, where: str, base_dir: Path) -> DemandModel:
     """``{kind: history, path: F, site: S, product: P, use: replay | fit | empirical, random_start: bool}``: a
     series of a planner's demand-history file (:mod:`envs.history`), replayed, fitted by moments, or taken as
     its empirical distribution (the share of periods with each whole demand)."""
-    _check_keys(spec, {"path", "site", "product", "use", "random_start"}, where)
-    if not isinstance(spec.get("path"), str) or not spec["path"]:
-        raise ConfigError(f"{where}: missing field 'path' (a demand-history CSV: period or date, site, quantity)")
-    for key in ("site", "product"):
-        if spec.get(key) is not None and not isinstance(spec[key], str):
-            raise ConfigError(f"{where}: field '{key}' must be a string (got {spec[key]!r})")
-    use = spec.get("use", "replay")
-    if use not in ("replay", "fit", "empirical"):
-        raise ConfigError(f"{where}: field 'use' must be 'replay', 'fit' or 'empirical' (got {use!r})")
-    random_start = spec.get("random_start", False)
-    if not isinstance(random_start, bool):
-        raise ConfigError(f"{where}: field 'random_start' must be true or false")
-    path = Path(spec["path"]) if Path(spec["path"]).is_absolute() else base_dir / spec["path"]
+    path = Path(spec.path) if Path(spec.path).is_absolute() else base_dir / spec.path
     history = _read_history_cached(str(path), *_stamp(path))
-    values = history.get(spec["site"], spec.get("product"), where)
-    if use == "empirical":
-        return frequencies(values, f"{where}: site '{spec['site']}'")
-    if use == "fit":
+    values = history.get(spec.site, spec.product, where)
+    if spec.use == "empirical":
+        return frequencies(values, f"{where}: site '{spec.site}'")
+    if spec.use == "fit":
         fitted = fit(values, where)
         return Poisson(fitted.mean) if fitted.kind == "poisson" else Normal(fitted.mean, fitted.std)
-    return Replay(values, random_start, source=f"{path} site '{spec['site']}'")
+    return Replay(values, spec.random_start, source=f"{path} site '{spec.site}'")
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -607,7 +550,7 @@ def _read_history_cached(path: str, mtime: int, size: int) -> Any:
     return read_history(Path(path))
 
 
-DemandBuilder = Callable[[Mapping[str, Any], str, Path], DemandModel]
+DemandBuilder = Callable[[Any, str, Path], DemandModel]
 
 DEMAND_MODELS: dict[str, DemandBuilder] = {
     "poisson": _poisson,
@@ -626,12 +569,8 @@ DEMAND_MODELS: dict[str, DemandBuilder] = {
 def build_demand(spec: Any, where: str, base_dir: Path, site: str | None = None,
                  product: str | None = None) -> DemandModel:
     """Build a demand model from its scenario spec, e.g. ``{kind: poisson, mean: 5}``."""
-    if not isinstance(spec, Mapping):
-        raise ConfigError(f"{where}: must be a mapping such as {{kind: poisson, mean: 5}} (got {spec!r})")
-    kind = spec.get("kind")
-    if kind not in DEMAND_MODELS:
-        raise ConfigError(f"{where}: field 'kind' must be one of {', '.join(DEMAND_MODELS)} (got {kind!r})")
-    if kind == "history" and site is not None:
+    if isinstance(spec, Mapping) and spec.get("kind") == "history" and site is not None:
         own = {"site": site} if product is None else {"site": site, "product": product}
         spec = {**own, **spec}  # a site's (and product's) own series unless the spec names another
-    return DEMAND_MODELS[kind](spec, where, base_dir)
+    validated = read_demand_spec(spec, where)
+    return DEMAND_MODELS[validated.kind](validated, where, base_dir)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SITES
-from echelon.envs.validation import FileName, Float, Int, NodeName, PrintableName, Why, is_type_tag, message
+from echelon.envs.validation import FileName, Float, Int, NodeName, PrintableName, Why, field_message, is_type_tag
 
 LAG_WHY = "the core keeps one pipeline slot per period of delay"
 PERIODS_WHY = "an episode's random inputs are drawn up front, periods x copies x sites"
@@ -244,14 +244,7 @@ def _located(exc: ValidationError, raw: Mapping[str, Any]) -> str:
         return f"sites[{parts[1]}]: must be a mapping with fields {', '.join(REQUIRED_SITE)}, ... " \
                f"(got {error['input']!r})"
     where, noun, model, parts = _place(parts, raw)
-    key, rest = str(parts[0]), ".".join(str(p) for p in parts[1:])
-    allowed = ", ".join(model.model_fields)
-    if error["type"] == "missing":
-        return f"{where}missing {noun} '{key}'"
-    if error["type"] == "extra_forbidden":
-        return f"{where}unknown {noun} '{key}' (allowed: {allowed})"
-    inner = f"{noun} '{key}'" + (f": {rest}" if rest else "")
-    return f"{where}{inner} {message(error, model, parts, union)}"
+    return where + field_message(error, model, parts, union, noun)
 
 
 LISTS = {"sites": ("site", SiteSpec), "capacities": ("capacity", CapacitySpec), "products": ("product", ProductSpec)}

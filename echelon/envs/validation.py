@@ -154,6 +154,20 @@ def message(error: Mapping[str, Any], model: type[BaseModel], parts: list[Any], 
     return f"{text} (got {shown})"
 
 
+def field_message(error: Mapping[str, Any], model: type[BaseModel], parts: list[Any], union: bool | None = None,
+                  noun: str = "field") -> str:
+    """An error inside one entry of a file (a site, a demand block) as a person reads it: ``missing field 'x'``,
+    ``unknown field 'x' (allowed: ...)``, or ``field 'x': sub what is allowed (got value)``; ``parts``: its
+    location within ``model``, type tags removed. The one wording of :func:`parse_model`'s entries."""
+    key, rest = str(parts[0]), ".".join(str(p) for p in parts[1:])
+    if error["type"] == "missing":
+        return f"missing {noun} '{key}'"
+    if error["type"] == "extra_forbidden":
+        return f"unknown {noun} '{key}' (allowed: {', '.join(model.model_fields)})"
+    inner = f"{noun} '{key}'" + (f": {rest}" if rest else "")
+    return f"{inner} {message(error, model, parts, union)}"
+
+
 def _field(model: type[BaseModel], parts: list[Any]) -> FieldInfo | None:
     """The declaration of the field at ``parts`` (``policy_kwargs``, ``net_arch``) of ``model``; list
     indices are skipped, nested models followed."""
