@@ -143,4 +143,4 @@ def read_demand_spec(spec: Any, where: str) -> Any:
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         parts = [p for p in error["loc"] if not is_type_tag(p) and p != spec["kind"]]
-        raise ConfigError(f"{where}: {field_message(error, SPECS[spec['kind']], parts)}") from None
+        raise ConfigError(f"{where}: {field_message(error, SPECS[spec['kind']], parts, noun='field')}") from None

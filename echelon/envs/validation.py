@@ -83,24 +83,14 @@ def parse_model(model: type[M], raw: Any, src: str, key: str = "") -> M:
     try:
         return model.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError(f"{at}{one_line(exc, model)}") from None
+        error = exc.errors(include_url=False)[0]
+        raise ConfigError(f"{at}{field_message(error, model, [p for p in error['loc'] if not is_type_tag(p)])}") \
+            from None
 
 
 def check_model(model: type[BaseModel], raw: Any, src: str, key: str) -> dict[str, Any]:
     """:func:`parse_model`, returning only the keys given, as plain data (lists, not tuples)."""
     return parse_model(model, raw, src, key).model_dump(mode="json", exclude_unset=True)
-
-
-def one_line(exc: ValidationError, model: type[BaseModel]) -> str:
-    """The first error of a pydantic ValidationError as ``key.sub: message (got value)``."""
-    error = exc.errors(include_url=False)[0]
-    parts = [p for p in error["loc"] if not is_type_tag(p)]
-    loc = ".".join(str(p) for p in parts)
-    if error["type"] == "missing":
-        return f"missing key '{loc}'"
-    if error["type"] == "extra_forbidden":
-        return f"unknown key '{loc}'"
-    return f"{loc}: {message(error, model, parts)}"
 
 
 MESSAGES = {
@@ -155,10 +145,18 @@ def message(error: Mapping[str, Any], model: type[BaseModel], parts: list[Any], 
 
 
 def field_message(error: Mapping[str, Any], model: type[BaseModel], parts: list[Any], union: bool | None = None,
-                  noun: str = "field") -> str:
-    """An error inside one entry of a file (a site, a demand block) as a person reads it: ``missing field 'x'``,
-    ``unknown field 'x' (allowed: ...)``, or ``field 'x': sub what is allowed (got value)``; ``parts``: its
-    location within ``model``, type tags removed. The one wording of :func:`parse_model`'s entries."""
+                  noun: str | None = None) -> str:
+    """A pydantic error as one line a person reads: the one translator of validation errors to messages.
+
+    ``parts``: the error's location within ``model``, type tags removed. Two ways to name the place:
+    a config file's dotted key (``noun`` None: ``missing key 'a.b'``, ``unknown key 'a.b'``,
+    ``a.b: what is allowed (got value)``), or a field of one entry of a file, a site or a demand block
+    (``noun='field'``: ``missing field 'x'``, ``unknown field 'x' (allowed: ...)``,
+    ``field 'x': sub what is allowed (got value)``)."""
+    if noun is None:
+        loc = ".".join(str(p) for p in parts)
+        kind = {"missing": "missing key", "extra_forbidden": "unknown key"}.get(error["type"])
+        return f"{kind} '{loc}'" if kind else f"{loc}: {message(error, model, parts, union)}"
     key, rest = str(parts[0]), ".".join(str(p) for p in parts[1:])
     if error["type"] == "missing":
         return f"missing {noun} '{key}'"
