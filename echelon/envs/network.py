@@ -104,6 +104,18 @@ class SiteGraph:
             levels.append((sites, starts, sup[starts]))
         return levels
 
+    @property
+    def service_order(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sites with an internal supplier grouped by supplier, each group in service order (priority,
+        then index): (sites, each group's first position, each site's group), for other back ends."""
+        return self._order, self._starts, self._group_of
+
+    @property
+    def levels(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The sites with an internal supplier by height, leaves first: (sites sorted by supplier, segment
+        starts, their suppliers), the order in which :meth:`echelon` sums subtrees."""
+        return self._levels
+
     # ------------------------------------------------------------------ dense forms (small networks, tests)
     @cached_property
     def feeds(self) -> np.ndarray:

@@ -314,6 +314,12 @@ class Simulator:
             self.history.reset(self.state, self.episode.extra, self.episode.record_noise, self.episode.local_error)
         return self.state
 
+    @property
+    def inputs(self) -> Episode | _ChunkReader | _TiledReader:
+        """The current episode's random inputs period by period (``demand_at(t)``, ``lead_at(t)``): what
+        :meth:`step` feeds the core, for other back ends run on the same draws."""
+        return self._inputs
+
     def knowledge(self) -> Knowledge:
         """What each role may know now (:mod:`envs.information`); full and instant without an information model."""
         if self.history is None:
