@@ -85,27 +85,3 @@ def test_large_networks_take_the_segment_path():
         scenario = load_scenario(spec)
         assert not jax_core.JaxGraph(Simulator(scenario).params.graph).dense
         play_both(scenario, seed=11, batch=3, order_high=8)
-
-
-def test_rollout_is_one_scan_with_the_numpy_costs():
-    """A whole episode as one compiled ``lax.scan`` under a device base-stock rule costs what the NumPy
-    simulator charges for the same orders."""
-    import jax.numpy as jnp
-
-    scenario = load_scenario("textbook_serial")
-    sim = Simulator(scenario, batch=4)
-    sim.reset(np.random.default_rng(5))
-    reader = sim.inputs
-    demand = np.stack([reader.demand_at(t) for t in range(sim.periods)])
-    levels = jnp.asarray([6.0, 6.0, 11.0])
-
-    def policy(state):  # a rule of the state only, the same in both (orders up to a level on net stock)
-        return jnp.maximum(levels - state.on_hand + state.backlog, 0.0)
-
-    run = jax.jit(jax_core.rollout, static_argnames=("params", "policy"))
-    _, costs = run(sim.params, policy, jax_core.to_jax(sim.state), demand)
-    expected = []
-    while not sim.done:
-        orders = np.maximum(np.asarray(levels) - sim.state.on_hand + sim.state.backlog, 0.0)
-        expected.append(sim.step(orders).cost.sum(axis=1))
-    np.testing.assert_allclose(np.asarray(costs), np.stack(expected), rtol=1e-12)

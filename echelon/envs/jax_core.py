@@ -369,19 +369,38 @@ def step(state: JaxState, orders: Array, demand: Array, params: CoreParams,
     return next_state, flows
 
 
-Policy = Callable[[JaxState], Array]
-"""A device policy: orders ``[B, S]`` from the state (pure, traceable)."""
+# ---------------------------------------------------------------------- positions (envs.positions)
+def inventory_level(state: JaxState, params: CoreParams) -> Array:
+    """:func:`envs.positions.inventory_level`: on hand - external backlog - orders owed to customers."""
+    return state.on_hand - state.backlog - _graph(params).to_suppliers(state.owed)
 
 
-def rollout(params: CoreParams, policy: Policy, state: JaxState, demand: Array,
-            lead_time: Array | None = None) -> tuple[JaxState, Array]:
-    """Play ``demand`` (``[T, B, S]``) from ``state`` with ``policy`` as one ``lax.scan``.
+def pipeline(state: JaxState) -> Array:
+    """:func:`envs.positions.pipeline`: in transmission + owed by the supplier + in transit."""
+    return total(state.pending, state.owed) + state.owed + total(state.transit, state.owed)
 
-    Returns the final state and the cost per period and copy, ``[T, B]`` (summed over sites). Pure:
-    ``jax.jit(rollout, static_argnames=("params", "policy"))`` compiles the whole episode."""
-    def one(s: JaxState, inputs: tuple) -> tuple[JaxState, Array]:
-        d, lead = inputs
-        nxt, flows = step(s, policy(s), d, params, lead)
-        return nxt, flows.cost.sum(axis=1)
 
-    return jax.lax.scan(one, state, (demand, lead_time))
+def inventory_position(state: JaxState, params: CoreParams) -> Array:
+    """:func:`envs.positions.inventory_position`."""
+    return inventory_level(state, params) + pipeline(state)
+
+
+def echelon_inventory_position(state: JaxState, params: CoreParams) -> Array:
+    """:func:`envs.positions.echelon_inventory_position` (Clark & Scarf 1960)."""
+    physical = state.on_hand + total(state.transit, state.on_hand) - state.backlog
+    return _graph(params).echelon(physical) + state.owed + total(state.pending, state.owed)
+
+
+def sequential_orders(state: JaxState, params: CoreParams, rule: Callable[[np.ndarray, Array, Array], Array]
+                      ) -> Array:
+    """:func:`envs.ordering.sequential_orders`: installation policies decide customers first, a site's
+    position counting the orders its customers place on it this period (no order delay)."""
+    position = inventory_position(state, params)
+    orders = jnp.zeros_like(position)
+    placed = orders
+    graph = _graph(params)
+    for sites in params.graph.by_height:
+        received = graph.to_suppliers(placed * params.instant)[:, sites]
+        orders = orders.at[:, sites].set(rule(sites, position[:, sites] - received, received))
+        placed = jnp.minimum(orders, params.capacity) if params.capacitated else orders
+    return orders
