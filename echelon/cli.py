@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead, TEAMS teams of four play 36 weeks at once against a real 'echelon classroom' "
                         "on loopback: each week's turn-around (p50, p99), the server's CPU, orders checked in its "
                         "database")
+    p.add_argument("--backend", choices=["numpy", "jax"], default="numpy",
+                   help="jax: whole episodes of the JAX core on JAX's default device beside the NumPy core's, "
+                        "wall and CPU time, compile time and the share of memory bandwidth (default: numpy)")
+    p.add_argument("--dtype", choices=["float32", "float64"],
+                   help="with --backend jax: the JAX core's precision (default: float64 on a CPU, float32 on "
+                        "an accelerator)")
+    p.add_argument("--no-numpy", action="store_true",
+                   help="with --backend jax: JAX rows only (batches the host could not run in NumPy)")
     p.set_defaults(func=cmd_speed)
 
     p = sub.add_parser("history", help="a demand-history CSV: each series' periods, mean, variability and fit",

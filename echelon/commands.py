@@ -156,6 +156,8 @@ def cmd_speed(args: argparse.Namespace) -> int:
               f"validated in {t.check_s:.2f} s; {t.read_s + t.check_s:.2f} s in all")
         return 0
     load_scenario(args.scenario)  # fail fast on a bad name
+    if args.backend == "jax":
+        return _speed_jax(args)
     table = Table(title=f"Throughput on {args.scenario} ({args.seconds:g} s per row, median of 9 windows)")
     for col in ("what", "batch", "steps/s", "site-steps/s"):
         table.add_column(col, justify="right")
@@ -167,6 +169,37 @@ def cmd_speed(args: argparse.Namespace) -> int:
     for r in rows:
         table.add_row(r.label, str(r.batch), f"{r.steps_per_s:,.0f}", f"{r.site_steps_per_s:,.3g}")
     Console().print(table)
+    return 0
+
+
+def _speed_jax(args: argparse.Namespace) -> int:
+    """``echelon speed --backend jax``: whole episodes of the JAX core beside the NumPy core's."""
+    import jax
+    from rich.console import Console
+    from rich.table import Table
+
+    from echelon.experiments import device_throughput as dt
+
+    on_cpu = jax.default_backend() == "cpu"
+    dtype = args.dtype or ("float64" if on_cpu else "float32")
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    batches = args.batches if args.batches != [1, 64, 1024, 16384] else [1024, 16384]
+    bandwidth = dt.memory_bandwidth() if on_cpu else None
+    rows = dt.compare(args.scenario, batches, dtype=dtype, numpy=not args.no_numpy)
+    title = (f"Whole episodes of {args.scenario}: NumPy core and JAX core ({dt.device_name()}, {dtype}), every site "
+             f"ordering {dt.ORDER:g} a period, demand drawn by each back end")
+    table = Table(title=title)
+    for col in ("backend", "batch", "wall s", "CPU s", "site-steps/s", "/CPU-s", "compile s", "of bw"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        share = "" if bandwidth is None else f"{dt.bound_share(r, bandwidth):.0%}"
+        table.add_row(r.backend, f"{r.batch:,}", f"{r.wall_s:.3f}", f"{r.cpu_s:.3f}", f"{r.site_steps_per_s:.3g}",
+                      f"{r.site_steps_per_cpu_s:.3g}", f"{r.compile_s:.2f}" if r.backend == "jax" else "", share)
+    Console(width=max(Console().width, 100)).print(table)
+    if bandwidth is not None:
+        print(f"of bw: site-steps/s x {rows[-1].state_bytes} bytes (the state a site-step must read and write "
+              f"once) over this machine's memory bandwidth, {bandwidth / 1e9:.1f} GB/s (a 256 MB copy)")
     return 0
 
 
