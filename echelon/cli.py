@@ -134,6 +134,14 @@ SEED = _whole_range(0, MAX_SEED)
 TIMESTEPS = _whole_range(1, MAX_TIMESTEPS)
 
 
+def _backend_options(p: argparse.ArgumentParser, what: str) -> None:
+    """``--backend numpy|jax`` and ``--dtype`` (the JAX back end, :mod:`envs.jax_core`; needs echelon[jax])."""
+    p.add_argument("--backend", choices=["numpy", "jax"], default="numpy",
+                   help=f"jax: {what} (needs pip install 'echelon[jax]'; default: numpy)")
+    p.add_argument("--dtype", choices=["float32", "float64"],
+                   help="with --backend jax: precision (default: float64 on a CPU, float32 on an accelerator)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``echelon`` argument parser with every subcommand."""
     parser = OneLineParser(
@@ -171,12 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead, TEAMS teams of four play 36 weeks at once against a real 'echelon classroom' "
                         "on loopback: each week's turn-around (p50, p99), the server's CPU, orders checked in its "
                         "database")
-    p.add_argument("--backend", choices=["numpy", "jax"], default="numpy",
-                   help="jax: whole episodes of the JAX core on JAX's default device beside the NumPy core's, "
-                        "wall and CPU time, compile time and the share of memory bandwidth (default: numpy)")
-    p.add_argument("--dtype", choices=["float32", "float64"],
-                   help="with --backend jax: the JAX core's precision (default: float64 on a CPU, float32 on "
-                        "an accelerator)")
+    _backend_options(p, "whole episodes of the JAX core on JAX's default device beside the NumPy core's: wall and "
+                        "CPU time, compile time and the share of memory bandwidth")
     p.add_argument("--no-numpy", action="store_true",
                    help="with --backend jax: JAX rows only (batches the host could not run in NumPy)")
     p.set_defaults(func=cmd_speed)
@@ -202,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=SEED, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--compare", action="store_true",
                    help="also evaluate the classic heuristics on the same demand and print a table")
+    _backend_options(p, "simulate the search's candidates (and --compare's episodes) on JAX's default device, "
+                        "demand drawn there")
     p.set_defaults(func=cmd_optimal)
 
     p = sub.add_parser("nash", help="selfish sites: their equilibrium, the competition penalty, aligning payments",
@@ -230,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=EPISODES, help="override the config's episodes per policy and scenario")
     p.add_argument("--seed", type=SEED, help="override the config's seed")
     p.add_argument("--periods", type=_whole_range(2, MAX_PERIODS), help="override every scenario's horizon")
+    _backend_options(p, "simulate the episodes (and any levels: optimal search) on JAX's default device, demand "
+                        "drawn there; every policy needs a device form")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("study", help="a map of where each control structure wins (centralization)",

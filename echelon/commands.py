@@ -8,6 +8,7 @@ imports (torch, Stable-Baselines3, matplotlib) happen inside the commands, so ``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -264,11 +265,15 @@ def cmd_optimal(args: argparse.Namespace) -> int:
 
     scen = load_scenario(args.scenario)
     if args.method == "dp":
+        if args.backend == "jax":
+            raise ValueError("--method dp solves on NumPy: leave out --backend jax")
         return _optimal_dp(scen, args.json)
     from echelon.agents.search import search_episodes
 
     episodes = search_episodes(scen) if args.episodes is None else args.episodes
-    best = optimal_levels(scen, method=args.method, episodes=episodes, seed=args.seed)
+    searching, measure_on = _backend(args)
+    with searching:
+        best = optimal_levels(scen, method=args.method, episodes=episodes, seed=args.seed)
     import math
 
     numbers = [best.expected_cost, *best.echelon_levels, *best.local_levels]
@@ -305,7 +310,8 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     if args.compare:
         from echelon.evaluation.benchmark import optimum_benchmark, run_benchmark
 
-        result = run_benchmark(optimum_benchmark(scen, best, episodes=max(episodes, 2), seed=args.seed))
+        result = run_benchmark(optimum_benchmark(scen, best, episodes=max(episodes, 2), seed=args.seed),
+                               measure_on=measure_on)
         console.print(_benchmark_table(result))
     return 0
 
@@ -448,10 +454,34 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from echelon.evaluation.benchmark import load_benchmark
 
     config = load_benchmark(args.config, episodes=args.episodes, seed=args.seed, periods=args.periods)
-    return _run_benchmark(config, Output.plan(args.out, Path("results"), config.name))
+    searching, measure_on = _backend(args)
+    if measure_on is not None:
+        from echelon.evaluation.device import check_on_device
+
+        check_on_device([(f"{config.source}: policies[{i}]", e.spec) for i, e in enumerate(config.policies)],
+                        list(config.scenarios))
+    with searching:
+        return _run_benchmark(config, Output.plan(args.out, Path("results"), config.name), measure_on)
 
 
-def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and an Output
+def _backend(args: argparse.Namespace) -> tuple[Any, Any]:
+    """What ``--backend`` changes: (a context in which level searches simulate their candidates, a benchmark
+    measure). NumPy: (no change, None); jax: both on JAX's default device, in ``--dtype``."""
+    if args.backend != "jax":
+        return contextlib.nullcontext(), None
+    from echelon.agents.jax_search import device_evaluator
+    from echelon.agents.search import evaluating_with
+    from echelon.evaluation.device import as_dtype, device_measure
+
+    dtype = as_dtype(args.dtype)
+
+    def measure_on(policy, scenario, episodes, seed, warmup):  # noqa: ANN001, ANN202 - benchmark.Measure
+        return device_measure(policy, scenario, episodes, seed, warmup, dtype)
+
+    return evaluating_with(device_evaluator(dtype)), measure_on
+
+
+def _run_benchmark(config, out, measure_on=None) -> int:  # noqa: ANN001 - a BenchmarkConfig, an Output, a Measure
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from echelon.envs.limits import check_work, estimate_words
@@ -468,7 +498,8 @@ def _run_benchmark(config, out) -> int:  # noqa: ANN001 - a BenchmarkConfig and 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task(f"benchmark {config.name}", total=total)
-        result = run_benchmark(config, lambda message: progress.update(task, advance=1, description=message))
+        result = run_benchmark(config, lambda message: progress.update(task, advance=1, description=message),
+                               measure_on)
     console.print(_benchmark_table(result))
     written = write_benchmark(result, out)
     final = written[0].parent

@@ -20,6 +20,7 @@ SPECS = [
     {"policy": "base_stock", "levels": 14}, {"policy": "echelon_base_stock", "levels": [8, 20, 31, 40]},
     {"policy": "capped_base_stock", "levels": 14, "cap": 6}, {"policy": "s_S", "s": 6, "S": 15},
     {"policy": "r_Q", "r": 6, "Q": 5}, {"policy": "constant"}, {"policy": "pass_through"}, {"policy": "sterman"},
+    {"policy": "forecast_base_stock"}, {"policy": "forecast_base_stock", "signal": "customer", "window": 6},
 ]
 RANDOM_LEAD = {"name": "random_lead", "periods": 40, "demand": {"r": {"kind": "poisson", "mean": 4}}, "sites": [
     {"name": "r", "supplier": "w", "lead_time": {"values": [1, 2, 4], "probs": [0.5, 0.3, 0.2]}, "holding_cost": 1,
@@ -36,7 +37,7 @@ def _fit(spec: dict, scenario) -> dict:
 
 
 @pytest.mark.parametrize("name", SCENARIOS, ids=[n if isinstance(n, str) else n["name"] for n in SCENARIOS])
-@pytest.mark.parametrize("spec", SPECS, ids=[s["policy"] for s in SPECS])
+@pytest.mark.parametrize("spec", SPECS, ids=[f"{s['policy']}{i}" for i, s in enumerate(SPECS)])
 def test_device_policy_costs_what_the_numpy_policy_costs(name, spec):
     scenario = load_scenario(name)
     policy = make_policy(_fit(spec, scenario), scenario)
@@ -56,14 +57,28 @@ def test_device_policy_costs_what_the_numpy_policy_costs(name, spec):
 
 
 def test_every_converter_is_tested():
-    assert {cls.name for cls in CONVERTERS} == {s["policy"] for s in SPECS}
+    assert {cls.name for cls in CONVERTERS} == {s["policy"] for s in SPECS} | {"random"}
+
+
+def test_random_orders_are_whole_units_uniform_on_their_range():
+    """The device's random policy draws from its own stream (not NumPy's): whole units, uniform on 0..high."""
+    scenario = load_scenario("textbook_serial")
+    policy = device_policy(make_policy({"policy": "random", "high": 5}, scenario))
+    state = jax_core.initial_state(Simulator(scenario).params, 20_000)
+    key = policy.init(state, jax.random.key(3))
+    key, first = policy.act(key, state)
+    _, second = policy.act(key, state)
+    first = np.asarray(first)
+    assert set(np.unique(first)) == {0, 1, 2, 3, 4, 5}
+    np.testing.assert_allclose([(first == v).mean() for v in range(6)], [1 / 6] * 6, atol=0.01)
+    assert (first != np.asarray(second)).any()
 
 
 def test_a_policy_without_a_device_form_is_one_line():
-    scenario = load_scenario("beer_game")
-    with pytest.raises(ConfigError, match=r"^policy 'random' has no device form on the JAX back end \(device "
+    scenario = load_scenario("lost_sales")
+    with pytest.raises(ConfigError, match=r"^policy 'myopic' has no device form on the JAX back end \(device "
                                           r"policies: base_stock, "):
-        device_policy(make_policy("random", scenario))
+        device_policy(make_policy("myopic", scenario))
 
 
 def test_an_information_model_is_refused_in_one_line():

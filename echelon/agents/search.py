@@ -18,8 +18,10 @@ with a 95% confidence interval, so it is not biased by the search.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +121,22 @@ class LevelEvaluator:
     def __call__(self, levels: np.ndarray) -> np.ndarray:
         """Mean cost per period ``[K]`` of ``[K, S]`` level vectors."""
         return self.per_episode(levels).mean(axis=1)
+
+
+EvaluatorFactory = Callable[[Scenario, "str | LevelRule", int, int], Any]
+"""Makes an evaluator like :class:`LevelEvaluator` from (scenario, kind or rule, episodes, seed)."""
+_EVALUATOR: ContextVar[EvaluatorFactory] = ContextVar("level_evaluator", default=LevelEvaluator)
+
+
+@contextlib.contextmanager
+def evaluating_with(factory: EvaluatorFactory) -> Iterator[None]:
+    """Within the block, :func:`search_levels` simulates its candidates with ``factory``'s evaluators (e.g. on
+    the device, :func:`agents.jax_search.device_evaluator`) instead of :class:`LevelEvaluator`."""
+    token = _EVALUATOR.set(factory)
+    try:
+        yield
+    finally:
+        _EVALUATOR.reset(token)
 
 
 def covered_demand(scenario: Scenario, kind: str) -> np.ndarray:
@@ -243,7 +261,8 @@ def search_levels(
             sites do (a coarse search whose result a free search can polish).
     """
     episodes = search_episodes(scenario) if episodes is None else episodes
-    evaluate = LevelEvaluator(scenario, rule or kind, episodes, seed)
+    make = _EVALUATOR.get()
+    evaluate = make(scenario, rule or kind, episodes, seed)
     integral = all(m.integral for m in scenario.demand.values())
     need = covered_demand(scenario, kind)
     by_factor = common or grouped or len(scenario.sites) > FREE_SEARCH_MAX_SITES
@@ -261,6 +280,6 @@ def search_levels(
     x = _compass(lambda y: evaluate(levels_of(y)), x, directions, step, smallest, max_rounds,
                  whole_steps=integral and not common)
     levels = levels_of(x)
-    fresh = LevelEvaluator(scenario, rule or kind, episodes, seed + 1).per_episode(levels[None])[0]
+    fresh = make(scenario, rule or kind, episodes, seed + 1).per_episode(levels[None])[0]
     half = half_width(fresh)
     return SearchResult(kind, levels, float(fresh.mean()), half, evaluate.evaluations)

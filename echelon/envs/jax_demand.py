@@ -32,6 +32,7 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.jax_core import Array, jax, jnp
 from echelon.envs.params import CoreParams
 from echelon.envs.scenario import Scenario
+from echelon.envs.simulator import same_model_groups
 
 
 def _poisson(key: Array, rate: Any, shape: tuple[int, ...], dtype: Any) -> Array:
@@ -75,18 +76,18 @@ def draw_model(model: Any, key: Array, periods: int, batch: int, dtype: Any) -> 
 
 def draw_demand(scenario: Scenario, params: CoreParams, key: Array, batch: int, periods: int,
                 dtype: Any = None) -> Array:
-    """Customer demand ``[periods, batch, sites]`` of a scenario (0 at sites without), each site from its
-    own key (``fold_in`` of the site's index)."""
+    """Customer demand ``[periods, batch, sites]`` of a scenario (0 at sites without). Sites with equal models
+    are drawn together (:func:`envs.simulator.same_model_groups`; the planner network's 3,750 customer nodes
+    are 20 draws, not 3,750), group g from ``fold_in(key, g)``."""
     if not scenario.information.trivial:
         raise ConfigError(f"scenario '{scenario.name}' has an information model; the JAX back end runs full, "
                           "instant information only")
     dtype = dtype or jnp.zeros(()).dtype
-    columns = []
-    for i, name in enumerate(params.names):
-        model = scenario.demand.get(name)
-        columns.append(jnp.zeros((periods, batch), dtype) if model is None
-                       else draw_model(model, jax.random.fold_in(key, i), periods, batch, dtype))
-    return jnp.stack(columns, axis=-1)
+    demand = jnp.zeros((periods, batch, params.n_sites), dtype)
+    for g, (model, sites) in enumerate(same_model_groups(scenario, params.names)):
+        drawn = draw_model(model, jax.random.fold_in(key, g), periods, batch * len(sites), dtype)
+        demand = demand.at[:, :, sites].set(drawn.reshape(periods, batch, len(sites)))
+    return demand
 
 
 def draw_lead_times(params: CoreParams, key: Array, batch: int, periods: int) -> Array | None:

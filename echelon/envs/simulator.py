@@ -98,7 +98,7 @@ class _ChunkReader:
         self.r = recipe
         p, b = recipe.params, recipe.batch
         self.demand_groups = []  # (model, its sites, stream, per-episode start)
-        for k, (model, sites) in enumerate(_same_model_groups(recipe.scenario, p.names)):
+        for k, (model, sites) in enumerate(same_model_groups(recipe.scenario, p.names)):
             gen = recipe._stream(k)
             self.demand_groups.append((model, sites, gen, model.begin(gen, b * len(sites), recipe.periods)))
         self.lead_groups = []  # (values, probs, its sites, stream)
@@ -150,7 +150,7 @@ class _ChunkReader:
         return self.lead[t - self.begin]
 
 
-def _same_model_groups(scenario: Scenario, names: tuple[str, ...]) -> list[tuple[Any, np.ndarray]]:
+def same_model_groups(scenario: Scenario, names: tuple[str, ...]) -> list[tuple[Any, np.ndarray]]:
     """Customer-facing sites grouped by equal demand model (first appearance first), with their indices."""
     groups: dict[Any, list[int]] = {}
     models: dict[Any, Any] = {}

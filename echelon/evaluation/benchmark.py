@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from echelon.agents.levels import Optimum
 from echelon.agents.optimal import known_optimum
+from echelon.agents.policy import Policy
 from echelon.agents.registry import OPTIMAL, make_policy
 from echelon.agents.run_record import OPTIMAL_SPEC, RunFolder, read_run_config, reference_spec
 from echelon.envs.errors import ConfigError
@@ -182,19 +183,29 @@ def _policy_entries(raw: Any, src: str) -> tuple[PolicyEntry, ...]:
     return tuple(entries)
 
 
-def run_benchmark(config: BenchmarkConfig, advance: Callable[[str], None] | None = None) -> BenchmarkResult:
-    """Roll out every policy on every scenario; ``advance(message)`` is called after each pair."""
+Measure = Callable[[Policy, Scenario, int, int, int], tuple[Metrics, Trajectory]]
+"""``measure(policy, scenario, episodes, seed, warmup)``: a policy's metrics and first trajectory on the
+common random numbers of ``seed`` (another back end's, e.g. :func:`evaluation.device.device_measure`)."""
+
+
+def run_benchmark(config: BenchmarkConfig, advance: Callable[[str], None] | None = None,
+                  measure_on: Measure | None = None) -> BenchmarkResult:
+    """Roll out every policy on every scenario; ``advance(message)`` is called after each pair. ``measure_on``:
+    measure with another back end than the NumPy core (every policy then runs on it, so pairs stay paired)."""
     rows: list[Row] = []
     optimum: dict[str, float] = {}
     for scen in config.scenarios:
         known = known_optimum(scen)
         if known is not None:
             optimum[scen.name] = known[0]
-        episode = episode_blocks(scen, config.episodes, config.seed)
+        episode = episode_blocks(scen, config.episodes, config.seed) if measure_on is None else None
         metrics: dict[str, tuple[Metrics, str, Trajectory]] = {}
         for i, entry in enumerate(config.policies):
             policy = make_policy(entry.spec, scen, where=f"{config.source}: policies[{i}] on '{scen.name}'")
-            m, first = measure(policy, scen, config.episodes, config.seed, episode, config.warmup)
+            if measure_on is None:
+                m, first = measure(policy, scen, config.episodes, config.seed, episode, config.warmup)
+            else:
+                m, first = measure_on(policy, scen, config.episodes, config.seed, config.warmup)
             metrics[entry.label] = (m, policy.describe(), first)
             if advance:
                 advance(f"{scen.name}: {entry.label}")
