@@ -108,6 +108,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_speed(args: argparse.Namespace) -> int:
     """``echelon speed``: throughput of the ParallelEnv, of the SB3 vector env and of the batched core."""
+    if args.backend == "jax":  # (before the NumPy rows' imports: a GPU image may lack SB3 and torch)
+        from echelon.envs.scenario import load_scenario
+
+        load_scenario(args.scenario)
+        return _speed_jax(args)
     from rich.console import Console
     from rich.table import Table
 
@@ -157,8 +162,6 @@ def cmd_speed(args: argparse.Namespace) -> int:
               f"validated in {t.check_s:.2f} s; {t.read_s + t.check_s:.2f} s in all")
         return 0
     load_scenario(args.scenario)  # fail fast on a bad name
-    if args.backend == "jax":
-        return _speed_jax(args)
     table = Table(title=f"Throughput on {args.scenario} ({args.seconds:g} s per row, median of 9 windows)")
     for col in ("what", "batch", "steps/s", "site-steps/s"):
         table.add_column(col, justify="right")
@@ -200,7 +203,8 @@ def _speed_jax(args: argparse.Namespace) -> int:
     Console(width=max(Console().width, 100)).print(table)
     if bandwidth is not None:
         print(f"of bw: site-steps/s x {rows[-1].state_bytes} bytes (the state a site-step must read and write "
-              f"once) over this machine's memory bandwidth, {bandwidth / 1e9:.1f} GB/s (a 256 MB copy)")
+              f"once) over this machine's memory bandwidth, {bandwidth / 1e9:.1f} GB/s (a 256 MB copy); above "
+              "100%: the state stays in the caches")
     return 0
 
 
@@ -265,9 +269,7 @@ def cmd_optimal(args: argparse.Namespace) -> int:
 
     scen = load_scenario(args.scenario)
     if args.method == "dp":
-        if args.backend == "jax":
-            raise ValueError("--method dp solves on NumPy: leave out --backend jax")
-        return _optimal_dp(scen, args.json)
+        return _optimal_dp(scen, args.json, _device_rvi(args) if args.backend == "jax" else None)
     from echelon.agents.search import search_episodes
 
     episodes = search_episodes(scen) if args.episodes is None else args.episodes
@@ -316,19 +318,43 @@ def cmd_optimal(args: argparse.Namespace) -> int:
     return 0
 
 
-def _optimal_dp(scen, as_json: bool) -> int:  # noqa: ANN001 - a Scenario
-    """``echelon optimal --method dp``: the exact DP, and on lost sales every literature heuristic priced exactly."""
+def _device_rvi(args: argparse.Namespace) -> tuple[Any, int]:
+    """``--method dp --backend jax``: the device's value iteration (float64) and its size limit (the host's on a
+    CPU; :data:`agents.jax_dp.DEVICE_MAX_CELLS` on an accelerator)."""
+    from echelon.agents.dp import MAX_CELLS
+    from echelon.agents.jax_dp import DEVICE_MAX_CELLS, jax_relative_value_iteration
+    from echelon.envs.jax_core import jax
+    from echelon.evaluation.device import as_dtype
+
+    if args.dtype == "float32":
+        raise ValueError("--method dp: the value iteration stops at 1e-10 relative, which needs float64 (leave out "
+                         "--dtype float32)")
+    dtype = as_dtype("float64")
+    on_cpu = jax.default_backend() == "cpu"
+    return (lambda arrays: jax_relative_value_iteration(arrays, dtype)), MAX_CELLS if on_cpu else DEVICE_MAX_CELLS
+
+
+def _optimal_dp(scen, as_json: bool, device: tuple[Any, int] | None = None) -> int:  # noqa: ANN001 - a Scenario
+    """``echelon optimal --method dp``: the exact DP, and on lost sales every literature heuristic priced exactly
+    (where their Markov chains fit; ``device``: the value iteration to use and its size limit)."""
     import json
 
     from rich.table import Table
 
-    from echelon.agents.dp import solve
+    from echelon.agents.dp import MAX_CELLS, solve
     from echelon.agents.lost_sales import literature_table
     from echelon.agents.single_site import single_site_model
+    from echelon.envs.errors import ConfigError
 
     model = single_site_model(scen, "the exact DP")
-    solution = solve(model)
-    rows = literature_table(model, solution.cost) if model.lost_sales else [("optimal (DP)", "", solution.cost)]
+    rvi, limit = device or (None, MAX_CELLS)
+    solution = solve(model, limit, rvi)
+    rows = [("optimal (DP)", "", solution.cost)]
+    if model.lost_sales:
+        try:
+            rows = literature_table(model, solution.cost)
+        except ConfigError as exc:  # (a chain too large to price exactly: the optimum alone)
+            solution.checks.append(f"heuristics not priced: {exc}")
     if solution.reorder is not None:
         rows[0] = ("optimal (DP)", f"s={solution.reorder[0]}, S={solution.reorder[1]}", solution.cost)
     if as_json:

@@ -91,10 +91,14 @@ class DPSolution:
         return f"optimal (DP): a table over {self.states:,} states"
 
 
-def solve(scenario: Scenario | SiteModel, max_cells: int = MAX_CELLS) -> DPSolution:
-    """The exact optimum of a one-site scenario; :class:`ConfigError` says why where the DP does not apply."""
+def solve(scenario: Scenario | SiteModel, max_cells: int = MAX_CELLS, rvi: RVI | None = None) -> DPSolution:
+    """The exact optimum of a one-site scenario; :class:`ConfigError` says why where the DP does not apply.
+    ``rvi``: the lost-sales iteration (default :func:`relative_value_iteration`; on the device
+    :func:`agents.jax_dp.jax_relative_value_iteration`)."""
     model = scenario if isinstance(scenario, SiteModel) else single_site_model(scenario, "the exact DP")
-    return _solve_lost_sales(model, max_cells) if model.lost_sales else _solve_backlog(model, max_cells)
+    if model.lost_sales:
+        return _solve_lost_sales(model, max_cells, rvi or relative_value_iteration)
+    return _solve_backlog(model, max_cells)
 
 
 # --------------------------------------------------------------------------- lost sales
@@ -125,11 +129,11 @@ def _lost_sales_cells(model: SiteModel, bounds: dict[str, int]) -> int:
     return y * q**m if m else y * q
 
 
-def _solve_lost_sales(model: SiteModel, max_cells: int) -> DPSolution:
+def _solve_lost_sales(model: SiteModel, max_cells: int, rvi: RVI) -> DPSolution:
     start = time.perf_counter()
     bounds = _lost_sales_bounds(model, 0)
     _refuse_if_too_large(model, bounds, max_cells)
-    solution = _lost_sales_rvi(model, bounds)
+    solution = _lost_sales_rvi(model, bounds, rvi)
     if model.fixed_cost > 0:  # the bounds are not a theorem here: widen them until the cost stands still
         widen = max(2, bounds["order"] // 2)
         for _ in range(4):
@@ -137,7 +141,7 @@ def _solve_lost_sales(model: SiteModel, max_cells: int) -> DPSolution:
             if _lost_sales_cells(model, wider) > max_cells:
                 solution.checks.append(f"wider bounds (+{widen}) would exceed the size limit: not checked")
                 break
-            check = _lost_sales_rvi(model, wider)
+            check = _lost_sales_rvi(model, wider, rvi)
             if abs(check.cost - solution.cost) <= 10 * TOLERANCE * max(1.0, abs(solution.cost)):
                 solution.checks.append(f"widening every bound by {widen} leaves the cost unchanged")
                 break
@@ -175,45 +179,86 @@ def leftover_matrix(top: int, pmf: np.ndarray) -> np.ndarray:
     return pi
 
 
-def _lost_sales_rvi(model: SiteModel, bounds: dict[str, int]) -> DPSolution:
+@dataclass(frozen=True, eq=False)
+class LostSalesArrays:
+    """The lost-sales Bellman operator's arrays (module docstring), for :func:`relative_value_iteration` or
+    another back end's (:func:`agents.jax_dp.jax_relative_value_iteration`).
+
+    The state is (x_0, ..., x_{m-1}) of shape ``shape`` (stock on hand + arrivals, then the pipeline), the
+    decision z in 0..zmax."""
+
+    m: int  # pipeline length
+    top: int  # bound on stock on hand + pipeline
+    shape: tuple[int, ...]
+    pi: np.ndarray  # [y, k]: P((y - D)^+ = k)
+    period: np.ndarray  # [y]: C(y)
+    total: np.ndarray  # [shape]: the state's stock on hand + pipeline
+    penalty: np.ndarray  # [shape, z]: c z + K [z > 0], inf where the order would pass the bound
+    region: np.ndarray  # [shape] bool: states within the bound
+    shift: np.ndarray  # [k, x_1 or z]: min(k + x_1, top), the next period's first entry
+
+
+def lost_sales_arrays(model: SiteModel, bounds: dict[str, int]) -> LostSalesArrays:
+    """The arrays of the lost-sales DP within ``bounds``."""
     m = model.pipeline_length
     top, zmax = bounds["stock on hand + pipeline"], bounds["order"]
     y_size, q_size = top + 1, zmax + 1
-    pi = leftover_matrix(top, model.pmf)
-    period = model.period_cost(np.arange(y_size))  # C(y)
     z = np.arange(q_size)
     ordering = model.order_cost * z + model.fixed_cost * (z > 0)
     if m == 0:  # the state is the stock left; the order arrives before the next demand
-        shape = (y_size,)
+        shape: tuple[int, ...] = (y_size,)
         total = np.arange(y_size)
     else:
         shape = (y_size,) + (q_size,) * (m - 1)
         total = sum(np.meshgrid(*[np.arange(s) for s in shape], indexing="ij"))
     feasible = (total[..., None] + z <= top) | (z == 0)
-    penalty = np.where(feasible, ordering, np.inf)  # [..., z]
-    region = total <= top
-    shift = np.minimum(np.arange(y_size)[:, None] + np.arange(q_size)[None, :], top)  # [k, x_1 or z]
-    value = np.zeros(shape)
+    return LostSalesArrays(
+        m, top, shape, leftover_matrix(top, model.pmf), model.period_cost(np.arange(y_size)), total,
+        np.where(feasible, ordering, np.inf), total <= top,
+        np.minimum(np.arange(y_size)[:, None] + np.arange(q_size)[None, :], top))
+
+
+RVI = Callable[[LostSalesArrays], tuple[float, float, np.ndarray, int]]
+"""A relative value iteration of the lost-sales DP: (lower bound, upper bound on g*, optimal order table,
+iterations)."""
+
+
+def relative_value_iteration(a: LostSalesArrays) -> tuple[float, float, np.ndarray, int]:
+    """The lost-sales DP by relative value iteration until Odoni's bounds agree (module docstring), in NumPy."""
+    value = np.zeros(a.shape)
     for iteration in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is reported after the loop
-        if m == 0:  # post-decision stock w = y + z: C(w) + E V((w - D)^+)
-            after = period + pi @ value  # [w]
-            q_values = after[np.minimum(total[:, None] + z, top)] + penalty
-        elif m == 1:
-            q_values = (pi @ value[shift])[:, :] + penalty  # [x_0, z]
-        else:
-            moved = value[shift]  # [k, x_1, x_2.., z]
-            q_values = np.tensordot(pi, moved, axes=(1, 0)) + penalty
+        q_values = _q_values(a, value)
         best = q_values.min(axis=-1)
-        updated = best if m == 0 else best + period.reshape((-1,) + (1,) * (m - 1))
-        diff = (updated - value)[region]
+        updated = best if a.m == 0 else best + a.period.reshape((-1,) + (1,) * (a.m - 1))
+        diff = (updated - value)[a.region]
         low, high = float(diff.min()), float(diff.max())
         value = updated - updated.flat[0]
         if high - low <= TOLERANCE * max(1.0, abs(high)):
             break
     else:
-        raise ConfigError(f"the exact DP of site '{model.site}' did not converge in {MAX_ITERATIONS} iterations")
-    table = np.argmin(q_values, axis=-1)
-    return DPSolution(model, (low + high) / 2, (high - low) / 2, table, 0, bounds, int(region.sum()), iteration, 0.0)
+        raise ConfigError(f"the exact DP did not converge in {MAX_ITERATIONS} iterations")
+    return low, high, np.argmin(q_values, axis=-1), iteration
+
+
+def _q_values(a: LostSalesArrays, value: np.ndarray) -> np.ndarray:
+    """Each state's cost-to-go of each order z, ``[shape, z]``."""
+    if a.m == 0:  # post-decision stock w = y + z: C(w) + E V((w - D)^+)
+        after = a.period + a.pi @ value  # [w]
+        return after[np.minimum(a.total[:, None] + np.arange(a.penalty.shape[-1]), a.top)] + a.penalty
+    if a.m == 1:
+        return a.pi @ value[a.shift] + a.penalty  # [x_0, z]
+    return np.tensordot(a.pi, value[a.shift], axes=(1, 0)) + a.penalty  # [k, x_1, ..., z]
+
+
+def _lost_sales_rvi(model: SiteModel, bounds: dict[str, int], rvi: RVI = relative_value_iteration) -> DPSolution:
+    arrays = lost_sales_arrays(model, bounds)
+    try:
+        low, high, table, iterations = rvi(arrays)
+    except ConfigError:
+        raise ConfigError(f"the exact DP of site '{model.site}' did not converge in {MAX_ITERATIONS} iterations") \
+            from None
+    return DPSolution(model, (low + high) / 2, (high - low) / 2, table, 0, bounds, int(arrays.region.sum()),
+                      iterations, 0.0)
 
 
 # --------------------------------------------------------------------------- backlog with fixed cost
