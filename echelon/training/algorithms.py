@@ -9,7 +9,8 @@ Adding an algorithm is one entry (:func:`register`) and one module holding its t
 suite's random-search trainer (``tests/random_search.py``) is an example.
 
 Backends: ``sb3`` (the default: this process; Stable-Baselines3's algorithms and Echelon's own
-evolution strategies) and ``rllib`` (Ray RLlib).
+evolution strategies), ``jax`` (evolution strategies with the population on JAX's default device) and
+``rllib`` (Ray RLlib).
 """
 
 from __future__ import annotations
@@ -166,6 +167,21 @@ def check_es(config: TrainConfig, src: str) -> None:
                           f"continuous_target (got {config.mode}, {config.action})")
 
 
+JAX_ES_MODES = ("shared", "central")
+
+
+def check_jax_es(config: TrainConfig, src: str) -> None:
+    """``backend: jax, algo: es``: :func:`check_es`, and what the device population plays
+    (:func:`agents.jax_es.check_device_view`): one model over every site, no pipeline observation."""
+    check_es(config, src)
+    if config.mode not in JAX_ES_MODES or config.others is not None:
+        raise ConfigError(f"{src}: backend jax: the ES model must control every site: mode shared or central, no "
+                          f"others (got mode {config.mode})")
+    if config.observation == "pipeline":
+        raise ConfigError(f"{src}: backend jax: observation pipeline is not on the device yet (use local, shared "
+                          "or global)")
+
+
 def _sb3(algo: str, params: type[BaseModel], summary: str) -> Algorithm:
     return Algorithm("sb3", algo, params, "echelon.training.train:Trainer", ".zip", check_sb3, normalizer=True,
                      normalize_default=True, summary=summary)
@@ -179,6 +195,8 @@ for _entry in (
     _sb3("td3", TD3Params, "Stable-Baselines3 TD3 (Fujimoto et al. 2018): continuous actions"),
     Algorithm("sb3", "es", ESParams, "echelon.training.es:ESTrainer", ".npz", check_es,
               summary="evolution strategies on the batched core (Salimans et al. 2017)"),
+    Algorithm("jax", "es", ESParams, "echelon.training.jax_es:DeviceESTrainer", ".npz", check_jax_es,
+              summary="evolution strategies with the population on the JAX device (needs echelon[jax])"),
     Algorithm("rllib", "ppo", RLlibPPOParams, "echelon.training.rllib:RLlibTrainer", ".rlmodule", validate_rllib,
               summary="Ray RLlib PPO, shared or independent modules"),
 ):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echelon.agents.es import ESModel, population_cost
+from echelon.agents.es import ESModel, PopulationCost, population_cost
 from echelon.agents.heuristics import EchelonBaseStock
 from echelon.agents.learned import GroupPolicy
 from echelon.agents.learner_view import LearnedGroup, LearnerView
@@ -142,6 +142,10 @@ class ESTrainer(RunBook):
         return GroupPolicy(self.scenario, [LearnedGroup(self.view, self.model, None)], self.others,
                            label=self.config.name)
 
+    def population(self, thetas: np.ndarray) -> PopulationCost:
+        """The population's costs on ``episodes`` fresh common episodes (drawn from the run's generator)."""
+        return population_cost(self.model, thetas, self.params.episodes, self.rng, self.scenario, self.others)
+
     def iterate(self) -> None:
         """One ES step: ``2 x pairs`` perturbed networks on common episodes, an Adam step on theta."""
         p, theta = self.params, self.model.theta
@@ -149,7 +153,7 @@ class ESTrainer(RunBook):
         sigma, lr = self.sigma_at(progress), self.lr_at(progress)
         noise = self.rng.standard_normal((p.pairs, theta.size))
         thetas = np.concatenate([theta + sigma * noise, theta - sigma * noise])
-        result = population_cost(self.model, thetas, p.episodes, self.rng, self.scenario, self.others)
+        result = self.population(thetas)
         grad = es_gradient(noise, result.cost[:p.pairs], result.cost[p.pairs:], sigma)
         self.model.theta = theta + self.adam.step(grad, lr)
         self.model.observe_stats(result.obs_count, result.obs_sum, result.obs_sumsq)
