@@ -63,7 +63,8 @@ def test_a_resumed_device_run_continues_exactly(tmp_path):
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"mode": "single_site", "site": "retailer", "others": "sterman"}, "backend jax: the ES model must control every site"),
+    ({"mode": "single_site", "site": "retailer", "others": "sterman"},
+     "backend jax: the ES model must control every site"),
     ({"observation": "pipeline"}, "backend jax: observation pipeline is not on the device yet"),
     ({"algo": "ppo"}, "backend jax trains algo es (got 'ppo')"),
 ])
