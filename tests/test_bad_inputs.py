@@ -71,7 +71,7 @@ TRAINING_CASES: list[tuple[str, Any, str]] = [
     ("algo", "trpo", "algo: must be 'ppo', 'a2c', 'dqn', 'sac', 'td3' or 'es' (got 'trpo')"),
     ("algo", "dqn", "DQN has no argument 'n_epochs'"),
     ("algo", "sac", "algo 'sac' needs continuous actions"),
-    ("backend", "jax", "backend: must be 'sb3' or 'rllib' (got 'jax')"),
+    ("backend", "tpu", "backend: must be 'sb3', 'jax' or 'rllib' (got 'tpu')"),
     ("reward", "greedy", "reward"),
     ("reward", 1.5, "reward"),
     ("action", "shout", "action: must be 'discrete', 'continuous', 'demand_plus', 'target', 'continuous_target' "

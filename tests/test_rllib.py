@@ -49,7 +49,7 @@ def _train(config: dict, out: Path, timesteps: int | None = None, resume: bool =
     ({"ray": {"address": 7}}, "ray: address: must be a string"),
     ({"hyperparams": {"n_steps": 100}}, "hyperparams: unknown key 'n_steps'"),
     ({"hyperparams": {"policy_kwargs": {"net_arch": "big"}}}, "net_arch: must be a list"),
-    ({"backend": "jax"}, "backend: must be 'sb3' or 'rllib'"),
+    ({"backend": "tpu"}, "backend: must be 'sb3', 'jax' or 'rllib'"),
     ({"hyperparams": {"minibatch_size": 2000}},
      r"minibatch_size \(2000\) must be at most train_batch_size_per_learner"),
     ({"ray": {"address": "ray://"}}, "is not a Ray address"),
