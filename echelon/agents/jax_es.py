@@ -11,6 +11,7 @@ level and quantity action forms ES drives.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ def check_device_view(view: LearnerView, others: Any = None) -> None:
 
 def features(state: JaxState, params: Any) -> Array:
     """:func:`envs.observations.site_features` on the device, ``[B, S, 8]`` in float32 as there."""
-    backlog = state.backlog + jax_core.JaxGraph(params.graph).to_suppliers(state.owed)
+    backlog = jax_core.backlog_total(state, params)
     in_transit = jax_core.total(state.transit, state.on_hand)
     on_order = state.owed + jax_core.total(state.pending, state.owed)
     position = state.on_hand - backlog + in_transit + on_order
@@ -145,10 +146,10 @@ def device_population_cost(model: ESModel, thetas: np.ndarray, episodes: int, ke
 def _program(model: ESModel, members: int, episodes: int, dtype: Any, draws: bool) -> Any:
     """The compiled population rollout (cached by the model's shape and the sizes)."""
     view = model.view
-    key = (id(view), tuple(model.network.sizes), members, episodes, str(dtype), draws)
-    found = _PROGRAMS.get(key)
-    if found is not None and found[0] is view:
-        return found[1]
+    key = (tuple(model.network.sizes), members, episodes, str(dtype), draws)
+    found = _PROGRAMS.setdefault(view, {}).get(key)
+    if found is not None:
+        return found
     params, scenario = view.params, view.scenario
     periods, dim = scenario.periods, view.observer.dim
     start = jax_core.initial_state(params, members * episodes, dtype)
@@ -180,8 +181,9 @@ def _program(model: ESModel, members: int, episodes: int, dtype: Any, draws: boo
     else:
         program = rollout
     compiled = jax.jit(program)
-    _PROGRAMS[key] = (view, compiled)
+    _PROGRAMS[view][key] = compiled
     return compiled
 
 
-_PROGRAMS: dict[tuple, tuple[LearnerView, Any]] = {}
+_PROGRAMS: weakref.WeakKeyDictionary[LearnerView, dict[tuple, Any]] = weakref.WeakKeyDictionary()
+"""Compiled population rollouts by learner view (dropped with it) and sizes."""

@@ -107,7 +107,7 @@ def _sterman(p: Sterman, params: CoreParams) -> DevicePolicy:
 def _forecast(p: ForecastBaseStock, params: CoreParams) -> DevicePolicy:
     """Moving-average order-up-to; memory: the last ``window - 1`` signals ``[window - 1, B, S]``."""
     z, cover, instant = p.z.reshape(1, -1), p.cover.reshape(1, -1), p._instant.reshape(1, -1)  # noqa: SLF001
-    graph = jax_core.JaxGraph(params.graph)
+    graph = jax_core.graph_of(params)
 
     def signal(s: JaxState, received: Array, customer: Array, j: Any = slice(None)) -> Array:
         if p.signal == "customer":

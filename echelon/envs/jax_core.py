@@ -27,6 +27,7 @@ Requires the optional extra ``echelon[jax]``; importing this module without JAX 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -164,23 +165,22 @@ class JaxGraph:
         return x
 
 
-def _graph(params: CoreParams) -> JaxGraph:
-    """The JAX graph of compiled parameters (made once per parameters object)."""
-    found = _GRAPHS.get(id(params))
-    if found is None or found[0] is not params:
-        found = (params, JaxGraph(params.graph))
-        _GRAPHS[id(params)] = found
-    return found[1]
+def graph_of(params: CoreParams) -> JaxGraph:
+    """The JAX graph of compiled parameters, made once per parameters object (dropped with it)."""
+    found = _GRAPHS.get(params)
+    if found is None:
+        found = _GRAPHS[params] = JaxGraph(params.graph)
+    return found
 
 
-_GRAPHS: dict[int, tuple[CoreParams, JaxGraph]] = {}
+_GRAPHS: weakref.WeakKeyDictionary[CoreParams, JaxGraph] = weakref.WeakKeyDictionary()
 
 
 def allocate(owed: Array, stock: Array, params: CoreParams) -> Array:
     """:func:`envs.core.allocate`."""
     if params.single_customer:
         return jnp.minimum(owed, stock)
-    graph = _graph(params)
+    graph = graph_of(params)
     if not params.proportional:
         return _allocate_priority(owed, stock, graph)
     total_owed = graph.group_total(owed)
@@ -286,7 +286,7 @@ def _reach_suppliers(state: JaxState, q: Array, p: CoreParams) -> tuple:
 
 def _ship_and_receive(state: JaxState, owed: Array, lead_time: Array | None, p: CoreParams) -> tuple:
     """Phases 2 and 3 (:func:`envs.core._ship_and_receive`)."""
-    graph = _graph(p)
+    graph = graph_of(p)
     offset = None if lead_time is None else lead_time - 1 + p.lead_extra
     if p.ship_after_arrivals:
         on_hand = state.on_hand + state.transit[0] if state.transit else state.on_hand
@@ -330,7 +330,7 @@ def _costs(on_hand: Array, backlog: Array, owed: Array, lost: Array, transit: Pi
            overtime: Array | None, p: CoreParams) -> tuple:
     """Phase 5 (:func:`envs.core._costs`)."""
     holding = p.holding_cost * on_hand
-    short = backlog + _graph(p).to_suppliers(owed)
+    short = backlog + graph_of(p).to_suppliers(owed)
     shortage = p.shortage_cost * (short + lost if p.any_lost or p.any_supplier_lost else short)
     cost = holding + shortage
     pipeline = p.pipeline_rate * total(transit, cost) if p.pipeline_holding else jnp.zeros_like(cost)
@@ -361,7 +361,7 @@ def step(state: JaxState, orders: Array, demand: Array, params: CoreParams,
                                                          _overtime(q, p), p)
     if due is not None and not p.early_join:
         owed = owed + due
-    graph = _graph(p)
+    graph = graph_of(p)
     next_state = JaxState(state.period + 1, on_hand, backlog, owed, transit, pending, q,
                           demand + graph.to_suppliers(reached), received, demand)
     flows = JaxFlows(q, ship, received, demand, sales, lost, cancelled, holding, pipeline, shortage, ordering,
@@ -370,9 +370,14 @@ def step(state: JaxState, orders: Array, demand: Array, params: CoreParams,
 
 
 # ---------------------------------------------------------------------- positions (envs.positions)
+def backlog_total(state: JaxState, params: CoreParams) -> Array:
+    """:func:`envs.positions.backlog_total`: external backlog plus the orders a site owes its customers."""
+    return state.backlog + graph_of(params).to_suppliers(state.owed)
+
+
 def inventory_level(state: JaxState, params: CoreParams) -> Array:
-    """:func:`envs.positions.inventory_level`: on hand - external backlog - orders owed to customers."""
-    return state.on_hand - state.backlog - _graph(params).to_suppliers(state.owed)
+    """:func:`envs.positions.inventory_level`: on hand - backlog."""
+    return state.on_hand - backlog_total(state, params)
 
 
 def pipeline(state: JaxState) -> Array:
@@ -388,7 +393,7 @@ def inventory_position(state: JaxState, params: CoreParams) -> Array:
 def echelon_inventory_position(state: JaxState, params: CoreParams) -> Array:
     """:func:`envs.positions.echelon_inventory_position` (Clark & Scarf 1960)."""
     physical = state.on_hand + total(state.transit, state.on_hand) - state.backlog
-    return _graph(params).echelon(physical) + state.owed + total(state.pending, state.owed)
+    return graph_of(params).echelon(physical) + state.owed + total(state.pending, state.owed)
 
 
 def sequential_orders(state: JaxState, params: CoreParams, rule: Callable[[np.ndarray, Array, Array], Array]
@@ -398,7 +403,7 @@ def sequential_orders(state: JaxState, params: CoreParams, rule: Callable[[np.nd
     position = inventory_position(state, params)
     orders = jnp.zeros_like(position)
     placed = orders
-    graph = _graph(params)
+    graph = graph_of(params)
     for sites in params.graph.by_height:
         received = graph.to_suppliers(placed * params.instant)[:, sites]
         orders = orders.at[:, sites].set(rule(sites, position[:, sites] - received, received))

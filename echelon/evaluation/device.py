@@ -47,11 +47,9 @@ def block_size(scenario: Scenario, episodes: int, itemsize: int = 8) -> int:
 
 
 def _records(params: CoreParams) -> Any:
-    graph = jax_core.JaxGraph(params.graph)
-
     def record(flows: jax_core.JaxFlows, state: jax_core.JaxState) -> dict[str, Any]:
         got = {"orders": flows.orders, "demand": flows.demand, "incoming": state.incoming, "sales": flows.sales,
-               "on_hand": state.on_hand, "backlog": state.backlog + graph.to_suppliers(state.owed),
+               "on_hand": state.on_hand, "backlog": jax_core.backlog_total(state, params),
                "customer_backlog": state.backlog, "lost": flows.lost, "cost": flows.cost,
                "in_transit": jax_core.total(state.transit, state.on_hand)}
         return {name: got[name] for name in FIELDS}
