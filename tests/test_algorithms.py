@@ -30,7 +30,8 @@ def with_random_search():
 
 def test_every_built_in_pair_has_an_entry_and_the_messages_list_them():
     assert list(ALGORITHMS) == [("sb3", "ppo"), ("sb3", "a2c"), ("sb3", "dqn"), ("sb3", "sac"), ("sb3", "td3"),
-                                ("sb3", "es"), ("jax", "es"), ("rllib", "ppo")]
+                                ("sb3", "es"), ("jax", "es"), ("jax", "ppo"),
+                                ("rllib", "ppo")]
     assert one_of(algo_names()) == "'ppo', 'a2c', 'dqn', 'sac', 'td3' or 'es'"
     assert list(MODES) == ["shared", "central", "single_site", "independent", "hybrid"]
 

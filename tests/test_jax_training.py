@@ -66,7 +66,7 @@ def test_a_resumed_device_run_continues_exactly(tmp_path):
     ({"mode": "single_site", "site": "retailer", "others": "sterman"},
      "backend jax: the ES model must control every site"),
     ({"observation": "pipeline"}, "backend jax: observation pipeline is not on the device yet"),
-    ({"algo": "ppo"}, "backend jax trains algo es (got 'ppo')"),
+    ({"algo": "dqn"}, "backend jax trains algo es or ppo (got 'dqn')"),
 ])
 def test_what_the_device_cannot_train_is_one_line(write_yaml, tmp_path, capsys, changes, message):
     assert main(["train", str(_config(write_yaml, **changes)), "--out", str(tmp_path / "x")]) == 2

@@ -84,10 +84,10 @@ def standardisation(model: ESModel) -> tuple[np.ndarray, np.ndarray]:
     return mean, 1.0 / np.where(std > 1e-6, std, 1.0)
 
 
-def _forward(model: ESModel, theta: Array, x: Array) -> Array:
-    """:meth:`agents.es.Network.forward` on the device."""
+def mlp(shapes: list[tuple[int, int]], theta: Array, x: Array) -> Array:
+    """:meth:`agents.es.Network.forward` on the device: a tanh MLP of layer ``shapes`` whose weights are each row
+    of ``theta [P, d]``, on ``x [P, N, in]``."""
     at = 0
-    shapes = model.network.shapes
     for k, (a, b) in enumerate(shapes):
         w = theta[:, at:at + a * b].reshape(-1, a, b)
         at += a * b
@@ -98,16 +98,21 @@ def _forward(model: ESModel, theta: Array, x: Array) -> Array:
     return x
 
 
-def _actions(model: ESModel, theta: Array, obs: Array, mean: Array, inv_std: Array) -> Array:
-    """:meth:`ESModel.actions`: ``[P, N, outputs]`` for ``theta [P, d]`` and ``obs [P, N, dim]``."""
-    y = _forward(model, theta, (obs - mean) * inv_std)
-    slots = obs.shape[1]
+def to_actions(model: ESModel, y: Array) -> Array:
+    """:meth:`ESModel.actions` from the network's outputs ``y [P, N, outputs]``: ``anchor x (1 + y)``, clipped
+    into the action space, rounded for whole-number forms."""
+    slots = y.shape[1]
     anchor = model.anchor if model.view.joint else np.tile(model.anchor, slots // len(model.anchor))[:, None]
     act = jnp.clip(anchor * (1.0 + y), 0.0, model.upper)
     return jnp.round(act) if model.integral else act
 
 
-def _orders(view: LearnerView, actions: Array, state: JaxState) -> Array:
+def _actions(model: ESModel, theta: Array, obs: Array, mean: Array, inv_std: Array) -> Array:
+    """:meth:`ESModel.actions`: ``[P, N, outputs]`` for ``theta [P, d]`` and ``obs [P, N, dim]``."""
+    return to_actions(model, mlp(model.network.shapes, theta, (obs - mean) * inv_std))
+
+
+def device_orders(view: LearnerView, actions: Array, state: JaxState) -> Array:
     """The action form's orders (:meth:`ActionForm.to_orders` without the checks the network's clipping makes
     unnecessary): levels on the installation or echelon position, or quantities."""
     form, params = view.form, view.params
@@ -163,7 +168,7 @@ def _program(model: ESModel, members: int, episodes: int, dtype: Any, draws: boo
             d, lt = inputs
             obs = observe(view, state)
             act = _actions(model, theta, obs.reshape(members, -1, dim).astype(dtype), mean, inv_std)
-            orders = _orders(view, act.reshape(members * episodes, -1), state)
+            orders = device_orders(view, act.reshape(members * episodes, -1), state)
             nxt, flows = jax_core.step(state, orders, d, params, lt)
             obs = obs.astype(dtype)
             return (nxt, total + flows.cost.sum(axis=1), obs_sum + obs.sum(axis=0),

@@ -9,8 +9,8 @@ Adding an algorithm is one entry (:func:`register`) and one module holding its t
 suite's random-search trainer (``tests/random_search.py``) is an example.
 
 Backends: ``sb3`` (the default: this process; Stable-Baselines3's algorithms and Echelon's own
-evolution strategies), ``jax`` (evolution strategies with the population on JAX's default device) and
-``rllib`` (Ray RLlib).
+evolution strategies), ``jax`` (evolution strategies and PPO on JAX's default device) and ``rllib``
+(Ray RLlib).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from echelon.training.hyperparams import (
     A2CParams,
     DQNParams,
     ESParams,
+    JaxPPOParams,
     PPOParams,
     RLlibPPOParams,
     SACParams,
@@ -170,8 +171,8 @@ def check_es(config: TrainConfig, src: str) -> None:
 JAX_ES_MODES = ("shared", "central")
 
 
-def check_jax_es(config: TrainConfig, src: str) -> None:
-    """``backend: jax, algo: es``: :func:`check_es`, and what the device population plays
+def check_jax(config: TrainConfig, src: str) -> None:
+    """``backend: jax`` (ES and PPO, both learning the ES network): :func:`check_es`, and what the device plays
     (:func:`agents.jax_es.check_device_view`): one model over every site, no pipeline observation."""
     check_es(config, src)
     if config.mode not in JAX_ES_MODES or config.others is not None:
@@ -180,6 +181,9 @@ def check_jax_es(config: TrainConfig, src: str) -> None:
     if config.observation == "pipeline":
         raise ConfigError(f"{src}: backend jax: observation pipeline is not on the device yet (use local, shared "
                           "or global)")
+    if config.algo == "ppo" and config.reward != "cooperative":
+        raise ConfigError(f"{src}: backend jax: algo ppo learns the team's cost: reward must be cooperative "
+                          f"(got {config.reward!r})")
 
 
 def _sb3(algo: str, params: type[BaseModel], summary: str) -> Algorithm:
@@ -195,8 +199,10 @@ for _entry in (
     _sb3("td3", TD3Params, "Stable-Baselines3 TD3 (Fujimoto et al. 2018): continuous actions"),
     Algorithm("sb3", "es", ESParams, "echelon.training.es:ESTrainer", ".npz", check_es,
               summary="evolution strategies on the batched core (Salimans et al. 2017)"),
-    Algorithm("jax", "es", ESParams, "echelon.training.jax_es:DeviceESTrainer", ".npz", check_jax_es,
+    Algorithm("jax", "es", ESParams, "echelon.training.jax_es:DeviceESTrainer", ".npz", check_jax,
               summary="evolution strategies with the population on the JAX device (needs echelon[jax])"),
+    Algorithm("jax", "ppo", JaxPPOParams, "echelon.training.jax_ppo:DevicePPOTrainer", ".npz", check_jax,
+              summary="PPO with environment and learner in one compiled program on the JAX device"),
     Algorithm("rllib", "ppo", RLlibPPOParams, "echelon.training.rllib:RLlibTrainer", ".rlmodule", validate_rllib,
               summary="Ray RLlib PPO, shared or independent modules"),
 ):

@@ -70,11 +70,13 @@ class ESTrainer(RunBook):
     """Trains the one model of an ``algo: es`` config (module docstring)."""
 
     tensorboard_folder = "es"
+    hyperparams: type = ESParams
+    """The declared hyperparameters (a subclass that learns the same network otherwise declares its own)."""
 
     def __init__(self, config: TrainConfig, out: Path, resume: bool = False,
                  progress: Callable[[int, int], None] | None = None, trust_pickles: bool = False):
         super().__init__(config, out, resume, progress, trust_pickles)
-        self.params = ESParams.model_validate(config.hyperparams)
+        self.params = self.hyperparams.model_validate(config.hyperparams)
         (self.spec,) = self.layout
         self.view = LearnerView(self.scenario, self.spec["sites"], config.action, config.observation,
                                 joint=self.spec["joint"], max_order=config.max_order, max_adjust=config.max_adjust)
@@ -121,6 +123,13 @@ class ESTrainer(RunBook):
         if m.shape != self.model.theta.shape or v.shape != m.shape:
             raise ConfigError(f"{path}: optimiser state of another network")
         self.adam.m, self.adam.v, self.adam.t = m, v, t
+        self.load_learner(checkpoint)
+
+    def load_learner(self, checkpoint: Path) -> None:
+        """Restore what a subclass's learner keeps beside the network (:meth:`save_learner`); none here."""
+
+    def save_learner(self, folder: Path) -> None:
+        """Write what a subclass's learner keeps beside the network into a checkpoint folder; none here."""
 
     def save_models(self, folder: Path) -> None:
         write_atomic(folder / f"{self.spec['name']}.npz", self.model.to_bytes())
@@ -133,6 +142,7 @@ class ESTrainer(RunBook):
             np.savez(buffer, m=self.adam.m, v=self.adam.v, t=np.array(self.adam.t),
                      rng=np.array(json.dumps(self.rng.bit_generator.state)))
             write_atomic(folder / f"{self.spec['name']}.es.npz", buffer.getvalue())
+            self.save_learner(folder)
 
         self.write_checkpoint(fill, {self.spec["name"]: self.total})
 

@@ -235,6 +235,43 @@ class ESParams(BaseModel):
     continuous_target: the site's best base-stock response) instead of the sites' natural levels."""
 
 
+class JaxPPOParams(BaseModel):
+    """PPO with the environment and the learner on the JAX device (``backend: jax, algo: ppo``,
+    :mod:`training.jax_ppo`; Schulman et al. 2017, in the style of PureJaxRL)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    episodes: Annotated[Int, Field(ge=1, le=MAX_COPIES)] = 16
+    """Whole episodes played side by side per iteration (the rollout)."""
+    n_epochs: Annotated[Int, Field(ge=1, le=100)] = 4
+    """Passes over each rollout."""
+    minibatches: Annotated[Int, Field(ge=1, le=1024)] = 4
+    """Minibatches per pass."""
+    learning_rate: Schedule = 3e-4
+    """Adam's step size, or lin_<alpha> (decays linearly to 0)."""
+    gamma: Annotated[Float, Field(ge=0.0, le=1.0)] = 0.99
+    """Discount factor."""
+    gae_lambda: Annotated[Float, Field(ge=0.0, le=1.0)] = 0.95
+    """GAE's lambda (Schulman et al. 2016)."""
+    clip_range: Annotated[Float, Field(gt=0.0, le=1.0)] = 0.2
+    """PPO's ratio clip epsilon."""
+    ent_coef: Annotated[Float, Field(ge=0.0)] = 0.0
+    """Weight of the Gaussian's entropy bonus."""
+    vf_coef: Annotated[Float, Field(ge=0.0)] = 0.5
+    """Weight of the critic's squared error."""
+    max_grad_norm: Annotated[Float, Field(gt=0.0)] = 0.5
+    """Gradients are scaled down to at most this norm."""
+    log_std_init: Annotated[Float, Field(ge=-10.0, le=2.0)] = -2.0
+    """Initial log standard deviation of the exploration in the network's output y (the action is
+    anchor x (1 + y)): -2 explores about 14% around the anchor."""
+    net_arch: list[Annotated[Int, Field(ge=1, le=4096)]] = []
+    """The actor's hidden tanh layers (the ES network's; [] is linear)."""
+    vf_arch: list[Annotated[Int, Field(ge=1, le=4096)]] = [64, 64]
+    """The critic's hidden tanh layers."""
+    warm_start: Literal["none", "reference"] = "none"
+    """As for ES: ``reference`` starts the actor at the run's best base-stock levels."""
+
+
 def check_hyperparams(algo: str, model: type[BaseModel], raw: Any, src: str) -> dict[str, Any]:
     """Validate ``hyperparams`` of ``algo`` against its declared ``model``; returns only the keys given (the
     library keeps its defaults for the rest). A failure is one line: ``src: hyperparams: KEY: what is allowed
