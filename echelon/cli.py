@@ -206,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=SEED, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--compare", action="store_true",
                    help="also evaluate the classic heuristics on the same demand and print a table")
+    p.add_argument("--optimum-only", action="store_true",
+                   help="with --method dp: the optimum alone, without pricing the literature's heuristics")
     _backend_options(p, "simulate the search's candidates (and --compare's episodes) on JAX's default device, "
                         "demand drawn there")
     p.set_defaults(func=cmd_optimal)

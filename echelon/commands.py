@@ -269,7 +269,7 @@ def cmd_optimal(args: argparse.Namespace) -> int:
 
     scen = load_scenario(args.scenario)
     if args.method == "dp":
-        return _optimal_dp(scen, args.json, _device_rvi(args) if args.backend == "jax" else None)
+        return _optimal_dp(scen, args.json, _device_rvi(args) if args.backend == "jax" else None, args.optimum_only)
     from echelon.agents.search import search_episodes
 
     episodes = search_episodes(scen) if args.episodes is None else args.episodes
@@ -334,7 +334,8 @@ def _device_rvi(args: argparse.Namespace) -> tuple[Any, int]:
     return (lambda arrays: jax_relative_value_iteration(arrays, dtype)), MAX_CELLS if on_cpu else DEVICE_MAX_CELLS
 
 
-def _optimal_dp(scen, as_json: bool, device: tuple[Any, int] | None = None) -> int:  # noqa: ANN001 - a Scenario
+def _optimal_dp(scen, as_json: bool, device: tuple[Any, int] | None = None,  # noqa: ANN001 - a Scenario
+                optimum_only: bool = False) -> int:
     """``echelon optimal --method dp``: the exact DP, and on lost sales every literature heuristic priced exactly
     (where their Markov chains fit; ``device``: the value iteration to use and its size limit)."""
     import json
@@ -350,7 +351,7 @@ def _optimal_dp(scen, as_json: bool, device: tuple[Any, int] | None = None) -> i
     rvi, limit = device or (None, MAX_CELLS)
     solution = solve(model, limit, rvi)
     rows = [("optimal (DP)", "", solution.cost)]
-    if model.lost_sales:
+    if model.lost_sales and not optimum_only:
         try:
             rows = literature_table(model, solution.cost)
         except ConfigError as exc:  # (a chain too large to price exactly: the optimum alone)

@@ -44,6 +44,13 @@ def test_optimal_search_on_the_device_finds_the_numpy_levels(capsys):
     assert abs(dev["expected_cost"] - cpu["expected_cost"]) < 2 * (dev["ci95_half_width"] + cpu["ci95_half_width"])
 
 
+def test_the_optimum_alone(capsys):
+    assert main(["optimal", "lost_sales", "--method", "dp", "--json", "--backend", "jax", "--optimum-only"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [p["policy"] for p in out["policies"]] == ["optimal (DP)"]
+    assert out["expected_cost"] == pytest.approx(6.8359, abs=5e-5)
+
+
 def test_the_dp_refuses_float32_in_one_line(capsys):
     assert main(["optimal", "lost_sales", "--method", "dp", "--backend", "jax", "--dtype", "float32"]) == 2
     err = capsys.readouterr().err

@@ -36,6 +36,7 @@ A problem whose state space would not fit in memory is refused with its size.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -193,9 +194,16 @@ class LostSalesArrays:
     pi: np.ndarray  # [y, k]: P((y - D)^+ = k)
     period: np.ndarray  # [y]: C(y)
     total: np.ndarray  # [shape]: the state's stock on hand + pipeline
-    penalty: np.ndarray  # [shape, z]: c z + K [z > 0], inf where the order would pass the bound
+    ordering: np.ndarray  # [z]: c z + K [z > 0]
     region: np.ndarray  # [shape] bool: states within the bound
     shift: np.ndarray  # [k, x_1 or z]: min(k + x_1, top), the next period's first entry
+
+    @functools.cached_property
+    def penalty(self) -> np.ndarray:
+        """``[shape, z]``: the ordering cost, inf where the order would pass the bound (as large as the problem:
+        built on first use; the device builds it inside its program instead)."""
+        z = np.arange(len(self.ordering))
+        return np.where((self.total[..., None] + z <= self.top) | (z == 0), self.ordering, np.inf)
 
 
 def lost_sales_arrays(model: SiteModel, bounds: dict[str, int]) -> LostSalesArrays:
@@ -211,10 +219,9 @@ def lost_sales_arrays(model: SiteModel, bounds: dict[str, int]) -> LostSalesArra
     else:
         shape = (y_size,) + (q_size,) * (m - 1)
         total = sum(np.meshgrid(*[np.arange(s) for s in shape], indexing="ij"))
-    feasible = (total[..., None] + z <= top) | (z == 0)
     return LostSalesArrays(
-        m, top, shape, leftover_matrix(top, model.pmf), model.period_cost(np.arange(y_size)), total,
-        np.where(feasible, ordering, np.inf), total <= top,
+        m, top, shape, leftover_matrix(top, model.pmf), model.period_cost(np.arange(y_size)), total, ordering,
+        total <= top,
         np.minimum(np.arange(y_size)[:, None] + np.arange(q_size)[None, :], top))
 
 
@@ -244,7 +251,7 @@ def _q_values(a: LostSalesArrays, value: np.ndarray) -> np.ndarray:
     """Each state's cost-to-go of each order z, ``[shape, z]``."""
     if a.m == 0:  # post-decision stock w = y + z: C(w) + E V((w - D)^+)
         after = a.period + a.pi @ value  # [w]
-        return after[np.minimum(a.total[:, None] + np.arange(a.penalty.shape[-1]), a.top)] + a.penalty
+        return after[np.minimum(a.total[:, None] + np.arange(len(a.ordering)), a.top)] + a.penalty
     if a.m == 1:
         return a.pi @ value[a.shift] + a.penalty  # [x_0, z]
     return np.tensordot(a.pi, value[a.shift], axes=(1, 0)) + a.penalty  # [k, x_1, ..., z]

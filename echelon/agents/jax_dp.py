@@ -18,15 +18,17 @@ from echelon.agents.dp import MAX_ITERATIONS, TOLERANCE, LostSalesArrays
 from echelon.envs.errors import ConfigError
 from echelon.envs.jax_core import jax, jnp
 
-DEVICE_MAX_CELLS = 1_000_000_000
-"""Largest work array on an accelerator (float64: 12 GB a copy; the iteration holds about three)."""
+DEVICE_MAX_CELLS = 2_500_000_000
+"""Largest work array on an accelerator: float64, 20 GB a copy, about three held at once (an H200's 139 GB
+holds Zipkin's L = 8, 2.37e9 values; an H100 up to L = 7)."""
 
 
 def _q_values(a: LostSalesArrays, pi: Any, penalty: Any, value: Any) -> Any:
-    """:func:`agents.dp._q_values` in JAX."""
+    """:func:`agents.dp._q_values` in JAX (``penalty()`` builds the penalty inside the traced program)."""
+    penalty = penalty()
     if a.m == 0:
         after = a.period + pi @ value
-        return after[np.minimum(a.total[:, None] + np.arange(a.penalty.shape[-1]), a.top)] + penalty
+        return after[np.minimum(a.total[:, None] + np.arange(len(a.ordering)), a.top)] + penalty
     if a.m == 1:
         return pi @ value[a.shift] + penalty
     return jnp.tensordot(pi, value[a.shift], axes=(1, 0)) + penalty
@@ -36,7 +38,14 @@ def jax_relative_value_iteration(a: LostSalesArrays, dtype: Any = None) -> tuple
     """The lost-sales DP by relative value iteration on JAX's default device: (lower, upper bound on g*,
     optimal order table, iterations), as :func:`agents.dp.relative_value_iteration`."""
     dtype = dtype or jnp.zeros(()).dtype
-    pi, penalty = jnp.asarray(a.pi, dtype), jnp.asarray(a.penalty, dtype)
+    pi = jnp.asarray(a.pi, dtype)
+    z = np.arange(len(a.ordering))
+    total = jnp.asarray(a.total)
+    # the penalty [shape, z] built inside the program from [shape] and [z], so XLA fuses it into the sum
+    # instead of holding an array as large as the problem (on Zipkin's L = 8: 19 GB)
+    def penalty() -> Any:
+        return jnp.where((total[..., None] + z <= a.top) | (z == 0), jnp.asarray(a.ordering, dtype), jnp.inf)
+
     period = jnp.asarray(a.period, dtype).reshape((-1,) + (1,) * max(a.m - 1, 0))
     region = jnp.asarray(a.region)
 

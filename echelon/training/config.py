@@ -9,7 +9,7 @@ Example (``configs/training/shared_ppo_textbook.yaml``)::
     reward: cooperative   # cooperative | decentralized | a weight w in [0, 1] on the team cost
     action: target        # target | continuous_target | discrete | demand_plus | continuous (envs.actions)
     observation: local    # local | shared | global | pipeline (agents.learned)
-    backend: sb3          # sb3 (Stable-Baselines3, Echelon's ES) | jax (ES on the device) | rllib (Ray RLlib PPO)
+    backend: sb3          # sb3 (Stable-Baselines3, Echelon's ES) | jax (ES, PPO on the device) | rllib (RLlib PPO)
     copies: 16            # copies of the scenario simulated side by side
     n_timesteps: 1500000  # SB3 timesteps: slot-periods (copies x sites x periods for a shared policy)
     seed: 0
