@@ -73,3 +73,14 @@ def test_what_the_device_cannot_train_is_one_line(write_yaml, tmp_path, capsys, 
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_the_device_scoreboard_runs_its_quick_suite(tmp_path):
+    """``echelon scoreboard device --quick``: ES and PPO on the device, two seeds each, scored on NumPy."""
+    import json
+
+    assert main(["scoreboard", "device", "--quick", "--out", str(tmp_path / "sb")]) == 0
+    rows = json.loads((tmp_path / "sb" / "results.json").read_text())
+    text = json.dumps(rows)
+    assert "es_textbook_jax" in text and "ppo_jax_textbook" in text

@@ -593,3 +593,13 @@ def _states(scen, live):
         out.append(sim.state)
         sim.step(policy.act(sim.state))
     return out
+
+
+def test_every_built_in_training_config_loads():
+    """Each shipped config (configs/training/*.yaml) passes its own checks, the device ones included."""
+    from echelon.training.config import TRAINING_DIR
+
+    names = sorted(p.stem for p in TRAINING_DIR.glob("*.yaml"))
+    assert {"quickstart", "es_textbook_jax", "ppo_jax_textbook"} <= set(names)
+    for name in names:
+        assert load_train_config(name).name == name
