@@ -141,6 +141,51 @@ def test_bad_game_settings_and_joins_are_refused(room):
         room.join(game.code, "late")
 
 
+def test_joining_twice_from_one_browser_gives_one_seat_and_names_are_unique(tmp_path):
+    """A double tap on Join (or a retry after a lost answer) returns the browser's seat, also after a restart;
+    a second student with a name already taken is refused (letter case and spaces aside), and a malformed
+    browser id is refused."""
+    path = tmp_path / "class.db"
+    room = Classroom(Store(path))
+    game = room.create({"teams": 2})
+    first = room.join(game.code, "Ann", client="browser-one-0001")
+    again = room.join(game.code, "Ann", client="browser-one-0001")
+    assert again.token == first.token and len(game.seats) == 1
+    for name in ("Ann", "ann", "  ANN "):
+        with pytest.raises(Refused, match="'.*' is taken in this game"):
+            room.join(game.code, name, client="browser-two-0002")
+    bob = room.join(game.code, "Bob", client="browser-two-0002")
+    assert bob.token != first.token and len(game.seats) == 2
+    for bad in ("short", "x" * 65, "has space!", 7):
+        with pytest.raises(Refused, match="client: 8 to 64"):
+            room.join(game.code, "Cy", client=bad)
+    restarted = Classroom(Store(path))
+    restarted.load()
+    assert restarted.join(game.code, "anything", client="browser-one-0001").token == first.token
+    assert len(restarted.games[game.id].seats) == 2
+    other = room.create({"teams": 1})  # the same browser in another game takes a new seat there
+    assert room.join(other.code, "Ann", client="browser-one-0001").token != first.token
+
+
+def test_a_database_from_before_browser_ids_still_loads(tmp_path):
+    """A classroom file written before the clients table: its games load and replay reads it read-only."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    room = Classroom(Store(path))
+    game = room.create({"teams": 1})
+    room.join(game.code, "Ann")
+    room.store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE clients")
+    read = Classroom(Store(path, read_only=True))
+    read.load(resume=False)
+    assert [s.name for s in read.games[game.id].seats.values()] == ["Ann"]
+    again = Classroom(Store(path))  # a writable open adds the table
+    again.load()
+    assert again.join(game.code, "Bob", client="browser-three-3").name == "Bob"
+
+
 def test_a_restarted_classroom_is_exactly_where_it_was(tmp_path):
     path = tmp_path / "class.db"
     room = Classroom(Store(path))
@@ -236,6 +281,19 @@ def test_the_app_plays_a_week_over_websockets(client):
     finally:
         for ws in sockets:
             ws.__exit__(None, None, None)
+
+
+def test_the_app_answers_a_double_tap_with_the_same_seat(client):
+    """Two join requests from one browser (its id in the body) are one seat; a taken name is a 400 with a reason."""
+    game = client.post("/api/games", json={"teams": 1}, headers=_teacher(client)).json()
+    body = {"code": game["code"], "name": "Ann", "client": "0123456789abcdef"}
+    first, second = client.post("/api/join", json=body), client.post("/api/join", json=body)
+    assert first.status_code == second.status_code == 200
+    assert first.json()["token"] == second.json()["token"]
+    taken = client.post("/api/join", json={"code": game["code"], "name": "ann", "client": "fedcba9876543210"})
+    assert taken.status_code == 400 and "taken in this game" in taken.json()["error"]
+    teams = client.get("/api/games", headers=_teacher(client)).json()["games"][0]["teams"]
+    assert sum(p is not None for p in teams[0]["players"].values()) == 1
 
 
 def test_the_apps_security(client):

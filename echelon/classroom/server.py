@@ -189,7 +189,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
     @api
     async def join(request: Request) -> Response:
         data = await body(request)
-        seat = room.join(data.get("code"), data.get("name"), data.get("team"), data.get("site"))
+        seat = room.join(data.get("code"), data.get("name"), data.get("team"), data.get("site"), data.get("client"))
         game = room.games[seat.game]
         await hub.game_changed(game)
         return JSONResponse({"token": seat.token, "team": seat.team, "site": seat.site, "name": seat.name})

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import secrets
 import time
 import unicodedata
@@ -95,6 +96,19 @@ def clean_name(raw: Any) -> str:
     if any(unicodedata.category(c).startswith("C") for c in name):
         raise Refused("name: letters, digits, spaces and punctuation only")
     return name
+
+
+CLIENT = re.compile(r"[A-Za-z0-9_-]{8,64}")
+"""A browser's id (the player page makes one per browser and keeps it): what makes joining idempotent."""
+
+
+def client_id(raw: Any) -> str | None:
+    """A join's browser id, or None where the client sent none (refused when malformed)."""
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str) or not CLIENT.fullmatch(raw):
+        raise Refused("client: 8 to 64 letters, digits, '-' or '_'")
+    return raw
 
 
 def whole_order(raw: Any, top: int) -> int:
@@ -191,6 +205,8 @@ class Classroom:
         self.games: dict[str, ClassGame] = {}
         self.by_code: dict[str, ClassGame] = {}
         self.by_token: dict[str, Seat] = {}
+        self.by_client: dict[tuple[str, str], Seat] = {}
+        """The seat each browser took, by (game id, client id)."""
         self.teacher_token = store.setting("teacher_token", secrets.token_urlsafe(24))
         """The teacher's token, made once per database (it survives restarts)."""
 
@@ -239,6 +255,8 @@ class Classroom:
                 seat = Seat(token, game_id, team, site, name)
                 game.seats[(team, site)] = seat
                 self.by_token[token] = seat
+            for client, token in self.store.clients(game_id).items():
+                self.by_client[(game_id, client)] = self.by_token[token]
             by_week: dict[tuple[int, int], list[OrderRow]] = {}
             for row in self.store.orders(game_id):
                 by_week.setdefault((row.team, row.week), []).append(row)
@@ -273,14 +291,23 @@ class Classroom:
         return isinstance(token, str) and secrets.compare_digest(token, self.teacher_token)
 
     # ------------------------------------------------------------------ players
-    def join(self, code: Any, name: Any, team: Any = None, site: Any = None) -> Seat:
-        """Take a seat in the game of ``code``: the one asked for if free, else the first free one."""
+    def join(self, code: Any, name: Any, team: Any = None, site: Any = None, client: Any = None) -> Seat:
+        """Take a seat in the game of ``code``: the one asked for if free, else the first free one.
+
+        ``client``: the browser's id. A browser that already took a seat in this game gets that seat back
+        (a double tap on Join, a retry after a lost answer), whatever it sends; names are unique in a game
+        (letter case and spacing aside), so two students are never confused in the debrief."""
         if not isinstance(code, str) or code.strip().upper() not in self.by_code:
             raise Refused("join code: no game has this code; check it with your teacher")
         game = self.by_code[code.strip().upper()]
+        client = client_id(client)
+        if client is not None and (game.id, client) in self.by_client:
+            return self.by_client[(game.id, client)]
         if game.status == "over":
             raise Refused("this game is over")
         name = clean_name(name)
+        if any(s.name.casefold() == name.casefold() for s in game.seats.values()):
+            raise Refused(f"name: '{name}' is taken in this game; add an initial or a number")
         free = [(t.number, s) for t in game.teams for s in game.sites if (t.number, s) not in game.seats]
         if team not in (None, "") or site not in (None, ""):
             wanted = [(t, s) for t, s in free if team in (None, "") or str(t) == str(team)]
@@ -292,8 +319,10 @@ class Classroom:
             raise Refused("every seat is taken")
         number, role = free[0]
         seat = Seat(secrets.token_urlsafe(24), game.id, number, role, name)
-        self.store.add_seat(seat.token, game.id, number, role, name)
+        self.store.add_seat(seat.token, game.id, number, role, name, client)
         game.seats[(number, role)], self.by_token[seat.token] = seat, seat
+        if client is not None:
+            self.by_client[(game.id, client)] = seat
         return seat
 
     def order(self, token: Any, week: Any, quantity: Any) -> tuple[ClassGame, Team, bool]:

@@ -28,13 +28,16 @@ CREATE TABLE IF NOT EXISTS games (
 CREATE TABLE IF NOT EXISTS seats (
     token TEXT PRIMARY KEY, game TEXT NOT NULL, team INTEGER NOT NULL, site TEXT NOT NULL,
     name TEXT NOT NULL, joined REAL NOT NULL, UNIQUE (game, team, site));
+CREATE TABLE IF NOT EXISTS clients (
+    game TEXT NOT NULL, client TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (game, client));
 CREATE TABLE IF NOT EXISTS orders (
     game TEXT NOT NULL, team INTEGER NOT NULL, week INTEGER NOT NULL, site TEXT NOT NULL,
     quantity INTEGER NOT NULL, source TEXT NOT NULL, at REAL NOT NULL,
     PRIMARY KEY (game, team, week, site));
 """
 """Tables: ``server`` (the teacher's token), ``games`` (settings as JSON; status lobby, running, paused or
-over), ``seats`` (a player's unguessable token and seat), ``orders`` (every order placed, by a player, by
+over), ``seats`` (a player's unguessable token and seat), ``clients`` (the seat a browser took in a game, so
+that joining twice from it returns the same seat), ``orders`` (every order placed, by a player, by
 the seat's bot, or by the bot when the week timed out)."""
 
 
@@ -109,9 +112,21 @@ class Store:
         return [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
     # ------------------------------------------------------------------ seats
-    def add_seat(self, token: str, game_id: str, team: int, site: str, name: str) -> None:
-        self._write("INSERT INTO seats (token, game, team, site, name, joined) VALUES (?, ?, ?, ?, ?, ?)",
-                    (token, game_id, team, site, name, time.time()))
+    def add_seat(self, token: str, game_id: str, team: int, site: str, name: str, client: str | None = None) -> None:
+        """A new seat, and the browser that took it (one transaction: a seat is never stored without it)."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT INTO seats (token, game, team, site, name, joined) VALUES (?, ?, ?, ?, ?, ?)",
+                            (token, game_id, team, site, name, time.time()))
+            if client is not None:
+                self.db.execute("INSERT INTO clients (game, client, token) VALUES (?, ?, ?)", (game_id, client, token))
+
+    def clients(self, game_id: str) -> dict[str, str]:
+        """The seats browsers took in a game: client id -> seat token (none in a file from before clients)."""
+        known = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'clients'").fetchone()
+        if known is None:
+            return {}
+        return dict(self.db.execute("SELECT client, token FROM clients WHERE game = ?", (game_id,)).fetchall())
 
     def seats(self, game_id: str) -> list[tuple[str, int, str, str]]:
         """A game's seats: (token, team, site, name)."""
