@@ -48,6 +48,10 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
         teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         teacher.goto(f"{server.url}/teacher#{server.teacher}")
         teacher.wait_for_selector("#scenario option", state="attached")
+        assert server.teacher not in teacher.url and "#" not in teacher.url  # the token left the address bar
+        teacher.reload()  # and the page still works from what the browser kept
+        teacher.wait_for_selector("#scenario option", state="attached")
+        assert server.teacher not in teacher.url
         teacher.fill("#teams", "2")
         teacher.fill("#weeks", str(WEEKS))
         teacher.fill("#seed", "4")

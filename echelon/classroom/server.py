@@ -1,6 +1,7 @@
 """The classroom's web server: pages, a small JSON API and websockets (Starlette, served by uvicorn).
 
-* ``/`` the player page, ``/teacher`` the teacher's (its token in the address's ``#`` part).
+* ``/`` the player page, ``/teacher`` the teacher's (its token given once in the address's ``#`` part, which
+  the page removes from the address bar as it loads).
 * ``POST /api/join`` {code, name, team?, site?} -> a seat token; the player page keeps it, so a reload
   or a dropped connection rejoins the same seat.
 * ``/ws/player?token=`` a player's socket: the seat's view after every change; sends
