@@ -115,7 +115,7 @@ def test_refusals_leave_the_state_unchanged(room, tmp_path):
     assert orders_in_db(tmp_path / "class.db") == before
     room.order(bob.token, 1, "6")  # a number typed as text is fine
     assert game.teams[0].week == 2
-    room.force(game)
+    room.force(game)  # (every team, as the API's {"team": "all"})
     with pytest.raises(Refused, match="week 1 is closed; the open week is 3"):
         room.order(ann.token, 1, 4)
     room.pause(game)
@@ -294,6 +294,35 @@ def test_the_app_answers_a_double_tap_with_the_same_seat(client):
     assert taken.status_code == 400 and "taken in this game" in taken.json()["error"]
     teams = client.get("/api/games", headers=_teacher(client)).json()["games"][0]["teams"]
     assert sum(p is not None for p in teams[0]["players"].values()) == 1
+
+
+def test_force_runs_one_teams_week_and_every_teams_only_when_asked(client):
+    """Forcing is per team: team 1's week runs, team 2's (just opened, one order in) is untouched; every team
+    only with {"team": "all"}; no team named is a 400 with what to send."""
+    game = client.post("/api/games", json={"teams": 2}, headers=_teacher(client)).json()
+    ann = client.post("/api/join", json={"code": game["code"], "name": "Ann", "team": 1}).json()
+    bob = client.post("/api/join", json={"code": game["code"], "name": "Bob", "team": 2}).json()
+    cy = client.post("/api/join", json={"code": game["code"], "name": "Cy", "team": 2}).json()
+    assert ann["team"] == 1 and bob["team"] == cy["team"] == 2
+    client.post(f"/api/games/{game['id']}/start", json={}, headers=_teacher(client))
+    with client.websocket_connect(f"/ws/player?token={bob['token']}") as ws:
+        _until(ws, lambda m: m.get("type") == "view")
+        ws.send_json({"type": "order", "week": 1, "quantity": 4})
+        _until(ws, lambda m: m.get("type") == "accepted")
+    missing = client.post(f"/api/games/{game['id']}/force", json={}, headers=_teacher(client))
+    assert missing.status_code == 400 and '{"team": "all"}' in missing.json()["error"]
+    bad = client.post(f"/api/games/{game['id']}/force", json={"team": 3}, headers=_teacher(client))
+    assert bad.status_code == 400 and "1 to 2" in bad.json()["error"]
+    one = client.post(f"/api/games/{game['id']}/force", json={"team": 1}, headers=_teacher(client)).json()
+    assert one["moved"] == [1]
+    teams = client.get("/api/games", headers=_teacher(client)).json()["games"][0]["teams"]
+    assert teams[0]["week"] == 2 and teams[1]["week"] == 1 and teams[1]["ordered"] == [bob_site(teams, "Bob")]
+    every = client.post(f"/api/games/{game['id']}/force", json={"team": "all"}, headers=_teacher(client)).json()
+    assert every["moved"] == [1, 2]
+
+
+def bob_site(teams, name):
+    return next(site for site, player in teams[1]["players"].items() if player == name)
 
 
 def test_the_apps_security(client):

@@ -74,6 +74,8 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
             players.append(page)
         teacher.wait_for_function("document.querySelector('.status').textContent.includes('4 players joined')")
         teacher.click("button[data-act=start]")
+        teacher.wait_for_selector("button[data-force='1']")  # each team has its own Force; none is game-wide
+        assert teacher.query_selector("button[data-act=force]") is None
 
         for week in range(1, WEEKS + 1):
             for i, page in enumerate(players):

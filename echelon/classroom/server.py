@@ -8,8 +8,9 @@
   ``{"type": "order", "week": w, "quantity": q}``, answered ``accepted`` (after the commit) or
   ``error`` with the reason.
 * ``/api/games...`` the teacher's actions (``Authorization: Bearer TOKEN`` or ``?token=``): create,
-  start, pause, resume, force a week, end, the debrief as JSON, CSV, HTML and PNG; ``/ws/teacher`` the
-  live state of every team.
+  start, pause, resume, force one team's week (``{"team": 2}``; every team's only when asked,
+  ``{"team": "all"}``), end, the debrief as JSON, CSV, HTML and PNG; ``/ws/teacher`` the live state
+  of every team.
 
 Everything runs on one event loop, so the game state changes one request at a time. A request body is at
 most :data:`MAX_BODY` bytes, a socket message :data:`MAX_MESSAGE` characters, and a socket may send
@@ -229,7 +230,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
     @api
     async def action(request: Request) -> Response:
         teacher(request)
-        await body(request)
+        data = await body(request)
         game = room.game(request.path_params["game"])
         what = request.path_params["action"]
         moved: list[Team] = []
@@ -239,8 +240,10 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
             room.pause(game)
         elif what == "resume":
             moved = room.resume(game)
-        elif what == "force":
-            moved = room.force(game)
+        elif what == "force":  # one team's week ({"team": 2}), or every team's only when asked ({"team": "all"})
+            if "team" not in data:
+                raise Refused('force: say which team ({"team": 2}) or every team ({"team": "all"})')
+            moved = room.force(game, data["team"])
         elif what == "end":
             room.end(game)
         else:

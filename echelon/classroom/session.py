@@ -411,11 +411,20 @@ class Classroom:
             team.opened = time.monotonic()  # the timeout counts from the resume
         return [t for t in game.teams if self._advance_if_ready(game, t)]
 
-    def force(self, game: ClassGame) -> list[Team]:
-        """Run every team's open week now, the bot ordering for whoever has not."""
+    def force(self, game: ClassGame, team: Any = "all") -> list[Team]:
+        """Run the open week of one team (its number) or of every team (``"all"``) now, the bot ordering for
+        whoever has not. The other teams' weeks are not touched."""
         if game.status != "running":
             raise Refused(f"the game is {game.status}; only a running game's week can be forced")
-        return [t for t in game.teams if self._advance_if_ready(game, t, force=True)]
+        if team == "all":
+            teams = game.teams
+        else:
+            number = team if isinstance(team, int) and not isinstance(team, bool) else None
+            if number is None or not 1 <= number <= len(game.teams):
+                raise Refused(f"force: team must be a team's number, 1 to {len(game.teams)}, or \"all\" "
+                              f"(got {team!r})")
+            teams = [game.teams[number - 1]]
+        return [t for t in teams if self._advance_if_ready(game, t, force=True)]
 
     def end(self, game: ClassGame) -> None:
         if game.status == "over":
