@@ -321,6 +321,47 @@ def test_force_runs_one_teams_week_and_every_teams_only_when_asked(client):
     assert every["moved"] == [1, 2]
 
 
+def test_the_teacher_frees_a_ghost_seat_and_renames_a_player(client):
+    """A freed seat goes to the bot (the week runs without it) and its browser back to the join form; another
+    student takes it; renaming keeps names unique; both survive a restart."""
+    game = client.post("/api/games", json={"teams": 1, "weeks": 4}, headers=_teacher(client)).json()
+    ghost = client.post("/api/join", json={"code": game["code"], "name": "Ghost", "site": "retailer",
+                                           "client": "ghost-browser-1"}).json()
+    ann = client.post("/api/join", json={"code": game["code"], "name": "Ann", "site": "wholesaler"}).json()
+    client.post(f"/api/games/{game['id']}/start", json={}, headers=_teacher(client))
+    url = f"/api/games/{game['id']}/seat"
+    with client.websocket_connect(f"/ws/player?token={ghost['token']}") as gone:
+        _until(gone, lambda m: m.get("type") == "view")
+        freed = client.post(url, json={"team": 1, "site": "retailer", "action": "free"}, headers=_teacher(client))
+        assert freed.status_code == 200
+        assert "join the game again" in _until(gone, lambda m: m.get("type") == "error")["message"]
+    with client.websocket_connect(f"/ws/player?token={ann['token']}") as ws:  # Ann alone: her order runs the week
+        _until(ws, lambda m: m.get("type") == "view")
+        ws.send_json({"type": "order", "week": 1, "quantity": 4})
+        _until(ws, lambda m: m.get("type") == "accepted")
+    teams = client.get("/api/games", headers=_teacher(client)).json()["games"][0]["teams"]
+    assert teams[0]["week"] == 2 and teams[0]["players"]["retailer"] is None
+    late = client.post("/api/join", json={"code": game["code"], "name": "Late", "site": "retailer"})
+    assert late.status_code == 200 and late.json()["site"] == "retailer"
+    again = client.post("/api/join", json={"code": game["code"], "name": "Ghost", "client": "ghost-browser-1"})
+    assert again.json()["token"] != ghost["token"] and again.json()["site"] not in ("retailer", "wholesaler")
+    renamed = client.post(url, json={"team": 1, "site": "wholesaler", "action": "rename", "name": "Ann B."},
+                          headers=_teacher(client))
+    assert renamed.json()["name"] == "Ann B."
+    taken = client.post(url, json={"team": 1, "site": "wholesaler", "action": "rename", "name": "late"},
+                        headers=_teacher(client))
+    assert taken.status_code == 400 and "taken" in taken.json()["error"]
+    for body, message in [({"team": 1, "site": "nowhere", "action": "free"}, "nobody sits"),
+                          ({"team": 1, "site": "retailer", "action": "explode"}, "'free' or 'rename'")]:
+        r = client.post(url, json=body, headers=_teacher(client))
+        assert r.status_code == 400 and message in r.json()["error"]
+    assert client.post(url, json={"team": 1, "site": "retailer", "action": "free"}).status_code in (401, 403)
+    restarted = Classroom(Store(client.db))
+    restarted.load()
+    names = {s.site: s.name for s in restarted.games[game["id"]].seats.values()}
+    assert names == {"retailer": "Late", "wholesaler": "Ann B.", again.json()["site"]: "Ghost"}
+
+
 def bob_site(teams, name):
     return next(site for site, player in teams[1]["players"].items() if player == name)
 

@@ -252,6 +252,28 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         return JSONResponse({"status": game.status, "moved": [t.number for t in moved]})
 
     @api
+    async def seat_action(request: Request) -> Response:
+        """The teacher frees a seat (``{"team": 1, "site": "retailer", "action": "free"}``: the bot plays it
+        and another student may take it) or renames its player (``"action": "rename", "name": ...``)."""
+        teacher(request)
+        data = await body(request)
+        game = room.game(request.path_params["game"])
+        what = data.get("action")
+        if what == "free":
+            seat = room.free(game, data.get("team"), data.get("site"))
+            for ws in hub.players.pop(seat.token, set()):  # the freed player's page goes back to the join form
+                await hub._send(ws, {"type": "error", "message": "your teacher freed this seat (its seat token "
+                                                                 "is no longer valid): join the game again"})
+                with contextlib.suppress(Exception):
+                    await ws.close(code=4403)
+        elif what == "rename":
+            seat = room.rename(game, data.get("team"), data.get("site"), data.get("name"))
+        else:
+            raise Refused(f"seat: action must be 'free' or 'rename' (got {what!r})")
+        await hub.game_changed(game)
+        return JSONResponse({"team": seat.team, "site": seat.site, "name": seat.name})
+
+    @api
     async def export(request: Request) -> Response:
         teacher(request)
         game = room.game(request.path_params["game"])
@@ -387,6 +409,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         Route("/api/games/{game}/qr.svg", qr),
         Route("/api/games/{game}/debrief.{kind}", export),
         Route("/api/games/{game}/teams/{team:int}/chart.png", chart),
+        Route("/api/games/{game}/seat", seat_action, methods=["POST"]),
         Route("/api/games/{game}/{action}", action, methods=["POST"]),
         WebSocketRoute("/ws/player", player_socket),
         WebSocketRoute("/ws/teacher", teacher_socket),

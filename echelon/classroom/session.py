@@ -21,6 +21,7 @@ game from it by replaying the orders.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import re
 import secrets
@@ -425,6 +426,36 @@ class Classroom:
                               f"(got {team!r})")
             teams = [game.teams[number - 1]]
         return [t for t in teams if self._advance_if_ready(game, t, force=True)]
+
+    def seat_at(self, game: ClassGame, team: Any, site: Any) -> Seat:
+        """The seat a teacher's action names (refused when nobody sits there)."""
+        seat = game.seats.get((team, site)) if isinstance(team, int) and not isinstance(team, bool) else None
+        if seat is None:
+            raise Refused(f"seat: nobody sits at team {team!r}, {site!r}")
+        return seat
+
+    def free(self, game: ClassGame, team: Any, site: Any) -> Seat:
+        """Free a seat (a ghost seat, a student who left): the bot plays it from the next order on and another
+        student may take it; the orders placed stay. Returns the seat that was freed."""
+        seat = self.seat_at(game, team, site)
+        self.store.free_seat(seat.token)
+        del game.seats[(seat.team, seat.site)], self.by_token[seat.token]
+        for key in [k for k, v in self.by_client.items() if v is seat]:
+            del self.by_client[key]
+        return seat
+
+    def rename(self, game: ClassGame, team: Any, site: Any, name: Any) -> Seat:
+        """Give a seat's player another name (unique in the game, as when joining)."""
+        seat = self.seat_at(game, team, site)
+        name = clean_name(name)
+        if any(s is not seat and s.name.casefold() == name.casefold() for s in game.seats.values()):
+            raise Refused(f"name: '{name}' is taken in this game; add an initial or a number")
+        self.store.rename_seat(seat.token, name)
+        renamed = dataclasses.replace(seat, name=name)
+        game.seats[(seat.team, seat.site)] = self.by_token[seat.token] = renamed
+        for key in [k for k, v in self.by_client.items() if v is seat]:
+            self.by_client[key] = renamed
+        return renamed
 
     def end(self, game: ClassGame) -> None:
         if game.status == "over":

@@ -121,6 +121,16 @@ class Store:
             if client is not None:
                 self.db.execute("INSERT INTO clients (game, client, token) VALUES (?, ?, ?)", (game_id, client, token))
 
+    def free_seat(self, token: str) -> None:
+        """Delete a seat (the teacher freed it) and the browser's claim on it; its orders stay."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM seats WHERE token = ?", (token,))
+            self.db.execute("DELETE FROM clients WHERE token = ?", (token,))
+
+    def rename_seat(self, token: str, name: str) -> None:
+        self._write("UPDATE seats SET name = ? WHERE token = ?", (name, token))
+
     def clients(self, game_id: str) -> dict[str, str]:
         """The seats browsers took in a game: client id -> seat token (none in a file from before clients)."""
         known = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'clients'").fetchone()
