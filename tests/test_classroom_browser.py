@@ -76,6 +76,10 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
         teacher.click("button[data-act=start]")
         teacher.wait_for_selector("button[data-force='1']")  # each team has its own Force; none is game-wide
         assert teacher.query_selector("button[data-act=force]") is None
+        teacher.once("dialog", lambda dialog: dialog.accept("Student One"))  # the teacher renames a player
+        teacher.click("button[data-rename='1|retailer']")
+        teacher.wait_for_function("document.querySelector('.teams').textContent.includes('Student One')")
+        assert teacher.query_selector("button[data-free='1|wholesaler']") is not None
 
         for week in range(1, WEEKS + 1):
             for i, page in enumerate(players):
