@@ -168,22 +168,31 @@ def test_joining_twice_from_one_browser_gives_one_seat_and_names_are_unique(tmp_
 
 
 def test_a_database_from_before_browser_ids_still_loads(tmp_path):
-    """A classroom file written before the clients table: its games load and replay reads it read-only."""
-    import sqlite3
-
+    """A classroom file written before the clients and players tables and the seats' ``auto`` and orders'
+    ``seat`` columns: its games load, replay reads it read-only (a student's weeks credited to the seat's
+    player), and a writable open adds what is missing."""
     path = tmp_path / "old.db"
     room = Classroom(Store(path))
-    game = room.create({"teams": 1})
-    room.join(game.code, "Ann")
+    game = room.create({"teams": 1, "weeks": 3})
+    ann = room.join(game.code, "Ann")
+    room.start(game)
+    room.order(ann.token, 1, 4)
     room.store.close()
     with sqlite3.connect(path) as db:
         db.execute("DROP TABLE clients")
+        db.execute("DROP TABLE players")
+        db.execute("ALTER TABLE seats DROP COLUMN auto")
+        db.execute("ALTER TABLE orders DROP COLUMN seat")
     read = Classroom(Store(path, read_only=True))
     read.load(resume=False)
-    assert [s.name for s in read.games[game.id].seats.values()] == ["Ann"]
-    again = Classroom(Store(path))  # a writable open adds the table
+    old = read.games[game.id]
+    assert [s.name for s in old.seats.values()] == ["Ann"]
+    assert debrief.team_debrief(old, old.teams[0])["seats"][0]["ordered_by"] == ["Ann"]
+    again = Classroom(Store(path))  # a writable open adds the tables and columns
     again.load()
     assert again.join(game.code, "Bob", client="browser-three-3").name == "Bob"
+    again.hand_to_bot(again.games[game.id], 1, "retailer")
+    assert again.games[game.id].teams[0].week == 2  # Bob has not ordered: the week still waits
 
 
 def test_a_restarted_classroom_is_exactly_where_it_was(tmp_path):
@@ -206,6 +215,75 @@ def test_a_restarted_classroom_is_exactly_where_it_was(tmp_path):
         assert new.game.costs == old.game.costs and new.game.advice == old.game.advice
     with pytest.raises(Refused, match="already ordered 3"):
         again.order(seats[0].token, 6, 3)
+
+
+def core_weekly_costs(orders: list[list[int]], seed: int, weeks: int) -> np.ndarray:
+    """``[weeks, sites]``: the cost of each week and site from the core directly."""
+    sim = Simulator(load_scenario("beer_game").with_periods(weeks), batch=1)
+    sim.reset(np.random.default_rng(seed))
+    return np.array([sim.step(np.array([week], dtype=float)).cost[0] for week in orders])
+
+
+def test_the_teacher_hands_seats_to_the_bot_moves_them_and_the_debrief_credits_who_ordered(tmp_path):
+    """Ann plays the retailer, is handed to the bot for weeks 3-4 (the week stops waiting for her, her orders
+    are refused) and gets the seat back; Bob joins the wholesaler late (week 3); Cy's week 2 is forced for
+    his seat alone, then he is moved to team 2. The debrief credits each week to who ordered it, its costs
+    are the core's over those weeks, team 1 is marked as played partly by the bot, and all of it survives a
+    restart."""
+    path = tmp_path / "class.db"
+    room = Classroom(Store(path))
+    game = room.create({"teams": 2, "weeks": 6, "seed": 2, "bot": "base_stock"})
+    ann = room.join(game.code, "Ann", team=1, site="retailer")
+    cy = room.join(game.code, "Cy", team=1, site="distributor")
+    room.start(game)
+    team = game.teams[0]
+    room.order(ann.token, 1, 5)
+    room.order(cy.token, 1, 6)
+    assert team.week == 2
+    room.order(ann.token, 2, 7)
+    assert room.force(game, 1, "distributor") == [team] and team.week == 3  # Cy's seat alone: the week runs
+    bob = room.join(game.code, "Bob", team=1, site="wholesaler")
+    room.hand_to_bot(game, 1, "retailer")
+    with pytest.raises(Refused, match="handed your seat to the bot"):
+        room.order(ann.token, 3, 4)
+    with pytest.raises(Refused, match="already played by the bot"):
+        room.hand_to_bot(game, 1, "retailer")
+    room.order(bob.token, 3, 4)
+    room.order(cy.token, 3, 4)
+    assert team.week == 4  # nobody waited for Ann
+    moved = room.move(game, 1, "distributor", 2, "factory")
+    assert (moved.team, moved.site) == (2, "factory") and room.seat(cy.token) == moved
+    with pytest.raises(Refused, match="is taken"):
+        room.move(game, 1, "wholesaler", 2, "factory")
+    room.order(bob.token, 4, 3)  # Ann with the bot, Cy gone: Bob's order runs week 4
+    assert team.week == 5
+    room.hand_to_bot(game, 1, "retailer", auto=False)
+    for w in (5, 6):
+        room.order(ann.token, w, 4)
+        room.order(bob.token, w, 4)
+    assert team.over
+    d = debrief.team_debrief(game, team)
+    by = {s["site"]: s for s in d["seats"]}
+    assert by["retailer"]["ordered_by"] == ["Ann", "Ann", "bot", "bot", "Ann", "Ann"]
+    assert by["wholesaler"]["ordered_by"] == ["bot", "bot", "Bob", "Bob", "Bob", "Bob"]
+    assert by["distributor"]["ordered_by"] == ["Cy", "bot", "Cy", "bot", "bot", "bot"]
+    assert by["factory"]["ordered_by"] == ["bot"] * 6
+    assert (by["retailer"]["student_weeks"], by["retailer"]["bot_weeks"]) == (4, 2)
+    assert d["bot_weeks"] == 2 + 2 + 4 + 6 and d["with_bot"]
+    weekly = core_weekly_costs([[int(x) for x in w] for w in team.game.orders], seed=2, weeks=6)
+    student = [w - 1 for w in (1, 2, 5, 6)]
+    assert by["retailer"]["student_cost"] == pytest.approx(weekly[student, 0].sum(), abs=1e-9)
+    assert by["retailer"]["students"] == [{"name": "Ann", "weeks": 4, "cost": pytest.approx(weekly[student, 0].sum()),
+                                           "optimal_cost": pytest.approx(team.optimal_costs[student, 0].sum())}]
+    assert by["distributor"]["student_cost"] + by["distributor"]["bot_cost"] == pytest.approx(weekly[:, 2].sum())
+    rows = [r.split(",") for r in debrief.to_csv(game).splitlines()[1:] if r.startswith("1,")]
+    assert [(r[1], r[3], r[4]) for r in rows if r[2] == "distributor"][:2] == [("1", "Cy", "student"),
+                                                                              ("2", "bot", "bot")]
+    assert "Team 1 *" in debrief.to_text(game) and "Ann (4 wk), bot (2 wk)" in debrief.to_text(game)
+    again = Classroom(Store(path))
+    again.load()
+    assert debrief.team_debrief(again.games[game.id], again.games[game.id].teams[0]) == d
+    assert again.seat(cy.token).team == 2
 
 
 def test_replay_reads_a_classroom_database(tmp_path, capsys):
@@ -232,7 +310,7 @@ def test_the_exports(room):
     data = json.loads(debrief.to_json(game))
     assert data["teams"][0]["rank"] == 1 and data["teams"][0]["weeks_played"] == 3
     rows = debrief.to_csv(game).splitlines()
-    assert rows[0].startswith("team,week,site,player,order,optimal_order") and len(rows) == 1 + 3 * 4
+    assert rows[0].startswith("team,week,site,player,played_by,order,optimal_order") and len(rows) == 1 + 3 * 4
     assert "data:image/png;base64," in debrief.to_html(game)
     assert debrief.team_png(game, game.teams[0])[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -352,7 +430,7 @@ def test_the_teacher_frees_a_ghost_seat_and_renames_a_player(client):
                         headers=_teacher(client))
     assert taken.status_code == 400 and "taken" in taken.json()["error"]
     for body, message in [({"team": 1, "site": "nowhere", "action": "free"}, "nobody sits"),
-                          ({"team": 1, "site": "retailer", "action": "explode"}, "'free' or 'rename'")]:
+                          ({"team": 1, "site": "retailer", "action": "explode"}, "'free', 'bot', 'back'")]:
         r = client.post(url, json=body, headers=_teacher(client))
         assert r.status_code == 400 and message in r.json()["error"]
     assert client.post(url, json={"team": 1, "site": "retailer", "action": "free"}).status_code in (401, 403)

@@ -83,7 +83,7 @@ def player_message(room: Classroom, token: str) -> dict[str, Any]:
     mates = [{"site": s, "name": game.player(team, s), "ordered": s in team.pending} for s in game.sites]
     ordered = team.pending.get(seat.site)
     out = {"type": "view", "status": game.status, "team": team.number, "site": seat.site, "name": seat.name,
-           "over": team.over, "view": view, "ordered": None if ordered is None else ordered[0],
+           "auto": seat.auto, "over": team.over, "view": view, "ordered": None if ordered is None else ordered[0],
            "teammates": mates, "history": mine, "timeout": settings.timeout}
     if team.over or game.status == "over":
         d = debrief.team_debrief(game, team)
@@ -98,6 +98,7 @@ def team_state(game: ClassGame, team: Team) -> dict[str, Any]:
     return {
         "team": team.number, "week": team.week, "over": team.over,
         "players": {s: game.player(team, s) for s in game.sites},
+        "auto": [s for s in game.sites if (team.number, s) in game.seats and not game.plays(team, s)],
         "ordered": sorted(team.pending), "orders": g.orders, "on_hand": g.on_hand, "backlog": g.backlog,
         "costs": g.costs, "demand": g.demand,
     }
@@ -243,7 +244,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         elif what == "force":  # one team's week ({"team": 2}), or every team's only when asked ({"team": "all"})
             if "team" not in data:
                 raise Refused('force: say which team ({"team": 2}) or every team ({"team": "all"})')
-            moved = room.force(game, data["team"])
+            moved = room.force(game, data["team"], data.get("site"))
         elif what == "end":
             room.end(game)
         else:
@@ -253,23 +254,30 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
 
     @api
     async def seat_action(request: Request) -> Response:
-        """The teacher frees a seat (``{"team": 1, "site": "retailer", "action": "free"}``: the bot plays it
-        and another student may take it) or renames its player (``"action": "rename", "name": ...``)."""
+        """The teacher acts on one seat, ``{"team": 1, "site": "retailer", "action": ...}``: ``free`` (kick: the
+        bot plays it and another student may take it), ``bot`` (hand it to the bot, the student staying
+        seated), ``back`` (give it back to its student), ``move`` (to ``to_team``'s ``to_site``, a free seat)
+        or ``rename`` (``name``)."""
         teacher(request)
         data = await body(request)
         game = room.game(request.path_params["game"])
         what = data.get("action")
-        if what == "free":
-            seat = room.free(game, data.get("team"), data.get("site"))
+        team, site = data.get("team"), data.get("site")
+        if what in ("bot", "back"):
+            seat = room.hand_to_bot(game, team, site, auto=what == "bot")
+        elif what == "move":
+            seat = room.move(game, team, site, data.get("to_team"), data.get("to_site"))
+        elif what == "free":
+            seat = room.free(game, team, site)
             for ws in hub.players.pop(seat.token, set()):  # the freed player's page goes back to the join form
                 await hub._send(ws, {"type": "error", "message": "your teacher freed this seat (its seat token "
                                                                  "is no longer valid): join the game again"})
                 with contextlib.suppress(Exception):
                     await ws.close(code=4403)
         elif what == "rename":
-            seat = room.rename(game, data.get("team"), data.get("site"), data.get("name"))
+            seat = room.rename(game, team, site, data.get("name"))
         else:
-            raise Refused(f"seat: action must be 'free' or 'rename' (got {what!r})")
+            raise Refused(f"seat: action must be 'free', 'bot', 'back', 'move' or 'rename' (got {what!r})")
         await hub.game_changed(game)
         return JSONResponse({"team": seat.team, "site": seat.site, "name": seat.name})
 

@@ -135,6 +135,7 @@ class Seat:
     team: int  # 1-based
     site: str
     name: str
+    auto: bool = False  # the teacher handed the seat to the bot (its player stays seated and can get it back)
 
 
 @dataclass
@@ -144,7 +145,10 @@ class Team:
     number: int
     table: Table
     fresh_optimal: Policy  # the optimal team's policy before the game (the table's own has played along)
-    pending: dict[str, tuple[int, str]] = field(default_factory=dict)  # site -> (order, source), the open week
+    pending: dict[str, tuple[int, str, str | None]] = field(default_factory=dict)
+    """The open week's orders: site -> (order, source, the token of the player who placed it)."""
+    played: list[dict[str, tuple[str, str | None]]] = field(default_factory=list)
+    """Who ordered each week that ran: site -> (source, player's token or None)."""
     co: dict[str, float] = field(default_factory=dict)  # the bot's order for every site, the open week
     opened: float = field(default_factory=time.monotonic)
 
@@ -188,9 +192,18 @@ class ClassGame:
     def sites(self) -> list[str]:
         return list(self.teams[0].table.scenario.site_names)
 
+    names: dict[str, str] = field(default_factory=dict)
+    """The name of every seat token the game has had (freed seats included): the debrief's credits."""
+
     def seated(self, team: Team) -> bool:
         """Whether anyone joined the team."""
         return any((team.number, s) in self.seats for s in self.sites)
+
+    def plays(self, team: Team, site: str) -> bool:
+        """Whether a student plays the seat now (someone sits there and the teacher has not handed it to the
+        bot): the week waits for their order."""
+        seat = self.seats.get((team.number, site))
+        return seat is not None and not seat.auto
 
     def player(self, team: Team, site: str) -> str | None:
         """The name of the player in a seat, or None where the bot plays it."""
@@ -252,10 +265,12 @@ class Classroom:
         nothing is written (``echelon replay``)."""
         for game_id, code, raw, status in self.store.games():
             game = self._build(game_id, code, GameSettings(**raw), status)
-            for token, team, site, name in self.store.seats(game_id):
-                seat = Seat(token, game_id, team, site, name)
+            game.names = self.store.players(game_id)
+            for token, team, site, name, auto in self.store.seats(game_id):
+                seat = Seat(token, game_id, team, site, name, auto)
                 game.seats[(team, site)] = seat
                 self.by_token[token] = seat
+                game.names.setdefault(token, name)
             for client, token in self.store.clients(game_id).items():
                 self.by_client[(game_id, client)] = self.by_token[token]
             by_week: dict[tuple[int, int], list[OrderRow]] = {}
@@ -265,7 +280,7 @@ class Classroom:
                 team.open_week()
                 while not team.over:
                     rows = by_week.get((team.number, team.week), [])
-                    team.pending = {r.site: (r.quantity, r.source) for r in rows}
+                    team.pending = {r.site: (r.quantity, r.source, r.seat) for r in rows}
                     if len(team.pending) < len(game.sites):
                         break
                     self._run(team)
@@ -322,6 +337,7 @@ class Classroom:
         seat = Seat(secrets.token_urlsafe(24), game.id, number, role, name)
         self.store.add_seat(seat.token, game.id, number, role, name, client)
         game.seats[(number, role)], self.by_token[seat.token] = seat, seat
+        game.names[seat.token] = name
         if client is not None:
             self.by_client[(game.id, client)] = seat
         return seat
@@ -343,37 +359,44 @@ class Classroom:
         if not whole or week != team.week:
             raise Refused(f"week {week} is closed; the open week is {team.week}" if whole and week < team.week
                           else f"orders are for the open week, {team.week}")
+        if seat.auto:
+            raise Refused("your teacher handed your seat to the bot for now; ask them to give it back")
         if seat.site in team.pending:
             raise Refused(f"you already ordered {team.pending[seat.site][0]} for week {team.week}")
         top = team.table.max_order[team.table.scenario.index(seat.site)]
         value = whole_order(quantity, top)
-        self.store.add_orders(game.id, [OrderRow(team.number, team.week, seat.site, value, "player")])
-        team.pending[seat.site] = (value, "player")
+        self.store.add_orders(game.id, [OrderRow(team.number, team.week, seat.site, value, "player", seat.token)])
+        team.pending[seat.site] = (value, "player", seat.token)
         return game, team, self._advance_if_ready(game, team)
 
     # ------------------------------------------------------------------ weeks
     def _advance_if_ready(self, game: ClassGame, team: Team, force: bool = False) -> bool:
         """Run the team's open week if every seated player has ordered (or ``force``): the bot orders for
-        the empty seats ('bot') and, when forced, for the seated players who did not ('timeout')."""
+        the empty seats and those handed to it ('bot') and, when forced, for the seated players who did not
+        ('timeout')."""
         if game.status != "running" or team.over or not game.seated(team):
             return False  # a team nobody joined is not played
         missing = [s for s in game.sites if s not in team.pending]
-        seated = [s for s in missing if (team.number, s) in game.seats]
-        if seated and not force:
+        if not force and any(game.plays(team, s) for s in missing):
             return False
-        rows = [OrderRow(team.number, team.week, s, team.bot_order(s),
-                         "timeout" if (team.number, s) in game.seats else "bot") for s in missing]
-        if rows:
-            self.store.add_orders(game.id, rows)
-            team.pending.update({r.site: (r.quantity, r.source) for r in rows})
+        self._bot_orders(game, team, missing)
         self._run(team)
         if all(t.over for t in game.teams if game.seated(t)):
             self._set_status(game, "over")
         return True
 
+    def _bot_orders(self, game: ClassGame, team: Team, sites: list[str]) -> None:
+        """The bot orders for ``sites`` in the open week: 'timeout' where a student plays the seat, else 'bot'."""
+        rows = [OrderRow(team.number, team.week, s, team.bot_order(s), "timeout" if game.plays(team, s) else "bot")
+                for s in sites]
+        if rows:
+            self.store.add_orders(game.id, rows)
+            team.pending.update({r.site: (r.quantity, r.source, None) for r in rows})
+
     @staticmethod
     def _run(team: Team) -> None:
-        team.table.run_week({site: float(q) for site, (q, _) in team.pending.items()})
+        team.table.run_week({site: float(q) for site, (q, _, _) in team.pending.items()})
+        team.played.append({site: (source, token) for site, (_, source, token) in team.pending.items()})
         team.open_week()
 
     def overdue(self, now: float | None = None) -> list[tuple[ClassGame, Team]]:
@@ -412,20 +435,31 @@ class Classroom:
             team.opened = time.monotonic()  # the timeout counts from the resume
         return [t for t in game.teams if self._advance_if_ready(game, t)]
 
-    def force(self, game: ClassGame, team: Any = "all") -> list[Team]:
+    def force(self, game: ClassGame, team: Any = "all", site: Any = None) -> list[Team]:
         """Run the open week of one team (its number) or of every team (``"all"``) now, the bot ordering for
-        whoever has not. The other teams' weeks are not touched."""
+        whoever has not; with ``site``, the bot orders for that one seat only (the week runs if it was the
+        last one missing). The other teams' weeks are not touched. Returns the teams whose week ran."""
         if game.status != "running":
             raise Refused(f"the game is {game.status}; only a running game's week can be forced")
-        if team == "all":
-            teams = game.teams
-        else:
-            number = team if isinstance(team, int) and not isinstance(team, bool) else None
-            if number is None or not 1 <= number <= len(game.teams):
-                raise Refused(f"force: team must be a team's number, 1 to {len(game.teams)}, or \"all\" "
-                              f"(got {team!r})")
-            teams = [game.teams[number - 1]]
-        return [t for t in teams if self._advance_if_ready(game, t, force=True)]
+        if team == "all" and site is None:
+            return [t for t in game.teams if self._advance_if_ready(game, t, force=True)]
+        chosen = self._team(game, team, "force")
+        if site is None:
+            return [chosen] if self._advance_if_ready(game, chosen, force=True) else []
+        if site not in game.sites:
+            raise Refused(f"force: site must be one of {', '.join(game.sites)} (got {site!r})")
+        if chosen.over or site in chosen.pending:
+            raise Refused(f"force: team {chosen.number}'s {site} has ordered for this week already")
+        self._bot_orders(game, chosen, [site])
+        return [chosen] if self._advance_if_ready(game, chosen) else []
+
+    @staticmethod
+    def _team(game: ClassGame, team: Any, what: str) -> Team:
+        number = team if isinstance(team, int) and not isinstance(team, bool) else None
+        if number is None or not 1 <= number <= len(game.teams):
+            raise Refused(f"{what}: team must be a team's number, 1 to {len(game.teams)}"
+                          + (', or "all"' if what == "force" else "") + f" (got {team!r})")
+        return game.teams[number - 1]
 
     def seat_at(self, game: ClassGame, team: Any, site: Any) -> Seat:
         """The seat a teacher's action names (refused when nobody sits there)."""
@@ -435,14 +469,51 @@ class Classroom:
         return seat
 
     def free(self, game: ClassGame, team: Any, site: Any) -> Seat:
-        """Free a seat (a ghost seat, a student who left): the bot plays it from the next order on and another
-        student may take it; the orders placed stay. Returns the seat that was freed."""
+        """Free a seat (kick a ghost seat, a student who left): the bot plays it from the next order on and
+        another student may take it; the orders placed stay (credited to the student in the debrief). The
+        week runs if it waited only for this seat. Returns the seat that was freed."""
         seat = self.seat_at(game, team, site)
         self.store.free_seat(seat.token)
         del game.seats[(seat.team, seat.site)], self.by_token[seat.token]
         for key in [k for k, v in self.by_client.items() if v is seat]:
             del self.by_client[key]
+        self._advance_if_ready(game, game.teams[seat.team - 1])
         return seat
+
+    def hand_to_bot(self, game: ClassGame, team: Any, site: Any, auto: bool = True) -> Seat:
+        """Hand a seat to the bot (``auto``: the student keeps the seat but the bot orders every week, and the
+        week no longer waits for them) or give it back to its student (from the next open week they order)."""
+        seat = self.seat_at(game, team, site)
+        if seat.auto == auto:
+            raise Refused(f"seat: team {seat.team}'s {seat.site} is {'already' if auto else 'not'} played by the bot")
+        self.store.set_auto(seat.token, auto)
+        changed = self._replace(game, seat, auto=auto)
+        self._advance_if_ready(game, game.teams[seat.team - 1])
+        return changed
+
+    def move(self, game: ClassGame, team: Any, site: Any, to_team: Any, to_site: Any) -> Seat:
+        """Move a student to a free seat (another role or team); their page follows. An order they placed
+        in the old seat's open week stays there; the weeks that waited only for the seat run."""
+        seat = self.seat_at(game, team, site)
+        target = self._team(game, to_team, "move")
+        if to_site not in game.sites:
+            raise Refused(f"move: site must be one of {', '.join(game.sites)} (got {to_site!r})")
+        if (target.number, to_site) in game.seats:
+            raise Refused(f"move: team {target.number}'s {to_site} is taken; free it first")
+        self.store.move_seat(seat.token, target.number, to_site)
+        del game.seats[(seat.team, seat.site)]
+        moved = self._replace(game, seat, team=target.number, site=to_site)
+        for number in {seat.team, target.number}:
+            self._advance_if_ready(game, game.teams[number - 1])
+        return moved
+
+    def _replace(self, game: ClassGame, seat: Seat, **changes: Any) -> Seat:
+        """Swap a seat for a changed copy everywhere it is looked up."""
+        new = dataclasses.replace(seat, **changes)
+        game.seats[(new.team, new.site)] = self.by_token[seat.token] = new
+        for key in [k for k, v in self.by_client.items() if v is seat]:
+            self.by_client[key] = new
+        return new
 
     def rename(self, game: ClassGame, team: Any, site: Any, name: Any) -> Seat:
         """Give a seat's player another name (unique in the game, as when joining)."""
@@ -451,11 +522,8 @@ class Classroom:
         if any(s is not seat and s.name.casefold() == name.casefold() for s in game.seats.values()):
             raise Refused(f"name: '{name}' is taken in this game; add an initial or a number")
         self.store.rename_seat(seat.token, name)
-        renamed = dataclasses.replace(seat, name=name)
-        game.seats[(seat.team, seat.site)] = self.by_token[seat.token] = renamed
-        for key in [k for k, v in self.by_client.items() if v is seat]:
-            self.by_client[key] = renamed
-        return renamed
+        game.names[seat.token] = name
+        return self._replace(game, seat, name=name)
 
     def end(self, game: ClassGame) -> None:
         if game.status == "over":

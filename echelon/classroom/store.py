@@ -27,18 +27,25 @@ CREATE TABLE IF NOT EXISTS games (
     status TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS seats (
     token TEXT PRIMARY KEY, game TEXT NOT NULL, team INTEGER NOT NULL, site TEXT NOT NULL,
-    name TEXT NOT NULL, joined REAL NOT NULL, UNIQUE (game, team, site));
+    name TEXT NOT NULL, joined REAL NOT NULL, auto INTEGER NOT NULL DEFAULT 0, UNIQUE (game, team, site));
+CREATE TABLE IF NOT EXISTS players (token TEXT PRIMARY KEY, game TEXT NOT NULL, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS clients (
     game TEXT NOT NULL, client TEXT NOT NULL, token TEXT NOT NULL, PRIMARY KEY (game, client));
 CREATE TABLE IF NOT EXISTS orders (
     game TEXT NOT NULL, team INTEGER NOT NULL, week INTEGER NOT NULL, site TEXT NOT NULL,
-    quantity INTEGER NOT NULL, source TEXT NOT NULL, at REAL NOT NULL,
+    quantity INTEGER NOT NULL, source TEXT NOT NULL, at REAL NOT NULL, seat TEXT,
     PRIMARY KEY (game, team, week, site));
 """
 """Tables: ``server`` (the teacher's token), ``games`` (settings as JSON; status lobby, running, paused or
-over), ``seats`` (a player's unguessable token and seat), ``clients`` (the seat a browser took in a game, so
-that joining twice from it returns the same seat), ``orders`` (every order placed, by a player, by
-the seat's bot, or by the bot when the week timed out)."""
+over), ``seats`` (a player's unguessable token and seat; ``auto`` when the teacher handed it to the bot),
+``players`` (every seat token's name, kept when the seat is freed: the debrief credits each week to who
+ordered it), ``clients`` (the seat a browser took in a game, so
+that joining twice from it returns the same seat), ``orders`` (every order placed, by a player (``seat``:
+their token), by the seat's bot, or by the bot when the week timed out)."""
+
+ADDED = {"seats": ("auto", "INTEGER NOT NULL DEFAULT 0"), "orders": ("seat", "TEXT")}
+"""Columns added since the first classroom files: a file without them gets them when opened for writing
+(and is read as if they held their defaults when opened read-only)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class OrderRow:
     site: str
     quantity: int
     source: str  # 'player', 'bot' (an empty seat) or 'timeout' (a seated player who did not order in time)
+    seat: str | None = None  # the token of the player who ordered ('player' rows of files from before: None)
 
 
 class Store:
@@ -61,7 +69,7 @@ class Store:
         where = Path(path)
         if read_only and not where.is_file():
             raise ConfigError(f"{path}: no such classroom database")
-        ours = {"server", "games", "seats", "orders"}
+        ours = {"server", "games", "seats", "orders"}  # (players and clients came later)
         try:
             if read_only:
                 self.db = sqlite3.connect(f"{where.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
@@ -77,11 +85,22 @@ class Store:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=FULL")
                 self.db.executescript(SCHEMA)
+                for table, (column, kind) in ADDED.items():
+                    if column not in self._columns(table):
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                self.db.execute("INSERT OR IGNORE INTO players SELECT token, game, name FROM seats")
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{path}: not a classroom database ({exc})") from None
 
     def close(self) -> None:
         self.db.close()
+
+    def _columns(self, table: str) -> set[str]:
+        return {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+
+    def _has(self, table: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() \
+            is not None
 
     def _write(self, sql: str, *rows: tuple[Any, ...]) -> None:
         with self.db:  # BEGIN ... COMMIT (or ROLLBACK on an error)
@@ -118,6 +137,7 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("INSERT INTO seats (token, game, team, site, name, joined) VALUES (?, ?, ?, ?, ?, ?)",
                             (token, game_id, team, site, name, time.time()))
+            self.db.execute("INSERT INTO players (token, game, name) VALUES (?, ?, ?)", (token, game_id, name))
             if client is not None:
                 self.db.execute("INSERT INTO clients (game, client, token) VALUES (?, ?, ?)", (game_id, client, token))
 
@@ -129,29 +149,47 @@ class Store:
             self.db.execute("DELETE FROM clients WHERE token = ?", (token,))
 
     def rename_seat(self, token: str, name: str) -> None:
-        self._write("UPDATE seats SET name = ? WHERE token = ?", (name, token))
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("UPDATE seats SET name = ? WHERE token = ?", (name, token))
+            self.db.execute("UPDATE players SET name = ? WHERE token = ?", (name, token))
+
+    def move_seat(self, token: str, team: int, site: str) -> None:
+        self._write("UPDATE seats SET team = ?, site = ? WHERE token = ?", (team, site, token))
+
+    def set_auto(self, token: str, auto: bool) -> None:
+        """Hand a seat to the bot (``auto``) or give it back to its player."""
+        self._write("UPDATE seats SET auto = ? WHERE token = ?", (int(auto), token))
 
     def clients(self, game_id: str) -> dict[str, str]:
         """The seats browsers took in a game: client id -> seat token (none in a file from before clients)."""
-        known = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'clients'").fetchone()
-        if known is None:
+        if not self._has("clients"):
             return {}
         return dict(self.db.execute("SELECT client, token FROM clients WHERE game = ?", (game_id,)).fetchall())
 
-    def seats(self, game_id: str) -> list[tuple[str, int, str, str]]:
-        """A game's seats: (token, team, site, name)."""
-        return [tuple(r) for r in self.db.execute(
-            "SELECT token, team, site, name FROM seats WHERE game = ? ORDER BY joined", (game_id,))]
+    def seats(self, game_id: str) -> list[tuple[str, int, str, str, bool]]:
+        """A game's seats: (token, team, site, name, handed to the bot)."""
+        auto = "auto" if "auto" in self._columns("seats") else "0"
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in self.db.execute(
+            f"SELECT token, team, site, name, {auto} FROM seats WHERE game = ? ORDER BY joined", (game_id,))]
+
+    def players(self, game_id: str) -> dict[str, str]:
+        """The name of every seat token the game has had, freed seats included."""
+        if not self._has("players"):
+            return {}
+        return dict(self.db.execute("SELECT token, name FROM players WHERE game = ?", (game_id,)).fetchall())
 
     # ------------------------------------------------------------------ orders
     def add_orders(self, game_id: str, rows: list[OrderRow]) -> None:
         """Commit orders (one transaction); a second order for a seat and week raises IntegrityError."""
         now = time.time()
-        self._write("INSERT INTO orders (game, team, week, site, quantity, source, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    *[(game_id, r.team, r.week, r.site, r.quantity, r.source, now) for r in rows])
+        self._write("INSERT INTO orders (game, team, week, site, quantity, source, at, seat) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    *[(game_id, r.team, r.week, r.site, r.quantity, r.source, now, r.seat) for r in rows])
 
     def orders(self, game_id: str) -> list[OrderRow]:
         """A game's orders by team, week and placing time."""
-        rows = self.db.execute("SELECT team, week, site, quantity, source FROM orders WHERE game = ? "
+        seat = "seat" if "seat" in self._columns("orders") else "NULL"
+        rows = self.db.execute(f"SELECT team, week, site, quantity, source, {seat} FROM orders WHERE game = ? "
                                "ORDER BY team, week, at, rowid", (game_id,))
         return [OrderRow(*r) for r in rows]
