@@ -311,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_whole_range(1, 65535), default=8000, help="port (default: 8000)")
     p.add_argument("--db", default="classroom.db",
                    help="SQLite file of the games (default: classroom.db); its games are resumed")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the address the class's phones reach the server at, put in the QR code (default: this "
+                        "computer's network address with --host 0.0.0.0); behind a reverse proxy, its HTTPS "
+                        "address, e.g. https://beergame.example.org")
     p.set_defaults(func=cmd_classroom)
 
     p = sub.add_parser("replay", help="replay a saved game (or a classroom database) and show its debrief",

@@ -371,6 +371,12 @@ def orders_chart(game: Game, names: list[str], width: int = 60) -> list[str]:
     return lines
 
 
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#997700", "#332288", "#882255", "#666666")
+"""One colour per site (the i-th site's everywhere: the classroom's pages, the PNG charts): Okabe & Ito's
+colour-blind-safe set with its yellow and sky blue darkened or replaced, each at least 3:1 against white
+(WCAG 2.1, non-text contrast). Customer demand is drawn in black."""
+
+
 def chart_png(game: Game, labels: dict[str, str] | None = None, title: str | None = None) -> bytes:
     """Orders per site over the weeks played, with customer demand: the bullwhip chart. ``labels``: each
     site's legend entry (default: the site, marked 'you' for the people's roles)."""
@@ -384,7 +390,7 @@ def chart_png(game: Game, labels: dict[str, str] | None = None, title: str | Non
     ax.plot(weeks, game.demand, color="black", linewidth=2, label="customer demand")
     for i, name in enumerate(names):
         style = "-" if name in game.roles else "--"
-        ax.plot(weeks, orders[:, i], style, linewidth=1.3, label=labels[name])
+        ax.plot(weeks, orders[:, i], style, linewidth=1.3, label=labels[name], color=PALETTE[i % len(PALETTE)])
     ax.set_xlabel("week")
     ax.set_ylabel("units ordered")
     ax.set_title(title or f"{game.scenario}: orders by site (seed {game.seed}) - the bullwhip effect")

@@ -499,6 +499,8 @@ CLI_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("replay-another-sqlite-file", ["replay", "x.db"], {"x.db": _other_sqlite()}, "x.db: not a classroom database"),
     ("replay-empty-sqlite-file", ["replay", "x.db"], {"x.db": _empty_sqlite()}, "x.db: not a classroom database"),
     ("classroom-port-0", ["classroom", "--port", "0"], {}, "--port: must be >= 1"),
+    ("classroom-public-url-ftp", ["classroom", "--public-url", "ftp://x"], {}, "--public-url: 'ftp://x' is not"),
+    ("classroom-public-url-no-host", ["classroom", "--public-url", "https://"], {}, "--public-url:"),
     ("classroom-port-huge", ["classroom", "--port", "70000"], {}, "--port: must be at most 65,535"),
     ("classroom-port-text", ["classroom", "--port", "http"], {}, "--port"),
     ("classroom-host-unknown", ["classroom", "--host", "no.such.host.invalid"], {}, "--host: cannot listen on"),

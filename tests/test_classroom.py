@@ -370,7 +370,7 @@ def test_the_app_answers_a_double_tap_with_the_same_seat(client):
     assert first.json()["token"] == second.json()["token"]
     taken = client.post("/api/join", json={"code": game["code"], "name": "ann", "client": "fedcba9876543210"})
     assert taken.status_code == 400 and "taken in this game" in taken.json()["error"]
-    teams = client.get("/api/games", headers=_teacher(client)).json()["games"][0]["teams"]
+    teams = client.get(f"/api/games/{game['id']}", headers=_teacher(client)).json()["teams"]
     assert sum(p is not None for p in teams[0]["players"].values()) == 1
 
 
@@ -393,7 +393,7 @@ def test_force_runs_one_teams_week_and_every_teams_only_when_asked(client):
     assert bad.status_code == 400 and "1 to 2" in bad.json()["error"]
     one = client.post(f"/api/games/{game['id']}/force", json={"team": 1}, headers=_teacher(client)).json()
     assert one["moved"] == [1]
-    teams = client.get("/api/games", headers=_teacher(client)).json()["games"][0]["teams"]
+    teams = client.get(f"/api/games/{game['id']}", headers=_teacher(client)).json()["teams"]
     assert teams[0]["week"] == 2 and teams[1]["week"] == 1 and teams[1]["ordered"] == [bob_site(teams, "Bob")]
     every = client.post(f"/api/games/{game['id']}/force", json={"team": "all"}, headers=_teacher(client)).json()
     assert every["moved"] == [1, 2]
@@ -417,7 +417,7 @@ def test_the_teacher_frees_a_ghost_seat_and_renames_a_player(client):
         _until(ws, lambda m: m.get("type") == "view")
         ws.send_json({"type": "order", "week": 1, "quantity": 4})
         _until(ws, lambda m: m.get("type") == "accepted")
-    teams = client.get("/api/games", headers=_teacher(client)).json()["games"][0]["teams"]
+    teams = client.get(f"/api/games/{game['id']}", headers=_teacher(client)).json()["teams"]
     assert teams[0]["week"] == 2 and teams[0]["players"]["retailer"] is None
     late = client.post("/api/join", json={"code": game["code"], "name": "Late", "site": "retailer"})
     assert late.status_code == 200 and late.json()["site"] == "retailer"
@@ -489,12 +489,19 @@ def test_the_apps_security(client):
 
 def test_the_teacher_socket_and_exports(client):
     game = client.post("/api/games", json={"weeks": 2, "teams": 2}, headers=_teacher(client)).json()
-    with client.websocket_connect(f"/ws/teacher?token={client.teacher}") as ws:
+    with client.websocket_connect(f"/ws/teacher?token={client.teacher}") as listing, \
+            client.websocket_connect(f"/ws/teacher?token={client.teacher}&game={game['id']}") as ws:
+        games = listing.receive_json()
+        assert games["type"] == "games" and [g["code"] for g in games["games"]] == [game["code"]]
         first = ws.receive_json()
         assert first["type"] == "game" and first["code"] == game["code"] and len(first["teams"]) == 2
         seat = client.post("/api/join", json={"code": game["code"], "name": "Ann", "team": 2}).json()
         assert seat["team"] == 2
         assert ws.receive_json()["teams"][1]["players"]["retailer"] == "Ann"
+        assert listing.receive_json() == {"type": "summary", **client.get("/api/games", headers=_teacher(
+            client)).json()["games"][0]}
+    with client.websocket_connect(f"/ws/teacher?token={client.teacher}&game=nope") as ws:
+        assert ws.receive_json()["message"] == "no such game"
     assert client.get(f"/api/games/{game['id']}/qr.svg").content.startswith(b"<?xml")
     offered = client.post("/api/lookup", json={"code": game["code"].lower()}).json()
     assert offered == {"teams": 2, "sites": SITES, "status": "lobby"}
@@ -522,3 +529,66 @@ def test_the_servers_clock_lets_the_bot_order_for_a_player_who_left(tmp_path):
     rows = Store(tmp_path / "class.db").orders(game["id"])
     assert {(r.site, r.source) for r in rows if r.week == 1} == {
         ("retailer", "player"), ("wholesaler", "timeout"), ("distributor", "bot"), ("factory", "bot")}
+
+
+def test_the_projector_view_the_countdown_the_changeable_timeout_and_the_undo_of_end(client):
+    """The projector's socket needs no token and carries no names or tokens; the countdown is in every view and
+    restarts when the teacher changes the timeout during the game; End is undone within the minute."""
+    room = client.app.state.room
+    game = client.post("/api/games", json={"weeks": 3, "teams": 2}, headers=_teacher(client)).json()
+    ann = client.post("/api/join", json={"code": game["code"], "name": "Ann", "team": 1}).json()
+    client.post(f"/api/games/{game['id']}/start", json={}, headers=_teacher(client))
+    assert client.get("/projector").status_code == 200
+    with client.websocket_connect(f"/ws/projector?game={game['id']}") as wall, \
+            client.websocket_connect(f"/ws/player?token={ann['token']}") as phone:
+        state = wall.receive_json()
+        assert state["type"] == "projector" and state["code"] == game["code"] and state["status"] == "running"
+        assert [t["team"] for t in state["teams"]] == [1] and state["teams"][0]["seconds_left"] is None
+        text = json.dumps(state)
+        assert ann["token"] not in text and client.teacher not in text and "Ann" not in text
+        assert phone.receive_json()["seconds_left"] is None
+        url = f"/api/games/{game['id']}/timeout"
+        for body, message in [({}, "say how long"), ({"seconds": -5}, "timeout"), ({"seconds": "soon"}, "timeout")]:
+            r = client.post(url, json=body, headers=_teacher(client))
+            assert r.status_code == 400 and message in r.json()["error"]
+        assert client.post(url, json={"seconds": 90}, headers=_teacher(client)).status_code == 200
+        assert 89 < _until(phone, lambda m: m.get("type") == "view")["seconds_left"] <= 90
+        assert 89 < _until(wall, lambda m: m["type"] == "projector")["teams"][0]["seconds_left"] <= 90
+        phone.send_json({"type": "order", "week": 1, "quantity": 4})
+        moved = _until(wall, lambda m: m["type"] == "projector_team")
+        assert moved["week"] == 2 and len(moved["weekly_cost"]) == 1 and "players" not in moved
+        client.post(f"/api/games/{game['id']}/end", json={}, headers=_teacher(client))
+        assert _until(phone, lambda m: m.get("type") == "view" and m["view"]["week"] == 2)["ordered"] is None
+        assert _until(phone, lambda m: m.get("type") == "view")["status"] == "over"
+        summary = client.get("/api/games", headers=_teacher(client)).json()["games"][0]
+        assert summary["status"] == "over" and summary["undo_end"]
+        assert client.post(f"/api/games/{game['id']}/reopen", json={}, headers=_teacher(client)).json()[
+            "status"] == "running"
+        assert _until(phone, lambda m: m.get("type") == "view")["status"] == "running"
+    assert room.games[game["id"]].settings.timeout == 90
+    restarted = Classroom(Store(client.db))
+    restarted.load()
+    assert restarted.games[game["id"]].settings.timeout == 90  # kept across restarts
+    g = room.games[game["id"]]
+    room.end(g)
+    with pytest.raises(Refused, match="more than 60 s ago"):
+        room.reopen(g, now=g.ended[0] + 61)
+    with client.websocket_connect("/ws/projector?game=nope") as wall:
+        assert "no such game" in wall.receive_json()["message"]
+
+
+def test_the_games_list_archives(client):
+    """The list gives each game's summary (no teams' details); a game archived is flagged, and unarchived."""
+    ids = [client.post("/api/games", json={"weeks": 2}, headers=_teacher(client)).json()["id"] for _ in range(3)]
+    listed = client.get("/api/games", headers=_teacher(client)).json()["games"]
+    assert [g["id"] for g in listed] == ids and "teams" in listed[0] and listed[0]["teams"] == 1
+    assert set(listed[0]) >= {"code", "status", "created", "archived", "players", "weeks", "join_url"}
+    assert client.post(f"/api/games/{ids[1]}/archive", json={}, headers=_teacher(client)).status_code == 200
+    assert [g["archived"] for g in client.get("/api/games", headers=_teacher(client)).json()["games"]] == [
+        False, True, False]
+    restarted = Classroom(Store(client.db))
+    restarted.load()
+    assert restarted.games[ids[1]].archived
+    client.post(f"/api/games/{ids[1]}/unarchive", json={}, headers=_teacher(client))
+    assert not client.app.state.room.games[ids[1]].archived
+    assert client.get(f"/api/games/{ids[1]}").status_code == 403

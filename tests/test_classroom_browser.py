@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 from test_classroom import SITES, core_costs
 
 from echelon.classroom.process import ServerProcess as Server
+from echelon.classroom.process import post_json
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WEEKS = 36
@@ -41,11 +43,27 @@ def plan(week: int, seat: int) -> int:
     return (7 * week + 5 * seat * seat + (week // 9) * 6) % 19
 
 
+def core_costs_of(db: Path, game_id: str, team: int, weeks: int, seed: int) -> list[float]:
+    """Each site's cost over the weeks the team played, from the core run on the orders stored for it (the
+    players', the bot's and the timeouts'), rounded to the cent."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT week, site, quantity FROM orders WHERE game = ? AND team = ?",
+                            (game_id, team)).fetchall()
+    by = {(w, s): q for w, s, q in rows}
+    orders = [[by[(w, s)] for s in SITES] for w in range(1, weeks + 1)]
+    return [round(float(c), 2) for c in core_costs(orders, seed=seed, weeks=weeks)]
+
+
 def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
+    """The teacher creates a game from the list page (the token leaves the address bar), the projector view
+    shows the join code with no token and no controls, a student double-taps Join and gets one seat, the
+    teacher kicks a ghost seat and hands another to the bot, forces one team's week without touching the
+    other's, an order typed while offline is sent when the connection is back, four students play 36 weeks
+    (one reloads mid-game), and the debrief shows the core's costs to the cent and marks the bot's weeks."""
     server = Server(tmp_path / "class.db")
     shots = os.environ.get("ECHELON_SCREENSHOTS")
     try:
-        teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        teacher = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
         teacher.goto(f"{server.url}/teacher#{server.teacher}")
         teacher.wait_for_selector("#scenario option", state="attached")
         assert server.teacher not in teacher.url and "#" not in teacher.url  # the token left the address bar
@@ -56,30 +74,47 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
         teacher.fill("#weeks", str(WEEKS))
         teacher.fill("#seed", "4")
         teacher.click("#createButton")
-        code = teacher.wait_for_selector(".code").inner_text()
+        teacher.wait_for_url("**/teacher?game=*")
+        code = teacher.wait_for_selector("#code:not(:empty)").inner_text()
+        game_id = teacher.url.split("game=")[1]
+
+        wall = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        wall.goto(f"{server.url}/projector?game={game_id}")
+        wall.wait_for_function(f"document.getElementById('code').textContent === '{code}'")
+        assert wall.query_selector_all("button, input, select, form") == []  # nothing to act on
+        assert server.teacher not in wall.content() and server.teacher not in wall.url
 
         players = []
         for i, site in enumerate(SITES):
-            page = browser.new_context(viewport={"width": 400, "height": 850}, is_mobile=True).new_page()
+            page = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True).new_page()
             page.goto(f"{server.url}/?code={code}")
             page.fill("#name", f"Student {i + 1}")
             page.select_option("#site", site)
             page.select_option("#team", "1")
             if i == 0:
-                page.dblclick("#joinButton")  # a double tap is one seat (the count below stays 4)
+                page.dblclick("#joinButton")  # a double tap is one seat (the count below stays 4 + 2)
             else:
                 page.click("#joinButton")
             page.wait_for_selector("#game:not(.hidden)")
             assert page.inner_text("#who") == f"Student {i + 1}: you are the {site} of team 1."
             players.append(page)
-        teacher.wait_for_function("document.querySelector('.status').textContent.includes('4 players joined')")
+        ghost = post_json(f"{server.url}/api/join", {"code": code, "name": "Ghost", "team": 2, "site": "retailer"})
+        post_json(f"{server.url}/api/join", {"code": code, "name": "Eve", "team": 2, "site": "wholesaler"})
+        teacher.wait_for_function("document.getElementById('status').textContent.includes('6 players joined')")
         teacher.click("button[data-act=start]")
         teacher.wait_for_selector("button[data-force='1']")  # each team has its own Force; none is game-wide
-        assert teacher.query_selector("button[data-act=force]") is None
+        teacher.once("dialog", lambda dialog: dialog.accept())
+        teacher.click("#team-2 .seat[data-site=retailer] button[data-seat=free]")  # kick the ghost seat
+        teacher.wait_for_function("!document.querySelector('#team-2').textContent.includes('Ghost')")
+        teacher.click("#team-2 .seat[data-site=wholesaler] button[data-seat=bot]")  # Eve: the bot, for now
+        teacher.wait_for_selector("#team-2 .seat[data-site=wholesaler] button[data-seat=back]")
+        teacher.click("#team-2 .seat[data-site=wholesaler] button[data-seat=back]")
+        teacher.wait_for_selector("#team-2 .seat[data-site=wholesaler] button[data-seat=bot]")
         teacher.once("dialog", lambda dialog: dialog.accept("Student One"))  # the teacher renames a player
-        teacher.click("button[data-rename='1|retailer']")
-        teacher.wait_for_function("document.querySelector('.teams').textContent.includes('Student One')")
-        assert teacher.query_selector("button[data-free='1|wholesaler']") is not None
+        teacher.click("#team-1 .seat[data-site=retailer] button[data-seat=rename]")
+        teacher.wait_for_function("document.getElementById('teamCards').textContent.includes('Student One')")
+        assert "seat token" not in players[0].inner_text("#joinMessage")
+        assert ghost["token"] not in teacher.content()
 
         for week in range(1, WEEKS + 1):
             for i, page in enumerate(players):
@@ -87,6 +122,11 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
                     page.reload()  # a refresh mid-game rejoins the same seat
                     page.wait_for_selector("#game:not(.hidden)")
                     assert "wholesaler of team 1" in page.inner_text("#who")
+                if week == 1 and i == 3:  # the factory dawdles: the teacher forces team 1's week only
+                    teacher.click("button[data-force='1']")
+                    page.wait_for_function("document.getElementById('orderWeek').textContent === '2'")
+                    assert "week 1 " in teacher.inner_text("#team-2")  # Eve has not ordered: team 2 waits
+                    continue
                 page.wait_for_function(
                     f"document.getElementById('orderWeek').textContent === '{week}' && "
                     "!document.getElementById('order').disabled")
@@ -94,23 +134,45 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
                     page.fill("#order", "twelve")
                     page.press("#order", "Enter")
                     assert "is not a whole number" in page.inner_text("#message")
+                if week == 10 and i == 2:  # the connection drops: the order typed meanwhile is not lost
+                    page.context.set_offline(True)
+                    page.evaluate("socket.close()")
+                    page.wait_for_selector("#connection:not(.hidden)")
+                    page.fill("#order", str(plan(week, i)))
+                    page.press("#order", "Enter")
+                    assert "will be sent when the connection is back" in page.inner_text("#message")
+                    page.context.set_offline(False)
+                    page.wait_for_function("document.getElementById('message').textContent.includes('You ordered')",
+                                           timeout=15000)
+                    assert page.query_selector("#connection.hidden") is not None
+                    continue
                 page.fill("#order", str(plan(week, i)))
                 page.press("#order", "Enter")
                 page.wait_for_function(f"document.getElementById('message').textContent.includes('You ordered') "
                                        f"|| document.getElementById('orderWeek').textContent !== '{week}'")
             if week == 20 and shots:
                 Path(shots).mkdir(parents=True, exist_ok=True)
-                players[0].screenshot(path=str(Path(shots) / "classroom-player.png"), full_page=True)
-                teacher.screenshot(path=str(Path(shots) / "classroom-teacher.png"), full_page=False)
+                players[0].screenshot(path=str(Path(shots) / "classroom-player-360.png"), full_page=True)
+                teacher.screenshot(path=str(Path(shots) / "classroom-teacher-1280.png"), full_page=False)
+                wall.screenshot(path=str(Path(shots) / "classroom-projector-1280.png"), full_page=False)
 
+        for _ in range(2):  # team 2 waits for Eve: the teacher ends the game, undoes it, and ends it again
+            teacher.once("dialog", lambda dialog: dialog.accept())
+            teacher.click("button[data-act=end]")
+            teacher.wait_for_selector("#undo:not(.hidden) #undoButton")
+            if _ == 0:
+                teacher.click("#undoButton")
+                teacher.wait_for_function("document.getElementById('status').textContent.includes('running')")
         for page in players:
             page.wait_for_selector("#result p")
+            assert "The game is over" in page.inner_text("#message")  # never "Waiting for teammates"
         teacher.wait_for_selector("table.seats[data-team='1'] td.cost")
         shown = [float(t) for t in teacher.locator("table.seats[data-team='1'] td.cost").all_inner_texts()]
-        orders = [[plan(w, i) for i in range(4)] for w in range(1, WEEKS + 1)]
-        expected = core_costs(orders, seed=4, weeks=WEEKS)
-        assert shown == [round(float(c), 2) for c in expected]
+        assert shown == core_costs_of(tmp_path / "class.db", game_id, 1, WEEKS, seed=4)
+        played_by = teacher.locator("table.seats[data-team='1'] td.by").all_inner_texts()
+        assert played_by[3] == "Student 4 (35 wk), bot (1 wk)" and played_by[0] == "Student One (36 wk)"
+        assert "Team 1 *" in teacher.inner_text("table.ranking")
         if shots:
-            teacher.screenshot(path=str(Path(shots) / "classroom-debrief.png"), full_page=True)
+            teacher.screenshot(path=str(Path(shots) / "classroom-debrief-1280.png"), full_page=True)
     finally:
         server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from echelon.classroom.session import ClassGame
 from echelon.envs.errors import ConfigError
@@ -50,19 +51,35 @@ def public_address(host: str) -> str:
         return socket.gethostname()
 
 
-def serve(host: str, port: int, db: str) -> int:
+def check_public_url(url: str) -> str:
+    """``--public-url``: an http(s) address with a host and nothing after the path."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"--public-url: '{url}' is not an address such as https://beergame.example.org "
+                          "or http://192.168.1.20:8000")
+    return url.rstrip("/")
+
+
+def serve(host: str, port: int, db: str, public_url: str | None = None) -> int:
+    """Serve the classroom. The address the class joins at is ``public_url`` (a reverse proxy's), else this
+    computer's network address when listening on every interface; listening on loopback, nobody else can
+    join and the pages use the teacher's own address."""
     import uvicorn
 
     from echelon.classroom.server import create_app
 
     check_db(db)
+    if public_url is not None:
+        public_url = check_public_url(public_url)
     check_port(host, port)
-    base = f"http://{public_address(host)}:{port}"
+    if public_url is None and host not in ("127.0.0.1", "localhost", "::1"):
+        public_url = f"http://{public_address(host)}:{port}"
+    base = public_url or f"http://{host}:{port}"
 
     def created(game: ClassGame) -> None:
         print(f"  new game {game.id}: join code {game.code} (players open {base}/?code={game.code})", flush=True)
 
-    app = create_app(db, on_create=created)
+    app = create_app(db, on_create=created, public_url=public_url)
     room = app.state.room
     print(f"Echelon classroom on {base} (games in {db})")
     print(f"  teacher: {base}/teacher#{room.teacher_token}   (keep this address to yourself)")

@@ -1,7 +1,8 @@
 """The classroom's web server: pages, a small JSON API and websockets (Starlette, served by uvicorn).
 
 * ``/`` the player page, ``/teacher`` the teacher's (its token given once in the address's ``#`` part, which
-  the page removes from the address bar as it loads).
+  the page removes from the address bar as it loads; the list of games, and ``/teacher?game=ID`` one game),
+  ``/projector?game=ID`` the view for the wall (join code, QR, class chart, countdown; no token, no controls).
 * ``POST /api/join`` {code, name, team?, site?} -> a seat token; the player page keeps it, so a reload
   or a dropped connection rejoins the same seat.
 * ``/ws/player?token=`` a player's socket: the seat's view after every change; sends
@@ -9,8 +10,10 @@
   ``error`` with the reason.
 * ``/api/games...`` the teacher's actions (``Authorization: Bearer TOKEN`` or ``?token=``): create,
   start, pause, resume, force one team's week (``{"team": 2}``; every team's only when asked,
-  ``{"team": "all"}``), end, the debrief as JSON, CSV, HTML and PNG; ``/ws/teacher`` the live state
-  of every team.
+  ``{"team": "all"}``; one seat's with ``"site"``), end (undone by reopen within a minute), timeout
+  (``{"seconds": s}``, changeable during the game), archive, a seat's free/bot/back/move/rename, the
+  debrief as JSON, CSV, HTML and PNG; ``/ws/teacher`` the list of games, or with ``?game=ID`` one game's
+  live state, team by team; ``/ws/projector?game=ID`` the wall's.
 
 Everything runs on one event loop, so the game state changes one request at a time. A request body is at
 most :data:`MAX_BODY` bytes, a socket message :data:`MAX_MESSAGE` characters, and a socket may send
@@ -39,6 +42,7 @@ from echelon.classroom import debrief
 from echelon.classroom.session import ClassGame, Classroom, Refused, Team
 from echelon.classroom.store import Store
 from echelon.envs.scenario import available_scenarios, load_scenario
+from echelon.play import PALETTE
 
 MAX_BODY = 4096
 """Largest request body, bytes."""
@@ -84,7 +88,8 @@ def player_message(room: Classroom, token: str) -> dict[str, Any]:
     ordered = team.pending.get(seat.site)
     out = {"type": "view", "status": game.status, "team": team.number, "site": seat.site, "name": seat.name,
            "auto": seat.auto, "over": team.over, "view": view, "ordered": None if ordered is None else ordered[0],
-           "teammates": mates, "history": mine, "timeout": settings.timeout}
+           "teammates": mates, "history": mine, "timeout": settings.timeout,
+           "seconds_left": room.seconds_left(game, team)}
     if team.over or game.status == "over":
         d = debrief.team_debrief(game, team)
         out["result"] = {"team_cost": d["cost"], "optimal_team_cost": d["optimal_cost"],
@@ -97,6 +102,7 @@ def team_state(game: ClassGame, team: Team) -> dict[str, Any]:
     g = team.game
     return {
         "team": team.number, "week": team.week, "over": team.over,
+        "seconds_left": Classroom.seconds_left(game, team),
         "players": {s: game.player(team, s) for s in game.sites},
         "auto": [s for s in game.sites if (team.number, s) in game.seats and not game.plays(team, s)],
         "ordered": sorted(team.pending), "orders": g.orders, "on_hand": g.on_hand, "backlog": g.backlog,
@@ -104,21 +110,54 @@ def team_state(game: ClassGame, team: Team) -> dict[str, Any]:
     }
 
 
-def game_state(game: ClassGame) -> dict[str, Any]:
-    return {"type": "game", "id": game.id, "code": game.code, "status": game.status,
-            "settings": game.settings.model_dump(), "sites": game.sites,
+def game_state(game: ClassGame, base: str | None = None) -> dict[str, Any]:
+    return {"type": "game", **summary(game, base), "settings": game.settings.model_dump(), "sites": game.sites,
             "teams": [team_state(game, t) for t in game.teams]}
+
+
+def join_url(base: str | None, game: ClassGame) -> str | None:
+    """The address the class opens to join (None: the page's own address, where no public one is known)."""
+    return None if base is None else f"{base}/?code={game.code}"
+
+
+def summary(game: ClassGame, base: str | None = None) -> dict[str, Any]:
+    """A game as the teacher's list shows it."""
+    played = [t for t in game.teams if game.seated(t)]
+    return {"id": game.id, "code": game.code, "join_url": join_url(base, game), "status": game.status,
+            "created": game.created,
+            "archived": game.archived, "undo_end": game.ended is not None, "scenario": game.settings.scenario,
+            "teams": len(game.teams), "players": len(game.seats), "weeks": game.settings.weeks,
+            "week": min((t.week for t in played if not t.over), default=None)}
+
+
+def projector_team(game: ClassGame, team: Team) -> dict[str, Any]:
+    """What the wall shows of a team: its week, its cost week by week, the countdown (no names)."""
+    return {"team": team.number, "week": min(team.week, game.settings.weeks), "over": team.over,
+            "weekly_cost": [sum(w) for w in team.game.costs], "seconds_left": Classroom.seconds_left(game, team)}
+
+
+def projector_state(game: ClassGame, base: str | None = None) -> dict[str, Any]:
+    """The projector view: the join code, the status and the teams that play; no token, nothing to act on."""
+    return {"type": "projector", "code": game.code, "join_url": join_url(base, game), "status": game.status,
+            "weeks": game.settings.weeks,
+            "timeout": game.settings.timeout, "players": len(game.seats),
+            "teams": [projector_team(game, t) for t in game.teams if game.seated(t)]}
 
 
 class Hub:
     """The open sockets, and the messages that follow a change."""
 
-    def __init__(self, room: Classroom):
+    def __init__(self, room: Classroom, base: str | None = None):
         self.room = room
+        self.base = base
+        """The public address the class joins at (``echelon classroom --public-url``), if known."""
         self.players: dict[str, set[WebSocket]] = {}
-        self.teachers: set[WebSocket] = set()
+        self.teachers: dict[WebSocket, str | None] = {}
+        """The teachers' sockets and the game each follows (None: the list of games)."""
+        self.projectors: dict[WebSocket, str] = {}
+        """The projector views' sockets and their game."""
 
-    async def _send(self, ws: WebSocket, message: dict[str, Any]) -> None:
+    async def send(self, ws: WebSocket, message: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):  # a socket closing meanwhile
             await ws.send_text(json.dumps(message))
 
@@ -128,27 +167,40 @@ class Hub:
             for s in game.sites:
                 seat = game.seats.get((team.number, s))
                 for ws in list(self.players.get(seat.token, ()) if seat is not None else ()):
-                    await self._send(ws, player_message(self.room, seat.token))
+                    await self.send(ws, player_message(self.room, seat.token))
 
     async def team_changed(self, game: ClassGame, team: Team) -> None:
+        """One team's week moved or an order came in: its players, the teachers following the game (that team
+        only: the page updates one card) and the projectors."""
         await self._views(game, [team])
         message = {"type": "team", "game": game.id, "status": game.status, **team_state(game, team)}
-        for ws in list(self.teachers):
-            await self._send(ws, message)
+        for ws in [w for w, g in self.teachers.items() if g == game.id]:
+            await self.send(ws, message)
+        wall = {"type": "projector_team", "status": game.status, **projector_team(game, team)}
+        for ws in [w for w, g in self.projectors.items() if g == game.id]:
+            await self.send(ws, wall)
 
     async def game_changed(self, game: ClassGame) -> None:
         await self._views(game, game.teams)
-        for ws in list(self.teachers):
-            await self._send(ws, game_state(game))
+        for ws, followed in list(self.teachers.items()):
+            if followed == game.id:
+                await self.send(ws, game_state(game, self.base))
+            elif followed is None:
+                await self.send(ws, {"type": "summary", **summary(game, self.base)})
+        for ws in [w for w, g in self.projectors.items() if g == game.id]:
+            await self.send(ws, projector_state(game, self.base))
 
 
-def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], None] | None = None) -> Starlette:
+def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], None] | None = None,
+               public_url: str | None = None) -> Starlette:
     """The classroom app on the SQLite file ``db`` (games there are resumed); ``on_create`` is told of
-    every new game (the server prints its join code)."""
+    every new game (the server prints its join code); ``public_url``: the address phones reach the server at
+    (its network address, or the HTTPS address of a reverse proxy), put in the QR code and shown to the class
+    whatever address the teacher's browser used."""
     store = Store(db)
     room = Classroom(store)
     room.load()
-    hub = Hub(room)
+    hub = Hub(room, public_url.rstrip("/") if public_url else None)
 
     def teacher(request: Request) -> None:
         header = request.headers.get("authorization", "")
@@ -185,6 +237,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         return serve
 
     common = resources.files("echelon.classroom").joinpath("static", "common.js").read_text(encoding="utf-8")
+    common = common.replace("__PALETTE__", json.dumps(PALETTE))  # one colour per site, as in the PNG charts
 
     async def script(request: Request) -> Response:
         return Response(common, media_type="text/javascript", headers={"Cache-Control": "no-store"})
@@ -225,8 +278,13 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
             if on_create is not None:
                 on_create(game)
             await hub.game_changed(game)
-            return JSONResponse(game_state(game))
-        return JSONResponse({"games": [game_state(g) for g in room.games.values()]})
+            return JSONResponse(game_state(game, hub.base))
+        return JSONResponse({"games": [summary(g, hub.base) for g in room.games.values()]})
+
+    @api
+    async def one_game(request: Request) -> Response:
+        teacher(request)
+        return JSONResponse(game_state(room.game(request.path_params["game"]), hub.base))
 
     @api
     async def action(request: Request) -> Response:
@@ -247,8 +305,17 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
             moved = room.force(game, data["team"], data.get("site"))
         elif what == "end":
             room.end(game)
+        elif what == "reopen":  # the undo of end, within a minute
+            moved = room.reopen(game)
+        elif what == "timeout":  # {"seconds": 60}, or {"seconds": null} to wait for ever
+            if "seconds" not in data:
+                raise Refused('timeout: say how long a week waits, {"seconds": 60}, or {"seconds": null} for ever')
+            room.set_timeout(game, data["seconds"])
+        elif what in ("archive", "unarchive"):
+            room.archive(game, what == "archive")
         else:
-            raise Refused(f"unknown action '{what}' (start, pause, resume, force, end)")
+            raise Refused(f"unknown action '{what}' (start, pause, resume, force, end, reopen, timeout, archive, "
+                          "unarchive)")
         await hub.game_changed(game)
         return JSONResponse({"status": game.status, "moved": [t.number for t in moved]})
 
@@ -270,7 +337,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         elif what == "free":
             seat = room.free(game, team, site)
             for ws in hub.players.pop(seat.token, set()):  # the freed player's page goes back to the join form
-                await hub._send(ws, {"type": "error", "message": "your teacher freed this seat (its seat token "
+                await hub.send(ws, {"type": "error", "message": "your teacher freed this seat (its seat token "
                                                                  "is no longer valid): join the game again"})
                 with contextlib.suppress(Exception):
                     await ws.close(code=4403)
@@ -311,7 +378,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         import segno
 
         game = room.game(request.path_params["game"])
-        url = f"{str(request.base_url).rstrip('/')}/?code={game.code}"
+        url = join_url(hub.base or str(request.base_url).rstrip("/"), game)
         buffer = io.BytesIO()
         segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=2)
         return Response(buffer.getvalue(), media_type="image/svg+xml")
@@ -373,22 +440,43 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         finally:
             hub.players.get(token, set()).discard(ws)
 
-    async def teacher_socket(ws: WebSocket) -> None:
-        await ws.accept()
-        if not room.is_teacher(ws.query_params.get("token")):
-            await ws.send_text(json.dumps({"type": "error", "message": "teacher token missing or wrong"}))
-            await ws.close(code=4403)
-            return
-        hub.teachers.add(ws)
+    async def refuse(ws: WebSocket, message: str) -> None:
+        await ws.send_text(json.dumps({"type": "error", "message": message}))
+        await ws.close(code=4403)
+
+    async def listen(ws: WebSocket, sockets: dict[WebSocket, Any], key: Any, first: list[dict[str, Any]]) -> None:
+        """Keep a socket that only listens (the teacher acts through the API) until it closes."""
+        sockets[ws] = key
         try:
-            for game in room.games.values():
-                await ws.send_text(json.dumps(game_state(game)))
+            for message in first:
+                await ws.send_text(json.dumps(message))
             while True:
-                await ws.receive_text()  # the teacher acts through the API; this socket only listens
+                await ws.receive_text()
         except WebSocketDisconnect:
             pass
         finally:
-            hub.teachers.discard(ws)
+            sockets.pop(ws, None)
+
+    async def teacher_socket(ws: WebSocket) -> None:
+        """``?game=ID``: that game's state, then each team's changes; without: the list of games, then each
+        game's summary as it changes."""
+        await ws.accept()
+        if not room.is_teacher(ws.query_params.get("token")):
+            return await refuse(ws, "teacher token missing or wrong")
+        followed = ws.query_params.get("game")
+        if followed is not None and followed not in room.games:
+            return await refuse(ws, "no such game")
+        first = ([game_state(room.games[followed], hub.base)] if followed is not None else
+                 [{"type": "games", "games": [summary(g, hub.base) for g in room.games.values()]}])
+        await listen(ws, hub.teachers, followed, first)
+
+    async def projector_socket(ws: WebSocket) -> None:
+        """``?game=ID``: what the wall shows (no token needed: it carries nothing a student could act with)."""
+        await ws.accept()
+        game = room.games.get(ws.query_params.get("game") or "")
+        if game is None:
+            return await refuse(ws, "no such game: open the projector view from the teacher's page")
+        await listen(ws, hub.projectors, game.id, [projector_state(game, hub.base)])
 
     async def timeouts() -> None:
         while True:
@@ -408,6 +496,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
     routes = [
         Route("/", page("player.html")),
         Route("/teacher", page("teacher.html")),
+        Route("/projector", page("projector.html")),
         Route("/static/common.js", script),
         Route("/api/join", join, methods=["POST"]),
         Route("/api/lookup", lookup, methods=["POST"]),
@@ -417,10 +506,12 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         Route("/api/games/{game}/qr.svg", qr),
         Route("/api/games/{game}/debrief.{kind}", export),
         Route("/api/games/{game}/teams/{team:int}/chart.png", chart),
+        Route("/api/games/{game}", one_game),
         Route("/api/games/{game}/seat", seat_action, methods=["POST"]),
         Route("/api/games/{game}/{action}", action, methods=["POST"]),
         WebSocketRoute("/ws/player", player_socket),
         WebSocketRoute("/ws/teacher", teacher_socket),
+        WebSocketRoute("/ws/projector", projector_socket),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.room = room

@@ -8,7 +8,9 @@ demand (one seed), so teams can be ranked. A week of a team runs when every
 seated player has ordered; empty seats are played by the game's bot (Sterman's
 rule, base-stock, or a trained run folder), and a seated player who has not
 ordered within the teacher's timeout (or when the teacher forces the week) is
-played by the bot for that week and can come back the next.
+played by the bot for that week and can come back the next. The teacher manages seats: kick (free it
+for the bot and another student), hand to the bot and give back, move, rename; a team none of whose seats
+a student plays waits (the bot alone does not play on) until one does or the teacher forces.
 
 Everything a client sends is checked here and refused with a
 :class:`Refused` message that says why, leaving the state unchanged: the
@@ -45,6 +47,8 @@ MAX_NAME = 40
 """Longest player name (characters)."""
 MAX_TEAMS = 100
 """Most teams in one game."""
+UNDO_END = 60.0
+"""Seconds during which the teacher can undo *End the game*."""
 
 
 class Refused(Exception):
@@ -187,6 +191,12 @@ class ClassGame:
     status: str  # lobby, running, paused, over
     teams: list[Team]
     seats: dict[tuple[int, str], Seat] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+    """When the teacher created it (Unix time)."""
+    archived: bool = False
+    """Filed away by the teacher: listed apart, below the other games."""
+    ended: tuple[float, str] | None = None
+    """When the teacher ended it (monotonic clock) and its status before: what :meth:`Classroom.reopen` undoes."""
 
     @property
     def sites(self) -> list[str]:
@@ -225,7 +235,8 @@ class Classroom:
         """The teacher's token, made once per database (it survives restarts)."""
 
     # ------------------------------------------------------------------ building
-    def _build(self, game_id: str, code: str, settings: GameSettings, status: str) -> ClassGame:
+    def _build(self, game_id: str, code: str, settings: GameSettings, status: str, created: float | None = None,
+               archived: bool = False) -> ClassGame:
         roles = list(load_scenario(settings.scenario).site_names)
         first = Table(Game(settings.scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot)), _quiet)
         fresh = copy.deepcopy(first.optimal)
@@ -235,7 +246,9 @@ class Classroom:
             table = first if number == 1 else Table(game, _quiet, like=first)
             table.start()
             teams.append(Team(number, table, fresh))
-        game = ClassGame(game_id, code, settings, status, teams)
+        game = ClassGame(game_id, code, settings, status, teams, archived=archived)
+        if created is not None:
+            game.created = created
         self.games[game_id], self.by_code[code] = game, game
         return game
 
@@ -263,8 +276,8 @@ class Classroom:
         """Rebuild every game from the store: seats, and each team's weeks replayed from its orders.
         ``resume``: also run the weeks whose orders were all in (a server killed meanwhile); without it
         nothing is written (``echelon replay``)."""
-        for game_id, code, raw, status in self.store.games():
-            game = self._build(game_id, code, GameSettings(**raw), status)
+        for game_id, code, raw, status, created, archived in self.store.games():
+            game = self._build(game_id, code, GameSettings(**raw), status, created, archived)
             game.names = self.store.players(game_id)
             for token, team, site, name, auto in self.store.seats(game_id):
                 seat = Seat(token, game_id, team, site, name, auto)
@@ -377,13 +390,18 @@ class Classroom:
         if game.status != "running" or team.over or not game.seated(team):
             return False  # a team nobody joined is not played
         missing = [s for s in game.sites if s not in team.pending]
-        if not force and any(game.plays(team, s) for s in missing):
-            return False
+        if not force and (any(game.plays(team, s) for s in missing) or not self._students(game, team)):
+            return False  # a team whose students are all kicked or handed to the bot waits for one (or Force)
         self._bot_orders(game, team, missing)
         self._run(team)
         if all(t.over for t in game.teams if game.seated(t)):
             self._set_status(game, "over")
         return True
+
+    @staticmethod
+    def _students(game: ClassGame, team: Team) -> bool:
+        """Whether a student plays one of the team's seats (else its weeks wait: the bot alone does not play)."""
+        return any(game.plays(team, s) for s in game.sites)
 
     def _bot_orders(self, game: ClassGame, team: Team, sites: list[str]) -> None:
         """The bot orders for ``sites`` in the open week: 'timeout' where a student plays the seat, else 'bot'."""
@@ -408,7 +426,7 @@ class Classroom:
             if game.status != "running" or game.settings.timeout is None:
                 continue
             for team in game.teams:
-                if not team.over and now - team.opened >= game.settings.timeout:
+                if not team.over and self._students(game, team) and now - team.opened >= game.settings.timeout:
                     if self._advance_if_ready(game, team, force=True):
                         moved.append((game, team))
         return moved
@@ -526,9 +544,50 @@ class Classroom:
         return self._replace(game, seat, name=name)
 
     def end(self, game: ClassGame) -> None:
+        """End the game for every team (undone by :meth:`reopen` within :data:`UNDO_END` seconds)."""
         if game.status == "over":
             raise Refused("the game is already over")
+        game.ended = (time.monotonic(), game.status)
         self._set_status(game, "over")
+
+    def reopen(self, game: ClassGame, now: float | None = None) -> list[Team]:
+        """Undo :meth:`end` (within :data:`UNDO_END` seconds of it, and not after a server restart): the game
+        goes back to where it was, each open week's clock restarting."""
+        now = time.monotonic() if now is None else now
+        if game.status != "over" or game.ended is None:
+            raise Refused("undo: only a game the teacher has just ended can be reopened")
+        if now - game.ended[0] > UNDO_END:
+            raise Refused(f"undo: the game was ended more than {UNDO_END:.0f} s ago; it stays over")
+        before, game.ended = game.ended[1], None
+        self._set_status(game, before)
+        for team in game.teams:
+            team.opened = now
+        return [t for t in game.teams if self._advance_if_ready(game, t)]
+
+    def set_timeout(self, game: ClassGame, seconds: Any) -> None:
+        """Change how long a week waits for a seated player (None: wait for ever); every open week's clock
+        restarts, so nobody is timed out by surprise."""
+        settings = check_settings({**game.settings.model_dump(), "timeout": seconds})
+        self.store.set_settings(game.id, settings.model_dump())
+        game.settings = settings
+        now = time.monotonic()
+        for team in game.teams:
+            team.opened = now
+
+    def archive(self, game: ClassGame, archived: bool = True) -> None:
+        """File a game away (or bring it back): the teacher's list shows it apart, below the others."""
+        self.store.set_archived(game.id, archived)
+        game.archived = archived
+
+    @staticmethod
+    def seconds_left(game: ClassGame, team: Team, now: float | None = None) -> float | None:
+        """Seconds before the bot orders for the team's missing players (None: no timeout, or nothing waits)."""
+        if game.settings.timeout is None or game.status != "running" or team.over:
+            return None
+        if not Classroom._students(game, team):
+            return None
+        now = time.monotonic() if now is None else now
+        return max(0.0, game.settings.timeout - (now - team.opened))
 
     def _set_status(self, game: ClassGame, status: str) -> None:
         self.store.set_status(game.id, status)

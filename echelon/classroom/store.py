@@ -24,7 +24,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS server (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS games (
     id TEXT PRIMARY KEY, code TEXT UNIQUE NOT NULL, settings TEXT NOT NULL,
-    status TEXT NOT NULL, created REAL NOT NULL);
+    status TEXT NOT NULL, created REAL NOT NULL, archived INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS seats (
     token TEXT PRIMARY KEY, game TEXT NOT NULL, team INTEGER NOT NULL, site TEXT NOT NULL,
     name TEXT NOT NULL, joined REAL NOT NULL, auto INTEGER NOT NULL DEFAULT 0, UNIQUE (game, team, site));
@@ -37,13 +37,14 @@ CREATE TABLE IF NOT EXISTS orders (
     PRIMARY KEY (game, team, week, site));
 """
 """Tables: ``server`` (the teacher's token), ``games`` (settings as JSON; status lobby, running, paused or
-over), ``seats`` (a player's unguessable token and seat; ``auto`` when the teacher handed it to the bot),
-``players`` (every seat token's name, kept when the seat is freed: the debrief credits each week to who
-ordered it), ``clients`` (the seat a browser took in a game, so
-that joining twice from it returns the same seat), ``orders`` (every order placed, by a player (``seat``:
-their token), by the seat's bot, or by the bot when the week timed out)."""
+over; ``archived`` when the teacher filed it away), ``seats`` (a player's unguessable token and seat;
+``auto`` when the teacher handed it to the bot), ``players`` (every seat token's name, kept when the seat
+is freed: the debrief credits each week to who ordered it), ``clients`` (the seat a browser took in a
+game, so that joining twice from it returns the same seat), ``orders`` (every order placed, by a player
+(``seat``: their token), by the seat's bot, or by the bot when the week timed out)."""
 
-ADDED = {"seats": ("auto", "INTEGER NOT NULL DEFAULT 0"), "orders": ("seat", "TEXT")}
+ADDED = {"seats": ("auto", "INTEGER NOT NULL DEFAULT 0"), "orders": ("seat", "TEXT"),
+         "games": ("archived", "INTEGER NOT NULL DEFAULT 0")}
 """Columns added since the first classroom files: a file without them gets them when opened for writing
 (and is read as if they held their defaults when opened read-only)."""
 
@@ -125,10 +126,18 @@ class Store:
     def set_status(self, game_id: str, status: str) -> None:
         self._write("UPDATE games SET status = ? WHERE id = ?", (status, game_id))
 
-    def games(self) -> list[tuple[str, str, dict[str, Any], str]]:
-        """Every game: (id, join code, settings, status), oldest first."""
-        rows = self.db.execute("SELECT id, code, settings, status FROM games ORDER BY created").fetchall()
-        return [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+    def set_settings(self, game_id: str, settings: dict[str, Any]) -> None:
+        self._write("UPDATE games SET settings = ? WHERE id = ?", (json.dumps(settings), game_id))
+
+    def set_archived(self, game_id: str, archived: bool) -> None:
+        self._write("UPDATE games SET archived = ? WHERE id = ?", (int(archived), game_id))
+
+    def games(self) -> list[tuple[str, str, dict[str, Any], str, float, bool]]:
+        """Every game: (id, join code, settings, status, created (Unix time), archived), oldest first."""
+        archived = "archived" if "archived" in self._columns("games") else "0"
+        rows = self.db.execute(f"SELECT id, code, settings, status, created, {archived} FROM games "
+                               "ORDER BY created").fetchall()
+        return [(r[0], r[1], json.loads(r[2]), r[3], r[4], bool(r[5])) for r in rows]
 
     # ------------------------------------------------------------------ seats
     def add_seat(self, token: str, game_id: str, team: int, site: str, name: str, client: str | None = None) -> None:
