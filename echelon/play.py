@@ -38,7 +38,7 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.files import read_input
 from echelon.envs.limits import MAX_GAME_WEEKS
 from echelon.envs.positions import backlog_total, pipeline
-from echelon.envs.scenario import load_scenario
+from echelon.envs.scenario import Scenario, load_scenario
 from echelon.envs.simulator import Episode
 from echelon.envs.validation import check_model
 
@@ -62,7 +62,7 @@ def others_spec(text: str) -> dict[str, Any]:
 class Game:
     """Everything needed to replay a game, and what happened in it."""
 
-    scenario: str
+    scenario: str | Scenario  # a name or path (saved games); a class game's custom setup is a Scenario
     seed: int
     periods: int
     roles: list[str]

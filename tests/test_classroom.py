@@ -592,3 +592,84 @@ def test_the_games_list_archives(client):
     client.post(f"/api/games/{ids[1]}/unarchive", json={}, headers=_teacher(client))
     assert not client.app.state.room.games[ids[1]].archived
     assert client.get(f"/api/games/{ids[1]}").status_code == 403
+
+
+def beer_game_changed(**fields) -> dict:
+    """The beer game's file with fields set on every site (written here, not by the classroom's setup)."""
+    from echelon.envs.scenario import read_yaml, resolve_scenario_path
+
+    raw = read_yaml(resolve_scenario_path("beer_game"))
+    demand = fields.pop("demand", None)
+    periods = fields.pop("periods", 8)
+    for site in raw["sites"]:
+        site.update({k: (v[raw["sites"].index(site)] if isinstance(v, list) else v) for k, v in fields.items()})
+    if demand is not None:
+        raw["demand"] = {"retailer": demand}
+    raw["periods"] = periods
+    return raw
+
+
+def test_a_game_set_up_with_its_own_costs_delays_and_demand_costs_what_the_core_says(room):
+    """Costs per site, lead times, order delays, opening stock and a demand typed week by week: the team's
+    costs are the core's on the same scenario written independently, and the demand is the list typed."""
+    values = [3, 5, 0, 9, 4, 4, 12, 1]
+    setup = {"holding_cost": [1, 0.5, 0.25, 2], "backlog_cost": 3, "lead_time": 1, "order_delay": 1,
+             "initial_inventory": 6, "demand": {"kind": "sequence", "values": values}}
+    game = room.create({"weeks": 8, "seed": 3, "setup": setup, "bot": "base_stock"})
+    ann = room.join(game.code, "Ann", site="distributor")
+    room.start(game)
+    for w in range(1, 9):
+        room.order(ann.token, w, (5 * w) % 11)
+    team = game.teams[0]
+    assert team.over and team.game.demand == [float(v) for v in values]
+    scenario = load_scenario(beer_game_changed(holding_cost=[1, 0.5, 0.25, 2], backlog_cost=3, lead_time=1,
+                                               order_delay=1, initial_inventory=6,
+                                               demand={"kind": "sequence", "values": values})).with_periods(8)
+    sim = Simulator(scenario, batch=1)
+    sim.reset(np.random.default_rng(3))
+    costs = sum(sim.step(np.array([w], dtype=float)).cost[0] for w in team.game.orders)
+    d = debrief.team_debrief(game, team)
+    assert [s["cost"] for s in d["seats"]] == pytest.approx(costs.tolist(), abs=1e-9)
+    plain = core_costs([[int(x) for x in w] for w in team.game.orders], seed=3, weeks=8)
+    assert abs(plain.sum() - costs.sum()) > 1  # the setup changed the game
+    again = Classroom(Store(room.store.path))
+    again.load()  # the setup is kept with the game
+    assert again.games[game.id].settings.setup.lead_time == 1
+    assert again.games[game.id].teams[0].game.costs == team.game.costs
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    ({"holding_cost": -1}, "setup: site 'retailer': field 'holding_cost' must be >= 0 (got -1)"),
+    ({"backlog_cost": [1, 2]}, "setup: backlog_cost: give one value for every site or one per site (4:"),
+    ({"lead_time": 0}, "setup: site 'retailer': field 'lead_time' must be a whole number >= 1"),
+    ({"order_delay": "two"}, "setup: site 'retailer': field 'order_delay' must be a whole number (got 'two')"),
+    ({"demand": {"kind": "uniform", "low": 0, "high": "x"}}, "setup: demand of site 'retailer': field 'high'"),
+    ({"demand": {"kind": "sequence", "values": [4, 8]}}, "the sequence has 2 periods, fewer than the 36"),
+    ({"demand": {"kind": "step", "before": 4, "after": 8, "at": 40}}, "the step at period 40 never comes"),
+    ({"demand": {"kind": "wave"}}, "setup: demand of site 'retailer': field 'kind' must be one of"),
+    ({"colour": "red"}, "colour"),
+])
+def test_a_wrong_setup_gets_the_scenario_files_one_line_message(room, setup, message):
+    with pytest.raises(Refused) as refused:
+        room.create({"setup": setup})
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+    assert room.games == {}
+
+
+def test_the_palette_is_colour_blind_safe_and_readable_on_white():
+    """Every site's colour has at least 3:1 contrast on white (WCAG 2.1 non-text contrast), and the page's
+    script gets the one palette the PNG charts use."""
+    from echelon.play import PALETTE
+
+    def luminance(colour: str) -> float:
+        rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    assert all(1.05 / (luminance(c) + 0.05) >= 3 for c in PALETTE) and len(set(PALETTE)) == len(PALETTE)
+    assert "#0072B2" in PALETTE and "#E69F00" not in PALETTE  # Okabe-Ito's blue kept, its light orange not
+
+
+def test_the_pages_script_carries_the_palette(client):
+    script = client.get("/static/common.js").text
+    assert "__PALETTE__" not in script and json.dumps(list(__import__("echelon.play").play.PALETTE)) in script

@@ -13,10 +13,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_classroom import SITES, core_costs
+import numpy as np
+from test_classroom import SITES, beer_game_changed, core_costs
 
 from echelon.classroom.process import ServerProcess as Server
 from echelon.classroom.process import post_json
+from echelon.envs.scenario import load_scenario
+from echelon.envs.simulator import Simulator
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WEEKS = 36
@@ -174,5 +177,71 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
         assert "Team 1 *" in teacher.inner_text("table.ranking")
         if shots:
             teacher.screenshot(path=str(Path(shots) / "classroom-debrief-1280.png"), full_page=True)
+    finally:
+        server.stop()
+
+
+def test_a_game_set_up_in_the_page_is_played_to_the_end_at_the_cores_costs(browser, tmp_path):
+    """The teacher sets costs per site, lead times, order delays and a demand typed week by week in the page
+    (a wrong value first: the scenario file's one-line message, no game made); two students play it to the
+    end at a phone's width, and the debrief shows the core's costs on that scenario, to the cent."""
+    server = Server(tmp_path / "class.db")
+    weeks, values = 8, [3, 5, 0, 9, 4, 4, 12, 1]
+    try:
+        teacher = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        teacher.goto(f"{server.url}/teacher#{server.teacher}")
+        teacher.wait_for_selector("#scenario option", state="attached")
+        teacher.fill("#teams", "1")
+        teacher.fill("#weeks", str(weeks))
+        teacher.fill("#seed", "3")
+        teacher.click("#setup summary")
+        teacher.fill("#holding_cost", "1, 0.5, -0.25, 2")
+        teacher.click("#createButton")
+        teacher.wait_for_function("document.getElementById('error').textContent.includes('holding_cost')")
+        assert teacher.inner_text("#error") == ("setup: site 'distributor': field 'holding_cost' must be >= 0 "
+                                                "(got -0.25)")
+        teacher.fill("#holding_cost", "1, 0.5, 0.25, 2")
+        teacher.fill("#backlog_cost", "3")
+        teacher.fill("#lead_time", "1")
+        teacher.fill("#order_delay", "1")
+        teacher.select_option("#demandKind", "sequence")
+        teacher.fill("#sequence", " ".join(map(str, values)))
+        teacher.click("#createButton")
+        teacher.wait_for_url("**/teacher?game=*")
+        code = teacher.wait_for_selector("#code:not(:empty)").inner_text()
+        game_id = teacher.url.split("game=")[1]
+        players = []
+        for i, site in enumerate(["retailer", "factory"]):
+            page = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True).new_page()
+            page.goto(f"{server.url}/?code={code}")
+            page.fill("#name", f"Student {i + 1}")
+            page.select_option("#site", site)
+            page.click("#joinButton")
+            page.wait_for_selector("#game:not(.hidden)")
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+            players.append(page)
+        teacher.click("button[data-act=start]")
+        for week in range(1, weeks + 1):
+            for i, page in enumerate(players):
+                page.wait_for_function(f"document.getElementById('orderWeek').textContent === '{week}' && "
+                                       "!document.getElementById('order').disabled")
+                page.fill("#order", str((3 * week + 4 * i) % 10))
+                page.press("#order", "Enter")
+                page.wait_for_function(f"document.getElementById('message').textContent.includes('You ordered') "
+                                       f"|| document.getElementById('orderWeek').textContent !== '{week}'")
+        teacher.wait_for_selector("table.seats[data-team='1'] td.cost")
+        shown = [float(t) for t in teacher.locator("table.seats[data-team='1'] td.cost").all_inner_texts()]
+        with sqlite3.connect(tmp_path / "class.db") as conn:
+            rows = conn.execute("SELECT week, site, quantity FROM orders WHERE game = ?", (game_id,)).fetchall()
+        by = {(w, s): q for w, s, q in rows}
+        scenario = load_scenario(beer_game_changed(holding_cost=[1, 0.5, 0.25, 2], backlog_cost=3, lead_time=1,
+                                                   order_delay=1, demand={"kind": "sequence", "values": values},
+                                                   periods=weeks))
+        sim = Simulator(scenario, batch=1)
+        sim.reset(np.random.default_rng(3))
+        costs = sum(sim.step(np.array([[by[(w, s)] for s in SITES]], dtype=float)).cost[0]
+                    for w in range(1, weeks + 1))
+        assert shown == [round(float(c), 2) for c in costs]
+        assert teacher.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         server.stop()

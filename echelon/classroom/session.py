@@ -36,6 +36,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from echelon.agents.policy import Policy
+from echelon.classroom.setup import Setup, scenario_of
 from echelon.classroom.store import OrderRow, Store
 from echelon.envs.errors import ConfigError
 from echelon.envs.limits import MAX_PERIODS
@@ -75,6 +76,9 @@ class GameSettings(BaseModel):
     base_stock, pass_through, ...) or a training run folder on the server."""
     timeout: Annotated[float, Field(gt=0, le=86400)] | None = None
     """Seconds a week waits for a seated player before the bot orders in their place (none: wait)."""
+    setup: Setup | None = None
+    """Costs, delays, opening stock and demand changed from the game's own file (see
+    :mod:`echelon.classroom.setup`)."""
 
 
 def check_settings(raw: Any) -> GameSettings:
@@ -237,12 +241,13 @@ class Classroom:
     # ------------------------------------------------------------------ building
     def _build(self, game_id: str, code: str, settings: GameSettings, status: str, created: float | None = None,
                archived: bool = False) -> ClassGame:
-        roles = list(load_scenario(settings.scenario).site_names)
-        first = Table(Game(settings.scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot)), _quiet)
+        scenario = scenario_of(settings.scenario, settings.weeks, settings.setup)
+        roles = list(load_scenario(scenario).site_names)
+        first = Table(Game(scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot)), _quiet)
         fresh = copy.deepcopy(first.optimal)
         teams = []
         for number in range(1, settings.teams + 1):  # every site is a role: advice is kept for every seat
-            game = Game(settings.scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot))
+            game = Game(scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot))
             table = first if number == 1 else Table(game, _quiet, like=first)
             table.start()
             teams.append(Team(number, table, fresh))

@@ -33,6 +33,7 @@ from echelon.envs.demand_schema import (
     NormalSpec,
     PoissonSpec,
     SeasonalSpec,
+    SequenceSpec,
     StepSpec,
     UniformSpec,
     read_demand_spec,
@@ -486,6 +487,11 @@ def _step(spec: StepSpec, where: str, base_dir: Path) -> StepChange:
     return StepChange(before=spec.before, after=spec.after, at=spec.at, noise=spec.noise)
 
 
+def _sequence(spec: SequenceSpec, where: str, base_dir: Path) -> Replay:
+    """``{kind: sequence, values: [4, 4, 8, ...]}``: the values replayed, one per period from the first."""
+    return Replay(np.asarray(spec.values, dtype=np.float64), False, source="the sequence")
+
+
 def _csv(spec: CsvSpec, where: str, base_dir: Path) -> Replay:
     path = Path(spec.path)
     if not path.is_absolute():
@@ -561,6 +567,7 @@ DEMAND_MODELS: dict[str, DemandBuilder] = {
     "uniform": _uniform,
     "seasonal": _seasonal,
     "step": _step,
+    "sequence": _sequence,
     "csv": _csv,
     "history": _history,
 }

@@ -16,8 +16,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
 from echelon.envs.errors import ConfigError
-from echelon.envs.limits import MAX_MAGNITUDE
+from echelon.envs.limits import MAX_MAGNITUDE, MAX_PERIODS
 from echelon.envs.validation import field_message, is_type_tag
+
+MAX_SEQUENCE = MAX_PERIODS
+"""Most values a ``sequence`` demand may list (one per period of the longest episode)."""
 
 
 def _finite(value: Any) -> float:
@@ -99,6 +102,13 @@ class StepSpec(_Spec):
     noise: Literal["none", "poisson"] = "none"
 
 
+class SequenceSpec(_Spec):
+    """Demand written out period by period (a classroom's custom pattern, a textbook's worked example)."""
+
+    kind: Literal["sequence"]
+    values: Annotated[list[NonNegative], Field(min_length=1, max_length=MAX_SEQUENCE)]
+
+
 class CsvSpec(_Spec):
     kind: Literal["csv"]
     path: Text
@@ -118,13 +128,13 @@ class HistorySpec(_Spec):
 SPECS: dict[str, type[_Spec]] = {
     "poisson": PoissonSpec, "negative_binomial": NegativeBinomialSpec, "geometric": GeometricSpec,
     "empirical": EmpiricalSpec, "normal": NormalSpec, "uniform": UniformSpec, "seasonal": SeasonalSpec,
-    "step": StepSpec, "csv": CsvSpec, "history": HistorySpec,
+    "step": StepSpec, "sequence": SequenceSpec, "csv": CsvSpec, "history": HistorySpec,
 }
 """Every demand kind and its declaration, in the order messages list them."""
 
 DemandSpec = Annotated[
     PoissonSpec | NegativeBinomialSpec | GeometricSpec | EmpiricalSpec | NormalSpec | UniformSpec | SeasonalSpec
-    | StepSpec | CsvSpec | HistorySpec,
+    | StepSpec | SequenceSpec | CsvSpec | HistorySpec,
     Field(discriminator="kind"),
 ]
 """A demand block: the union of the kinds, told apart by ``kind``."""
