@@ -179,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead, TEAMS teams of four play 36 weeks at once against a real 'echelon classroom' "
                         "on loopback: each week's turn-around (p50, p99), the server's CPU, orders checked in its "
                         "database")
+    p.add_argument("--browser", action="store_true",
+                   help="with --classroom: the teacher's page open in Chromium and two seats played by Chromium "
+                        "phones; also the teacher page's cost per message early and late in the game")
+    p.add_argument("--think", type=_bounded(0.0, 60.0), default=0.0, metavar="SECONDS",
+                   help="with --classroom: each websocket player waits 0 to 2 x SECONDS (uniform) before each "
+                        "order, as a class would (default 0: every order the moment the week opens, a burst)")
     _backend_options(p, "whole episodes of the JAX core on JAX's default device beside the NumPy core's: wall and "
                         "CPU time, compile time and the share of memory bandwidth")
     p.add_argument("--no-numpy", action="store_true",

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from echelon.envs.errors import Interrupted
+from echelon.envs.errors import ConfigError, Interrupted
 
 
 def _console():  # noqa: ANN202 - a rich Console
@@ -108,6 +108,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_speed(args: argparse.Namespace) -> int:
     """``echelon speed``: throughput of the ParallelEnv, of the SB3 vector env and of the batched core."""
+    if args.browser and not args.classroom:
+        raise ConfigError("--browser: only with --classroom TEAMS (the class's game in Chromium)")
+    if args.think and not args.classroom:
+        raise ConfigError("--think: only with --classroom TEAMS")
     if args.backend == "jax":  # (before the NumPy rows' imports: a GPU image may lack SB3 and torch)
         from echelon.envs.scenario import load_scenario
 
@@ -148,13 +152,21 @@ def cmd_speed(args: argparse.Namespace) -> int:
     if args.classroom:
         from echelon.classroom.load import run_load
 
-        r = run_load(args.classroom)
+        r = run_load(args.classroom, browser=args.browser, think=args.think)
+        pace = ("every player ordering the moment its week opened" if not args.think else
+                f"each websocket player thinking 0 to {2 * args.think:g} s before each order")
         print(f"classroom: {r.teams} teams of 4 played {r.weeks} weeks at once over loopback websockets in "
-              f"{r.seconds:.1f} s ({r.teams * r.weeks:,} team-weeks, every player ordering the moment its week "
-              f"opened)\n  week turn-around (the last order of a team's week to all four players seeing the next "
-              f"week): p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms, max {r.max_ms:.0f} ms\n  server CPU "
+              f"{r.seconds:.1f} s ({r.teams * r.weeks:,} team-weeks, {pace})\n  week turn-around (the last "
+              f"order of a team's week to all four players seeing the next week): p50 {r.p50_ms:.0f} ms, "
+              f"p99 {r.p99_ms:.0f} ms, max {r.max_ms:.0f} ms\n  server CPU "
               f"{r.server_cpu_s:.1f} s ({r.server_cpu_share:.0%} of one core)\n  orders: {r.orders_sent:,} sent, "
               f"{r.orders_in_db:,} in the database, {r.mismatched} lost, duplicated or different")
+        if r.render is not None:
+            (e50, e99, en), (l50, l99, ln), (c50, c99, cn) = (r.render[k] for k in ("early", "late", "class_view"))
+            print(f"  teacher's page in Chromium (2 of the seats on Chromium phones): each message redraws its "
+                  f"team's card: weeks 1-5 p50 {e50:.1f} ms, p99 {e99:.1f} ms ({en:,} messages); weeks 30-"
+                  f"{r.weeks} p50 {l50:.1f} ms, p99 {l99:.1f} ms ({ln:,}); the class view, at most once a frame: "
+                  f"p50 {c50:.1f} ms, p99 {c99:.1f} ms ({cn:,} redraws)")
         return 0 if r.mismatched == 0 and r.orders_in_db == r.orders_sent else 1
     if args.validate:
         t = validation_time(args.validate)
