@@ -12,8 +12,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-import pytest
 import numpy as np
+import pytest
 from test_classroom import SITES, beer_game_changed, core_costs
 
 from echelon.classroom.process import ServerProcess as Server
@@ -44,6 +44,19 @@ def browser():
 def plan(week: int, seat: int) -> int:
     """The order typed by seat ``seat`` in week ``week``: varied, some large, some zero."""
     return (7 * week + 5 * seat * seat + (week // 9) * 6) % 19
+
+
+def screenshots(page, folder: str, stem: str, full: bool = True) -> None:
+    """``stem-1280.png`` (1280x720) and ``stem-360.png`` (360 px wide, the whole page) in ``folder``; the page's
+    own size is restored. Each width also checks that nothing scrolls sideways."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    for width, height in ((1280, 720), (360, 740)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(200)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (stem, width)
+        page.screenshot(path=str(Path(folder) / f"{stem}-{width}.png"), full_page=full and width == 360)
+    page.set_viewport_size(size)
 
 
 def core_costs_of(db: Path, game_id: str, team: int, weeks: int, seed: int) -> list[float]:
@@ -86,6 +99,7 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
         wall.wait_for_function(f"document.getElementById('code').textContent === '{code}'")
         assert wall.query_selector_all("button, input, select, form") == []  # nothing to act on
         assert server.teacher not in wall.content() and server.teacher not in wall.url
+        assert f"/?code={code}" in wall.inner_text("#address") and "Waiting to start" in wall.inner_text("#status")
 
         players = []
         for i, site in enumerate(SITES):
@@ -153,11 +167,12 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
                 page.press("#order", "Enter")
                 page.wait_for_function(f"document.getElementById('message').textContent.includes('You ordered') "
                                        f"|| document.getElementById('orderWeek').textContent !== '{week}'")
+            if week == 20:  # the wall follows the game: team 1 in week 21 ranked, team 2 still in week 1
+                wall.wait_for_function("document.getElementById('ranking').textContent.includes('Team 1')")
+                wall.wait_for_function("document.getElementById('status').textContent.includes('weeks 1 to 2')")
             if week == 20 and shots:
-                Path(shots).mkdir(parents=True, exist_ok=True)
-                players[0].screenshot(path=str(Path(shots) / "classroom-player-360.png"), full_page=True)
-                teacher.screenshot(path=str(Path(shots) / "classroom-teacher-1280.png"), full_page=False)
-                wall.screenshot(path=str(Path(shots) / "classroom-projector-1280.png"), full_page=False)
+                for name, page in [("player", players[0]), ("teacher", teacher), ("projector", wall)]:
+                    screenshots(page, shots, f"classroom-{name}")
 
         for _ in range(2):  # team 2 waits for Eve: the teacher ends the game, undoes it, and ends it again
             teacher.once("dialog", lambda dialog: dialog.accept())
@@ -176,7 +191,8 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
         assert played_by[3] == "Student 4 (35 wk), bot (1 wk)" and played_by[0] == "Student One (36 wk)"
         assert "Team 1 *" in teacher.inner_text("table.ranking")
         if shots:
-            teacher.screenshot(path=str(Path(shots) / "classroom-debrief-1280.png"), full_page=True)
+            teacher.locator("#debrief").scroll_into_view_if_needed()
+            screenshots(teacher, shots, "classroom-debrief", full=False)
     finally:
         server.stop()
 
