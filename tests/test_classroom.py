@@ -673,3 +673,16 @@ def test_the_palette_is_colour_blind_safe_and_readable_on_white():
 def test_the_pages_script_carries_the_palette(client):
     script = client.get("/static/common.js").text
     assert "__PALETTE__" not in script and json.dumps(list(__import__("echelon.play").play.PALETTE)) in script
+
+
+def test_the_public_address_goes_in_the_join_address(tmp_path):
+    """With --public-url (or the network address the server found), the pages and the QR code give the class
+    that address, whatever address the teacher's browser used."""
+    app = create_app(str(tmp_path / "class.db"), public_url="https://beer.example.org/")
+    with TestClient(app) as c:
+        token = {"Authorization": f"Bearer {app.state.room.teacher_token}"}
+        game = c.post("/api/games", json={}, headers=token).json()
+        assert game["join_url"] == f"https://beer.example.org/?code={game['code']}"
+        assert c.get("/api/games", headers=token).json()["games"][0]["join_url"] == game["join_url"]
+        with c.websocket_connect(f"/ws/projector?game={game['id']}") as wall:
+            assert wall.receive_json()["join_url"] == game["join_url"]
