@@ -124,6 +124,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     from echelon.experiments.throughput import (
         core_throughput,
         parallel_env_throughput,
+        plain_env_throughput,
         validation_time,
         vec_env_throughput,
     )
@@ -174,18 +175,36 @@ def cmd_speed(args: argparse.Namespace) -> int:
               f"validated in {t.check_s:.2f} s; {t.read_s + t.check_s:.2f} s in all")
         return 0
     load_scenario(args.scenario)  # fail fast on a bad name
-    table = Table(title=f"Throughput on {args.scenario} ({args.seconds:g} s per row, median of 9 windows)")
-    for col in ("what", "batch", "steps/s", "site-steps/s"):
-        table.add_column(col, justify="right")
+    before = _load()
     # batch-1 rows first: on this machine a batch-1 loop measured right after the
     # 16384-copy run reads up to 15% slower (cache and clock state), not its own speed
     rows = [parallel_env_throughput(args.scenario, args.seconds)]
+    if args.scenario == "beer_game":  # the yardstick: the same game written the plain way
+        rows.append(plain_env_throughput(args.seconds))
     rows += [vec_env_throughput(args.scenario, copies, args.seconds) for copies in (16, 256)]
     rows += [core_throughput(args.scenario, b, args.seconds) for b in args.batches]
+    table = Table(title=f"Throughput on {args.scenario} ({args.seconds:g} s per row, median of 9 windows; per "
+                        f"wall second and per second of this process's CPU time)")
+    for col in ("what", "batch", "steps/s", "site-steps/s", "steps/CPU-s", "site-steps/CPU-s"):
+        table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(r.label, str(r.batch), f"{r.steps_per_s:,.0f}", f"{r.site_steps_per_s:,.3g}")
-    Console().print(table)
+        table.add_row(r.label, str(r.batch), f"{r.steps_per_s:,.0f}", f"{r.site_steps_per_s:,.3g}",
+                      f"{r.steps_per_cpu_s:,.0f}", f"{r.site_steps_per_cpu_s:,.3g}")
+    Console(width=max(Console().width, 110)).print(table)
+    print(f"machine: {os.cpu_count()} CPUs; load average (1 min) {before:.2f} before, {_load():.2f} after: a load "
+          f"above the CPU count means other work shared them, and the wall-time columns read low")
+    if args.scenario == "beer_game":
+        ratio = rows[0].steps_per_cpu_s / rows[1].steps_per_cpu_s
+        print(f"ParallelEnv / plain dict env (steps per CPU second): {ratio:.2f}")
     return 0
+
+
+def _load() -> float:
+    """The machine's 1-minute load average (NaN where the system has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return float("nan")
 
 
 def _speed_jax(args: argparse.Namespace) -> int:

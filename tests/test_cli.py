@@ -36,6 +36,7 @@ def test_scenarios_and_show(capsys):
 def test_speed_prints_figures(capsys):
     code, out, _ = run(["speed", "--batches", "1,8", "--seconds", "0.05"], capsys)
     assert code == 0 and "ParallelEnv beer_game" in out and "make_vec_env beer_game" in out and "site-steps/s" in out
+    assert "plain dict env" in out and "CPU-s" in out and "load average" in out and "ParallelEnv / plain" in out
 
 
 def test_bad_scenario_file_one_line_error(tmp_path, capsys):

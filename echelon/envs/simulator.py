@@ -278,6 +278,7 @@ class Simulator:
             raise ValueError(f"batch must be a whole number >= 1 (got {batch!r})")
         self.scenario = scen
         self.params = CoreParams.from_scenario(scen)
+        self._tiled = (self.params, self.params.for_batch(batch))  # (rows tiled: the same numbers, a faster step)
         drawn = scen.periods
         if draws_chunked(self.params.n_sites, batch, scen.periods):
             drawn = min(scen.periods, chunk_periods(self.params.n_sites, batch))
@@ -345,7 +346,9 @@ class Simulator:
             orders = check_orders(orders, self._order_shape)
         t = self.state.period
         inputs = self._inputs
-        self.state, flows = step(self.state, orders, inputs.demand_at(t), self.params, inputs.lead_at(t))
+        if self._tiled[0] is not self.params:  # (parameters replaced since: tile them again)
+            self._tiled = (self.params, self.params.for_batch(self.batch))
+        self.state, flows = step(self.state, orders, inputs.demand_at(t), self._tiled[1], inputs.lead_at(t))
         if self.history is not None:
             self.history.push(self.state)
         return flows

@@ -23,25 +23,43 @@ from echelon.training.vec_env import make_vec_env
 class Throughput:
     label: str
     batch: int
-    steps_per_s: float  # batch steps (periods of every copy) per second
-    site_steps_per_s: float  # steps x batch x sites per second
+    steps_per_s: float  # batch steps (periods of every copy) per wall second
+    site_steps_per_s: float  # steps x batch x sites per wall second
+    steps_per_cpu_s: float = float("nan")  # batch steps per second of this process's CPU time
+    site_steps_per_cpu_s: float = float("nan")
 
 
-def _median_rate(step: Callable[[], None], seconds: float, windows: int = 9) -> float:
-    """Calls of ``step`` per second: the median over ``windows`` equal slices of ``seconds``.
+@dataclass(frozen=True)
+class Rate:
+    """Calls per wall second and per CPU second (the process's user + system time, every thread)."""
 
-    A median is robust to a background process stealing one slice; it is not a best case.
+    wall: float
+    cpu: float
+
+
+def _median_rate(step: Callable[[], None], seconds: float, windows: int = 9) -> Rate:
+    """Calls of ``step`` per second of wall time and of CPU time: each the median over ``windows`` equal
+    slices of ``seconds``.
+
+    A median is robust to a background process stealing one slice; it is not a best case. CPU time counts
+    only this process, so on a busy machine it reads the code's own speed where wall time reads low.
     """
-    rates = []
+    walls, cpus = [], []
     for _ in range(windows):
         calls = 0
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         while (elapsed := time.perf_counter() - start) < seconds / windows:
             for _ in range(10):
                 step()
             calls += 10
-        rates.append(calls / elapsed)
-    return float(np.median(rates))
+        walls.append(calls / elapsed)
+        cpus.append(calls / max(time.process_time() - cpu, 1e-9))
+    return Rate(float(np.median(walls)), float(np.median(cpus)))
+
+
+def _throughput(label: str, batch: int, rate: Rate, per_step: float) -> Throughput:
+    """A row: ``per_step`` site-steps per call of the measured step."""
+    return Throughput(label, batch, rate.wall, rate.wall * per_step, rate.cpu, rate.cpu * per_step)
 
 
 def core_throughput(scenario: Any, batch: int, seconds: float, seed: int = 0, label: str | None = None
@@ -59,7 +77,7 @@ def core_throughput(scenario: Any, batch: int, seconds: float, seed: int = 0, la
         sim.step(orders, validate=False)
 
     rate = _median_rate(step, seconds)
-    return Throughput(label or f"core {scenario}", batch, rate, rate * batch * sim.n_sites)
+    return _throughput(label or f"core {scenario}", batch, rate, batch * sim.n_sites)
 
 
 SCALE_SIZES = (4, 50, 500, 5000)
@@ -98,7 +116,26 @@ def parallel_env_throughput(scenario: str, seconds: float, seed: int = 0) -> Thr
         env.step(actions)
 
     rate = _median_rate(step, seconds)
-    return Throughput(f"ParallelEnv {scenario}", 1, rate, rate * len(env.possible_agents))
+    return _throughput(f"ParallelEnv {scenario}", 1, rate, len(env.possible_agents))
+
+
+def plain_env_throughput(seconds: float) -> Throughput:
+    """``step`` calls per second of :class:`~experiments.plain_env.PlainBeerGame` (the beer game written the
+    plain way, one object per site) with the same constant actions as :func:`parallel_env_throughput`:
+    the yardstick of what stepping one copy at a time can cost."""
+    from echelon.experiments.plain_env import PlainBeerGame
+
+    env = PlainBeerGame.beer_game()
+    env.reset()
+    actions = dict.fromkeys(env.possible_agents, 4)
+
+    def step() -> None:
+        if not env.agents:
+            env.reset()
+        env.step(actions)
+
+    rate = _median_rate(step, seconds)
+    return _throughput("plain dict env beer_game", 1, rate, len(env.possible_agents))
 
 
 def vec_env_throughput(scenario: str, copies: int, seconds: float, seed: int = 0) -> Throughput:
@@ -112,7 +149,7 @@ def vec_env_throughput(scenario: str, copies: int, seconds: float, seed: int = 0
         venv.step(actions)
 
     rate = _median_rate(step, seconds)
-    return Throughput(f"make_vec_env {scenario}", copies, rate, rate * venv.num_envs)
+    return _throughput(f"make_vec_env {scenario}", copies, rate, venv.num_envs)
 
 
 @dataclass(frozen=True)
