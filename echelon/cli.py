@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead, TEAMS teams of four play 36 weeks at once against a real 'echelon classroom' "
                         "on loopback: each week's turn-around (p50, p99), the server's CPU, orders checked in its "
                         "database")
+    p.add_argument("--compare", metavar="REF",
+                   help="instead, time this checkout against another (REF: the root of another checkout, e.g. a "
+                        "git worktree of an earlier commit), the ParallelEnv and the core at --batches, side by "
+                        "side in interleaved windows, per CPU second")
     p.add_argument("--browser", action="store_true",
                    help="with --classroom: the teacher's page open in Chromium and two seats played by Chromium "
                         "phones; also the teacher page's cost per message early and late in the game")

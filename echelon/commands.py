@@ -112,6 +112,8 @@ def cmd_speed(args: argparse.Namespace) -> int:
         raise ConfigError("--browser: only with --classroom TEAMS (the class's game in Chromium)")
     if args.think and not args.classroom:
         raise ConfigError("--think: only with --classroom TEAMS")
+    if args.compare is not None:
+        return _speed_compare(args)
     if args.backend == "jax":  # (before the NumPy rows' imports: a GPU image may lack SB3 and torch)
         from echelon.envs.scenario import load_scenario
 
@@ -196,6 +198,30 @@ def cmd_speed(args: argparse.Namespace) -> int:
     if args.scenario == "beer_game":
         ratio = rows[0].steps_per_cpu_s / rows[1].steps_per_cpu_s
         print(f"ParallelEnv / plain dict env (steps per CPU second): {ratio:.2f}")
+    return 0
+
+
+def _speed_compare(args: argparse.Namespace) -> int:
+    """``echelon speed --compare REF``: this checkout and REF side by side (:mod:`experiments.compare`)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from echelon.envs.scenario import load_scenario
+    from echelon.experiments.compare import checkout_root, compare
+
+    load_scenario(args.scenario)
+    checkout_root(args.compare)
+    before = _load()
+    rows = compare(args.compare, args.scenario, args.batches, args.seconds)
+    table = Table(title=f"This checkout against {args.compare} on {args.scenario} (site-steps per second; medians "
+                        f"of 9 interleaved windows of {args.seconds / 9:.2g} s each)")
+    for col in ("what", "batch", "this /CPU-s", "REF /CPU-s", "this / REF", "this /s", "REF /s"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r.label, f"{r.batch:,}", f"{r.this.cpu:.3g}", f"{r.ref.cpu:.3g}", f"{r.ratio:.2f}x",
+                      f"{r.this.wall:.3g}", f"{r.ref.wall:.3g}")
+    Console(width=max(Console().width, 110)).print(table)
+    print(f"machine: {os.cpu_count()} CPUs; load average (1 min) {before:.2f} before, {_load():.2f} after")
     return 0
 
 

@@ -39,6 +39,21 @@ def test_speed_prints_figures(capsys):
     assert "plain dict env" in out and "CPU-s" in out and "load average" in out and "ParallelEnv / plain" in out
 
 
+def test_speed_compares_two_checkouts_side_by_side(capsys):
+    """This checkout against itself: both sides measured in their own worker process, interleaved; the
+    ratio is near 1 (a loose bound: the windows are short)."""
+    from pathlib import Path
+
+    import echelon
+
+    root = Path(echelon.__file__).resolve().parents[1]
+    code, out, _ = run(["speed", "--compare", str(root), "--batches", "64", "--seconds", "0.5"], capsys)
+    assert code == 0 and "ParallelEnv beer_game" in out and "core beer_game" in out and "this / REF" in out
+    rows = [line.split("│") for line in out.splitlines() if "beer_game" in line and line.count("│") == 8]
+    ratios = [float(cells[5].strip().rstrip("x")) for cells in rows]
+    assert len(ratios) == 2 and all(0.3 < r < 3 for r in ratios)
+
+
 def test_bad_scenario_file_one_line_error(tmp_path, capsys):
     path = tmp_path / "net.yaml"
     path.write_text(yaml.safe_dump({"periods": 5, "sites": [{"name": "a", "lead_time": 0, "holding_cost": 1}],
