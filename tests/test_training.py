@@ -116,6 +116,19 @@ def test_same_seed_same_training(tmp_path):
         assert (pa == pb).all()
 
 
+def test_evaluations_score_the_model_of_their_count_and_the_last_is_the_final_model(tmp_path):
+    """Evaluations wait for the update that used their samples (a rollout is 100 steps x 6 slots = 600
+    timesteps): due at 500, 1,000 and 1,500 they score the models trained on 600, 1,200 and 1,800; the last row
+    is the final model's score (before, a mid-rollout evaluation scored the previous update's model under a
+    later count, and the final model could go unscored)."""
+    trainer, out = train(tmp_path, eval_freq=500, n_timesteps=1800)
+    rows = trainer.state.history
+    assert [r["timesteps"] for r in rows] == [600, 1200, 1800]
+    assert trainer.evaluate(trainer.policy())["cost"] == rows[-1]["cost"]
+    assert [int(line.split(",")[-2]) for line in (out / "eval.csv").read_text().splitlines()[1:]] == [600, 1200,
+                                                                                                      1800]
+
+
 def test_run_folder_and_learned_policy(tmp_path):
     trainer, out = train(tmp_path)
     newest = generations(out)[0]

@@ -258,14 +258,25 @@ class _OfTrainer(BaseCallback):
 
 
 class EvaluateEvery(_OfTrainer):
-    """Evaluates on the held-out episodes whenever the count passes a multiple of ``eval_freq``."""
+    """Evaluates on the held-out episodes once the count has passed a multiple of ``eval_freq``, at the next
+    rollout's start: after the update that used the samples, so the row's timesteps are those the evaluated
+    model was trained on (an evaluation in the middle of a rollout would score the model of the previous
+    update under a later count, and the final evaluation, after the last update, would then jump)."""
+
+    def __init__(self, trainer: Trainer):
+        super().__init__(trainer)
+        self.due = False
 
     def _on_step(self) -> bool:
         (before, after), every = self.trainer.span, self.trainer.config.eval_freq
-        if after // every > before // every:
+        self.due = self.due or after // every > before // every
+        return True
+
+    def _on_rollout_start(self) -> None:
+        if self.due:
+            self.due = False
             self.trainer._logger = self.model.logger
             self.trainer.evaluate_now()
-        return True
 
 
 class CheckpointEvery(_OfTrainer):
