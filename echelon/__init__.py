@@ -2,7 +2,7 @@
 
 >>> import echelon                                            # also registers the Gymnasium ids
 >>> env = echelon.parallel_env(scenario="beer_game")          # PettingZoo ParallelEnv, one agent per site
->>> vec = echelon.make_vec_env("textbook_serial", n_envs=8)    # fast Stable-Baselines3 VecEnv
+>>> vec = echelon.make_vec_env("textbook_serial", copies=8)    # fast Stable-Baselines3 VecEnv
 >>> scen = echelon.load_scenario("textbook_serial")
 >>> best = echelon.optimal_levels(scen)                       # exact Clark-Scarf levels
 >>> policy = echelon.make_policy({"policy": "echelon_base_stock", "levels": "optimal"}, scen)

@@ -25,21 +25,30 @@ def _console():  # noqa: ANN202 - a rich Console
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    """``echelon scenarios``: the built-in scenarios, one line each."""
-    from rich.console import Console
-    from rich.table import Table
+    """``echelon scenarios``: the built-in scenarios, one line each (cut to the terminal's width)."""
+    import shutil
 
     from echelon.envs.scenario import available_scenarios, load_scenario
 
-    table = Table(title="Built-in scenarios (configs/scenarios)")
-    for col in ("name", "sites", "periods", "description"):
-        table.add_column(col)
-    for name in available_scenarios():
+    names = available_scenarios()
+    width = max(map(len, names))
+    room = max(shutil.get_terminal_size((100, 24)).columns, 60)
+    print(f"{'name':<{width}}  {'sites':>5}  {'periods':>7}  what it is")
+    for name in names:
         scen = load_scenario(name)
-        first = scen.description.split(". ")[0].strip().rstrip(".") + "."
-        table.add_row(name, str(len(scen.sites)), str(scen.periods), first)
-    Console().print(table)
+        line = f"{name:<{width}}  {len(scen.sites):>5}  {scen.periods:>7}  {summary(scen.description)}"
+        print(line if len(line) <= room else line[:room - 1] + "…")
+    print("echelon show NAME: the whole description, the network and its demand")
     return 0
+
+
+def summary(description: str) -> str:
+    """A scenario's description in a few words: its first sentence up to the first parenthesis, colon or
+    semicolon (the citation and the details are for ``echelon show``)."""
+    first = " ".join(description.split(". ")[0].split())
+    for mark in (" (", ": ", "; "):
+        first = first.split(mark)[0]
+    return first.strip().rstrip(".,")
 
 
 SHOW_ROWS = 50

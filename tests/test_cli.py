@@ -29,6 +29,10 @@ def test_help_lists_commands_with_examples(capsys):
 def test_scenarios_and_show(capsys):
     code, out, _ = run(["scenarios"], capsys)
     assert code == 0 and "beer_game" in out and "textbook_serial" in out
+    from echelon.envs.scenario import available_scenarios
+
+    assert len(out.splitlines()) == len(available_scenarios()) + 2  # one line each, a header, a pointer to show
+    assert "Sterman (1989)" not in out and "echelon show NAME" in out
     code, out, _ = run(["show", "distribution"], capsys)
     assert code == 0 and "north" in out and "(outside)" in out
 
@@ -123,3 +127,13 @@ def test_optimal_errors(capsys, args, needle):
     err = capsys.readouterr().err
     assert code == 2
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_packages_docstring_example_runs():
+    """The examples at the top of ``echelon/__init__.py`` run as written (doctest)."""
+    import doctest
+
+    import echelon
+
+    result = doctest.testmod(echelon, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 6 and result.failed == 0
