@@ -156,9 +156,13 @@ def best_vector_base_stock(model: SiteModel) -> tuple[np.ndarray, float]:
     never bind is a capped base-stock policy (Xin 2021), so the two searches land on the same cost where the
     best policy of the class is capped."""
     levels = standard_levels(model).astype(np.int64)
+    priced: dict[tuple[int, ...], float] = {}  # (the descent tries the way back of every step it takes)
 
     def cost_of(trial: np.ndarray) -> float:  # from the position at s_0, all on hand: few transient states
-        return evaluate(model, vector_base_stock_rule(trial), _at_level(model, int(trial[0]))).cost
+        key = tuple(int(v) for v in trial)
+        if key not in priced:
+            priced[key] = evaluate(model, vector_base_stock_rule(trial), _at_level(model, key[0])).cost
+        return priced[key]
 
     best = cost_of(levels)
     improved = True
