@@ -264,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="the map's two axes at their first and last values, the others at their first, fewer and "
                         "shorter episodes: a first look in about a minute")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="run the cells as Ray tasks on the cluster at ADDRESS (auto, host:port or "
+                        "ray://host:10001); the same numbers as here")
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("train", help="train agents with Stable-Baselines3 (shared, central, single_site, independent)",

@@ -645,12 +645,16 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     from echelon.envs.files import Output
     from echelon.envs.limits import check_work, estimate_words
+    from echelon.envs.validation import check_address
     from echelon.evaluation.buying_power import measure_buying_power, measured_networks
     from echelon.evaluation.study import run_study
     from echelon.evaluation.study_config import load_study, study_cell_count, study_site_steps
     from echelon.evaluation.study_report import recommendation, sentence, write_study
 
     config = load_study(args.config, args.scenario)
+    if args.ray is not None:
+        check_address(args.ray, "--ray")
+        config = dataclasses.replace(config, ray_address=args.ray)
     if args.quick:
         config = config.quick()
     if args.episodes is not None:
@@ -669,7 +673,13 @@ def cmd_study(args: argparse.Namespace) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task(f"study {config.name}", total=cells + len(buyers))
-        results = run_study(config, lambda message: progress.update(task, advance=1, description=message))
+        step = lambda message: progress.update(task, advance=1, description=message)  # noqa: E731
+        if config.ray_address is not None:
+            from echelon.evaluation.study_ray import run_study_on_ray
+
+            results = run_study_on_ray(config, config.ray_address, step)
+        else:
+            results = run_study(config, step)
         buying = []
         for scen in buyers:
             progress.update(task, description=f"{scen.name}: buying power")

@@ -192,6 +192,9 @@ BENCHMARK_CASES: list[tuple[str, Any, str]] = [
     ("colour", "red", "unknown key 'colour'"),
 ]
 STUDY_CASES: list[tuple[str, Any, str]] = [
+    ("ray", {"address": "no-port"}, "ray: address: no-port is not a Ray address"),
+    ("ray", {"adress": "auto"}, "ray"),
+    ("ray", "auto", "ray"),
     ("episodes", 1, "episodes: must be >= 2 (got 1)"),
     ("purchase_order_cost", -5, "purchase_order_cost: must be > 0 (got -5)"),
     ("purchase_order_cost", "a lot", "purchase_order_cost: must be a number"),
@@ -386,6 +389,7 @@ CLI_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
      "f: already exists"),
     ("study-unknown", ["study", "nowhere"], {}, "nowhere"),
     ("study-episodes-1", ["study", "--episodes", "1"], {}, "--episodes: must be >= 2"),
+    ("study-ray-address", ["study", "--ray", "head:99999"], {}, "--ray: head:99999 is not a Ray address"),
     ("study-out-exists", ["study", "--out", "res"], {"res/x": ""}, "res: already exists"),
     ("study-out-under-a-file", ["study", "--out", "f/res"], {"f": ""}, "is not a folder"),
     ("study-scenario-missing", ["study", "--scenario", "nowhere.yaml", "--quick"], {}, "--scenario nowhere.yaml: "),

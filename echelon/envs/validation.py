@@ -213,3 +213,14 @@ def _model_names() -> set[str]:
     return names
 
 
+
+
+def check_address(address: str, where: str) -> None:
+    """An address Ray can join: ``auto``, ``host:port`` or ``ray://host:port``, port in 1..65535 (the RLlib
+    backend's ``ray: address`` and a study's)."""
+    if address == "auto":
+        return
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536 or any(c in host for c in "/ @"):
+        raise ConfigError(f"{where}: {shown(address)} is not a Ray address: use auto, host:port or ray://host:port")

@@ -20,6 +20,7 @@ A study config (YAML, ``configs/studies/``)::
     periods: 100
     warmup: 20
     seed: 0
+    ray: {address: auto}         # optional: the cells as Ray tasks on a cluster (same numbers)
 
 The seeds' three factors are its axes: network complexity (the scenarios),
 demand variability (``demand_cv``, ``lift``) and planning maturity (central
@@ -44,7 +45,7 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.information import AdvanceDemand, CentralView, Information, LocalSkill
 from echelon.envs.limits import MAX_BATCH, MAX_LEAD_TIME, MAX_MAGNITUDE, MAX_PERIODS, MAX_SEED
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
-from echelon.envs.validation import FileName, Float, Int, parse_model
+from echelon.envs.validation import FileName, Float, Int, check_address, parse_model
 
 STUDY_DIR = Path(__file__).resolve().parent.parent / "configs" / "studies"
 AXES = ("delay", "skill", "demand_cv", "notice", "lift", "record_error", "review_period")
@@ -107,6 +108,16 @@ class AdvanceDemandSpec(BaseModel):
     """Extra demand, Poisson with this multiple of the site's mean demand (the lift axis's default)."""
 
 
+class RayPlace(BaseModel):
+    """``ray:`` of a study: the cluster its cells run on (:mod:`evaluation.study_ray`)."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    address: Annotated[str, Field(min_length=1, strict=True)]
+    """'auto' (the cluster this machine belongs to), 'host:port' or 'ray://host:10001'; every node needs
+    Echelon installed, and the study's files (YAML scenarios, learned runs) at the same paths."""
+
+
 class StudyFile(BaseModel):
     """A study config file, declared once (module docstring)."""
 
@@ -141,6 +152,8 @@ class StudyFile(BaseModel):
     """Periods at an episode's start left out of the costs."""
     seed: Annotated[Int, Field(ge=0, le=MAX_SEED)] = 0
     """The episodes' seed."""
+    ray: RayPlace | None = None
+    """Run the cells as Ray tasks on a cluster (``echelon study --ray ADDRESS`` does too); null: here."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,7 @@ class StudyConfig:
     warmup: int
     seed: int
     source: str
+    ray_address: str | None = None  # the cells as Ray tasks on this cluster (None: here)
 
     @property
     def delays(self) -> tuple[int, ...]:
@@ -195,6 +209,8 @@ def load_study(name_or_path: str | Path, scenarios: list[str] | None = None) -> 
     spec = parse_model(StudyFile, read_yaml(path), src)
     if spec.warmup >= spec.periods - 1:
         raise ConfigError(f"{src}: 'warmup' {spec.warmup} leaves too few of the {spec.periods} periods")
+    if spec.ray is not None:
+        check_address(spec.ray.address, f"{src}: ray: address")
     loaded = _scenarios(scenarios, spec, src)
     values = _axis_values(spec, own_network=bool(scenarios), src=src)
     for scen in loaded:
@@ -214,7 +230,7 @@ def load_study(name_or_path: str | Path, scenarios: list[str] | None = None) -> 
         x=x, y=spec.map.y, rate=spec.advance_demand.rate, purchase_order_cost=spec.purchase_order_cost,
         learned=_learned_runs(spec.learned, src, path),
         episodes=spec.episodes, search_episodes=spec.search_episodes, periods=spec.periods, warmup=spec.warmup,
-        seed=spec.seed, source=src,
+        seed=spec.seed, source=src, ray_address=spec.ray.address if spec.ray is not None else None,
     )
 
 

@@ -39,10 +39,10 @@ from echelon.agents.rllib_model import RLLIB_HINT, RLlibModel, quiet_ray
 from echelon.envs.errors import ConfigError, EchelonError
 from echelon.envs.files import write_atomic
 from echelon.envs.parallel import parallel_env
-from echelon.envs.validation import shown
+from echelon.envs.validation import check_address, shown
 from echelon.training.config import TrainConfig
 from echelon.training.hyperparams import RaySettings, RLlibPolicyKwargs
-from echelon.training.rllib_config import ACTIVATION_NAMES, DEFAULTS, check_address
+from echelon.training.rllib_config import ACTIVATION_NAMES, DEFAULTS
 from echelon.training.run_folder import RunBook
 
 ENV_NAME = "echelon_rllib"

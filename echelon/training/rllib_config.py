@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING
 
 from echelon.envs.errors import ConfigError
-from echelon.envs.validation import shown
+from echelon.envs.validation import check_address
 from echelon.training.hyperparams import RaySettings, RLlibPPOParams, check_model
 
 if TYPE_CHECKING:  # (training.config imports this module)
@@ -46,11 +46,3 @@ def validate_rllib(config: TrainConfig, src: str) -> None:
         check_address(address, f"{src}: ray: address")
 
 
-def check_address(address: str, where: str) -> None:
-    """An address Ray can join: ``auto``, ``host:port`` or ``ray://host:port``, port in 1..65535."""
-    if address == "auto":
-        return
-    rest = address.removeprefix("ray://")
-    host, sep, port = rest.rpartition(":")
-    if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536 or any(c in host for c in "/ @"):
-        raise ConfigError(f"{where}: {shown(address)} is not a Ray address: use auto, host:port or ray://host:port")
