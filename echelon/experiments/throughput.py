@@ -16,6 +16,7 @@ from echelon.agents.registry import make_policy
 from echelon.envs.parallel import SupplyChainEnv
 from echelon.envs.scenario import parse_scenario, read_yaml
 from echelon.envs.simulator import Simulator
+from echelon.experiments.plain_env import PlainBeerGame
 from echelon.training.vec_env import make_vec_env
 
 
@@ -123,8 +124,6 @@ def plain_env_throughput(seconds: float) -> Throughput:
     """``step`` calls per second of :class:`~experiments.plain_env.PlainBeerGame` (the beer game written the
     plain way, one object per site) with the same constant actions as :func:`parallel_env_throughput`:
     the yardstick of what stepping one copy at a time can cost."""
-    from echelon.experiments.plain_env import PlainBeerGame
-
     env = PlainBeerGame.beer_game()
     env.reset()
     actions = dict.fromkeys(env.possible_agents, 4)
