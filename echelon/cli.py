@@ -250,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--periods", type=_whole_range(2, MAX_PERIODS), help="override every scenario's horizon")
     _backend_options(p, "simulate the episodes (and any levels: optimal search) on JAX's default device, demand "
                         "drawn there; every policy needs a device form")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="measure each (scenario, policy) pair as a Ray task on the cluster at ADDRESS (auto, "
+                        "host:port or ray://host:10001); the same numbers as here")
     p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("study", help="a map of where each control structure wins (centralization)",

@@ -547,6 +547,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from echelon.evaluation.benchmark import load_benchmark
 
     config = load_benchmark(args.config, episodes=args.episodes, seed=args.seed, periods=args.periods)
+    if args.ray is not None:
+        from echelon.envs.validation import check_address
+
+        check_address(args.ray, "--ray")
+        if args.backend == "jax":
+            raise ConfigError("--ray: with the NumPy back end only (a cluster's nodes measure on their CPUs)")
     searching, measure_on = _backend(args)
     if measure_on is not None:
         from echelon.evaluation.device import check_on_device
@@ -554,7 +560,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         check_on_device([(f"{config.source}: policies[{i}]", e.spec) for i, e in enumerate(config.policies)],
                         list(config.scenarios))
     with searching:
-        return _run_benchmark(config, Output.plan(args.out, Path("results"), config.name), measure_on)
+        return _run_benchmark(config, Output.plan(args.out, Path("results"), config.name), measure_on, args.ray)
 
 
 def _backend(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -574,7 +580,7 @@ def _backend(args: argparse.Namespace) -> tuple[Any, Any]:
     return evaluating_with(device_evaluator(dtype)), measure_on
 
 
-def _run_benchmark(config, out, measure_on=None) -> int:  # noqa: ANN001 - a BenchmarkConfig, an Output, a Measure
+def _run_benchmark(config, out, measure_on=None, ray=None) -> int:  # noqa: ANN001 - BenchmarkConfig, Output, Measure
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from echelon.envs.limits import check_work, estimate_words
@@ -591,8 +597,13 @@ def _run_benchmark(config, out, measure_on=None) -> int:  # noqa: ANN001 - a Ben
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task(f"benchmark {config.name}", total=total)
-        result = run_benchmark(config, lambda message: progress.update(task, advance=1, description=message),
-                               measure_on)
+        step = lambda message: progress.update(task, advance=1, description=message)  # noqa: E731
+        if ray is not None:
+            from echelon.evaluation.on_ray import run_benchmark_on_ray
+
+            result = run_benchmark_on_ray(config, ray, step)
+        else:
+            result = run_benchmark(config, step, measure_on)
     console.print(_benchmark_table(result))
     written = write_benchmark(result, out)
     final = written[0].parent
@@ -675,7 +686,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         task = progress.add_task(f"study {config.name}", total=cells + len(buyers))
         step = lambda message: progress.update(task, advance=1, description=message)  # noqa: E731
         if config.ray_address is not None:
-            from echelon.evaluation.study_ray import run_study_on_ray
+            from echelon.evaluation.on_ray import run_study_on_ray
 
             results = run_study_on_ray(config, config.ray_address, step)
         else:

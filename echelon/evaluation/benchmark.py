@@ -188,27 +188,49 @@ Measure = Callable[[Policy, Scenario, int, int, int], tuple[Metrics, Trajectory]
 common random numbers of ``seed`` (another back end's, e.g. :func:`evaluation.device.device_measure`)."""
 
 
+Measured = tuple[Metrics, str, Trajectory]
+"""A policy measured on a scenario: its metrics, its description, its first episode (for plots)."""
+
+
 def run_benchmark(config: BenchmarkConfig, advance: Callable[[str], None] | None = None,
                   measure_on: Measure | None = None) -> BenchmarkResult:
     """Roll out every policy on every scenario; ``advance(message)`` is called after each pair. ``measure_on``:
     measure with another back end than the NumPy core (every policy then runs on it, so pairs stay paired)."""
+    measured: dict[tuple[int, int], Measured] = {}
+    for s, scen in enumerate(config.scenarios):
+        episode = episode_blocks(scen, config.episodes, config.seed) if measure_on is None else None
+        for i, entry in enumerate(config.policies):
+            measured[(s, i)] = measure_pair(config, s, i, episode, measure_on)
+            if advance:
+                advance(f"{scen.name}: {entry.label}")
+    return assemble(config, measured)
+
+
+def measure_pair(config: BenchmarkConfig, s: int, i: int, episode: Any = None, measure_on: Measure | None = None
+                 ) -> Measured:
+    """The ``i``-th policy on the ``s``-th scenario, on the benchmark's common episodes (``episode``: those
+    episodes, drawn already; else drawn here from the seed, the same ones)."""
+    scen, entry = config.scenarios[s], config.policies[i]
+    policy = make_policy(entry.spec, scen, where=f"{config.source}: policies[{i}] on '{scen.name}'")
+    if measure_on is not None:
+        m, first = measure_on(policy, scen, config.episodes, config.seed, config.warmup)
+    else:
+        if episode is None:
+            episode = episode_blocks(scen, config.episodes, config.seed)
+        m, first = measure(policy, scen, config.episodes, config.seed, episode, config.warmup)
+    return m, policy.describe(), first
+
+
+def assemble(config: BenchmarkConfig, measured: dict[tuple[int, int], Measured]) -> BenchmarkResult:
+    """The rows, each with its paired difference to the baseline and its gap to the exact optimum, in the
+    config's order."""
     rows: list[Row] = []
     optimum: dict[str, float] = {}
-    for scen in config.scenarios:
+    for s, scen in enumerate(config.scenarios):
         known = known_optimum(scen)
         if known is not None:
             optimum[scen.name] = known[0]
-        episode = episode_blocks(scen, config.episodes, config.seed) if measure_on is None else None
-        metrics: dict[str, tuple[Metrics, str, Trajectory]] = {}
-        for i, entry in enumerate(config.policies):
-            policy = make_policy(entry.spec, scen, where=f"{config.source}: policies[{i}] on '{scen.name}'")
-            if measure_on is None:
-                m, first = measure(policy, scen, config.episodes, config.seed, episode, config.warmup)
-            else:
-                m, first = measure_on(policy, scen, config.episodes, config.seed, config.warmup)
-            metrics[entry.label] = (m, policy.describe(), first)
-            if advance:
-                advance(f"{scen.name}: {entry.label}")
+        metrics = {entry.label: measured[(s, i)] for i, entry in enumerate(config.policies)}
         base = metrics[config.baseline][0]
         for label, (m, described, sample) in metrics.items():
             best = optimum.get(scen.name)

@@ -109,7 +109,7 @@ class AdvanceDemandSpec(BaseModel):
 
 
 class RayPlace(BaseModel):
-    """``ray:`` of a study: the cluster its cells run on (:mod:`evaluation.study_ray`)."""
+    """``ray:`` of a study: the cluster its cells run on (:mod:`evaluation.on_ray`)."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 

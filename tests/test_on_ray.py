@@ -1,4 +1,5 @@
-"""A study's cells as Ray tasks on a two-node cluster give the study's numbers, file for file.
+"""A study's cells and a benchmark's pairs as Ray tasks on a two-node cluster give the local numbers, file
+for file.
 
 The test starts its own cluster on this machine (a head and a worker node, ``ray start --block``, each in its
 own process group) and stops it by those process groups, so no other Ray on the machine is touched.
@@ -28,6 +29,12 @@ search_episodes: 8
 periods: 30
 warmup: 5
 seed: 1
+"""
+BENCHMARK = """name: tiny
+scenarios: [textbook_serial, beer_game]
+policies: [sterman, pass_through, {policy: echelon_base_stock, levels: optimal, label: best}]
+episodes: 20
+seed: 3
 """
 
 
@@ -73,8 +80,10 @@ def _stop(process: subprocess.Popen) -> None:
             time.sleep(0.2)
 
 
-@pytest.fixture
-def cluster(tmp_path):
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A head and a worker node on this machine for the module's tests; stopped by process group after."""
+    tmp_path = tmp_path_factory.mktemp("cluster")
     pytest.importorskip("ray")
     if shutil.which("ray", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("the ray command is not installed beside this Python")
@@ -109,6 +118,18 @@ def test_a_study_on_a_two_node_cluster_gives_the_local_numbers(cluster, tmp_path
                             "print(sum(n['Alive'] for n in ray.nodes()))"], env=env, capture_output=True, text=True,
                            timeout=120)
     assert probe.stdout.strip().endswith("2"), probe.stderr[-2000:]  # both nodes were there to take tasks
+
+
+def test_a_benchmark_on_a_two_node_cluster_gives_the_local_numbers(cluster, tmp_path):
+    address, env = cluster
+    (tmp_path / "b.yaml").write_text(BENCHMARK)
+    echelon = [sys.executable, "-m", "echelon", "benchmark", "b.yaml"]
+    for out, extra in (("here", []), ("on_ray", ["--ray", address])):
+        done = subprocess.run([*echelon, "--out", out, *extra], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("results.csv", "results.json"):
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "on_ray" / name).read_bytes(), name
 
 
 def test_a_wrong_cluster_address_is_one_line(tmp_path):
