@@ -108,6 +108,11 @@ def test_refusals_leave_the_state_unchanged(room, tmp_path):
         (bob.token, 1, True, "whole number"),
         (bob.token, 1, None, "whole number"),
         (bob.token, "1", 4, "open week"),
+        (bob.token, 1, "1_0", "'1_0' is not a whole number"),  # Python's int() would read 10
+        (bob.token, 1, "+5", "not a whole number"),
+        (bob.token, 1, "\u0663", "not a whole number"),  # an Arabic-Indic 3: int() reads it
+        (bob.token, 1, "1e1", "not a whole number"),
+        (bob.token, 1, float("nan"), "not a whole number"),
     ]
     for token, week, q, message in cases:
         with pytest.raises(Refused, match=message):
@@ -686,3 +691,28 @@ def test_the_public_address_goes_in_the_join_address(tmp_path):
         assert c.get("/api/games", headers=token).json()["games"][0]["join_url"] == game["join_url"]
         with c.websocket_connect(f"/ws/projector?game={game['id']}") as wall:
             assert wall.receive_json()["join_url"] == game["join_url"]
+
+
+def test_bodies_are_capped_before_they_are_read_and_deep_json_is_refused_not_crashed(client):
+    """A body larger than 4 KB is refused by its Content-Length before it is read, and a body that streams on
+    past it (no length given) is cut there; JSON nested deeper than Python's stack is a 400 or an error
+    message, never a 500 or a dropped socket."""
+    game = client.post("/api/games", json={}, headers=_teacher(client)).json()
+    huge = client.post("/api/join", content=b"x" * 100, headers={"Content-Length": "67108864"})
+    assert huge.status_code == 400 and "request too large" in huge.json()["error"]
+
+    def chunks():
+        for _ in range(64):
+            yield b" " * 1024
+
+    streamed = client.post("/api/join", content=chunks())
+    assert streamed.status_code == 400 and "request too large" in streamed.json()["error"]
+    deep = client.post("/api/join", content=b"[" * 4000)
+    assert deep.status_code == 400 and "not JSON" in deep.json()["error"]
+    seat = client.post("/api/join", json={"code": game["code"], "name": "Ann"}).json()
+    with client.websocket_connect(f"/ws/player?token={seat['token']}") as ws:
+        _until(ws, lambda m: m.get("type") == "view")
+        ws.send_text("[" * 1000)
+        assert _until(ws, lambda m: m.get("type") == "error")["message"] == "messages are JSON objects"
+        ws.send_json({"type": "order", "week": 1, "quantity": "1_0"})
+        assert "not started" in _until(ws, lambda m: m.get("type") == "error")["message"]

@@ -209,12 +209,23 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
             raise Refused("teacher token missing or wrong")
 
     async def body(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise Refused(f"request too large (at most {MAX_BODY} bytes)")
+        """The request's JSON object: refused by its Content-Length before reading, and read no further than
+        :data:`MAX_BODY` bytes whatever the header says (a chunked or lying client)."""
+        too_large = Refused(f"request too large (at most {MAX_BODY} bytes)")
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdecimal() or int(declared) > MAX_BODY):
+            raise too_large
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise too_large
+        return json_object(raw or b"{}")
+
+    def json_object(raw: bytes | str) -> dict[str, Any]:
         try:
-            data = json.loads(raw or b"{}")
-        except ValueError:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
             raise Refused("the request is not JSON") from None
         if not isinstance(data, dict):
             raise Refused("the request must be a JSON object")
@@ -395,7 +406,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
             return None
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # (nested deeper than Python's stack: not a message of ours)
             data = None
         if not isinstance(data, dict):
             await ws.send_text(json.dumps({"type": "error", "message": "messages are JSON objects"}))

@@ -107,6 +107,8 @@ def clean_name(raw: Any) -> str:
     return name
 
 
+DIGITS = re.compile(r"[0-9]{1,12}")
+"""An order typed as text: plain decimal digits only."""
 CLIENT = re.compile(r"[A-Za-z0-9_-]{8,64}")
 """A browser's id (the player page makes one per browser and keeps it): what makes joining idempotent."""
 
@@ -121,14 +123,17 @@ def client_id(raw: Any) -> str | None:
 
 
 def whole_order(raw: Any, top: int) -> int:
-    """An order as typed: a whole number from 0 to ``top`` (a number or its text)."""
+    """An order as typed: a whole number from 0 to ``top``, a JSON number or its text in plain decimal digits
+    (not ``1_0``, ``+5``, ``1e3`` or another script's digits, which Python's ``int`` would take)."""
     if isinstance(raw, bool) or raw is None or isinstance(raw, (list, dict)):
         raise Refused(f"order: type a whole number of units, 0 to {top}")
     text = str(raw).strip()
-    try:
-        value = int(text) if not isinstance(raw, float) else (int(raw) if raw.is_integer() else None)
-    except ValueError:
-        value = None
+    if isinstance(raw, float):
+        value = int(raw) if raw.is_integer() else None
+    elif isinstance(raw, int):
+        value = raw
+    else:
+        value = int(text) if DIGITS.fullmatch(text) else None
     if value is None:
         raise Refused(f"order: '{text[:20]}' is not a whole number; type how many units to order, 0 to {top}")
     if not 0 <= value <= top:
