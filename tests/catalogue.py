@@ -216,6 +216,14 @@ RAW_SCENARIO_FILES: list[tuple[str, str, str]] = [  # (id, file text, fragment)
     ("yaml-1.2-float-bound", "periods: 10\nsites:\n  - {name: a, lead_time: 1, holding_cost: 1e308}\n"
                              "demand: {a: {kind: poisson, mean: 1}}\n", "field 'holding_cost' must be at most 1e+09"),
     ("binary", "\x00\x01\x02", "malformed YAML"),
+    # YAML 1.2 core schema: base-60, underscores and yes/no are text (YAML 1.1 read 1:30 as 90, yes as true)
+    ("yaml-1.2-base-60", "periods: 1:30\nsites:\n  - {name: a, lead_time: 1, holding_cost: 1}\n"
+                         "demand: {a: {kind: poisson, mean: 1}}\n",
+     "key 'periods' must be a whole number (got '1:30')"),
+    ("yaml-1.2-underscore", "periods: 10\nsites:\n  - {name: a, lead_time: 1, holding_cost: 1, initial_inventory: "
+                            "1_000}\ndemand: {a: {kind: poisson, mean: 1}}\n", "'initial_inventory'"),
+    ("yaml-1.2-yes", "periods: 10\npipeline_holding: yes\nsites:\n  - {name: a, lead_time: 1, holding_cost: 1}\n"
+                     "demand: {a: {kind: poisson, mean: 1}}\n", "pipeline_holding"),
 ]
 _MP = ("periods: 10\nsites:\n  - {name: s, supplier: w, lead_time: 1, holding_cost: 1, backlog_cost: 9%s}\n"
        "  - {name: w, lead_time: 1, holding_cost: 1}\nproducts:\n  - {name: a, demand: {kind: poisson, mean: 1}}\n"

@@ -338,3 +338,18 @@ def test_demand_blocks_are_read_by_their_declaration(demand, needle, write_yaml,
     with pytest.raises(ConfigError) as err:
         load_scenario(path)
     assert f"{path}: demand of site 'retailer': {needle}" in str(err.value), str(err.value)
+
+
+def test_yaml_numbers_are_read_by_the_yaml_1_2_core_schema(tmp_path):
+    """010 is ten (YAML 1.1: eight), 0o10 eight, 0x10 sixteen, 1e3 a float; dates and yes are text."""
+    from echelon.envs.scenario import read_yaml
+
+    path = tmp_path / "n.yaml"
+    path.write_text("a: 010\nb: 0o10\nc: 0x10\nd: 1e3\ne: 2024-01-05\nf: yes\ng: True\nh: .inf\ni: 1_000\n")
+    assert read_yaml(path) == {"a": 10, "b": 8, "c": 16, "d": 1000.0, "e": "2024-01-05", "f": "yes", "g": True,
+                               "h": float("inf"), "i": "1_000"}
+    path.write_text("periods: 010\nsites:\n  - {name: a, lead_time: 1, holding_cost: 1}\n"
+                    "demand: {a: {kind: poisson, mean: 1}}\n")
+    from echelon.envs.scenario import load_scenario
+
+    assert load_scenario(str(path)).periods == 10

@@ -58,7 +58,7 @@ def file_name(value: str) -> str:
 
 
 Int = Annotated[int, Field(strict=True), BeforeValidator(no_bool)]
-Float = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(no_bool)]
+Float = Annotated[float, Field(allow_inf_nan=False, strict=True), BeforeValidator(no_bool)]
 """Whole numbers and finite numbers as a config means them: ``true`` is neither, ``2.5`` is not whole."""
 FileName = Annotated[str, Field(strict=True, min_length=1, max_length=100), AfterValidator(file_name)]
 """A config's ``name``, which names its output folder (:func:`file_name`)."""
