@@ -93,6 +93,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     for note in _scenario_notes(scen):
         console.print(note)
     table = Table()
+    from echelon.envs.demand import demand_summary
+
     for col in ("#", "site", "supplier", "L (Echelon's)", "l_o", "h'", "p", "unmet", "capacity", "demand"):
         table.add_column(col)
     shown = scen.sites if args.all else scen.sites[:SHOW_ROWS]
@@ -103,7 +105,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             str(i), s.name, s.supplier or "(outside)", lead, str(s.order_delay), f"{s.holding_cost:g}",
             f"{s.shortage_cost:g}", "lost" if s.lost_sales else "backlog",
             "" if s.capacity == float("inf") else f"{s.capacity:g}",
-            "" if demand is None else f"{type(demand).__name__} mean {demand.mean:g}",
+            "" if demand is None else demand_summary(demand, scen.periods),
         )
     console.print(table)
     if len(shown) < len(scen.sites):

@@ -353,3 +353,32 @@ def test_yaml_numbers_are_read_by_the_yaml_1_2_core_schema(tmp_path):
     from echelon.envs.scenario import load_scenario
 
     assert load_scenario(str(path)).periods == 10
+
+
+def test_show_states_each_demands_true_mean_and_shape(capsys):
+    """``echelon show`` says what the draws will average: the beer game's step (4 for periods 1-4, then 8:
+    272/36 per period over its 36), and a season over a part of its cycle, checked against its draws."""
+    import math
+
+    import numpy as np
+
+    from echelon.cli import main
+    from echelon.envs.demand import Seasonal, demand_summary
+    from echelon.envs.scenario import load_scenario
+    from echelon.envs.simulator import Simulator
+
+    assert main(["show", "beer_game"]) == 0
+    assert "step 4 -> 8 from" in capsys.readouterr().out
+    beer = load_scenario("beer_game")
+    assert demand_summary(beer.demand["retailer"], beer.periods) == (
+        f"step 4 -> 8 from period 5 (at: 4); mean {272 / 36:.3g} over the 36 periods of an episode")
+    season = Seasonal(base=2.0, amplitude=1.9, cycle=52)
+    by_hand = sum(2 + 1.9 * math.sin(2 * math.pi * t / 52) for t in range(20)) / 20
+    text = demand_summary(season, 20)
+    assert "min 0.1, max 3.9" in text and f"mean {by_hand:.3g} over the 20 periods" in text
+    draws = season.sample(np.random.default_rng(0), 4000, 20).mean()
+    assert abs(draws - by_hand) < 0.02  # what the episodes will see
+    sim = Simulator({"periods": 20, "sites": [{"name": "a", "lead_time": 1, "holding_cost": 1}],
+                     "demand": {"a": {"kind": "seasonal", "base": 2.0, "amplitude": 1.9, "cycle": 52}}}, batch=4000)
+    sim.reset(np.random.default_rng(1))
+    assert abs(sim.episode.demand.mean() - by_hand) < 0.02

@@ -556,6 +556,47 @@ def _read_history_cached(path: str, mtime: int, size: int) -> Any:
     return read_history(Path(path))
 
 
+def demand_summary(model: DemandModel, periods: int) -> str:
+    """A demand model in a few words, with its true mean and shape: a step's before and after, a season's range,
+    a series' range; and, where the mean over the first ``periods`` periods (an episode) differs from the
+    long-run one, that mean too (what ``echelon show`` prints)."""
+    if isinstance(model, StepChange):
+        noise = " (Poisson around it)" if model.noise == "poisson" else ""
+        text = f"step {model.before:g} -> {model.after:g} from period {model.at + 1} (at: {model.at}){noise}"
+    elif isinstance(model, Seasonal):
+        rates = model.means(model.cycle)
+        text = (f"seasonal Poisson, rate {model.base:g} +/- {model.amplitude:g} every {model.cycle} periods "
+                f"(min {rates.min():.3g}, max {rates.max():.3g}; mean {model.mean:.3g})")
+    elif isinstance(model, Replay):
+        v = model.values
+        text = f"series of {len(v):,} ({model.source}; mean {v.mean():.3g}, min {v.min():g}, max {v.max():g})"
+    elif isinstance(model, NegativeBinomial):
+        text = f"negative binomial mean {model.mean:g}, CV {model.cv:g}"
+    elif isinstance(model, Normal):
+        text = f"normal mean {model.mean:g}, std {model.std:g}"
+    elif isinstance(model, Uniform):
+        text = f"uniform {model.low}..{model.high} (mean {model.mean:g})"
+    elif isinstance(model, Empirical):
+        text = f"empirical 0..{len(model.probs) - 1} (mean {model.mean:.3g})"
+    else:
+        text = f"{type(model).__name__.lower()} mean {model.mean:g}"
+    episode = _episode_mean(model, periods)
+    if episode is not None and abs(episode - model.mean) > 1e-9 * max(1.0, abs(model.mean)):
+        text += f"; mean {episode:.3g} over the {periods} periods of an episode"
+    return text
+
+
+def _episode_mean(model: DemandModel, periods: int) -> float | None:
+    """The expected demand per period over the first ``periods`` periods, where it can differ from the mean."""
+    if isinstance(model, StepChange):
+        return float(np.mean(np.where(np.arange(periods) < model.at, model.before, model.after)))
+    if isinstance(model, Seasonal):
+        return float(model.means(periods).mean())
+    if isinstance(model, Replay) and not model.random_start and len(model.values) >= periods:
+        return float(model.values[:periods].mean())
+    return None
+
+
 DemandBuilder = Callable[[Any, str, Path], DemandModel]
 
 DEMAND_MODELS: dict[str, DemandBuilder] = {
