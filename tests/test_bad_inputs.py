@@ -846,6 +846,36 @@ def test_a_default_name_taken_meanwhile_becomes_the_next_free_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heuristics", "heuristics-2"]  # no temp folder left
 
 
+def test_a_run_killed_while_it_wrote_leaves_nothing_that_blocks_the_rerun(tmp_path):
+    """A results folder is filled under a temporary name and renamed into place in one step (no empty folder
+    claims the name first, which a kill left behind, and the rerun then failed with "already exists"); the
+    rerun sweeps the temporary a dead process left; a live process's temporary is left alone."""
+    from echelon.cli import main
+    from echelon.envs.files import temporary_folder
+
+    dead = tmp_path / ".res.4194999.abc123.tmp"  # a pid above Linux's largest: no process has it
+    dead.mkdir()
+    (dead / "half.csv").write_text("x")
+    live = temporary_folder(tmp_path, ".res.")  # this test's own process: alive
+    before = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert main(["benchmark", "heuristics", "--episodes", "2", "--periods", "5", "--out", "res"]) == 0
+    finally:
+        os.chdir(before)
+    assert (tmp_path / "res" / "results.csv").is_file()
+    assert not dead.exists() and live.exists()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("keep")
+    from echelon.envs.files import Output
+
+    with pytest.raises(FileExistsError, match="already exists"):
+        Output(tmp_path / "full").check()
+    with pytest.raises(FileExistsError, match="already exists"):
+        Output(tmp_path / "full").write_folder({"a.txt": "x"})
+    assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["mine.txt"]
+
+
 def test_files_are_written_with_the_umask_permissions(tmp_path):
     """mkstemp alone gives 0600; a class or team sharing a folder must be able to read the results."""
     from echelon.envs.files import Output, write_atomic

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
+import glob
 import io
 import os
 import shutil
@@ -53,10 +55,32 @@ def read_input(path: Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> bytes
 
 def temporary_folder(parent: Path, prefix: str) -> Path:
     """A new empty folder in ``parent`` to fill and then rename into place, with the permissions the
-    umask gives a folder (``mkdtemp`` alone gives 0700)."""
-    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+    umask gives a folder (``mkdtemp`` alone gives 0700). Its name carries this process's id after
+    ``prefix``, so that :func:`sweep_stale` can tell the leftovers of a killed process from a live one's."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=parent))
     os.chmod(tmp, 0o777 & ~_umask())
     return tmp
+
+
+def sweep_stale(parent: Path, prefix: str) -> None:
+    """Delete the temporary folders ``prefix<pid>.*.tmp`` in ``parent`` whose process is gone (a run killed
+    while it wrote); a live process's are left alone."""
+    if not parent.is_dir():
+        return
+    for leftover in parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = leftover.name[len(prefix):].split(".", 1)[0]
+        if pid.isdecimal() and leftover.is_dir() and not leftover.is_symlink() and not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # (another user's process, or a number no process has: left alone either way)
+    return True
 
 
 def _umask() -> int:
@@ -190,6 +214,7 @@ class Output:
         """Fill a temporary folder with ``files`` (names to contents, or a function that fills the
         folder it is given) and move it into place whole; returns where it went."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale(self.path.parent, f".{self.path.name}.")
         tmp = temporary_folder(self.path.parent, f".{self.path.name}.")
         try:
             if callable(files):
@@ -197,14 +222,14 @@ class Output:
             else:
                 for name, data in files.items():
                     write_atomic(tmp / name, data)
-            final = self.claim_dir()  # an empty folder holds the name; the rename below replaces it
-            try:
-                os.rename(tmp, final)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    final.rmdir()
-                raise
-            return final
+            for candidate in self._candidates():  # one rename, no empty folder claimed first: a kill leaves
+                try:                              # the name free (at worst a temporary the next run sweeps)
+                    os.rename(tmp, candidate)
+                    return candidate
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                        raise
+            raise FileExistsError(f"{self.path}: already exists; choose another {self.noun}")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
