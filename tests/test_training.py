@@ -129,6 +129,13 @@ def test_evaluations_score_the_model_of_their_count_and_the_last_is_the_final_mo
                                                                                                       1800]
 
 
+def test_an_evaluation_due_when_the_models_rotate_is_not_lost(tmp_path):
+    """Independent models take turns (one rollout of 200 timesteps each here): an evaluation that falls due in one
+    model's last rollout runs after its update, before the next model's rollout, not at the next multiple."""
+    trainer, _ = train(tmp_path, mode="independent", eval_freq=300, n_timesteps=1200, rotation_timesteps=200)
+    assert [r["timesteps"] for r in trainer.state.history] == [400, 600, 1000, 1200]
+
+
 def test_run_folder_and_learned_policy(tmp_path):
     trainer, out = train(tmp_path)
     newest = generations(out)[0]

@@ -109,6 +109,7 @@ class Trainer(RunBook):
         config = self.config
         self.groups = [self._build(i, spec, checkpoint) for i, spec in enumerate(self.layout)]
         self.span = (0, 0)  # the last step's count before and after it (training.train.CountSteps)
+        self.evaluation_due = False  # a multiple of eval_freq passed; evaluated after the next update (EvaluateEvery)
         if config.mode == "independent":
             for g in self.groups:
                 g.env.peers = [h.live() for h in self.groups if h is not g]
@@ -263,18 +264,14 @@ class EvaluateEvery(_OfTrainer):
     model was trained on (an evaluation in the middle of a rollout would score the model of the previous
     update under a later count, and the final evaluation, after the last update, would then jump)."""
 
-    def __init__(self, trainer: Trainer):
-        super().__init__(trainer)
-        self.due = False
-
-    def _on_step(self) -> bool:
+    def _on_step(self) -> bool:  # (the flag is the trainer's: it outlives a learn() call, as models rotate)
         (before, after), every = self.trainer.span, self.trainer.config.eval_freq
-        self.due = self.due or after // every > before // every
+        self.trainer.evaluation_due |= after // every > before // every
         return True
 
     def _on_rollout_start(self) -> None:
-        if self.due:
-            self.due = False
+        if self.trainer.evaluation_due:
+            self.trainer.evaluation_due = False
             self.trainer._logger = self.model.logger
             self.trainer.evaluate_now()
 
