@@ -171,6 +171,8 @@ def test_a_class_plays_the_beer_game_in_the_browser(browser, tmp_path):
             if week == 20:  # the wall follows the game: team 1 in week 21 ranked, team 2 still in week 1
                 wall.wait_for_function("document.getElementById('ranking').textContent.includes('Team 1')")
                 wall.wait_for_function("document.getElementById('status').textContent.includes('weeks 1 to 2')")
+                assert wall.query_selector("#chart svg") is not None  # the class chart drawn
+                assert teacher.query_selector("#classView svg") is not None
             if week == 20:  # (the widths are checked whether or not the pictures are kept)
                 for name, page in [("player", players[0]), ("teacher", teacher), ("projector", wall)]:
                     screenshots(page, shots or str(tmp_path / "shots"), f"classroom-{name}")

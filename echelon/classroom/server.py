@@ -89,7 +89,7 @@ def player_message(room: Classroom, token: str) -> dict[str, Any]:
     out = {"type": "view", "status": game.status, "team": team.number, "site": seat.site, "name": seat.name,
            "auto": seat.auto, "over": team.over, "view": view, "ordered": None if ordered is None else ordered[0],
            "teammates": mates, "history": mine, "timeout": settings.timeout,
-           "seconds_left": room.seconds_left(game, team)}
+           "seconds_left": Classroom.seconds_left(game, team)}
     if team.over or game.status == "over":
         d = debrief.team_debrief(game, team)
         out["result"] = {"team_cost": d["cost"], "optimal_team_cost": d["optimal_cost"],

@@ -249,9 +249,9 @@ class JaxPPOParams(BaseModel):
     """Minibatches per pass."""
     learning_rate: Schedule = 3e-4
     """Adam's step size, or lin_<alpha> (decays linearly to 0)."""
-    gamma: Annotated[Float, Field(ge=0.0, le=1.0)] = 0.99
+    gamma: Discount = 0.99
     """Discount factor."""
-    gae_lambda: Annotated[Float, Field(ge=0.0, le=1.0)] = 0.95
+    gae_lambda: Fraction = 0.95
     """GAE's lambda (Schulman et al. 2016)."""
     clip_range: Annotated[Float, Field(gt=0.0, le=1.0)] = 0.2
     """PPO's ratio clip epsilon."""
@@ -322,7 +322,7 @@ class RLlibPPOParams(BaseModel):
     """Weight of the value loss, >= 0."""
     clip_param: Annotated[Float, Field(gt=0.0)] = 0.3
     """PPO's clipping range epsilon, > 0."""
-    vf_clip_param: Annotated[float, Field(gt=0.0), BeforeValidator(no_bool)] = float("inf")
+    vf_clip_param: Annotated[float, Field(gt=0.0, strict=True), BeforeValidator(no_bool)] = float("inf")
     """Clip of the value loss, > 0 (.inf: none)."""
     use_kl_loss: StrictBool = True
     """Add the adaptive KL penalty."""

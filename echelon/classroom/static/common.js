@@ -66,3 +66,10 @@ function lineChart(series, opts) {
 }
 
 function money(x) { return Number(x).toFixed(2); }
+
+// The class chart of the teacher's page and the projector: each team's cost so far, week by week.
+// teams: [{team, weekly: [cost of each week]}].
+function classChart(teams, width, height) {
+  return teams.length ? lineChart(teams.map((t, k) => ({name: `team ${t.team}`, values: cumulative(t.weekly),
+    colour: PALETTE[k % PALETTE.length]})), {title: "team cost so far, by week", width, height}) : "";
+}
