@@ -7,6 +7,7 @@ Every user error (a bad scenario, argument or file) prints one line
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
@@ -142,6 +143,14 @@ def _backend_options(p: argparse.ArgumentParser, what: str) -> None:
                    help="with --backend jax: precision (default: float64 on a CPU, float32 on an accelerator)")
 
 
+def _version() -> str:
+    """The installed distribution's version (``pyproject.toml``), or "unknown" for a bare source tree."""
+    try:
+        return importlib.metadata.version("echelon")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``echelon`` argument parser with every subcommand."""
     parser = OneLineParser(
@@ -150,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"echelon {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     p = sub.add_parser("scenarios", help="list the built-in scenarios")
@@ -272,7 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "ray://host:10001); the same numbers as here")
     p.set_defaults(func=cmd_study)
 
-    p = sub.add_parser("train", help="train agents with Stable-Baselines3 (shared, central, single_site, independent)",
+    p = sub.add_parser("train", help="train agents (shared, central, single_site, independent): "
+                       "Stable-Baselines3's PPO, A2C, DQN, SAC, TD3 or Echelon's evolution strategies (algo: es), "
+                       "RLlib's PPO (backend: rllib), ES and PPO on the JAX device (backend: jax)",
                        epilog="example: echelon train quickstart --evaluate")
     p.add_argument("config", nargs="?", help="built-in training config (configs/training) or a YAML path")
     p.add_argument("--timesteps", type=TIMESTEPS, help="total timesteps (default: the config's n_timesteps)")

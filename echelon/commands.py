@@ -583,11 +583,10 @@ def _backend(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _run_benchmark(config, out, measure_on=None, ray=None) -> int:  # noqa: ANN001 - BenchmarkConfig, Output, Measure
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from echelon.envs.limits import check_work, estimate_words
     from echelon.evaluation.benchmark import run_benchmark
     from echelon.evaluation.output import write_benchmark
+    from echelon.progress import Progress
 
     out.check()
     console = _console()
@@ -596,10 +595,8 @@ def _run_benchmark(config, out, measure_on=None, ray=None) -> int:  # noqa: ANN0
     seconds = check_work(steps, f"benchmark {config.name}", "fewer --episodes or --periods")
     if seconds > 60:
         console.print(f"{steps:.3g} site-periods to simulate: {estimate_words(seconds)}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task(f"benchmark {config.name}", total=total)
-        step = lambda message: progress.update(task, advance=1, description=message)  # noqa: E731
+    with Progress(console, f"benchmark {config.name}", total) as progress:
+        step = progress.advance
         if ray is not None:
             from echelon.evaluation.on_ray import run_benchmark_on_ray
 
@@ -619,15 +616,25 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
     from rich.table import Table
 
     cfg = result.config
-    table = Table(title=f"{cfg.name}: team cost per period, {cfg.episodes} episodes, common random numbers")
-    columns = ["scenario", "policy", "cost", "95% CI", f"vs {cfg.baseline}", "vs optimum", "fill rate", "on hand",
-               "bullwhip (top)", "bottleneck use / binds"]
+    caption = None
+    if result.optimum:
+        known = ", ".join(f"{name} {cost:.2f}" for name, cost in result.optimum.items())
+        caption = (f"vs exact optimum: the simulated cost against the exact long-run optimal cost C* ({known}); "
+                   "≈: C* lies inside the row's 95% CI (no measurable gap: the difference is sampling noise)")
+    table = Table(title=f"{cfg.name}: team cost per period, {cfg.episodes} episodes, common random numbers",
+                  caption=caption, caption_justify="left")
+    columns = ["scenario", "policy", "cost", "95% CI", f"vs {cfg.baseline}", "vs exact optimum", "fill rate",
+               "on hand", "bullwhip (top)", "bottleneck use / binds"]
     if not result.optimum:
-        columns.remove("vs optimum")
+        columns.remove("vs exact optimum")
     if not any(s.capacities for s in cfg.scenarios):
         columns.remove("bottleneck use / binds")
+    names = {"scenario": [s.name for s in cfg.scenarios], "policy": [r.label for r in result.rows]}
     for col in columns:
-        table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
+        if col in names:  # names whole, never cut or wrapped (the numbers' columns give way)
+            table.add_column(col, justify="left", no_wrap=True, min_width=max(map(len, names[col])))
+        else:
+            table.add_column(col, justify="right")
     for scen in cfg.scenarios:
         rows = sorted((r for r in result.rows if r.scenario == scen.name), key=lambda r: r.metrics.cost.mean)
         for i, r in enumerate(rows):
@@ -637,7 +644,7 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
             cells = [
                 scen.name if i == 0 else "", r.label, f"{m.cost.mean:.2f}", f"± {m.cost.half_width:.2f}",
                 "baseline" if r.label == cfg.baseline else f"{r.vs_baseline.mean:+.2f}",
-                "" if r.gap_to_optimum is None else f"{r.gap_to_optimum:+.1%}",
+                _gap_to_optimum(r.gap_to_optimum, m.cost, result.optimum.get(scen.name)),
                 fill, f"{sum(m.on_hand.values()):.1f}", "n/a" if math.isnan(top) else f"{top:.2f}",
                 ", ".join(f"{k} {b.utilisation:.0%} / {b.binding:.0%}" for k, b in m.bottlenecks.items()),
             ]
@@ -649,12 +656,17 @@ def _benchmark_table(result):  # noqa: ANN001, ANN202 - rich table of a Benchmar
     return table
 
 
+def _gap_to_optimum(gap: float | None, cost, optimum: float | None) -> str:  # noqa: ANN001 - stats.Estimate
+    """The relative gap to the exact optimum C*, marked ``≈`` where C* lies inside the cost's 95% CI."""
+    if gap is None or optimum is None:
+        return ""
+    return f"{'≈ ' if abs(cost.mean - optimum) <= cost.half_width else ''}{gap:+.1%}"
+
+
 def cmd_study(args: argparse.Namespace) -> int:
     """``echelon study``: run a study config into a new folder (map, report, results, recommendation)."""
     import dataclasses
     from pathlib import Path
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from echelon.envs.files import Output
     from echelon.envs.limits import check_work, estimate_words
@@ -663,6 +675,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from echelon.evaluation.study import run_study
     from echelon.evaluation.study_config import load_study, study_cell_count, study_site_steps
     from echelon.evaluation.study_report import recommendation, sentence, write_study
+    from echelon.progress import Progress
 
     config = load_study(args.config, args.scenario)
     if args.ray is not None:
@@ -683,10 +696,8 @@ def cmd_study(args: argparse.Namespace) -> int:
     if seconds > 60:
         console.print(f"{cells} cells: {estimate_words(seconds)}")
     wall, cpu = time.perf_counter(), time.process_time()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task(f"study {config.name}", total=cells + len(buyers))
-        step = lambda message: progress.update(task, advance=1, description=message)  # noqa: E731
+    with Progress(console, f"study {config.name}", cells + len(buyers)) as progress:
+        step = progress.advance
         if config.ray_address is not None:
             from echelon.evaluation.on_ray import run_study_on_ray
 
@@ -695,9 +706,9 @@ def cmd_study(args: argparse.Namespace) -> int:
             results = run_study(config, step)
         buying = []
         for scen in buyers:
-            progress.update(task, description=f"{scen.name}: buying power")
+            progress.set(progress.done, f"{scen.name}: buying power")
             buying.append(measure_buying_power(config, scen))
-            progress.update(task, advance=1)
+            progress.advance()
     for cell in results:
         console.print(f"- {sentence(cell)}")
     console.print("Recommendation:")
@@ -714,10 +725,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``echelon train``: start or resume a training run; ``--evaluate`` benchmarks it afterwards."""
     from pathlib import Path
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from echelon.agents.run_record import RunFolder
     from echelon.envs.files import Output
+    from echelon.progress import Progress
     from echelon.training.config import load_train_config
     from echelon.training.run_folder import discarded_on_failure, resume_config, start_run
     from echelon.training.trainers import make_trainer
@@ -763,11 +773,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     console.print(f"training [bold]{config.name}[/bold]: {config.mode} {config.algo.upper()} on {config.scenario}, "
                   f"{total:,} timesteps, run folder {out}")
     wall, cpu = time.perf_counter(), time.process_time()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("timesteps", total=total)
-        trainer.progress = lambda done, _: progress.update(task, completed=done)
-        progress.update(task, completed=trainer.total)
+    with Progress(console, f"{config.name}: timesteps", total) as progress:
+        trainer.progress = lambda done, _: progress.set(done)
+        progress.set(trainer.total)
         if config.backend == "rllib":
             console.print(f"on Ray at {trainer.ray_address}")
         with discarded_on_failure(out if planned is not None else None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -137,3 +138,24 @@ def test_the_packages_docstring_example_runs():
 
     result = doctest.testmod(echelon, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 6 and result.failed == 0
+
+
+def test_benchmark_table_names_whole_and_the_optimum_gap_explained(tmp_path, capsys):
+    """Scenario and policy names are printed whole (not cut to 'textbook_ser…'), and the gap to the exact
+    optimum says what it is: the optimal levels' simulated cost sits within its CI of C*, marked ≈."""
+    from echelon.agents.optimal import known_optimum
+    from echelon.envs import load_scenario
+
+    out = tmp_path / "b"
+    assert main(["benchmark", "heuristics", "--episodes", "40", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for name in ("textbook_serial", "Sterman player", "moving average", "lost_sales"):
+        assert re.search(rf"│ {name} +│", text) or re.search(rf"│ +│ {name} +│", text), name
+    assert "…" not in text
+    best = next(line for line in text.splitlines() if "textbook_serial" in line and "best echelon" in line)
+    assert "≈ " in best
+    exact = known_optimum(load_scenario("textbook_serial"))[0]
+    caption = " ".join(text.split())
+    assert f"exact long-run optimal cost C* (textbook_serial {exact:.2f}" in caption
+    random_row = next(line for line in text.splitlines() if "random" in line and "%" in line)
+    assert "≈" not in random_row
