@@ -938,3 +938,60 @@ def test_an_exclusive_write_works_without_hard_links(tmp_path, monkeypatch):
     with pytest.raises(FileExistsError):
         write_atomic(tmp_path / "game.json", "[]", exclusive=True)
     assert path.read_text() == "{}" and sorted(p.name for p in tmp_path.iterdir()) == ["game.json"]
+
+
+# --------------------------------------------------------------------------- a full disk, a read-only one
+
+def test_a_full_disk_names_the_path_and_says_so(tmp_path, monkeypatch, capsys):
+    """A write that runs out of space: one line naming the results folder and 'the disk is full' (the bare
+    OSError says '[Errno 28] No space left on device' and names nothing), exit 2, nothing left behind."""
+    import errno
+
+    from echelon.cli import main
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    out = tmp_path / "res"
+    assert main(["benchmark", "heuristics", "--episodes", "2", "--periods", "5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"echelon: error: {out}: cannot write: the disk is full (no space left on device)"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_place_is_reported_as_read_only(tmp_path, monkeypatch, capsys):
+    from echelon.cli import main
+
+    real = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, path):
+            self.f_flag = real(path).f_flag | os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", ReadOnly)
+    out = tmp_path / "res"
+    assert main(["benchmark", "heuristics", "--episodes", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"echelon: error: {out}: cannot write under {tmp_path} (read-only file system)"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file system needs root")
+def test_a_really_full_disk(tmp_path):
+    """The same on a real 64 KB file system (tmpfs), in a real process: the chart of a played game."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("no tmpfs mount here")
+    try:
+        (small / "filler").write_bytes(b"x" * 60_000)
+        proc = subprocess.run([sys.executable, "-m", "echelon", "play", "beer_game", "--periods", "3",
+                               "--chart", str(small / "c.png")], input="4\n4\n4\n", capture_output=True,
+                              text=True, timeout=120, env=os.environ | {"PYTHONWARNINGS": "ignore"})
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().splitlines() == [(
+            f"echelon: error: {small / 'c.png'}: cannot write: the disk is full (no space left on device)")]
+        assert sorted(p.name for p in small.iterdir()) == ["filler"]
+    finally:
+        subprocess.run(["umount", str(small)], check=False)

@@ -6,6 +6,8 @@
 - A folder of results is filled under a temporary name and renamed into place when complete.
 - Files and folders get the permissions the user's umask gives (``mkstemp`` alone gives 0600,
   unreadable to the class or team sharing a folder).
+- A write that fails for want of space or on a read-only file system says so and names the path
+  it was writing (the bare OSError names neither).
 - An :class:`Output` is planned before the work starts: :meth:`Output.check` fails at once when
   the place cannot be written or an explicit name is taken, and a default name (``results/NAME``)
   taken meanwhile by another run becomes the next free one (``NAME-2``, ...) at write time
@@ -83,6 +85,44 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_REASONS = {
+    errno.ENOSPC: "the disk is full (no space left on device)",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def explained(path: Path, exc: OSError) -> OSError:
+    """``exc`` as one line naming ``path`` and the reason in words (disk full, read-only, ...); others as they are."""
+    reason = _REASONS.get(exc.errno or 0)
+    if reason is None:
+        return exc
+    err = OSError(f"{path}: cannot write: {reason}")
+    err.errno = exc.errno
+    return err
+
+
+@contextlib.contextmanager
+def writing(path: Path):  # noqa: ANN201 - a context manager
+    """Inside it, a failed write raises :func:`explained`'s one line for ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        new = explained(path, exc)
+        if new is exc:
+            raise
+        raise new from None
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
@@ -104,6 +144,11 @@ def write_atomic(path: Path, data: bytes | str, exclusive: bool = False) -> Path
     path = Path(path)
     if (path.exists() or path.is_symlink()) and not _regular(path):
         raise FileExistsError(f"{path}: not a regular file (a device, pipe or link); it is never replaced")
+    with writing(path):
+        return _write_atomic(path, data, exclusive)
+
+
+def _write_atomic(path: Path, data: bytes | str, exclusive: bool) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -179,6 +224,8 @@ class Output:
             existing = existing.parent
         if not existing.is_dir():
             raise NotADirectoryError(f"{self.path}: cannot write there ({existing} is not a folder)")
+        if _read_only(existing):
+            raise PermissionError(f"{self.path}: cannot write under {existing} (read-only file system)")
         if not os.access(existing, os.W_OK | os.X_OK):
             raise PermissionError(f"{self.path}: cannot write under {existing} (permission denied)")
 
@@ -213,6 +260,10 @@ class Output:
     def write_folder(self, files: Mapping[str, bytes | str] | Callable[[Path], None]) -> Path:
         """Fill a temporary folder with ``files`` (names to contents, or a function that fills the
         folder it is given) and move it into place whole; returns where it went."""
+        with writing(self.path):
+            return self._write_folder(files)
+
+    def _write_folder(self, files: Mapping[str, bytes | str] | Callable[[Path], None]) -> Path:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale(self.path.parent, f".{self.path.name}.")
         tmp = temporary_folder(self.path.parent, f".{self.path.name}.")
