@@ -445,6 +445,11 @@ CLI_CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("history-off-grid-date", ["history", "h.csv"],
      {"h.csv": "date,site,quantity\n2025-01-06,a,4\n2025-01-13,a,4\n2025-01-23,a,1\n"},
      "line 4: column 'date': 2025-01-23 is not a whole number of 7-day periods"),
+    ("history-misdated-row", ["history", "h.csv"],  # a Tuesday among Mondays: refused, not read as daily
+     {"h.csv": "date,site,quantity\n2025-01-06,a,12\n2025-01-13,a,12\n2025-01-20,a,12\n2025-01-27,a,12\n"
+               "2025-02-04,a,12\n2025-02-10,a,12\n2025-02-17,a,12\n"},
+     "line 6: column 'date': 2025-02-04 is not a whole number of 7-day periods after 2025-01-06 (the file's "
+     "dates are 7 days apart in 67% of its gaps)"),
     ("history-bad-quantity", ["history", "h.csv"], {"h.csv": "period,site,quantity\n0,a,lots\n"},
      "line 2: column 'quantity': not a number ('lots')"),
     ("history-negative-quantity", ["history", "h.csv"], {"h.csv": "period,site,quantity\n0,a,-3\n"},

@@ -90,3 +90,16 @@ def test_the_sample_file_is_the_generator_s_output():
 def test_the_example_scenario_reads_its_history():
     scen = load_scenario(ROOT / "echelon" / "configs" / "data" / "stores_from_history.yaml")
     assert {type(m).__name__ for m in scen.demand.values()} == {"Replay", "Normal", "Poisson"}
+
+
+def test_the_period_is_the_most_common_gap_not_the_smallest(tmp_path):
+    """Weekly sales with a week missing and a run of two-week gaps: still weekly (the most common gap),
+    the missing weeks sold nothing; a tie between gaps takes the shorter period."""
+    path = tmp_path / "h.csv"
+    path.write_text("date,site,quantity\n2025-01-06,a,12\n2025-01-13,a,10\n2025-01-27,a,14\n2025-02-03,a,12\n"
+                    "2025-02-10,a,12\n")
+    history = read_history(path)
+    assert history.period_days == 7
+    assert history.series[("a", "")].tolist() == [12, 10, 0, 14, 12, 12]
+    path.write_text("date,site,quantity\n2025-01-01,a,1\n2025-01-15,a,2\n2025-01-22,a,3\n")  # gaps 14 and 7
+    assert read_history(path).period_days == 7

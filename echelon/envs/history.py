@@ -6,8 +6,10 @@ Format (a header row, columns in any order, more columns ignored)::
     2025-01-06,store_017,sku_3,12                0,store_017,12
 
 - ``period``: whole numbers >= 0; or ``date``: ISO dates (``YYYY-MM-DD``), mapped to periods by
-  the smallest gap between distinct dates in the file (1 day: daily periods, 7 days: weekly), the
-  first date being period 0; every gap must be a whole number of periods.
+  the most common gap between consecutive distinct dates in the file (1 day: daily periods, 7
+  days: weekly; on a tie the shorter), the first date being period 0; every date must be a whole
+  number of periods after the first, else the row is refused by line (one misdated row of a weekly
+  file would otherwise make it daily, six zero days to every sale).
 - ``site``: the customer-facing site the demand is for; ``product``: optional (one product per
   site today); ``quantity``: a number >= 0.
 - A series missing a period had no sales then: its quantity is 0 (sales extracts usually omit
@@ -143,19 +145,25 @@ def _quantity(text: str, path: Path, line: int) -> float:
 
 
 def _periods(times: list[Any], column: str, path: Path, lines: list[int]) -> tuple[np.ndarray, int | None]:
-    """Periods from 0: the period column as given, or dates by the file's smallest gap between dates."""
+    """Periods from 0: the period column as given, or dates by the file's most common gap between dates."""
     if column == "period":
         values = np.array(times, dtype=np.int64)
         return values - values.min(), None
     ordinals = np.array([d.toordinal() for d in times], dtype=np.int64)
     distinct = np.unique(ordinals)
-    step = int(np.diff(distinct).min()) if len(distinct) > 1 else 1
+    step = 1
+    if len(distinct) > 1:
+        gaps, counts = np.unique(np.diff(distinct), return_counts=True)
+        step = int(gaps[np.argmax(counts)])  # np.unique sorts: on a tie, argmax takes the shorter gap
     offsets = ordinals - distinct[0]
     off_grid = np.flatnonzero(offsets % step)
     if off_grid.size:
-        i = int(off_grid[0])
+        i = int(off_grid[np.argmin(ordinals[off_grid])])
+        share = float(np.mean(np.diff(distinct) == step))
         raise ConfigError(f"{path}: line {lines[i]}: column 'date': {times[i]} is not a whole number of "
-                          f"{step}-day periods after {dt.date.fromordinal(int(distinct[0]))}")
+                          f"{step}-day periods after {dt.date.fromordinal(int(distinct[0]))} (the file's "
+                          f"dates are {step} days apart in {share:.0%} of its gaps): a misdated row, or "
+                          "irregular dates (give a 'period' column instead)")
     return offsets // step, step
 
 
