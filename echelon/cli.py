@@ -328,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scoreboard config (built-in name or YAML path; default: configs/scoreboard/default.yaml)")
     p.add_argument("--quick", action="store_true", help="the config's reduced suite (for CI: about a minute)")
     p.add_argument("--out", help="output folder (default: results/scoreboard, or scoreboard-2, ...)")
+    p.add_argument("--resume", metavar="DIR",
+                   help="finish a stopped scoreboard: the seed runs it finished are kept, the others run")
     p.set_defaults(func=cmd_scoreboard)
 
     p = sub.add_parser("classroom", help="the beer game in the browser for a class: teams on their phones, "

@@ -845,24 +845,41 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from echelon.envs.files import Output
-    from echelon.experiments.scoreboard import check_scoreboard, load_scoreboard, quick_version, run_scoreboard
+    from echelon.experiments.scoreboard import (
+        SAVED,
+        check_scoreboard,
+        load_scoreboard,
+        quick_version,
+        resume_scoreboard,
+        run_scoreboard,
+        start_scoreboard,
+    )
 
     try:
         import rliable  # noqa: F401 - checked before any work
     except ImportError:
         raise ValueError("echelon scoreboard needs rliable: pip install 'echelon[scoreboard]'") from None
-    board, src = load_scoreboard(args.config)
-    if args.quick:
-        board = quick_version(board)
-    check_scoreboard(board, src)
-    out = Output.plan(args.out, Path("results"), "scoreboard")
-    out.check()
-    result: dict = {}
-
-    def fill(folder: Path) -> None:
-        result.update(run_scoreboard(board, folder, args.quick, print))
-
-    final = out.write_folder(fill)
+    if args.resume is not None:
+        if args.config is not None or args.quick or args.out is not None:
+            raise ValueError("--resume continues a scoreboard as it was started: CONFIG, --quick and --out do "
+                             "not apply")
+        final = Path(args.resume)
+        board, quick = resume_scoreboard(final)
+    else:
+        board, src = load_scoreboard(args.config)
+        quick = args.quick
+        if quick:
+            board = quick_version(board)
+        check_scoreboard(board, src)
+        out = Output.plan(args.out, Path("results"), "scoreboard")
+        if args.out is not None and (Path(args.out) / SAVED).is_file():
+            raise FileExistsError(f"{args.out}: already exists; to finish that scoreboard: echelon scoreboard "
+                                  f"--resume {args.out}")
+        out.check()
+        final = out.claim_dir()  # the folder is claimed at once and filled as seed runs finish: resumable
+        start_scoreboard(board, quick, final)
+    print(f"scoreboard {board.name} in {final} (if stopped: echelon scoreboard --resume {final})")
+    result = run_scoreboard(board, final, quick, print)
     print(result["report"])
     print(f"wrote the scoreboard to {final} (report.md, results.json, results.csv, scoreboard.png)")
     return 0

@@ -24,6 +24,7 @@ its training budget (iterations or timesteps, CPU minutes).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -38,7 +39,7 @@ from echelon.agents.lost_sales import literature_table
 from echelon.agents.registry import make_policy
 from echelon.agents.single_site import single_site_model
 from echelon.envs.errors import ConfigError
-from echelon.envs.files import write_atomic
+from echelon.envs.files import read_input, write_atomic
 from echelon.envs.limits import MAX_SEED, MAX_TIMESTEPS
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
 from echelon.envs.validation import FileName, parse_model
@@ -178,7 +179,35 @@ def quick_version(board: ScoreboardFile) -> ScoreboardFile:
 
 # --------------------------------------------------------------------------- the instances
 
-def zipkin_rows(section: ZipkinSection, seeds: list[int], say: Callable[[str], None]) -> list[Row]:
+class Ledger:
+    """The seed runs a scoreboard folder has finished, one ``rows/KEY-seedS.json`` each, written whole as
+    each finishes: a killed scoreboard resumes from them (``echelon scoreboard --resume DIR``) and redoes
+    only the seed runs it had not finished."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / "rows"
+        self.rows: dict[tuple[str, int], Row] = {}
+        if self.folder.is_dir():
+            for path in sorted(self.folder.glob("*.json")):
+                try:
+                    row = Row(**json.loads(read_input(path, "a scoreboard row")))
+                except (ValueError, TypeError) as exc:
+                    raise ConfigError(f"{path}: not a scoreboard row ({exc})") from None
+                self.rows[(row.instance, row.seed)] = row
+        self.written = len(self.rows)
+
+    def get(self, instance: str, seed: int) -> Row | None:
+        """The recorded row of ``instance`` and ``seed``, if that seed run finished."""
+        return self.rows.get((instance, seed))
+
+    def put(self, key: str, row: Row) -> None:
+        """Record a finished seed run (``key``: the instance's place in the suite, ``z3`` or ``t0``, a plain
+        file name where the instance's own name may not be one)."""
+        write_atomic(self.folder / f"{key}-seed{row.seed}.json", json.dumps(asdict(row)))
+        self.rows[(row.instance, row.seed)] = row
+
+
+def zipkin_rows(section: ZipkinSection, seeds: list[int], say: Callable[[str], None], ledger: Ledger) -> list[Row]:
     """The rollout learner on each of Zipkin's instances and seeds, every cost exact."""
     import torch
 
@@ -187,13 +216,20 @@ def zipkin_rows(section: ZipkinSection, seeds: list[int], say: Callable[[str], N
     instances = [(f"zipkin L={lead} p={penalty:g}", zipkin_scenario(lead, penalty))
                  for lead in section.lead_times for penalty in section.penalties]
     instances += [(str(name), name) for name in section.scenarios]
-    for name, spec in instances:
+    for index, (name, spec) in enumerate(instances):
+        if all(ledger.get(name, seed) for seed in seeds):
+            rows += [ledger.get(name, seed) for seed in seeds]
+            continue
         model = single_site_model(load_scenario(spec), "the scoreboard")
         optimum = solve(model).cost
         table = literature_table(model, optimum)[1:]
         base = next(cost for label, _, cost in table if label == "base-stock, best")
         best_label, _, best_cost = table[0]
         for seed in seeds:
+            done = ledger.get(name, seed)
+            if done is not None:
+                rows.append(done)
+                continue
             cpu = time.process_time()
             result = train(model, DCLConfig(iterations=section.iterations, paths=section.paths,
                                             horizon=section.horizon, seed=seed))
@@ -202,21 +238,29 @@ def zipkin_rows(section: ZipkinSection, seeds: list[int], say: Callable[[str], N
                             optimum, result.cost / optimum - 1, base, best_label, best_cost,
                             f"{section.iterations} iterations x {section.paths} paths", minutes, True,
                             result.cost - base, 0.0))
+            ledger.put(f"z{index}", rows[-1])
             say(f"{name} seed {seed}: {result.cost:.4f} ({result.cost / optimum - 1:+.2%} to the optimum, "
                 f"{result.cost / base - 1:+.2%} to the best base-stock) in {minutes:.1f} CPU-min")
     return rows
 
 
-def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Callable[[str], None]) -> list[Row]:
+def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Callable[[str], None],
+                 ledger: Ledger, index: int) -> list[Row]:
     """A training config's learner per seed: held-out cost against the best base-stock policy."""
     rows = []
     for seed in seeds:
+        done = ledger.get(instance.name, seed)
+        if done is not None:
+            rows.append(done)
+            continue
         config = instance_config(instance, "scoreboard")
         config.seed = seed
         total = instance.timesteps or config.n_timesteps
         config.n_timesteps = total
         folder = out / "runs" / f"{instance.name}-seed{seed}"
         folder.parent.mkdir(parents=True, exist_ok=True)
+        if folder.is_dir() and not folder.is_symlink():  # a seed run killed before it finished: redone whole
+            shutil.rmtree(folder)
         cpu = time.process_time()
         trainer = make_trainer(config, folder)
         folder.mkdir()
@@ -230,6 +274,7 @@ def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Ca
                         cost, f"{label} (held-out)", reference, cost / reference - 1,
                         reference, label, reference, f"{total:,} timesteps", minutes, False,
                         paired.mean, paired.half_width))
+        ledger.put(f"t{index}", rows[-1])
         say(f"{instance.name} seed {seed}: {cost:.2f} ({cost / reference - 1:+.2%} to the {label}, "
             f"{reference:.2f}) in {minutes:.1f} CPU-min; on {instance.test_episodes:,} fresh episodes "
             f"{paired.mean:+.3f} ± {paired.half_width:.3f} per period against it (paired)")
@@ -335,13 +380,46 @@ def report(board: ScoreboardFile, rows: list[Row], iqm: tuple[float, float, floa
     return "\n".join(lines) + "\n"
 
 
+SAVED = "scoreboard.json"
+"""The suite a scoreboard folder runs (the config as run, ``--quick`` applied), written before any work."""
+
+
+def start_scoreboard(board: ScoreboardFile, quick: bool, out: Path) -> None:
+    """Write the suite into a freshly claimed folder ``out``, so that a killed run can be resumed."""
+    write_atomic(out / SAVED, json.dumps({"quick": quick, "board": board.model_dump(mode="json")}, indent=1))
+
+
+def resume_scoreboard(out: Path) -> tuple[ScoreboardFile, bool]:
+    """The suite and ``--quick`` flag of an unfinished scoreboard folder (one-line errors for anything else)."""
+    if not out.is_dir():
+        raise ConfigError(f"{out}: no such scoreboard folder")
+    if (out / "report.md").exists():
+        raise ConfigError(f"{out}: this scoreboard finished (report.md is there); nothing to resume")
+    saved = out / SAVED
+    if not saved.exists():
+        raise ConfigError(f"{out}: not a scoreboard folder ({SAVED} is missing)")
+    try:
+        raw = json.loads(read_input(saved, "the scoreboard's suite"))
+    except ValueError as exc:
+        raise ConfigError(f"{saved}: not JSON ({exc})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("quick"), bool) or not isinstance(raw.get("board"), dict):
+        raise ConfigError(f"{saved}: expected keys 'quick' (true/false) and 'board' (the suite)")
+    board = parse_model(ScoreboardFile, raw["board"], str(saved))
+    check_scoreboard(board, str(saved))
+    return board, raw["quick"]
+
+
 def run_scoreboard(board: ScoreboardFile, out: Path, quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
-    """Run the suite into ``out`` (a fresh folder): results.json, results.csv, report.md, scoreboard.png."""
+    """Run the suite into ``out`` (its own folder; seed runs it finished before are not run again):
+    results.json, results.csv, report.md, scoreboard.png."""
+    ledger = Ledger(out)
+    if ledger.written:
+        say(f"resuming {out}: {ledger.written} seed runs finished before")
     rows: list[Row] = []
     if board.zipkin is not None:
-        rows += zipkin_rows(board.zipkin, board.seeds, say)
-    for instance in board.trained:
-        rows += trained_rows(instance, board.seeds, out, say)
+        rows += zipkin_rows(board.zipkin, board.seeds, say, ledger)
+    for index, instance in enumerate(board.trained):
+        rows += trained_rows(instance, board.seeds, out, say, ledger, index)
     iqm = iqm_interval(rows) if rows and len(board.seeds) > 1 else None
     result = {"name": board.name, "quick": quick, "rows": [asdict(r) for r in rows], "summary": summary(rows),
               "iqm": None if iqm is None else {"iqm": iqm[0], "low": iqm[1], "high": iqm[2]}}
