@@ -30,6 +30,8 @@ ROLES = ("planner", "sites")
 class HybridVecEnv(BatchVecEnv):
     """One role of hybrid control as an SB3 vector env (module docstring)."""
 
+    state_fields = (*BatchVecEnv.state_fields, "rule")  # the rule holds the planner's current targets
+
     def __init__(self, scenario: Scenario, role: str, copies: int, max_adjust: int, team_weight: float = 1.0,
                  max_target: np.ndarray | None = None, seed: int = 0):
         if role not in ROLES:

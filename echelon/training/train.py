@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from echelon.agents.learned import GroupPolicy, HybridLearned, algorithm_class, load_model
@@ -40,10 +41,11 @@ from echelon.agents.policy_export import from_sb3
 from echelon.agents.registry import make_policy
 from echelon.agents.run_record import RunFolder
 from echelon.envs.errors import ConfigError, Interrupted
-from echelon.envs.files import write_atomic
+from echelon.envs.files import read_input, write_atomic
 from echelon.envs.limits import MEMORY_ENV, memory_limit_bytes
 from echelon.envs.rewards import reward_weight
 from echelon.envs.scenario import Scenario, load_scenario
+from echelon.training import exact_resume
 from echelon.training.config import TrainConfig, algorithm_kwargs, group_layout
 from echelon.training.hybrid import HybridVecEnv
 from echelon.training.run_folder import RunBook, read_state
@@ -99,6 +101,7 @@ class Trainer(RunBook):
         self.others = make_policy(config.others, self.scenario) if config.others is not None else None
         self.groups: list[Group] = []
         self._logger: Any = None  # SB3's logger of the model learning now (log_scalar)
+        self.stop_requested = False  # Ctrl-C asked to stop at the next point between updates (exact_resume)
         if resume:
             self.resume_from(self._build_groups)
         else:
@@ -107,9 +110,14 @@ class Trainer(RunBook):
     def _build_groups(self, checkpoint: Path | None) -> None:
         """The models of every group: new ones, or those a ``checkpoint`` folder holds."""
         config = self.config
-        self.groups = [self._build(i, spec, checkpoint) for i, spec in enumerate(self.layout)]
+        exact = checkpoint / exact_resume.FILE if checkpoint is not None else None
+        exact = exact if exact is not None and exact.is_file() else None
+        self.groups = [self._build(i, spec, checkpoint, exact is not None) for i, spec in enumerate(self.layout)]
         self.span = (0, 0)  # the last step's count before and after it (training.train.CountSteps)
         self.evaluation_due = False  # a multiple of eval_freq passed; evaluated after the next update (EvaluateEvery)
+        self.checkpoint_pending = False  # a checkpoint fell due; taken after the next update (CheckpointEvery)
+        self.turn = 0  # whose turn it is (rotating models)
+        self.learn_until: int | None = None  # the step count the learn() call in progress runs its model to
         if config.mode == "independent":
             for g in self.groups:
                 g.env.peers = [h.live() for h in self.groups if h is not g]
@@ -118,13 +126,15 @@ class Trainer(RunBook):
             team = self._hybrid_policy()
             planner.env.peer = team.site_adjustments
             sites.env.peer = team.planner_targets
+        if exact is not None:
+            exact_resume.restore(self, read_input(exact, "a checkpoint's resume state"))
 
     # --------------------------------------------------------------------------- building
     def _hybrid_policy(self) -> HybridLearned:
         planner, sites = (g.live() for g in self.groups)
         return HybridLearned(self.scenario, planner, sites, self.config.max_adjust, label=f"learned {self.config.name}")
 
-    def _build(self, i: int, spec: dict[str, Any], checkpoint: Path | None) -> Group:
+    def _build(self, i: int, spec: dict[str, Any], checkpoint: Path | None, exact: bool = False) -> Group:
         cfg = self.config
         if cfg.mode == "hybrid":
             view = None
@@ -146,7 +156,7 @@ class Trainer(RunBook):
             model = load_model(checkpoint / f"{spec['name']}.zip", cfg.algo)
             if model.observation_space.shape != env.observation_space.shape:
                 raise ConfigError(f"{self.out}: checkpoint of '{spec['name']}' does not match the config")
-            model.set_env(venv)
+            model.set_env(venv, force_reset=not exact)  # exact: the env is restored mid-episode, where it was
             model.tensorboard_log = str(RunFolder(self.out).tensorboard)
         else:
             venv = VecNormalize(env, gamma=cfg.hyperparams.get("gamma", 0.99)) if cfg.normalize else env
@@ -192,6 +202,7 @@ class Trainer(RunBook):
             if normalizer is not None:
                 write_atomic(folder / f"{g.name}.vecnorm.pkl", pickle.dumps(g.venv))
             write_atomic(folder / f"{g.name}.policy.npz", from_sb3(g.model, normalizer).to_bytes())
+        write_atomic(folder / exact_resume.FILE, exact_resume.capture(self))
 
     def checkpoint(self) -> None:
         """A new checkpoint generation: every model, its statistics and the run state."""
@@ -206,17 +217,24 @@ class Trainer(RunBook):
     def train(self, n_timesteps: int) -> dict[str, float]:
         """Train until ``n_timesteps`` in all (resumed runs continue their count); returns the last evaluation."""
         cfg = self.config
-        turn = 0
+        self.stop_requested = False
         try:
-            while self.total < n_timesteps:
-                group = self.groups[turn % len(self.groups)]
-                chunk = n_timesteps - self.total
-                if cfg.mode in ("independent", "hybrid"):
-                    chunk = min(chunk, cfg.rotation_timesteps)
-                callback = callbacks(self, group)
-                group.model.learn(chunk, callback=callback, reset_num_timesteps=False, tb_log_name=group.name,
-                                  progress_bar=False)
-                turn += 1
+            with exact_resume.stop_between_updates(self):
+                while self.total < n_timesteps:
+                    group = self.groups[self.turn % len(self.groups)]
+                    most = n_timesteps - self.total
+                    if cfg.mode in ("independent", "hybrid"):
+                        most = min(most, cfg.rotation_timesteps)
+                    left = None if self.learn_until is None else self.learn_until - group.model.num_timesteps
+                    if left is None or not 0 < left <= most:  # (a resumed learn() call goes on to its own end)
+                        self.learn_until = group.model.num_timesteps + most
+                    group.model.learn(self.learn_until - group.model.num_timesteps, callback=callbacks(self, group),
+                                      reset_num_timesteps=False, tb_log_name=group.name, progress_bar=False)
+                    self.learn_until = None
+                    self.turn += 1
+        except StoppedBetweenUpdates:
+            raise Interrupted(f"stopped at {self.total} timesteps: checkpoint saved in {self.out / 'checkpoints'}; "
+                              f"continue with --resume {self.out} (exactly as if never stopped)") from None
         except KeyboardInterrupt:
             self.checkpoint()
             raise Interrupted(f"interrupted at {self.total} timesteps: checkpoint saved in "
@@ -226,6 +244,7 @@ class Trainer(RunBook):
             self._logger = self.groups[0].model.logger
             last = self.evaluate_now()
             self._logger.dump(self.total)
+        self.evaluation_due = False  # the final model is evaluated: a run continued later does not again
         self.checkpoint()
         return last
 
@@ -276,13 +295,29 @@ class EvaluateEvery(_OfTrainer):
             self.trainer.evaluate_now()
 
 
+class StoppedBetweenUpdates(Exception):
+    """Ctrl-C's stop, taken between a policy update and the next rollout, after the checkpoint."""
+
+
 class CheckpointEvery(_OfTrainer):
-    """Checkpoints every ``checkpoint_freq`` timesteps and every ``checkpoint_minutes``."""
+    """Checkpoints every ``checkpoint_freq`` timesteps and every ``checkpoint_minutes``: for an on-policy
+    learner at the next rollout's start (after the update, with no rollout in flight: exact,
+    :mod:`training.exact_resume`), for an off-policy one at once. Stops there when Ctrl-C asked."""
 
     def _on_step(self) -> bool:
         if self.trainer.checkpoint_due(*self.trainer.span):
-            self.trainer.checkpoint()
+            if isinstance(self.model, OnPolicyAlgorithm):
+                self.trainer.checkpoint_pending = True
+            else:
+                self.trainer.checkpoint()
         return True
+
+    def _on_rollout_start(self) -> None:
+        if self.trainer.checkpoint_pending or self.trainer.stop_requested:
+            self.trainer.checkpoint_pending = False
+            self.trainer.checkpoint()
+        if self.trainer.stop_requested:
+            raise StoppedBetweenUpdates
 
 
 class ReportProgress(_OfTrainer):

@@ -65,6 +65,19 @@ class BatchVecEnv(VecEnv):
         self._returns = np.zeros(self.num_envs)
         self._team_cost = np.zeros(copies)
 
+    state_fields: tuple[str, ...] = ("sim", "_rng", "_returns", "_team_cost")
+    """The attributes that change as the env runs: what :meth:`snapshot` keeps (a subclass adds its own)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """The env where it stands, mid-episode (for an exact resume: :mod:`training.exact_resume`); to be
+        pickled or copied before the env steps on."""
+        return {name: getattr(self, name) for name in self.state_fields}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Stand where :meth:`snapshot` stood."""
+        for name in self.state_fields:
+            setattr(self, name, snapshot[name])
+
     def _begin(self) -> None:
         """Reset whatever lives beside the simulator at an episode's start."""
 
@@ -141,6 +154,8 @@ class BatchVecEnv(VecEnv):
 
 class InventoryVecEnv(BatchVecEnv):
     """The batched core as an SB3 vector env for one model (module docstring)."""
+
+    state_fields = (*BatchVecEnv.state_fields, "others")  # the other sites' policies remember their episode
 
     def __init__(self, scenario: Scenario, view: LearnerView, copies: int, team_weight: float = 1.0,
                  others: Policy | None = None, peers: Sequence[LearnedGroup] = (), seed: int = 0):
