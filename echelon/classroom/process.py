@@ -37,11 +37,18 @@ class ServerProcess:
     """``python -m echelon classroom --db DB --port P``; ``teacher`` is the token it prints, ``url`` its
     address. Its output is drained by a thread (``log``) so it never blocks on a full pipe."""
 
-    def __init__(self, db: Path, port: int | None = None, timeout: float = 60.0):
+    def __init__(self, db: Path, port: int | None = None, timeout: float = 60.0, max_files: int | None = None):
         self.db, self.port = db, port or free_port()
+
+        def limited() -> None:  # (in the child: at most max_files open files, soft and hard)
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
+
         self.process = subprocess.Popen(
             [sys.executable, "-m", "echelon", "classroom", "--db", str(db), "--port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=limited if max_files is not None else None)
         assert self.process.stdout is not None
         self.teacher, self.log = "", []
         for line in self.process.stdout:

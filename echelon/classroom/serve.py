@@ -6,9 +6,11 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from echelon.classroom.guard import BACKLOG, RESERVE, ConnectionGuard, guarded_protocol, raise_descriptor_limit
 from echelon.classroom.session import ClassGame
 from echelon.envs.errors import ConfigError
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 WS_MAX_SIZE = 16384
 """Largest websocket frame uvicorn accepts (bytes); the app refuses messages over 1,024 characters."""
 
@@ -72,7 +74,7 @@ def serve(host: str, port: int, db: str, public_url: str | None = None) -> int:
     if public_url is not None:
         public_url = check_public_url(public_url)
     check_port(host, port)
-    if public_url is None and host not in ("127.0.0.1", "localhost", "::1"):
+    if public_url is None and host not in LOOPBACK:
         public_url = f"http://{public_address(host)}:{port}"
     base = public_url or f"http://{host}:{port}"
 
@@ -88,6 +90,9 @@ def serve(host: str, port: int, db: str, public_url: str | None = None) -> int:
         print(f"  resumed game {game.id}: join code {game.code}, {game.status}")
     if host == "127.0.0.1":
         print("  listening on this computer only; --host 0.0.0.0 lets the class's phones join")
+    limit = raise_descriptor_limit()
+    guard = ConnectionGuard(limit - RESERVE)
     uvicorn.run(app, host=host, port=port, ws_max_size=WS_MAX_SIZE, ws_per_message_deflate=False,
+                http=guarded_protocol(guard), backlog=BACKLOG, timeout_keep_alive=5,
                 log_level="warning")  # messages are small: compressing them costs more than it saves
     return 0

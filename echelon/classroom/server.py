@@ -50,6 +50,8 @@ MAX_MESSAGE = 1024
 """Largest socket message, characters (the server's socket limit closes anything over 16 KiB)."""
 RATE, BURST = 10.0, 20
 """Socket messages a second, and the burst allowed."""
+BODY_SECONDS = 10.0
+"""Seconds a request's body has to arrive (a client that dribbles it is refused)."""
 TICK = 0.25
 """Seconds between checks of the weeks' timeouts."""
 
@@ -216,10 +218,14 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         if declared is not None and (not declared.isdecimal() or int(declared) > MAX_BODY):
             raise too_large
         raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_BODY:
-                raise too_large
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                async for chunk in request.stream():
+                    raw += chunk
+                    if len(raw) > MAX_BODY:
+                        raise too_large
+        except TimeoutError:
+            raise Refused(f"request body too slow (it must arrive within {BODY_SECONDS:g} s)") from None
         return json_object(raw or b"{}")
 
     def json_object(raw: bytes | str) -> dict[str, Any]:
