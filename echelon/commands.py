@@ -872,7 +872,7 @@ def cmd_scoreboard(args: argparse.Namespace) -> int:
             board = quick_version(board)
         check_scoreboard(board, src)
         out = Output.plan(args.out, Path("results"), "scoreboard")
-        if args.out is not None and (Path(args.out) / SAVED).is_file():
+        if args.out is not None and (Path(args.out) / SAVED).is_file() and not (Path(args.out) / "report.md").exists():
             raise FileExistsError(f"{args.out}: already exists; to finish that scoreboard: echelon scoreboard "
                                   f"--resume {args.out}")
         out.check()
