@@ -83,6 +83,11 @@ def test_a_stopped_scoreboard_resumes_to_the_same_results(tiny, monkeypatch, mar
         '{"quick": false, "board": {"seeds": [0], "zipkin": null}}'), (d / "x" / "rows").mkdir(),
         (d / "x" / "rows" / "z0-seed0.json").write_text('{"instance": "a"}')), ["--resume", "x"],
      "x/rows/z0-seed0.json: not a scoreboard row"),
+    (lambda d: ((d / "x").mkdir(), (d / "x" / "scoreboard.json").write_text(
+        '{"quick": false, "board": {"seeds": [0], "zipkin": null, '
+        '"trained": [{"name": "t", "config": "es_textbook", "timesteps": 100}]}}'),
+        (d / "elsewhere").mkdir(), (d / "elsewhere" / "t-seed0").mkdir(), (d / "x" / "runs").symlink_to(
+        d / "elsewhere")), ["--resume", "x"], "x/runs: a link; a scoreboard writes only inside its own folder"),
     (lambda d: None, ["tiny.yaml", "--resume", "x"], "--resume continues a scoreboard as it was started"),
 ])
 def test_bad_resumes_are_one_line(tiny, make, argv, fragment, capsys):

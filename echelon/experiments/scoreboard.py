@@ -258,6 +258,8 @@ def trained_rows(instance: TrainedInstance, seeds: list[int], out: Path, say: Ca
         total = instance.timesteps or config.n_timesteps
         config.n_timesteps = total
         folder = out / "runs" / f"{instance.name}-seed{seed}"
+        if folder.parent.is_symlink():  # what is deleted and written stays inside the folder named
+            raise ConfigError(f"{folder.parent}: a link; a scoreboard writes only inside its own folder")
         folder.parent.mkdir(parents=True, exist_ok=True)
         if folder.is_dir() and not folder.is_symlink():  # a seed run killed before it finished: redone whole
             shutil.rmtree(folder)
