@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from echelon.classroom.limits import JOIN_PER_MINUTE
 from echelon.commands import (
     cmd_benchmark,
     cmd_classroom,
@@ -345,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the address the class's phones reach the server at, put in the QR code (default: this "
                         "computer's network address with --host 0.0.0.0); behind a reverse proxy, its HTTPS "
                         "address, e.g. https://beergame.example.org")
+    p.add_argument("--join-limit", type=_whole_range(0, 100_000), default=JOIN_PER_MINUTE, metavar="N",
+                   help=f"join attempts a minute from one address, and new seats a minute in one game (default: "
+                        f"{JOIN_PER_MINUTE}, bursts as large; a class behind one school address shares it); 0: "
+                        "no limit, e.g. for a load test")
     p.set_defaults(func=cmd_classroom)
 
     p = sub.add_parser("replay", help="replay a saved game (or a classroom database) and show its debrief",

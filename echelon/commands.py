@@ -889,7 +889,7 @@ def cmd_classroom(args: argparse.Namespace) -> int:
     """``echelon classroom``: the web server of a class's beer games."""
     from echelon.classroom.serve import serve
 
-    return serve(args.host, args.port, args.db, args.public_url)
+    return serve(args.host, args.port, args.db, args.public_url, args.join_limit)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

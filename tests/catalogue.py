@@ -244,3 +244,50 @@ RAW_SCENARIO_FILES += [  # multi-product files
     ("product-site-slash", _MP.replace("name: w,", "name: w/x,").replace("supplier: w,", "supplier: w/x,")
      .replace("[w]", "[w/x]") % "", "site 'w/x': field 'name' must not contain '/'"),
 ]
+
+# --------------------------------------------------------------------------- the classroom's HTTP API
+# (id, method, path, JSON body or raw bytes, teacher's token?, HTTP status, fragment of the error);
+# ``{game}`` and ``{code}`` are a game's id and join code, made by the test. Each is sent to the real app.
+BOMB = "a0: &a0 [1,1,1,1,1,1,1,1,1,1]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
+"""A "billion laughs" YAML file: 10^9 values from nine lines of aliases."""
+CLASSROOM_REQUESTS: list[tuple[str, str, str, Any, bool, int, str]] = [
+    ("game-teams-0", "POST", "/api/games", {"teams": 0}, True, 400, "teams"),
+    ("game-weeks-past-bound", "POST", "/api/games", {"weeks": 50_000}, True, 400, "weeks: must be at most 520"),
+    ("game-seat-weeks", "POST", "/api/games", {"teams": 20, "weeks": 520}, True, 400,
+     "at most 40,000 seat-weeks in one game (got 20 x 4 x 520 = 41,600)"),
+    ("game-unknown-scenario", "POST", "/api/games", {"scenario": "no_such"}, True, 400, "no_such"),
+    ("game-alias-bomb", "POST", "/api/games", {"scenario": "{bomb}"}, True, 400, "aliases (*name) expand to more"),
+    ("game-unknown-bot", "POST", "/api/games", {"bot": "nobody"}, True, 400, "nobody"),
+    ("game-not-object", "POST", "/api/games", [1], True, 400, "must be a JSON object"),
+    ("game-no-token", "POST", "/api/games", {}, False, 403, "teacher token"),
+    ("game-deep-json", "POST", "/api/games", b"[" * 4000, True, 400, "not JSON"),
+    ("game-body-large", "POST", "/api/games", b"{" + b" " * 5000 + b"}", True, 400, "request too large"),
+    ("join-wrong-code", "POST", "/api/join", {"code": "NOPE23", "name": "Ann"}, False, 400, "join code"),
+    ("join-code-number", "POST", "/api/join", {"code": 7, "name": "Ann"}, False, 400, "join code"),
+    ("join-no-name", "POST", "/api/join", {"code": "{code}"}, False, 400, "type your name"),
+    ("join-name-control", "POST", "/api/join", {"code": "{code}", "name": "a\u0000b"}, False, 400, "letters"),
+    ("join-name-long", "POST", "/api/join", {"code": "{code}", "name": "x" * 41}, False, 400, "at most 40"),
+    ("join-client-malformed", "POST", "/api/join", {"code": "{code}", "name": "Ann", "client": "x"}, False, 400,
+     "client: 8 to 64"),
+    ("join-seat-unknown", "POST", "/api/join", {"code": "{code}", "name": "Ann", "site": "moon"}, False, 400,
+     "that seat is taken or does not exist"),
+    ("join-deep-json", "POST", "/api/join", b"{\"a\":" * 800, False, 400, "not JSON"),
+    ("join-length-lies", "POST", "/api/join", b"{}", False, 400, "request too large"),  # (Content-Length: 64 MB)
+    ("lookup-wrong-code", "POST", "/api/lookup", {"code": "NOPE23"}, False, 400, "join code"),
+    ("seat-token-forged", "POST", "/api/seat", {"token": "forged"}, False, 403, "unknown seat token"),
+    ("action-unknown", "POST", "/api/games/{game}/explode", {}, True, 400, "unknown action 'explode'"),
+    ("force-no-team", "POST", "/api/games/{game}/force", {}, True, 400, "say which team"),
+    ("timeout-negative", "POST", "/api/games/{game}/timeout", {"seconds": -1}, True, 400, "timeout"),
+    ("seat-action-unknown", "POST", "/api/games/{game}/seat", {"action": "x"}, True, 400, "action must be"),
+    ("game-unknown", "GET", "/api/games/nope", None, True, 404, "no such game"),
+    ("delete-unknown", "DELETE", "/api/games/nope", None, True, 404, "no such game"),
+    ("delete-no-token", "DELETE", "/api/games/{game}", None, False, 403, "teacher token"),
+]
+ORDER_TEXTS: list[tuple[Any, str]] = [  # an order's quantity as a player's socket sends it, and the refusal
+    ("1_0", "'1_0' is not a whole number"), ("+5", "not a whole number"), ("1e3", "not a whole number"),
+    ("\u0663", "not a whole number"), ("-1", "not a whole number"), ("4.0", "not a whole number"),
+    ("", "not a whole number"), (True, "type a whole number"), (None, "type a whole number"),
+    ([4], "type a whole number"), ({"q": 4}, "type a whole number"), (2.5, "'2.5' is not a whole number"),
+    (-3, "out of range"), (10**30, "out of range"), ("9" * 13, "not a whole number"),
+]

@@ -263,3 +263,35 @@ def test_a_game_set_up_in_the_page_is_played_to_the_end_at_the_cores_costs(brows
         assert teacher.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         server.stop()
+
+
+def test_the_teacher_archives_and_deletes_a_game_from_the_list(browser, tmp_path):
+    """An archived game has a delete button; deleting asks first, and the game leaves the list, the store and
+    a second teacher page's list (told over its socket); the kept game stays."""
+    server = Server(tmp_path / "class.db")
+    try:
+        kept = post_json(f"{server.url}/api/games", {"weeks": 3}, server.teacher)
+        doomed = post_json(f"{server.url}/api/games", {"weeks": 3}, server.teacher)
+        pages = [browser.new_context().new_page() for _ in range(2)]
+        for page in pages:
+            page.goto(f"{server.url}/teacher#{server.teacher}")
+            page.wait_for_selector(f"li[data-id='{doomed['id']}']")
+        teacher, other = pages
+        assert teacher.query_selector(f"li[data-id='{doomed['id']}'] button[data-delete]") is None  # archive first
+        teacher.click(f"li[data-id='{doomed['id']}'] button[data-archive=archive]")
+        teacher.click("#archivedBox summary")
+        button = f"#archived li[data-id='{doomed['id']}'] button[data-delete]"
+        teacher.wait_for_selector(button)
+        teacher.once("dialog", lambda dialog: dialog.dismiss())  # "Cancel": nothing happens
+        teacher.click(button)
+        assert teacher.query_selector(button) is not None
+        teacher.once("dialog", lambda dialog: dialog.accept())
+        teacher.click(button)
+        teacher.wait_for_selector(f"li[data-id='{doomed['id']}']", state="detached")
+        other.wait_for_selector(f"li[data-id='{doomed['id']}']", state="detached")
+        assert teacher.query_selector(f"li[data-id='{kept['id']}']") is not None
+        assert teacher.inner_text("#error") == ""
+        with sqlite3.connect(tmp_path / "class.db") as db:
+            assert [r[0] for r in db.execute("SELECT id FROM games")] == [kept["id"]]
+    finally:
+        server.stop()

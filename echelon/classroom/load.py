@@ -196,7 +196,7 @@ def run_load(teams: int, weeks: int = 36, seed: int = 0, limit: float = 600.0, b
         chromium_path()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "load.db"
-        server = ServerProcess(db)
+        server = ServerProcess(db, options=("--join-limit", "0"))  # (every player joins from this address)
         try:
             game = post_json(f"{server.url}/api/games", {"teams": teams, "weeks": weeks}, server.teacher)
             wanted = [(t, s) for t in range(1, teams + 1) for s in ("retailer", "wholesaler", *PHONES)]

@@ -37,7 +37,9 @@ class ServerProcess:
     """``python -m echelon classroom --db DB --port P``; ``teacher`` is the token it prints, ``url`` its
     address. Its output is drained by a thread (``log``) so it never blocks on a full pipe."""
 
-    def __init__(self, db: Path, port: int | None = None, timeout: float = 60.0, max_files: int | None = None):
+    def __init__(self, db: Path, port: int | None = None, timeout: float = 60.0, max_files: int | None = None,
+                 options: tuple[str, ...] = ()):
+        """``options``: more of ``echelon classroom``'s options (``--join-limit 0`` for a load test)."""
         self.db, self.port = db, port or free_port()
 
         def limited() -> None:  # (in the child: at most max_files open files, soft and hard)
@@ -46,7 +48,7 @@ class ServerProcess:
             resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "echelon", "classroom", "--db", str(db), "--port", str(self.port)],
+            [sys.executable, "-m", "echelon", "classroom", "--db", str(db), "--port", str(self.port), *options],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             preexec_fn=limited if max_files is not None else None)
         assert self.process.stdout is not None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from echelon.classroom.guard import BACKLOG, RESERVE, ConnectionGuard, guarded_protocol, raise_descriptor_limit
+from echelon.classroom.limits import JOIN_PER_MINUTE
 from echelon.classroom.session import ClassGame
 from echelon.envs.errors import ConfigError
 
@@ -62,10 +64,11 @@ def check_public_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def serve(host: str, port: int, db: str, public_url: str | None = None) -> int:
+def serve(host: str, port: int, db: str, public_url: str | None = None, join_limit: int = JOIN_PER_MINUTE) -> int:
     """Serve the classroom. The address the class joins at is ``public_url`` (a reverse proxy's), else this
     computer's network address when listening on every interface; listening on loopback, nobody else can
-    join and the pages use the teacher's own address."""
+    join and the pages use the teacher's own address. ``join_limit``: join attempts a minute per address and
+    new seats a minute per game (0: none)."""
     import uvicorn
 
     from echelon.classroom.server import create_app
@@ -81,13 +84,19 @@ def serve(host: str, port: int, db: str, public_url: str | None = None) -> int:
     def created(game: ClassGame) -> None:
         print(f"  new game {game.id}: join code {game.code} (players open {base}/?code={game.code})", flush=True)
 
-    app = create_app(db, on_create=created, public_url=public_url)
+    began = time.process_time()
+    app = create_app(db, on_create=created, public_url=public_url, join_limit=join_limit)
     room = app.state.room
+    rebuilt = time.process_time() - began
     print(f"Echelon classroom on {base} (games in {db})")
     print(f"  teacher: {base}/teacher#{room.teacher_token}   (keep this address to yourself)")
     print(f"  players: {base}/   (the join code is on the teacher's page, with a QR code)")
     for game in room.games.values():
         print(f"  resumed game {game.id}: join code {game.code}, {game.status}")
+    if room.games:
+        print(f"  ({len(room.games)} games rebuilt in {rebuilt:.1f} CPU-s)")
+    for reason in room.skipped.values():
+        print(f"  {reason}; the teacher's page lists it to delete")
     if host == "127.0.0.1":
         print("  listening on this computer only; --host 0.0.0.0 lets the class's phones join")
     limit = raise_descriptor_limit()

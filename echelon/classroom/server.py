@@ -18,7 +18,10 @@
 Everything runs on one event loop, so the game state changes one request at a time. A request body is at
 most :data:`MAX_BODY` bytes, a socket message :data:`MAX_MESSAGE` characters, and a socket may send
 :data:`RATE` refused messages a second (bursts of :data:`BURST`; an accepted order does not count, as
-there is one per week); beyond, a message is refused unread and the state is not touched.
+there is one per week); beyond, a message is refused unread and the state is not touched. Joining is
+limited per address and per game (:mod:`echelon.classroom.limits`: HTTP 429 with ``Retry-After``). A new
+game is built in a worker thread (up to about 2 s), so the class plays on meanwhile; ``DELETE
+/api/games/{id}`` deletes a game and everything of it, its players' and projectors' sockets told and closed.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import asyncio
 import contextlib
 import io
 import json
-import time
+import math
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -39,6 +42,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from echelon.classroom import debrief
+from echelon.classroom.limits import JOIN_PER_MINUTE, Bucket, Buckets
 from echelon.classroom.session import ClassGame, Classroom, Refused, Team
 from echelon.classroom.store import Store
 from echelon.envs.scenario import available_scenarios, load_scenario
@@ -49,31 +53,11 @@ MAX_BODY = 4096
 MAX_MESSAGE = 1024
 """Largest socket message, characters (the server's socket limit closes anything over 16 KiB)."""
 RATE, BURST = 10.0, 20
-"""Socket messages a second, and the burst allowed."""
+"""Socket messages a second, and the burst allowed (:class:`~echelon.classroom.limits.Bucket`)."""
 BODY_SECONDS = 10.0
 """Seconds a request's body has to arrive (a client that dribbles it is refused)."""
 TICK = 0.25
 """Seconds between checks of the weeks' timeouts."""
-
-
-class Bucket:
-    """A token bucket: :data:`RATE` a second, at most :data:`BURST` at once."""
-
-    def __init__(self) -> None:
-        self.tokens, self.at = float(BURST), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-    def refund(self) -> None:
-        """An accepted order costs nothing: there is one per week, so only refused messages can flood."""
-        self.tokens = min(BURST, self.tokens + 1)
 
 
 def player_message(room: Classroom, token: str) -> dict[str, Any]:
@@ -132,6 +116,11 @@ def summary(game: ClassGame, base: str | None = None) -> dict[str, Any]:
             "week": min((t.week for t in played if not t.over), default=None)}
 
 
+def games_list(room: Classroom, base: str | None = None) -> dict[str, Any]:
+    """The teacher's list: every game's summary, and the games of the database not rebuilt (id -> why)."""
+    return {"games": [summary(g, base) for g in room.games.values()], "skipped": room.skipped}
+
+
 def projector_team(game: ClassGame, team: Team) -> dict[str, Any]:
     """What the wall shows of a team: its week, its cost week by week, the countdown (no names)."""
     return {"team": team.number, "week": min(team.week, game.settings.weeks), "over": team.over,
@@ -144,6 +133,14 @@ def projector_state(game: ClassGame, base: str | None = None) -> dict[str, Any]:
             "weeks": game.settings.weeks,
             "timeout": game.settings.timeout, "players": len(game.seats),
             "teams": [projector_team(game, t) for t in game.teams if game.seated(t)]}
+
+
+class Limited(Refused):
+    """A request refused for its rate (HTTP 429); ``wait``: seconds until one would be allowed."""
+
+    def __init__(self, message: str, wait: float) -> None:
+        super().__init__(message)
+        self.wait = wait
 
 
 class Hub:
@@ -192,17 +189,36 @@ class Hub:
         for ws in [w for w, g in self.projectors.items() if g == game.id]:
             await self.send(ws, projector_state(game, self.base))
 
+    async def game_deleted(self, game_id: str, game: ClassGame | None) -> None:
+        """The teacher deleted a game: its players' and projectors' sockets are told and closed, the teachers
+        following it or the list are told."""
+        tokens = [seat.token for seat in game.seats.values()] if game is not None else []
+        gone = {"type": "error", "message": "your teacher deleted this game"}
+        closing = [ws for token in tokens for ws in self.players.pop(token, set())]
+        closing += [w for w, g in self.projectors.items() if g == game_id]
+        for ws in closing:
+            self.projectors.pop(ws, None)
+            await self.send(ws, gone)
+            with contextlib.suppress(Exception):
+                await ws.close(code=4403)
+        for ws, followed in list(self.teachers.items()):
+            if followed in (None, game_id):
+                await self.send(ws, {"type": "deleted", "game": game_id})
+
 
 def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], None] | None = None,
-               public_url: str | None = None) -> Starlette:
+               public_url: str | None = None, join_limit: int = JOIN_PER_MINUTE) -> Starlette:
     """The classroom app on the SQLite file ``db`` (games there are resumed); ``on_create`` is told of
     every new game (the server prints its join code); ``public_url``: the address phones reach the server at
     (its network address, or the HTTPS address of a reverse proxy), put in the QR code and shown to the class
-    whatever address the teacher's browser used."""
+    whatever address the teacher's browser used; ``join_limit``: join attempts a minute per address and new
+    seats a minute per game (0: no limit)."""
     store = Store(db)
     room = Classroom(store)
     room.load()
     hub = Hub(room, public_url.rstrip("/") if public_url else None)
+    by_address, by_game = Buckets(join_limit), Buckets(join_limit)
+    """Join attempts per address, new seats per game."""
 
     def teacher(request: Request) -> None:
         header = request.headers.get("authorization", "")
@@ -241,6 +257,9 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         async def wrapped(request: Request) -> Response:
             try:
                 return await handler(request)
+            except Limited as exc:
+                return JSONResponse({"error": str(exc)}, status_code=429,
+                                    headers={"Retry-After": str(max(1, math.ceil(exc.wait)))})
             except Refused as exc:
                 status = 403 if "token" in str(exc) else 404 if str(exc) == "no such game" else 400
                 return JSONResponse({"error": str(exc)}, status_code=status)
@@ -259,10 +278,30 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
     async def script(request: Request) -> Response:
         return Response(common, media_type="text/javascript", headers={"Cache-Control": "no-store"})
 
+    def attempt(request: Request) -> None:
+        """Count a join attempt against the client's address (refused beyond :data:`JOIN_PER_MINUTE`)."""
+        wait = by_address.take(request.client.host if request.client is not None else "")
+        if wait is not None:
+            raise Limited(f"too many join attempts from your network; try again in {math.ceil(wait)} s", wait)
+
     @api
     async def join(request: Request) -> Response:
+        attempt(request)
         data = await body(request)
-        seat = room.join(data.get("code"), data.get("name"), data.get("team"), data.get("site"), data.get("client"))
+        code, client = data.get("code"), data.get("client")
+        game = room.by_code.get(code.strip().upper()) if isinstance(code, str) else None
+        new = game is not None and not room.returning(game, client)  # (a browser rejoining takes no new seat)
+        if new:
+            wait = by_game.take(game.id)
+            if wait is not None:
+                raise Limited(f"too many players are joining this game at once; try again in {math.ceil(wait)} s",
+                              wait)
+        try:
+            seat = room.join(code, data.get("name"), data.get("team"), data.get("site"), client)
+        except Refused:
+            if new:
+                by_game.refund(game.id)
+            raise
         game = room.games[seat.game]
         await hub.game_changed(game)
         return JSONResponse({"token": seat.token, "team": seat.team, "site": seat.site, "name": seat.name})
@@ -270,6 +309,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
     @api
     async def lookup(request: Request) -> Response:
         """What the join form offers for a code: the teams and the roles (nothing else of the game)."""
+        attempt(request)
         code = (await body(request)).get("code")
         game = room.by_code.get(code.strip().upper()) if isinstance(code, str) else None
         if game is None:
@@ -291,17 +331,24 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
     async def games(request: Request) -> Response:
         teacher(request)
         if request.method == "POST":
-            game = room.create(await body(request))
+            game = room.add(await asyncio.to_thread(room.prepare, await body(request)))
             if on_create is not None:
                 on_create(game)
             await hub.game_changed(game)
             return JSONResponse(game_state(game, hub.base))
-        return JSONResponse({"games": [summary(g, hub.base) for g in room.games.values()]})
+        return JSONResponse(games_list(room, hub.base))
 
     @api
     async def one_game(request: Request) -> Response:
         teacher(request)
-        return JSONResponse(game_state(room.game(request.path_params["game"]), hub.base))
+        game_id = request.path_params["game"]
+        if request.method == "DELETE":
+            game = room.delete(game_id)
+            if game is not None:
+                by_game.forget(game.id)
+            await hub.game_deleted(game_id, game)
+            return JSONResponse({"deleted": game_id})
+        return JSONResponse(game_state(room.game(game_id), hub.base))
 
     @api
     async def action(request: Request) -> Response:
@@ -429,7 +476,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
             await ws.close(code=4403)
             return
         hub.players.setdefault(token, set()).add(ws)
-        bucket = Bucket()
+        bucket = Bucket(RATE, BURST)
         try:
             await ws.send_text(json.dumps(player_message(room, token)))
             while True:
@@ -484,7 +531,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         if followed is not None and followed not in room.games:
             return await refuse(ws, "no such game")
         first = ([game_state(room.games[followed], hub.base)] if followed is not None else
-                 [{"type": "games", "games": [summary(g, hub.base) for g in room.games.values()]}])
+                 [{"type": "games", **games_list(room, hub.base)}])
         await listen(ws, hub.teachers, followed, first)
 
     async def projector_socket(ws: WebSocket) -> None:
@@ -523,7 +570,7 @@ def create_app(db: str, tick: float = TICK, on_create: Callable[[ClassGame], Non
         Route("/api/games/{game}/qr.svg", qr),
         Route("/api/games/{game}/debrief.{kind}", export),
         Route("/api/games/{game}/teams/{team:int}/chart.png", chart),
-        Route("/api/games/{game}", one_game),
+        Route("/api/games/{game}", one_game, methods=["GET", "DELETE"]),
         Route("/api/games/{game}/seat", seat_action, methods=["POST"]),
         Route("/api/games/{game}/{action}", action, methods=["POST"]),
         WebSocketRoute("/ws/player", player_socket),

@@ -33,13 +33,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from echelon.agents.policy import Policy
 from echelon.classroom.setup import Setup, scenario_of
 from echelon.classroom.store import OrderRow, Store
 from echelon.envs.errors import ConfigError
-from echelon.envs.limits import MAX_PERIODS
 from echelon.envs.scenario import load_scenario
 from echelon.envs.validation import check_model
 from echelon.play import Game, Table, optimal_team_costs, others_spec
@@ -48,6 +47,15 @@ MAX_NAME = 40
 """Longest player name (characters)."""
 MAX_TEAMS = 100
 """Most teams in one game."""
+MAX_WEEKS = 520
+"""Most weeks in one game (ten years of weekly orders; the beer game is played over 36 to 52): a new game
+searches its optimal team's levels over every week, about 3 ms a week."""
+MAX_TEAM_SITES = 16
+"""Most sites (seats of a team) in a class game's scenario."""
+MAX_SEAT_WEEKS = 40_000
+"""Most seat-weeks (teams x sites x weeks) in one game, e.g. 100 teams of four playing 100 weeks: a
+restarted server replays every team's weeks (about 0.06 ms a seat-week), so any game is rebuilt within a
+few seconds."""
 UNDO_END = 60.0
 """Seconds during which the teacher can undo *End the game*."""
 
@@ -65,8 +73,8 @@ class GameSettings(BaseModel):
     """A built-in game (beer_game, beer_game_dqn, ...) or the path of a scenario YAML on the server."""
     teams: Annotated[int, Field(ge=1, le=MAX_TEAMS)] = 1
     """Number of teams; each has one seat per site."""
-    weeks: Annotated[int, Field(ge=1, le=MAX_PERIODS)] = 36
-    """Weeks to play."""
+    weeks: Annotated[int, Field(ge=1, le=MAX_WEEKS)] = 36
+    """Weeks to play (teams x sites x weeks at most :data:`MAX_SEAT_WEEKS`)."""
     seed: Annotated[int, Field(ge=0, lt=2**31)] = 0
     """Seed of the customer demand (every team faces the same demand)."""
     customer_demand: bool = False
@@ -87,6 +95,26 @@ def check_settings(raw: Any) -> GameSettings:
         return GameSettings(**check_model(GameSettings, raw, "game", "game settings"))
     except ConfigError as exc:
         raise Refused(str(exc)) from None
+
+
+def check_size(settings: GameSettings, sites: int) -> None:
+    """Refuse a game beyond :data:`MAX_TEAM_SITES` sites or :data:`MAX_SEAT_WEEKS` seat-weeks."""
+    if sites > MAX_TEAM_SITES:
+        raise Refused(f"scenario: a class game has at most {MAX_TEAM_SITES} sites, one seat each (this one has "
+                      f"{sites})")
+    seat_weeks = settings.teams * sites * settings.weeks
+    if seat_weeks > MAX_SEAT_WEEKS:
+        raise Refused(f"teams x sites x weeks: at most {MAX_SEAT_WEEKS:,} seat-weeks in one game (got "
+                      f"{settings.teams} x {sites} x {settings.weeks} = {seat_weeks:,}); fewer teams or weeks")
+
+
+def check_problem(raw: Any) -> str:
+    """Why stored settings are no longer valid settings (one line)."""
+    try:
+        check_settings(raw)
+    except Refused as exc:
+        return str(exc)
+    return "settings not valid"
 
 
 def _quiet(_: str) -> None:
@@ -240,14 +268,21 @@ class Classroom:
         self.by_token: dict[str, Seat] = {}
         self.by_client: dict[tuple[str, str], Seat] = {}
         """The seat each browser took, by (game id, client id)."""
+        self.skipped: dict[str, str] = {}
+        """Games of the store that :meth:`load` could not rebuild: id -> why (one line)."""
         self.teacher_token = store.setting("teacher_token", secrets.token_urlsafe(24))
         """The teacher's token, made once per database (it survives restarts)."""
 
     # ------------------------------------------------------------------ building
-    def _build(self, game_id: str, code: str, settings: GameSettings, status: str, created: float | None = None,
-               archived: bool = False) -> ClassGame:
+    @staticmethod
+    def _make(game_id: str, code: str, settings: GameSettings, status: str, created: float | None = None,
+              archived: bool = False) -> ClassGame:
+        """A game's teams at the start of week 1, nothing registered or written (so it can be built in a
+        worker thread). Raises :class:`Refused` for a game beyond the bounds, ConfigError for an unknown
+        scenario or bot."""
         scenario = scenario_of(settings.scenario, settings.weeks, settings.setup)
         roles = list(load_scenario(scenario).site_names)
+        check_size(settings, len(roles))
         first = Table(Game(scenario, settings.seed, settings.weeks, roles, others_spec(settings.bot)), _quiet)
         fresh = copy.deepcopy(first.optimal)
         teams = []
@@ -259,21 +294,34 @@ class Classroom:
         game = ClassGame(game_id, code, settings, status, teams, archived=archived)
         if created is not None:
             game.created = created
-        self.games[game_id], self.by_code[code] = game, game
         return game
 
-    def create(self, raw: Any) -> ClassGame:
-        """A new game in the lobby, with a join code."""
+    def _register(self, game: ClassGame) -> ClassGame:
+        self.games[game.id], self.by_code[game.code] = game, game
+        return game
+
+    def prepare(self, raw: Any) -> ClassGame:
+        """A new game built from the teacher's settings, week 1 open, but not yet added: the slow part of
+        :meth:`create` (up to about 2 s for :data:`MAX_WEEKS` weeks), which touches nothing shared and so
+        runs in a worker thread while the server goes on serving."""
         settings = check_settings(raw)
-        game_id, code = secrets.token_hex(6), self._new_code()
         try:
-            game = self._build(game_id, code, settings, "lobby")
+            game = self._make(secrets.token_hex(6), "", settings, "lobby")
         except ConfigError as exc:  # an unknown scenario or bot
             raise Refused(str(exc).replace("--others", "bot").replace("--role", "scenario")) from None
-        self.store.add_game(game_id, code, settings.model_dump())
         for team in game.teams:
             team.open_week()
         return game
+
+    def add(self, game: ClassGame) -> ClassGame:
+        """Add a prepared game: it gets its join code and is stored, in the lobby."""
+        game.code = self._new_code()
+        self.store.add_game(game.id, game.code, game.settings.model_dump())
+        return self._register(game)
+
+    def create(self, raw: Any) -> ClassGame:
+        """A new game in the lobby, with a join code."""
+        return self.add(self.prepare(raw))
 
     def _new_code(self) -> str:
         alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I
@@ -285,9 +333,18 @@ class Classroom:
     def load(self, resume: bool = True) -> None:
         """Rebuild every game from the store: seats, and each team's weeks replayed from its orders.
         ``resume``: also run the weeks whose orders were all in (a server killed meanwhile); without it
-        nothing is written (``echelon replay``)."""
+        nothing is written (``echelon replay``). A game that cannot be rebuilt (its scenario file gone, or
+        beyond today's bounds: a file from before them) is left in the store, its reason in
+        :attr:`skipped`, and can be deleted."""
         for game_id, code, raw, status, created, archived in self.store.games():
-            game = self._build(game_id, code, GameSettings(**raw), status, created, archived)
+            try:
+                game = self._make(game_id, code, GameSettings(**raw), status, created, archived)
+            except (ValidationError, ConfigError, Refused) as exc:
+                reason = str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else \
+                    check_problem(raw)
+                self.skipped[game_id] = f"game {game_id} (join code {code}) not resumed: {reason}"
+                continue
+            self._register(game)
             game.names = self.store.players(game_id)
             for token, team, site, name, auto in self.store.seats(game_id):
                 seat = Seat(token, game_id, team, site, name, auto)
@@ -311,6 +368,22 @@ class Classroom:
                 for team in game.teams:
                     self._advance_if_ready(game, team)
 
+    def delete(self, game_id: str) -> ClassGame | None:
+        """Delete a game and everything stored of it (seats, players' names, orders): its join code and seat
+        tokens stop working. Returns the game (None for one that was not rebuilt, see :attr:`skipped`)."""
+        if game_id not in self.games and game_id not in self.skipped:
+            raise Refused("no such game")
+        self.store.delete_game(game_id)
+        self.skipped.pop(game_id, None)
+        game = self.games.pop(game_id, None)
+        if game is not None:
+            del self.by_code[game.code]
+            for seat in game.seats.values():
+                self.by_token.pop(seat.token, None)
+            for key in [k for k in self.by_client if k[0] == game_id]:
+                del self.by_client[key]
+        return game
+
     # ------------------------------------------------------------------ lookups
     def game(self, game_id: str) -> ClassGame:
         if game_id not in self.games:
@@ -330,6 +403,10 @@ class Classroom:
         return isinstance(token, str) and secrets.compare_digest(token, self.teacher_token)
 
     # ------------------------------------------------------------------ players
+    def returning(self, game: ClassGame, client: Any) -> bool:
+        """Whether the browser ``client`` already took a seat in ``game`` (joining again returns that seat)."""
+        return isinstance(client, str) and (game.id, client) in self.by_client
+
     def join(self, code: Any, name: Any, team: Any = None, site: Any = None, client: Any = None) -> Seat:
         """Take a seat in the game of ``code``: the one asked for if free, else the first free one.
 

@@ -139,6 +139,15 @@ class Store:
                                "ORDER BY created").fetchall()
         return [(r[0], r[1], json.loads(r[2]), r[3], r[4], bool(r[5])) for r in rows]
 
+    def delete_game(self, game_id: str) -> None:
+        """Delete a game and everything of it (one transaction)."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            for table in ("orders", "seats", "players", "clients"):
+                if self._has(table):
+                    self.db.execute(f"DELETE FROM {table} WHERE game = ?", (game_id,))  # noqa: S608 - our names
+            self.db.execute("DELETE FROM games WHERE id = ?", (game_id,))
+
     # ------------------------------------------------------------------ seats
     def add_seat(self, token: str, game_id: str, team: int, site: str, name: str, client: str | None = None) -> None:
         """A new seat, and the browser that took it (one transaction: a seat is never stored without it)."""

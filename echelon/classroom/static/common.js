@@ -5,10 +5,10 @@ function esc(text) {
   return String(text).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 }
 
-async function api(path, body, token) {
+async function api(path, body, token, method) {
   const headers = {"Content-Type": "application/json"};
   if (token) headers["Authorization"] = "Bearer " + token;
-  const response = await fetch(path, body === undefined ? {headers} : {method: "POST", headers, body: JSON.stringify(body)});
+  const response = await fetch(path, body === undefined ? {headers, method: method || "GET"} : {method: method || "POST", headers, body: JSON.stringify(body)});
   const data = await response.json();
   if (!response.ok) throw new Error(data.error || response.statusText);
   return data;
