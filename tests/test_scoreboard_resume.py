@@ -70,6 +70,20 @@ def test_a_stopped_scoreboard_resumes_to_the_same_results(tiny, monkeypatch, mar
     assert json.loads((tiny / "stopped" / "results.json").read_text())["iqm"] == whole["iqm"]
 
 
+ROW = {"instance": "zipkin L=1 p=4", "seed": 0, "method": "rollout", "cost": 5.0, "reference": "DP",
+       "reference_cost": 4.9, "gap": 0.02, "base_stock_cost": 5.2, "best_heuristic": "myopic",
+       "best_heuristic_cost": 5.1, "budget": "2 iterations", "cpu_minutes": 0.1, "exact": True, "vs_base_stock": -0.2,
+       "vs_base_stock_ci95": 0.0}
+"""A finished seed run's row as the scoreboard writes it."""
+
+
+def _board_with_row(folder, text):
+    """A stopped scoreboard folder ``x`` whose one finished row holds ``text``."""
+    (folder / "x" / "rows").mkdir(parents=True)
+    (folder / "x" / "scoreboard.json").write_text('{"quick": false, "board": {"seeds": [0], "zipkin": null}}')
+    (folder / "x" / "rows" / "z0-seed0.json").write_text(text)
+
+
 @pytest.mark.parametrize("make, argv, fragment", [
     (lambda d: None, ["--resume", "nowhere"], "nowhere: no such scoreboard folder"),
     (lambda d: (d / "x").mkdir(), ["--resume", "x"], "x: not a scoreboard folder (scoreboard.json is missing)"),
@@ -82,7 +96,16 @@ def test_a_stopped_scoreboard_resumes_to_the_same_results(tiny, monkeypatch, mar
     (lambda d: ((d / "x").mkdir(), (d / "x" / "scoreboard.json").write_text(
         '{"quick": false, "board": {"seeds": [0], "zipkin": null}}'), (d / "x" / "rows").mkdir(),
         (d / "x" / "rows" / "z0-seed0.json").write_text('{"instance": "a"}')), ["--resume", "x"],
-     "x/rows/z0-seed0.json: not a scoreboard row"),
+     "x/rows/z0-seed0.json: missing key 'seed'"),
+    (lambda d: _board_with_row(d, "{"), ["--resume", "x"], "x/rows/z0-seed0.json: not a scoreboard row (not JSON"),
+    (lambda d: _board_with_row(d, json.dumps({**ROW, "cost": "12.5"})), ["--resume", "x"],
+     "x/rows/z0-seed0.json: cost: must be a number (got '12.5')"),
+    (lambda d: _board_with_row(d, json.dumps({**ROW, "seed": True})), ["--resume", "x"],
+     "x/rows/z0-seed0.json: seed: true/false is not a number"),
+    (lambda d: _board_with_row(d, json.dumps({**ROW, "exact": "yes"})), ["--resume", "x"],
+     "x/rows/z0-seed0.json: exact: must be true or false"),
+    (lambda d: _board_with_row(d, json.dumps({**ROW, "note": 1})), ["--resume", "x"],
+     "x/rows/z0-seed0.json: unknown key 'note'"),
     (lambda d: ((d / "x").mkdir(), (d / "x" / "scoreboard.json").write_text(
         '{"quick": false, "board": {"seeds": [0], "zipkin": null, '
         '"trained": [{"name": "t", "config": "es_textbook", "timesteps": 100}]}}'),

@@ -27,12 +27,12 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from echelon.agents.dp import solve
 from echelon.agents.lost_sales import literature_table
@@ -42,7 +42,7 @@ from echelon.envs.errors import ConfigError
 from echelon.envs.files import read_input, write_atomic
 from echelon.envs.limits import MAX_SEED, MAX_TIMESTEPS
 from echelon.envs.scenario import Scenario, load_scenario, read_yaml, resolve_yaml
-from echelon.envs.validation import FileName, parse_model
+from echelon.envs.validation import FileName, no_bool, parse_model
 from echelon.evaluation.metrics import Estimate, measure, paired_difference
 from echelon.evaluation.plots import plt, png_bytes
 from echelon.evaluation.reproduce import zipkin_scenario
@@ -132,6 +132,16 @@ class Row:
     vs_base_stock_ci95: float  # its 95% half-width (0 where exact)
 
 
+_ROW_TYPES: dict[str, Any] = {
+    "str": Annotated[str, Field(strict=True)], "bool": Annotated[bool, Field(strict=True)],
+    "int": Annotated[int, Field(strict=True), BeforeValidator(no_bool)],
+    "float": Annotated[float, Field(strict=True), BeforeValidator(no_bool)]}
+ROW_FILE = create_model("RowFile", __config__=ConfigDict(extra="forbid"),
+                        **{f.name: (_ROW_TYPES[str(f.type)], ...) for f in fields(Row)})
+"""A :class:`Row` as its file holds it, every field checked for its type (a float may be inf or NaN: a
+diverged learner's cost), so a damaged file is one line naming the field, not a crash in the table."""
+
+
 def load_scoreboard(name_or_path: str | Path | None) -> tuple[ScoreboardFile, str]:
     path = resolve_yaml(name_or_path or "default", SCOREBOARD_DIR, "scoreboard")
     raw = read_yaml(path)
@@ -190,9 +200,10 @@ class Ledger:
         if self.folder.is_dir():
             for path in sorted(self.folder.glob("*.json")):
                 try:
-                    row = Row(**json.loads(read_input(path, "a scoreboard row")))
-                except (ValueError, TypeError) as exc:
-                    raise ConfigError(f"{path}: not a scoreboard row ({exc})") from None
+                    raw = json.loads(read_input(path, "a scoreboard row"))
+                except (ValueError, RecursionError) as exc:
+                    raise ConfigError(f"{path}: not a scoreboard row (not JSON: {exc})") from None
+                row = Row(**parse_model(ROW_FILE, raw, str(path)).model_dump())
                 self.rows[(row.instance, row.seed)] = row
         self.written = len(self.rows)
 
