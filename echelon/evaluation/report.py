@@ -136,7 +136,7 @@ def report_markdown(result: BenchmarkResult, plots: dict[str, list[str]]) -> str
         header = ["policy", "cost / period", f"vs {cfg.baseline}", "fill rate", "on hand", "backorders"]
         header += [f"bullwhip E{k}" for k in range(1, levels + 1)]
         if scen.name in result.optimum:
-            header.append("vs optimum")
+            header.append("vs exact optimum")
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for r in sorted(rows, key=lambda r: r.metrics.cost.mean):
             m = r.metrics
@@ -168,7 +168,8 @@ def report_markdown(result: BenchmarkResult, plots: dict[str, list[str]]) -> str
         "they amplify it.",
         "- **bottlenecks**: utilisation is the mean of the orders a shared capacity carries over its limit; "
         "it binds in a period when those orders are at the limit (they were cut to it).",
-        "- **vs optimum**: against the exact long-run optimal cost (Clark–Scarf on serial backlog chains, "
+        "- **vs exact optimum**: the simulated cost against the exact long-run optimal cost C* (Clark–Scarf on "
+        "serial backlog chains, "
         "dynamic programming on one-site problems); the episodes' start-up periods can put even the "
         "optimal policy slightly off it.",
         "",
