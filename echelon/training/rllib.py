@@ -3,7 +3,10 @@
 RLlib trains on Echelon's PettingZoo env in the learner view (``view="learner"``: the features
 Echelon's own trainer gives its models, scaled, with the site's one-hot and the time left), with
 one action space for every site (per-site bounds enforced inside), rewards divided by the
-scenario's cost scale (``reward_scale="auto"``) and actions clipped into the space.
+scenario's cost scale (``reward_scale="auto"``) and actions clipped into the space. Where the actions
+are discrete and no advance demand signals are observed (:func:`core_sampler`), its env runners sample
+that env's transitions on the batched core, every copy in one call (:mod:`training.rllib_runner`, about
+eight times RLlib's own sampling); otherwise RLlib's own runner steps one PettingZoo env per copy.
 
 - ``mode: shared``: one RLModule for every site (parameter sharing);
 - ``mode: independent``: one RLModule per site, all trained *simultaneously*: every site's
@@ -32,6 +35,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gymnasium import spaces
+
 from echelon.agents.learned import GroupPolicy
 from echelon.agents.learner_view import LearnedGroup, LearnerView
 from echelon.agents.policy_export import from_rllib
@@ -43,6 +48,7 @@ from echelon.envs.validation import check_address, shown
 from echelon.training.config import TrainConfig
 from echelon.training.hyperparams import RaySettings, RLlibPolicyKwargs
 from echelon.training.rllib_config import ACTIVATION_NAMES, DEFAULTS
+from echelon.training.rllib_runner import CoreEnvRunner
 from echelon.training.run_folder import RunBook
 
 ENV_NAME = "echelon_rllib"
@@ -102,10 +108,21 @@ def algorithm_config(config: TrainConfig, scenario: Any, layout: list[dict[str, 
         .multi_agent(policies=names, policy_mapping_fn=_module_of(layout))
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={n: RLModuleSpec() for n in names}),
                    model_config=DefaultModelConfig(**model_config(config)))
-        .env_runners(num_env_runners=ray.num_env_runners, num_envs_per_env_runner=ray.num_envs_per_env_runner)
+        .env_runners(num_env_runners=ray.num_env_runners, num_envs_per_env_runner=ray.num_envs_per_env_runner,
+                     **({"env_runner_cls": CoreEnvRunner} if core_sampler(config, scenario) else {}))
         .training(**hyper)
         .debugging(seed=config.seed, log_level="ERROR")
     )
+
+
+def core_sampler(config: TrainConfig, scenario: Any) -> bool:
+    """Whether the run samples on the batched core (:mod:`training.rllib_runner`): where the action space is
+    discrete (a continuous one goes through RLlib's own runner, which rescales its actions) and the sites get
+    no advance demand signals (which the PettingZoo env adds to the learner view and the core runner's
+    :class:`~agents.learner_view.LearnerView` does not)."""
+    view = LearnerView(scenario, scenario.site_names, config.action, config.observation, max_order=config.max_order,
+                       max_adjust=config.max_adjust)
+    return isinstance(view.action_space, spaces.Discrete) and not scenario.information.notice
 
 
 class RLlibTrainer(RunBook):
