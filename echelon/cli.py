@@ -194,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead, time this checkout against another (REF: the root of another checkout, e.g. a "
                         "git worktree of an earlier commit), the ParallelEnv and the core at --batches, side by "
                         "side in interleaved windows, per CPU second")
+    p.add_argument("--rllib", metavar="CONFIG",
+                   help="instead, RLlib's PPO training throughput on a training config (backend: rllib), its own "
+                        "sampler against the batched core's, alternating iterations: agent steps per CPU second "
+                        "and per wall second, and the time spent sampling and learning (needs echelon[rllib])")
     p.add_argument("--browser", action="store_true",
                    help="with --classroom: the teacher's page open in Chromium and two seats played by Chromium "
                         "phones; also the teacher page's cost per message early and late in the game")

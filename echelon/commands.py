@@ -182,6 +182,8 @@ def cmd_speed(args: argparse.Namespace) -> int:
                   f"{r.weeks} p50 {l50:.1f} ms, p99 {l99:.1f} ms ({ln:,}); the class view, at most once a frame: "
                   f"p50 {c50:.1f} ms, p99 {c99:.1f} ms ({cn:,} redraws)")
         return 0 if r.mismatched == 0 and r.orders_in_db == r.orders_sent else 1
+    if args.rllib:
+        return _speed_rllib(args.rllib)
     if args.validate:
         t = validation_time(args.validate)
         print(f"scenario validation: a {t.sites:,}-site serial chain read in {t.read_s:.2f} s (YAML) and "
@@ -209,6 +211,37 @@ def cmd_speed(args: argparse.Namespace) -> int:
     if args.scenario == "beer_game":
         ratio = rows[0].steps_per_cpu_s / rows[1].steps_per_cpu_s
         print(f"ParallelEnv / plain dict env (steps per CPU second): {ratio:.2f}")
+    return 0
+
+
+def _speed_rllib(config_name: str) -> int:
+    """``echelon speed --rllib CONFIG``: RLlib's own sampler against the batched core's
+    (:mod:`experiments.rllib_speed`)."""
+    from echelon.agents.rllib_model import RLLIB_HINT
+    from echelon.training.config import load_train_config
+
+    config = load_train_config(config_name)
+    if config.backend != "rllib":
+        raise ConfigError(f"--rllib: {config_name} is a backend {config.backend} config; give a backend rllib one "
+                          "(rllib_independent_textbook, rllib_shared_textbook or your own)")
+    try:
+        import ray.rllib  # noqa: F401
+    except ImportError:
+        raise ConfigError(RLLIB_HINT) from None
+    from echelon.experiments.rllib_speed import rllib_speed
+
+    before = _load()
+    figures, config = rllib_speed(config_name)
+    hyper = {k: v for k, v in config.hyperparams.items() if k in ("train_batch_size_per_learner", "minibatch_size",
+                                                                   "num_epochs")}
+    print(f"RLlib PPO on {config.scenario} ({config.mode}, {config.ray.get('num_envs_per_env_runner')} envs, "
+          f"{', '.join(f'{k} {v}' for k, v in hyper.items())}; 3 timed iterations each, alternating):")
+    for f in figures:
+        share = f.sampling_s / max(f.sampling_s + f.learning_s, 1e-9)
+        print(f"  {f.sampler:<20} {f.per_cpu_s:>8,.0f} agent-steps per CPU-s, {f.per_wall_s:>8,.0f} per wall s "
+              f"({f.agent_steps:,} agent steps; sampling {share:.0%} of the iteration, learning {1 - share:.0%})")
+    print(f"  the batched core: {figures[1].per_cpu_s / figures[0].per_cpu_s:.1f}x per CPU second")
+    print(f"machine: {os.cpu_count()} CPUs; load average (1 min) {before:.2f} before, {_load():.2f} after")
     return 0
 
 

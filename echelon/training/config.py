@@ -45,7 +45,7 @@ episodes). ``hyperparams`` are then arguments of ``PPOConfig.training`` (``lr``,
     ray:
       address: null              # null: a local Ray; "auto" or "ray://head:10001": an existing cluster
       num_env_runners: 0         # sampling processes (0: sample in the driver)
-      num_envs_per_env_runner: 16
+      num_envs_per_env_runner: 64  # copies each sampler steps (one core call on the batched core)
       num_cpus: null             # CPUs of a local Ray (null: all)
 """
 

@@ -351,7 +351,7 @@ class RaySettings(BaseModel):
     """null: a fresh local Ray; 'auto', 'host:port' or 'ray://host:10001': an existing cluster."""
     num_env_runners: Annotated[Int, Field(ge=0, le=10_000)] = 0
     """Sampling processes (0: sample in the driver)."""
-    num_envs_per_env_runner: Annotated[Int, Field(ge=1, le=MAX_COPIES)] = 16
-    """Copies of the env each sampler steps."""
+    num_envs_per_env_runner: Annotated[Int, Field(ge=1, le=MAX_COPIES)] = 64
+    """Copies of the env each sampler steps (on the batched core: in one call, so many are cheap)."""
     num_cpus: Annotated[Int, Field(ge=1, le=100_000)] | None = None
     """CPUs of a local Ray (null: all)."""
