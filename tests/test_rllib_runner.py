@@ -31,12 +31,18 @@ def runner_for(scenario_name: str, mode: str = "independent", copies: int = 1, r
     return CoreEnvRunner(config=algo_config), algo_config
 
 
-def test_signals_and_continuous_actions_keep_rllibs_own_runner():
-    from echelon.training.rllib import algorithm_config, core_sampler
+def test_continuous_actions_keep_rllibs_own_runner_and_advance_signals_are_refused(tmp_path):
+    from echelon.envs.errors import ConfigError
+    from echelon.training.rllib import RLlibTrainer, algorithm_config, core_sampler
+    from echelon.training.run_folder import start_run
 
     config = load_train_config("rllib_independent_textbook")
     assert core_sampler(config, load_scenario("textbook_serial"))
-    assert not core_sampler(config, load_scenario("distribution_informed"))  # advance notice: the env's view
+    informed = load_train_config({"name": "inf", "scenario": "distribution_informed", "backend": "rllib",
+                                  "mode": "shared", "n_timesteps": 1000})
+    start_run(informed, tmp_path / "run")
+    with pytest.raises(ConfigError, match="cannot train on 'distribution_informed': its sites get advance demand"):
+        RLlibTrainer(informed, tmp_path / "run")  # (before: a traceback at the first evaluation)
     config.action = "continuous"
     scenario = load_scenario("textbook_serial")
     assert not core_sampler(config, scenario)

@@ -117,12 +117,22 @@ def algorithm_config(config: TrainConfig, scenario: Any, layout: list[dict[str, 
 
 def core_sampler(config: TrainConfig, scenario: Any) -> bool:
     """Whether the run samples on the batched core (:mod:`training.rllib_runner`): where the action space is
-    discrete (a continuous one goes through RLlib's own runner, which rescales its actions) and the sites get
-    no advance demand signals (which the PettingZoo env adds to the learner view and the core runner's
-    :class:`~agents.learner_view.LearnerView` does not)."""
+    discrete (a continuous one goes through RLlib's own runner, which rescales its actions)."""
     view = LearnerView(scenario, scenario.site_names, config.action, config.observation, max_order=config.max_order,
                        max_adjust=config.max_adjust)
-    return isinstance(view.action_space, spaces.Discrete) and not scenario.information.notice
+    return isinstance(view.action_space, spaces.Discrete)
+
+
+def check_observable(config: TrainConfig, scenario: Any) -> None:
+    """Refuse a scenario whose sites get advance demand signals: the PettingZoo env adds them to the learner
+    view, but a learned policy plays on :class:`~agents.learner_view.LearnerView`, which has no place for
+    them (the modules would be built for one more feature than evaluation gives them)."""
+    if scenario.information.notice:
+        notice = scenario.information.notice
+        raise ConfigError(f"training config {config.name!r}: backend rllib cannot train on {scenario.name!r}: its "
+                          f"sites get advance demand signals ({notice} period{'s' * (notice != 1)} of notice), "
+                          "which learned policies do not observe yet; use backend sb3 (its learners see the "
+                          "scenario without the signals) or a scenario without advance notice")
 
 
 class RLlibTrainer(RunBook):
@@ -135,6 +145,7 @@ class RLlibTrainer(RunBook):
         import ray
 
         super().__init__(config, out, resume, progress, trust_pickles)
+        check_observable(config, self.scenario)
         quiet_ray()
         self._own_ray = not ray.is_initialized()  # then close() disconnects (and stops a local Ray)
         if self._own_ray:
