@@ -44,6 +44,23 @@ def test_central_env_checkers(scenario, action):
     sb3_check_env(envs.CentralSupplyChainEnv(scenario=scenario, action=action))
 
 
+@pytest.mark.parametrize(("env_id", "scenario", "periods", "steps"), [
+    ("echelon/Central-v0", "beer_game", None, 36), ("echelon/Central-v0", "beer_game", 20, 20),
+    ("echelon/Central-v0", "textbook_serial", None, 100), ("echelon/Hybrid-v0", "distribution", 7, 2),
+    ("echelon/Hybrid-v0", "distribution", 8, 2),  # (a step is a review of 4 periods, the last one shorter)
+])
+def test_the_spec_gives_the_scenarios_episode_length(env_id, scenario, periods, steps):
+    """``env.spec.max_episode_steps`` is the episode length of the scenario made (what SB3 and RLlib read), and the
+    env truncates there itself: no TimeLimit wrapper is added."""
+    env = gymnasium.make(env_id, scenario=scenario, **({"periods": periods} if periods else {}))
+    assert env.spec.max_episode_steps == steps
+    assert "TimeLimit" not in repr(env)
+    env.reset(seed=0)
+    for t in range(1, steps + 1):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        assert not terminated and truncated == (t == steps)
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("target", ["continuous", "discrete"])
 def test_hybrid_env_checker(scenario, target):

@@ -48,11 +48,13 @@ Truncated after the scenario's ``periods``; never terminated.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import EnvSpec
 
 from echelon.envs.errors import ActionError
 from echelon.envs.render import RENDER_MODES
@@ -75,6 +77,24 @@ class ControllerEnv(SimulatorShell, gym.Env):
     """A Gymnasium env with one controller that sees every site (central and hybrid)."""
 
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """Gymnasium's record of how the env was made, with ``max_episode_steps`` the scenario's horizon: an
+        episode's length depends on the scenario chosen at ``make`` time, so it cannot be fixed at
+        registration; the env ends its episodes itself (truncated), so no ``TimeLimit`` is added."""
+        return self.__dict__.get("_spec")
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        if value is not None and value.max_episode_steps is None:
+            value = dataclasses.replace(value, max_episode_steps=self.episode_steps)
+        self.__dict__["_spec"] = value
+
+    @property
+    def episode_steps(self) -> int:
+        """Steps of an episode: one per period."""
+        return self.sim.periods
 
     def _init_controller(self) -> None:
         self.observation_space = self.joint_observer.space

@@ -95,6 +95,11 @@ class HybridSupplyChainEnv(ControllerEnv):
         self._init_controller()
         self.review_period = review_period
 
+
+    @property
+    def episode_steps(self) -> int:
+        """Steps of an episode: one per review, the last one possibly shorter (ceil(T / K))."""
+        return -(-self.sim.periods // self.review_period)
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         levels = self._decision(action)
         self.sim.check_running()
