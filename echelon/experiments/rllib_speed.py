@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from echelon.agents.rllib_model import quiet_ray
 from echelon.envs.scenario import load_scenario
 from echelon.training.config import group_layout, load_train_config
+from echelon.training.rllib import agent_steps, algorithm_config
 
 SAMPLERS = ("RLlib's own runner", "batched core")
 
@@ -43,9 +45,6 @@ def rllib_speed(config_name: str, iterations: int = 3) -> tuple[list[RLlibSpeed]
     """Both samplers' figures on ``config_name``'s PPO settings (and the config)."""
     import ray
 
-    from echelon.agents.rllib_model import quiet_ray
-    from echelon.training.rllib import _agent_steps, algorithm_config
-
     config = load_train_config(config_name)
     config.ray = {**config.ray, "num_env_runners": 0}
     scenario = load_scenario(config.scenario)
@@ -71,7 +70,7 @@ def rllib_speed(config_name: str, iterations: int = 3) -> tuple[list[RLlibSpeed]
                 result = algo.train()
                 f.cpu_s += time.process_time() - cpu
                 f.wall_s += time.perf_counter() - wall
-                f.agent_steps += _agent_steps(result)
+                f.agent_steps += agent_steps(result)
                 timers = result.get("timers", {})
                 f.sampling_s += float(timers.get("env_runner_sampling_timer", 0.0))
                 f.learning_s += float(timers.get("learner_update_timer", 0.0))

@@ -214,7 +214,7 @@ class RLlibTrainer(RunBook):
             raise
         except Exception as exc:  # Ray's and RLlib's own exceptions carry remote tracebacks: keep the gist
             raise RLlibError(f"RLlib failed while training {self.config.name!r}: {_gist(exc)}") from None
-        self.timesteps += _agent_steps(result)
+        self.timesteps += agent_steps(result)
         self._log(result)
 
     def close(self) -> None:
@@ -316,7 +316,7 @@ def _built(config: TrainConfig, scenario: Any, layout: list[dict[str, Any]]) -> 
         raise ConfigError(f"training config {config.name!r}: hyperparams: RLlib refused them: {_gist(exc)}") from None
 
 
-def _agent_steps(result: Mapping[str, Any]) -> int:
+def agent_steps(result: Mapping[str, Any]) -> int:
     """Agent steps sampled in one ``train()`` iteration, all modules together."""
     sampled = result.get("env_runners", {}).get("num_agent_steps_sampled", {})
     if isinstance(sampled, Mapping):
