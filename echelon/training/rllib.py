@@ -4,9 +4,10 @@ RLlib trains on Echelon's PettingZoo env in the learner view (``view="learner"``
 Echelon's own trainer gives its models, scaled, with the site's one-hot and the time left), with
 one action space for every site (per-site bounds enforced inside), rewards divided by the
 scenario's cost scale (``reward_scale="auto"``) and actions clipped into the space. Where the actions
-are discrete and no advance demand signals are observed (:func:`core_sampler`), its env runners sample
-that env's transitions on the batched core, every copy in one call (:mod:`training.rllib_runner`, about
-eight times RLlib's own sampling); otherwise RLlib's own runner steps one PettingZoo env per copy.
+are discrete (:func:`core_sampler`), its env runners sample that env's transitions on the batched core,
+every copy in one call (:mod:`training.rllib_runner`, about eight times RLlib's own sampling); otherwise
+RLlib's own runner steps one PettingZoo env per copy. A scenario with advance demand signals is refused
+(:func:`check_observable`).
 
 - ``mode: shared``: one RLModule for every site (parameter sharing);
 - ``mode: independent``: one RLModule per site, all trained *simultaneously*: every site's
