@@ -75,6 +75,10 @@ class CoreEnvRunner(MultiAgentEnvRunner):  # type: ignore[misc,valid-type]
                                    seed=int(np.random.SeedSequence(seed).generate_state(1)[0]))
         self.periods = self.vec.sim.periods
         self.module_of = {a: config.policy_mapping_fn(a, None) for a in self.sites}
+        self.groups = [(m, [i for i, a in enumerate(self.sites) if self.module_of[a] == m])
+                       for m in dict.fromkeys(self.module_of.values())]
+        """Each module and the columns (sites) it plays."""
+        self.choices = int(self.view.action_space.n)
         self._open: Round | None = None
         """The episodes under way (one per copy), continued by the next call."""
 
@@ -107,37 +111,33 @@ class CoreEnvRunner(MultiAgentEnvRunner):  # type: ignore[misc,valid-type]
                 self._open = None
         return chunks
 
-    def _act(self, obs: np.ndarray, explore: bool, random_actions: bool) -> tuple[np.ndarray, dict[str, Any]]:
-        """Every slot's action (``obs``: ``[copies * sites, dim]``, copy-major) and each site's model outputs
-        (``[copies, ...]``): one forward pass per module over the sites it plays."""
+    def _act(self, obs: np.ndarray, explore: bool, random_actions: bool, logits: np.ndarray,
+             logp: np.ndarray) -> np.ndarray:
+        """Every slot's action ``[copies, sites]`` (``obs``: ``[copies * sites, dim]``, copy-major), writing each
+        slot's logits ``[copies, sites, choices]`` and log-probability ``[copies, sites]`` in place: one forward
+        pass per module over the sites it plays."""
         import torch
 
-        n = len(self.sites)
-        by_site = obs.reshape(self.copies, n, -1)
-        actions = np.zeros((self.copies, n), dtype=np.int64)
-        outputs: dict[str, Any] = {}
-        for module_id in dict.fromkeys(self.module_of.values()):
-            cols = [i for i, s in enumerate(self.sites) if self.module_of[s] == module_id]
+        by_site = obs.reshape(self.copies, len(self.sites), -1)
+        actions = np.empty((self.copies, len(self.sites)), dtype=np.int64)
+        for module_id, cols in self.groups:
             module = self.module[module_id]
             batch = torch.as_tensor(by_site[:, cols].reshape(-1, by_site.shape[-1]))
             with torch.no_grad():
                 out = (module.forward_exploration if explore else module.forward_inference)({Columns.OBS: batch})
-                logits = out[Columns.ACTION_DIST_INPUTS]
+                dist_inputs = out[Columns.ACTION_DIST_INPUTS]
                 dist_cls = (module.get_exploration_action_dist_cls() if explore else
                             module.get_inference_action_dist_cls())
-                dist = dist_cls.from_logits(logits)
+                dist = dist_cls.from_logits(dist_inputs)
                 if random_actions:
-                    chosen = torch.randint(0, logits.shape[-1], logits.shape[:-1])
+                    chosen = torch.randint(0, dist_inputs.shape[-1], dist_inputs.shape[:-1])
                 else:
                     chosen = dist.sample() if explore else dist.to_deterministic().sample()
-                logp = dist.logp(chosen)
-            chosen_np = chosen.numpy().reshape(self.copies, len(cols))
-            actions[:, cols] = chosen_np
-            logits_np = logits.numpy().reshape(self.copies, len(cols), -1)
-            logp_np = logp.numpy().reshape(self.copies, len(cols))
-            for k, i in enumerate(cols):
-                outputs[self.sites[i]] = (logits_np[:, k], logp_np[:, k])
-        return actions, outputs
+                chosen_logp = dist.logp(chosen)
+            actions[:, cols] = chosen.numpy().reshape(self.copies, len(cols))
+            logits[:, cols] = dist_inputs.numpy().reshape(self.copies, len(cols), -1)
+            logp[:, cols] = chosen_logp.numpy().reshape(self.copies, len(cols))
+        return actions
 
     def _run(self, open_: Round, k: int, explore: bool, random_actions: bool) -> list[Any]:
         """``k`` periods of the open round; the copies' chunks built from the arrays at the end."""
@@ -147,33 +147,28 @@ class CoreEnvRunner(MultiAgentEnvRunner):  # type: ignore[misc,valid-type]
         observations = np.empty((k + 1, copies, n, dim), dtype=np.float32)
         actions = np.empty((k, copies, n), dtype=np.int64)
         rewards = np.empty((k, copies, n), dtype=np.float32)
-        logits: dict[str, list[np.ndarray]] = {s: [] for s in self.sites}
-        logps: dict[str, list[np.ndarray]] = {s: [] for s in self.sites}
+        logits = np.empty((k, copies, n, self.choices), dtype=np.float32)
+        logp = np.empty((k, copies, n), dtype=np.float32)
         observations[0] = obs.reshape(copies, n, dim)
         for t in range(k):
-            acts, outputs = self._act(obs, explore, random_actions)
-            for s in self.sites:
-                logits[s].append(outputs[s][0])
-                logps[s].append(outputs[s][1])
-            actions[t] = acts
-            rew, _ = self.vec._advance(acts.reshape(-1))
+            actions[t] = self._act(obs, explore, random_actions, logits[t], logp[t])
+            rew, _ = self.vec._advance(actions[t].reshape(-1))
             rewards[t] = rew.reshape(copies, n)
             obs = self.vec._observe()
             observations[t + 1] = obs.reshape(copies, n, dim)
-        stacked = {s: (np.stack(logits[s], axis=1), np.stack(logps[s], axis=1)) for s in self.sites}  # [copies, k]
         start, open_.t, open_.obs = open_.t, open_.t + k, obs
         ended = open_.t == self.periods
         open_.returns += rewards.sum(axis=0)
-        chunks = [self._chunk(open_.ids[c], start, observations[:, c], actions[:, c], rewards[:, c],
-                              {s: (v[0][c], v[1][c]) for s, v in stacked.items()}, ended, open_.began)
+        chunks = [self._chunk(open_.ids[c], start, observations[:, c], actions[:, c], rewards[:, c], logits[:, c],
+                              logp[:, c], ended, open_.began)
                   for c in range(copies)]
         self._count(copies * k, copies if ended else 0)
         return chunks
 
     def _chunk(self, id_: str, start: int, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-               outputs: dict[str, tuple[np.ndarray, np.ndarray]], ended: bool, began: float) -> Any:
+               logits: np.ndarray, logp: np.ndarray, ended: bool, began: float) -> Any:
         """One copy's steps ``start`` to ``start + k`` as an episode (chunk): ``obs`` ``[k + 1, sites, dim]``,
-        ``actions`` and ``rewards`` ``[k, sites]``, ``outputs`` each site's logits and log-probabilities."""
+        ``actions``, ``rewards`` and ``logp`` ``[k, sites]``, ``logits`` ``[k, sites, choices]``."""
         sites, k = self.sites, len(actions)
         episode = MultiAgentEpisode(
             id_=id_,
@@ -181,8 +176,8 @@ class CoreEnvRunner(MultiAgentEnvRunner):  # type: ignore[misc,valid-type]
             actions=[{s: actions[t, i] for i, s in enumerate(sites)} for t in range(k)],
             rewards=[{s: float(rewards[t, i]) for i, s in enumerate(sites)} for t in range(k)],
             infos=[{s: {} for s in sites} for _ in range(k + 1)],
-            extra_model_outputs=[{s: {Columns.ACTION_DIST_INPUTS: outputs[s][0][t],
-                                      Columns.ACTION_LOGP: outputs[s][1][t]} for s in sites} for t in range(k)],
+            extra_model_outputs=[{s: {Columns.ACTION_DIST_INPUTS: logits[t, i], Columns.ACTION_LOGP: logp[t, i]}
+                                  for i, s in enumerate(sites)} for t in range(k)],
             terminateds=dict.fromkeys(sites, False) | {"__all__": False},
             truncateds=dict.fromkeys(sites, ended) | {"__all__": ended},
             observation_space=self.env.single_observation_space,
